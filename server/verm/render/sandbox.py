@@ -1,0 +1,161 @@
+"""Client of the fork server: run a job isolated, with time and memory limits, from any thread.
+
+``Sandbox.run`` blocks its calling thread only; many threads may run jobs at once (each job is
+its own connection and its own forked worker). Cancel a job by calling ``Job.cancel()`` from
+another thread: the connection closes and the monitor kills the worker's process group. A fork
+server that died is started again on the next job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from verm.render.forkserver import recv_message, send_message
+
+Status = Literal["ok", "timeout", "crash", "cancelled", "unavailable"]
+
+
+@dataclass
+class SandboxResult:
+    status: Status
+    data: dict[str, Any] = field(default_factory=dict)
+    blob: bytes = b""
+    output: str = ""  # tail of the worker's stdout+stderr
+    elapsed_ms: float = 0.0
+    signal_name: str | None = None
+    exit_code: int | None = None
+
+
+class Job:
+    """One running request; ``cancel()`` from any thread kills its worker."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class Sandbox:
+    """A lazily started fork server preloaded with ``modules``."""
+
+    def __init__(self, modules: list[str]) -> None:
+        self._modules = list(modules)
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: str | None = None
+
+    @property
+    def socket_path(self) -> str:
+        assert self._dir is not None
+        return os.path.join(self._dir, "fork.sock")
+
+    def start(self) -> None:
+        """Start the fork server (idempotent); the first call pays the import cost."""
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                return
+            self._stop_locked()
+            self._dir = tempfile.mkdtemp(prefix="verm-fork-")
+            env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "verm.render.forkserver", self.socket_path,
+                 *self._modules],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=None,  # warnings from warm() reach our stderr, never our stdout
+                env=env,
+                close_fds=True,
+            )
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()
+            if line.strip() != b"ready":
+                code = self._proc.wait()
+                self._proc = None
+                raise RuntimeError(f"verm's render worker failed to start (exit {code})")
+
+    def run(self, job: str, payload: dict[str, Any], *, timeout_s: float = 10.0,
+            memory_mb: int = 2048, cwd: str | None = None,
+            on_start: Any = None) -> SandboxResult:
+        """Run ``module:function`` on ``payload`` in a fresh forked worker and wait for it.
+
+        ``on_start(job)`` is called with the running ``Job`` so another thread may cancel it.
+        """
+        request = {"job": job, "payload": payload, "timeout": timeout_s,
+                   "memory_mb": memory_mb, "cwd": cwd}
+        for attempt in range(2):
+            self.start()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(self.socket_path)
+            except OSError:
+                sock.close()
+                self._restart()
+                if attempt:
+                    return SandboxResult("unavailable", output="render worker unavailable")
+                continue
+            handle = Job(sock)
+            if on_start is not None:
+                on_start(handle)
+            try:
+                send_message(sock, request)
+                sock.settimeout(timeout_s + 30.0)
+                header, blob = recv_message(sock)
+            except (OSError, ConnectionError, ValueError):
+                if handle.cancelled:
+                    return SandboxResult("cancelled")
+                # The monitor died: the worker process tree is gone with it or was killed.
+                if attempt:
+                    return SandboxResult("crash", output="render worker connection lost")
+                self._restart()
+                continue
+            finally:
+                sock.close()
+            return SandboxResult(
+                status=header.get("status", "crash"),
+                data=header.get("data") or {},
+                blob=blob,
+                output=header.get("output", ""),
+                elapsed_ms=float(header.get("elapsed_ms", 0.0)),
+                signal_name=header.get("signal_name"),
+                exit_code=header.get("exit_code"),
+            )
+        return SandboxResult("unavailable")
+
+    def _restart(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._proc.kill()
+                self._proc.wait(timeout=5)
+            if self._proc.stdout:
+                self._proc.stdout.close()
+            self._proc = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

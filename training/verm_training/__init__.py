@@ -1,0 +1,1 @@
+"""verm_training: finetune the judging model and a code-writing policy (reward-model SFT, GRPO)."""
