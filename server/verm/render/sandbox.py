@@ -51,8 +51,9 @@ class Job:
 class Sandbox:
     """A lazily started fork server preloaded with ``modules``."""
 
-    def __init__(self, modules: list[str]) -> None:
+    def __init__(self, modules: list[str], pythonpath: list[str] | None = None) -> None:
         self._modules = list(modules)
+        self._pythonpath = list(pythonpath or [])
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: str | None = None
@@ -70,6 +71,9 @@ class Sandbox:
             self._stop_locked()
             self._dir = tempfile.mkdtemp(prefix="verm-fork-")
             env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+            if self._pythonpath:
+                env["PYTHONPATH"] = os.pathsep.join(
+                    [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "verm.render.forkserver", self.socket_path,
                  *self._modules],

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set verm up on a fresh Debian/Ubuntu machine, then run it on the bundled examples.
+#   scripts/setup.sh            install + `verm check examples/`
+#   scripts/setup.sh --no-demo  install only (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+demo=1
+[ "${1:-}" = "--no-demo" ] && demo=0
+
+# System packages: Chromium renders HTML/Markdown, DejaVu fonts make renders identical across
+# machines, tesseract is optional OCR for text discrepancies.
+missing=()
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+  || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "setup: please install ${missing[*]} (apt-get), then run this again" >&2; exit 2
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+echo "setup: verm installed in .venv ($(.venv/bin/verm --version))" >&2
+
+if [ "$demo" = 1 ]; then
+  echo "setup: running \`verm check examples/\` (some examples are deliberately off-design)" >&2
+  set +e
+  .venv/bin/verm check examples/
+  rc=$?
+  set -e
+  case $rc in
+    0|1) echo "setup: done (exit $rc: 0 = all equivalent, 1 = discrepancies found, as expected here)" >&2 ;;
+    *) echo "setup: verm check failed with exit $rc" >&2; exit "$rc" ;;
+  esac
+fi

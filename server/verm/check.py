@@ -1,0 +1,160 @@
+"""One judgement, end to end: pins → render → critic → locate. Used by the CLI and the server."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verm.config import Config, ConfigError, load_config, render_options
+from verm.critic import get_critic
+from verm.critic.base import Critic
+from verm.locate import locate_all
+from verm.pins import Pin, BadReferenceError, load_reference, resolve_pin
+from verm.render import Renderers
+from verm.reward import reward
+from verm.source import Source
+from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Render
+
+# The category a failed render is reported under, per domain (the first "structure" category).
+FAILURE_CATEGORY: dict[str, str] = {k: v[0] for k, v in TAXONOMY.items()}
+
+
+class NotPinnedError(Exception):
+    """The source has no reference; the message says how to pin one."""
+
+
+@dataclass
+class CheckResult:
+    source: Source
+    pin: Pin
+    render: Render
+    critique: Critique | None
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def kind(self) -> Kind:
+        return self.source.kind
+
+    @property
+    def rendered(self) -> bool:
+        return self.critique.rendered if self.critique is not None else False
+
+    @property
+    def reward(self) -> float:
+        return reward([d.severity for d in self.discrepancies], rendered=self.rendered)
+
+    @property
+    def equivalent(self) -> bool:
+        return self.rendered and not self.discrepancies
+
+    def to_json(self, relative_to: Path | None = None) -> dict[str, Any]:
+        """DESIGN.md's ``verm check --format json`` object for this source."""
+        return {
+            "source": _show(self.source.path, relative_to),
+            "reference": _show(self.pin.path, relative_to),
+            "kind": self.kind,
+            "rendered": self.rendered,
+            "reward": round(self.reward, 4),
+            "errors": [d.to_json() for d in self.discrepancies],
+        }
+
+
+def _show(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None:
+        try:
+            return path.absolute().relative_to(relative_to.absolute()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def failure_discrepancy(render: Render) -> Discrepancy:
+    assert render.failure is not None
+    f = render.failure
+    return Discrepancy(
+        category=FAILURE_CATEGORY[render.kind],
+        severity=3,
+        location="render",
+        description=f"render failed: {f.message}",
+        range=f.range,
+    )
+
+
+class Checker:
+    """Holds the warm renderers and critics so many checks share one start-up cost."""
+
+    def __init__(self, critic: str | None = None, renderers: Renderers | None = None) -> None:
+        self._critic_name = critic
+        self._critics: dict[str, Critic] = {}
+        self.renderers = renderers or Renderers()
+        self._configs: dict[Path, Config] = {}
+
+    def config_for(self, path: Path) -> Config:
+        folder = path.absolute().parent
+        config = self._configs.get(folder)
+        if config is None:
+            config = self._configs[folder] = load_config(folder)
+        return config
+
+    def critic(self, config: Config) -> Critic:
+        name = self._critic_name or config.critic
+        critic = self._critics.get(name)
+        if critic is None:
+            critic = self._critics[name] = get_critic(name)
+        return critic
+
+    def load(self, path: Path, text: str | None = None) -> Source:
+        return Source.load(path, text)
+
+    def render(self, source: Source) -> Render:
+        """The render ``check`` judges (raises ``ConfigError`` for bad settings or pragmas)."""
+        return self.renderers.render(source, render_options(source, self.config_for(source.path)))
+
+    def pin_of(self, source: Source, reference: Path | None = None) -> Pin | None:
+        return resolve_pin(source, self.config_for(source.path), reference)
+
+    def check(self, source: Source, reference: Path | None = None) -> CheckResult:
+        """Judge ``source`` against its pinned reference.
+
+        Raises ``NotPinnedError`` (no reference), ``BadReferenceError`` (unusable reference) and
+        ``ConfigError`` (bad settings); a failed render is a result, not an exception.
+        """
+        start = time.perf_counter()
+        config = self.config_for(source.path)
+        pin = resolve_pin(source, config, reference)
+        if pin is None:
+            raise NotPinnedError(
+                f"{source.path}: no reference pinned; run `verm pin {source.path.name}` to "
+                f"approve the current render, add a `verm: reference=...` pragma, map it in "
+                f"[tool.verm.references], or pass --reference")
+        ref = load_reference(pin)
+        critic = self.critic(config)
+        render = self.render(source)
+        if not render.ok:
+            critique = Critique(rendered=False, critic=critic.name)
+            found = [failure_discrepancy(render)]
+        else:
+            critique = critic.judge(ref, render)
+            found = locate_all(list(critique.discrepancies), render)
+            if not critique.rendered and not found:
+                found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
+                                     "the render is blank")]
+        found.sort(key=lambda d: ((d.range.start.line if d.range else 0), -d.severity))
+        return CheckResult(source=source, pin=pin, render=render, critique=critique,
+                           discrepancies=found,
+                           elapsed_ms=(time.perf_counter() - start) * 1000)
+
+    def close(self) -> None:
+        self.renderers.close()
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["CheckResult", "Checker", "ConfigError", "NotPinnedError", "BadReferenceError"]

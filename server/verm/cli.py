@@ -1,0 +1,249 @@
+"""``verm``: check sources against their pinned references, render them, pin references.
+
+Exit status (DESIGN.md): 0 every source visually equivalent; 1 discrepancies or a failed render;
+2 usage or configuration error (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from verm import __version__
+from verm.check import Checker, CheckResult, NotPinnedError
+from verm.config import CRITICS, ConfigError
+from verm.pins import (
+    PinExistsError,
+    BadReferenceError,
+    atomic_write,
+    default_pin_target,
+    pin_render,
+    png_bytes,
+)
+from verm.report import json_line, sarif, text_lines
+from verm.source import SUFFIX_KINDS, Source, SourceError
+
+EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
+SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
+             "build", "dist", "site-packages"}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _err(message: str) -> None:
+    print(f"verm: {message}", file=sys.stderr)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if Path(name).suffix.lower() in SUFFIX_KINDS:
+                yield Path(root) / name
+
+
+def discover(paths: list[Path], checker: Checker, reference: Path | None) -> list[Path]:
+    """Named files as given; folders expanded to the pinned sources below them."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        if path.is_file():
+            found.append(path)
+            continue
+        pinned = []
+        for candidate in _walk(path):
+            try:
+                source = Source.load(candidate)
+                if checker.pin_of(source, reference) is not None:
+                    pinned.append(candidate)
+            except SourceError:
+                continue
+        if not pinned:
+            raise UsageError(
+                f"{path}: no pinned sources below this folder (pin one with `verm pin FILE`, a "
+                f"`verm: reference=...` pragma, [tool.verm.references], or a sibling "
+                f"<stem>.ref.png)")
+        found.extend(pinned)
+    return found
+
+
+class Progress:
+    """A one-line progress bar on stderr, only when it is a terminal and there is work to show."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = total > 1 and sys.stderr.isatty()
+
+    def step(self, i: int, label: str) -> None:
+        if self.enabled:
+            width = 24
+            done = int(width * i / self.total)
+            bar = "#" * done + "-" * (width - done)
+            sys.stderr.write(f"\r[{bar}] {i}/{self.total} {label[:50]:<50}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 90 + "\r")
+            sys.stderr.flush()
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cwd = Path.cwd()
+    status = EXIT_OK
+    results: list[CheckResult] = []
+    with Checker(critic=args.critic) as checker:
+        try:
+            sources = discover(args.sources, checker, args.reference)
+        except (UsageError, ConfigError) as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        progress = Progress(len(sources))
+        for i, path in enumerate(sources):
+            progress.step(i, str(path))
+            try:
+                result = checker.check(Source.load(path), args.reference)
+            except (SourceError, NotPinnedError, BadReferenceError, ConfigError, ValueError) as exc:
+                progress.close()
+                _err(str(exc))
+                status = EXIT_USAGE
+                continue
+            results.append(result)
+            if not result.equivalent and status == EXIT_OK:
+                status = EXIT_DISCREPANCIES
+            if args.diff_dir is not None:
+                _write_diff(result, args.diff_dir)
+            progress.close()
+            if args.format == "text":
+                print("\n".join(text_lines(result, cwd)), flush=True)
+            elif args.format == "json":
+                print(json_line(result, cwd), flush=True)
+        progress.close()
+    if args.format == "sarif":
+        print(json.dumps(sarif(results, cwd), indent=2))
+    if args.format == "text" and len(results) > 1:
+        equivalent = sum(r.equivalent for r in results)
+        print(f"{len(results)} sources checked: {equivalent} equivalent, "
+              f"{len(results) - equivalent} with discrepancies")
+    return status
+
+
+def _write_diff(result: CheckResult, folder: Path) -> None:
+    from verm.critic.diffimage import diff_image
+    from verm.pins import load_reference
+
+    if not result.render.ok or result.critique is None:
+        return
+    image = diff_image(load_reference(result.pin), result.render, result.critique)
+    atomic_write(folder / f"{result.source.path.stem}.diff.png", png_bytes(image))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    with Checker() as checker:
+        try:
+            source = Source.load(args.source)
+            render = checker.render(source)
+        except (SourceError, ConfigError) as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        if not render.ok:
+            f = render.failure
+            assert f is not None
+            print(f"{args.source}:{f.range.start.line + 1}:{f.range.start.character + 1}: "
+                  f"error render: {f.message}", file=sys.stderr)
+            if f.detail:
+                print(f.detail.rstrip(), file=sys.stderr)
+            return EXIT_DISCREPANCIES
+        assert render.image is not None
+        atomic_write(args.output, png_bytes(render.image))
+        if args.anchors is not None:
+            data = [a.to_json() for a in render.anchors]
+            atomic_write(args.anchors, json.dumps(data, indent=1).encode())
+        w, h = render.image.size
+        print(f"{args.output}: {w}×{h} {render.kind} render, {len(render.anchors)} anchors, "
+              f"{render.elapsed_ms:.0f} ms", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    with Checker() as checker:
+        for path in args.sources:
+            try:
+                source = Source.load(path)
+                config = checker.config_for(source.path)
+                target = (args.reference.absolute() if args.reference
+                          else default_pin_target(source, config).path)
+                render = checker.render(source)
+                if not render.ok:
+                    f = render.failure
+                    assert f is not None
+                    _err(f"{path}:{f.range.start.line + 1}: cannot pin, the render failed: "
+                         f"{f.message}")
+                    status = max(status, EXIT_DISCREPANCIES)
+                    continue
+                pin_render(render, target, force=args.force)
+                print(f"pinned {path} → {target}")
+            except (SourceError, ConfigError, PinExistsError) as exc:
+                _err(str(exc))
+                status = EXIT_USAGE
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="verm", description="Judge code by its picture: render a source, compare it with "
+        "its pinned reference screenshot, report each visual mismatch on its line.")
+    parser.add_argument("--version", action="version", version=f"verm {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="judge sources against their pinned references")
+    check.add_argument("sources", nargs="+", type=Path, metavar="SRC",
+                       help="source files, or folders to search for pinned sources")
+    check.add_argument("--reference", type=Path, help="reference image (overrides pins)")
+    check.add_argument("--critic", choices=CRITICS, default=None,
+                       help="which critic judges (default: config, else analytic)")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--diff-dir", type=Path, default=None,
+                       help="write reference | render | difference images here")
+    check.set_defaults(func=cmd_check)
+
+    render = sub.add_parser("render", help="write the render that check judges")
+    render.add_argument("source", type=Path, metavar="SRC")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
+    render.add_argument("--anchors", type=Path, default=None, metavar="OUT.json",
+                        help="also write the render's anchors (boxes, roles, source ranges)")
+    render.set_defaults(func=cmd_render)
+
+    pin = sub.add_parser("pin", help="approve the current render as the reference")
+    pin.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    pin.add_argument("--reference", type=Path, default=None,
+                     help="where to write (default: the resolved pin, else <stem>.ref.png)")
+    pin.add_argument("--force", action="store_true", help="replace an existing reference")
+    pin.set_defaults(func=cmd_pin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "reference", None) is not None and len(getattr(args, "sources", [])) > 1 \
+            and args.command == "pin":
+        _err("--reference with several sources would pin them all to one file")
+        return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Discrepancy → source range: the blamed anchor's line, else location words, else line 0.
+
+A colour discrepancy on an element styled by a CSS declaration or an SVG attribute points at
+that declaration, since that is the text a fix must change.
+"""
+
+from __future__ import annotations
+
+import re
+
+from verm.types import TOP_OF_FILE, Anchor, Discrepancy, Range, Render
+
+# Words a critic (or a model) may use in `location`, and the anchor roles they name.
+LOCATION_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"legend", ("legend-text", "legend")),
+    (r"super ?title|suptitle", ("suptitle",)),
+    (r"title|heading", ("title", "suptitle")),
+    (r"x[- ]?(axis )?label|xlabel", ("xlabel",)),
+    (r"y[- ]?(axis )?label|ylabel", ("ylabel",)),
+    (r"x[- ]?(axis )?ticks?|x tick", ("xticklabel",)),
+    (r"y[- ]?(axis )?ticks?|y tick", ("yticklabel",)),
+    (r"grid", ("grid",)),
+    (r"colou?r ?bar", ("colorbar",)),
+    (r"\bbars?\b", ("bar",)),
+    (r"\blines?\b|series", ("line",)),
+    (r"pie|wedge|slice", ("wedge",)),
+    (r"scatter|points?|markers?", ("collection",)),
+    (r"\bcell\b|row|column", ("cell", "header")),
+    (r"header", ("header",)),
+    (r"\btext\b|label", ("text",)),
+    (r"plot area|axes|subplot", ("axes",)),
+)
+
+_STYLE_PROPS = {
+    "color": ("color", "fill", "stroke", "background-color", "border-color"),
+    "background": ("background-color", "background", "fill"),
+}
+
+
+def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
+    """The declaration that sets the colour a colour fix must change, when the renderer knows."""
+    if not d.fix or d.fix.get("kind") != "color":
+        return None
+    prop = str(d.fix.get("property") or "")
+    candidates = (prop,) if prop else _STYLE_PROPS["color"]
+    for table_name in ("css", "attr_spans"):
+        table = anchor.props.get(table_name) or {}
+        for name in candidates:
+            span = table.get(name)
+            if isinstance(span, dict) and "line" in span:
+                start = int(span.get("start", 0))
+                end = int(span.get("end", start))
+                return Range.span(int(span["line"]), start, end)
+    return None
+
+
+def _by_key(render: Render, key: str) -> Anchor | None:
+    """The render's anchor with ``key``, else its nearest ancestor by key path."""
+    index = {a.key: a for a in render.anchors}
+    while key:
+        hit = index.get(key)
+        if hit is not None and hit.range is not None:
+            return hit
+        cut = max(key.rfind("/"), key.rfind(">"))
+        key = key[:cut] if cut > 0 else ""
+    return None
+
+
+def _by_words(render: Render, location: str) -> Anchor | None:
+    loc = location.lower()
+    named = [a for a in render.anchors if a.range is not None and a.name.lower() in loc]
+    if named:
+        return max(named, key=lambda a: len(a.name))
+    for pattern, roles in LOCATION_WORDS:
+        if re.search(pattern, loc):
+            hits = [a for a in render.anchors if a.role in roles and a.range is not None]
+            if hits:
+                return min(hits, key=lambda a: a.area or float("inf"))
+    return None
+
+
+def locate(d: Discrepancy, render: Render) -> Range:
+    """The source range to show ``d`` on."""
+    anchor = d.anchor
+    if anchor is not None:
+        styled = _style_range(anchor, d)
+        if styled is not None:
+            return styled
+        if anchor.range is not None:
+            return anchor.range
+        found = _by_key(render, anchor.key)
+        if found is not None:
+            return found.range or TOP_OF_FILE
+    found = _by_words(render, d.location)
+    if found is not None and found.range is not None:
+        return found.range
+    return TOP_OF_FILE
+
+
+def locate_all(discrepancies: list[Discrepancy], render: Render) -> list[Discrepancy]:
+    for d in discrepancies:
+        if d.range is None:
+            d.range = locate(d, render)
+    return discrepancies

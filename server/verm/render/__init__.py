@@ -1,0 +1,105 @@
+"""Renderers, one module per kind, sharing one warm fork server and one browser.
+
+``Renderers`` owns the shared workers and hands out the renderer for a source's kind; a new file
+kind is one renderer module plus one line in ``_make``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from verm.render.base import Renderer, RenderOptions
+from verm.source import Source
+from verm.types import Kind, Render, RenderFailure
+
+if TYPE_CHECKING:
+    from verm.render.browser import Browser
+    from verm.render.sandbox import Sandbox
+
+SANDBOX_MODULES = ["verm.render.chart_job", "verm.render.svg_job"]
+
+
+class Renderers:
+    """Lazily created renderers for every kind; ``close()`` stops their workers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sandbox: Sandbox | None = None
+        self._browser: Browser | None = None
+        self._renderers: dict[Kind, Renderer] = {}
+
+    def sandbox(self) -> Sandbox:
+        from verm.render.sandbox import Sandbox
+
+        with self._lock:
+            if self._sandbox is None:
+                self._sandbox = Sandbox(SANDBOX_MODULES)
+            return self._sandbox
+
+    def browser(self) -> Browser:
+        from verm.render.browser import Browser
+
+        with self._lock:
+            if self._browser is None:
+                self._browser = Browser()
+            return self._browser
+
+    def _make(self, kind: Kind) -> Renderer:
+        if kind == "chart":
+            from verm.render.chart import ChartRenderer
+
+            return ChartRenderer(self.sandbox())
+        if kind == "svg":
+            from verm.render.svg import SvgRenderer
+
+            return SvgRenderer(self.sandbox())
+        if kind == "html":
+            from verm.render.html import HtmlRenderer
+
+            return HtmlRenderer(self.browser())
+        if kind == "table":
+            from verm.render.markdown import MarkdownRenderer
+
+            return MarkdownRenderer(self.browser())
+        raise ValueError(f"no renderer for kind {kind!r}")
+
+    def get(self, kind: Kind) -> Renderer:
+        renderer = self._renderers.get(kind)
+        if renderer is None:
+            renderer = self._make(kind)
+            with self._lock:
+                renderer = self._renderers.setdefault(kind, renderer)
+        return renderer
+
+    def render(self, source: Source, options: RenderOptions) -> Render:
+        """Render ``source``; a renderer that raises is turned into a failed ``Render``."""
+        start = time.perf_counter()
+        try:
+            render = self.get(source.kind).render(source, options)
+        except Exception as exc:  # noqa: BLE001 - the server must survive any renderer bug
+            render = Render(
+                kind=source.kind, source=source.path, image=None,
+                failure=RenderFailure("crash", f"the {source.kind} renderer failed: {exc}"),
+            )
+        if not render.elapsed_ms:
+            render.elapsed_ms = (time.perf_counter() - start) * 1000
+        return render
+
+    def close(self) -> None:
+        for renderer in list(self._renderers.values()):
+            renderer.close()
+        self._renderers.clear()
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+
+    def __enter__(self) -> Renderers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,111 @@
+"""How ``verm check`` prints results: text for people, JSON Lines for scripts, SARIF for CI UIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from verm import __version__
+from verm.check import CheckResult
+from verm.types import TAXONOMY
+
+SEVERITY_WORDS = {3: "error", 2: "warning", 1: "info"}
+SARIF_LEVELS = {3: "error", 2: "warning", 1: "note"}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _rel(path: Path, cwd: Path) -> str:
+    try:
+        return path.absolute().relative_to(cwd.absolute()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def text_lines(result: CheckResult, cwd: Path) -> list[str]:
+    """``path:line:col: severity category: description (location)``, then a summary line."""
+    src = _rel(result.source.path, cwd)
+    out = []
+    for d in result.discrepancies:
+        start = d.range.start if d.range else None
+        line, col = (start.line + 1, start.character + 1) if start else (1, 1)
+        out.append(f"{src}:{line}:{col}: {SEVERITY_WORDS[d.severity]} {d.category}: "
+                   f"{d.description} ({d.location})")
+    out.append(summary(result, cwd))
+    return out
+
+
+def summary(result: CheckResult, cwd: Path) -> str:
+    src = _rel(result.source.path, cwd)
+    ref = _rel(result.pin.path, cwd)
+    if not result.rendered:
+        return f"{src}: not rendered — reward 0.00 (reference {ref})"
+    n = len(result.discrepancies)
+    if n == 0:
+        return f"{src}: visually equivalent to {ref} — reward {result.reward:.2f}"
+    counts = {w: sum(1 for d in result.discrepancies if SEVERITY_WORDS[d.severity] == w)
+              for w in ("error", "warning", "info")}
+    parts = ", ".join(f"{c} {w}{'s' if c != 1 and w != 'info' else ''}"
+                      for w, c in counts.items() if c)
+    return (f"{src}: {n} discrepanc{'y' if n == 1 else 'ies'} ({parts}) against {ref} — "
+            f"reward {result.reward:.2f}")
+
+
+def json_line(result: CheckResult, cwd: Path) -> str:
+    return json.dumps(result.to_json(relative_to=cwd), ensure_ascii=False)
+
+
+def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
+    """One SARIF 2.1.0 log: a rule per taxonomy category, a result per discrepancy."""
+    categories = sorted({c for cats in TAXONOMY.values() for c in cats})
+    rules = [{
+        "id": c,
+        "name": "".join(w.title() for w in c.split("_")),
+        "shortDescription": {"text": f"Visual {c.replace('_', ' ')}"},
+        "helpUri": "https://arxiv.org/abs/2603.13224",
+    } for c in categories]
+    rule_index = {c: i for i, c in enumerate(categories)}
+    sarif_results = []
+    for res in results:
+        uri = _rel(res.source.path, cwd)
+        for d in res.discrepancies:
+            r = d.range
+            region = {
+                "startLine": (r.start.line + 1) if r else 1,
+                "startColumn": (r.start.character + 1) if r else 1,
+                "endLine": (r.end.line + 1) if r else 1,
+                "endColumn": (max(r.end.character, r.start.character) + 1) if r else 1,
+            }
+            sarif_results.append({
+                "ruleId": d.category,
+                "ruleIndex": rule_index[d.category],
+                "level": SARIF_LEVELS[d.severity],
+                "message": {"text": f"{d.description} ({d.location})"},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                }}],
+                "properties": {
+                    "severity": d.severity,
+                    "location": d.location,
+                    "bbox": d.to_json()["bbox"],
+                    "reference": _rel(res.pin.path, cwd),
+                    "reward": round(res.reward, 4),
+                    "kind": res.kind,
+                },
+            })
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "verm",
+                "version": __version__,
+                "informationUri": "https://arxiv.org/abs/2603.13224",
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": cwd.absolute().as_uri() + "/"}},
+            "results": sarif_results,
+        }],
+    }

@@ -1,0 +1,105 @@
+"""The warm fork server: isolation, limits, cancellation and recovery, with real processes."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from verm.render.sandbox import Sandbox
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sandbox"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)])
+    yield box
+    box.close()
+
+
+def test_job_runs_in_a_warm_forked_worker_with_its_cwd(sandbox: Sandbox, tmp_path: Path):
+    result = sandbox.run("sandbox_jobs:double", {"x": 21}, cwd=str(tmp_path))
+    assert result.status == "ok"
+    assert result.data["x"] == 42
+    assert result.data["warmed_in"], "warm() ran in the fork server before the fork"
+    assert result.data["warmed_in"][0] != os.getpid()
+    assert result.data["cwd"] == str(tmp_path)
+    assert result.blob == b"\x00\x01" * 3
+
+
+def test_timeout_kills_the_worker(sandbox: Sandbox):
+    start = time.monotonic()
+    result = sandbox.run("sandbox_jobs:loop_forever", {}, timeout_s=1.0)
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 5
+
+
+def test_timeout_also_kills_what_the_worker_spawned(sandbox: Sandbox, tmp_path: Path):
+    marker = tmp_path / "orphan.txt"
+    result = sandbox.run("sandbox_jobs:spawn_sleeper", {"sleep": 1.0, "path": str(marker)})
+    assert result.status == "ok"
+    time.sleep(1.5)
+    assert not marker.exists()
+
+
+def test_crashes_are_results_not_exceptions(sandbox: Sandbox):
+    assert sandbox.run("sandbox_jobs:hard_exit", {}).exit_code == 3
+    seg = sandbox.run("sandbox_jobs:segfault", {})
+    assert (seg.status, seg.signal_name) == ("crash", "SIGSEGV")
+    err = sandbox.run("sandbox_jobs:raise_error", {})
+    assert err.status == "crash" and "ValueError: bad input" in err.output
+
+
+def test_memory_limit(sandbox: Sandbox):
+    result = sandbox.run("sandbox_jobs:allocate", {"bytes": 4 << 30}, memory_mb=256)
+    assert result.status == "crash" and "MemoryError" in result.output
+    small = sandbox.run("sandbox_jobs:allocate", {"bytes": 16 << 20}, memory_mb=256)
+    assert small.status == "ok" and small.data["n"] == 16 << 20
+
+
+def test_no_stdin_and_large_results(sandbox: Sandbox):
+    assert sandbox.run("sandbox_jobs:read_stdin", {}).data == {"read": ""}
+    big = sandbox.run("sandbox_jobs:big_result", {"n": 5 << 20})
+    assert big.status == "ok" and len(big.blob) == 5 << 20
+    assert sandbox.run("sandbox_jobs:threads", {}).data == {"out": [1]}
+
+
+def test_cancel_from_another_thread_kills_the_job(sandbox: Sandbox, tmp_path: Path):
+    marker = tmp_path / "done.txt"
+    jobs = []
+    timer = threading.Timer(0.3, lambda: jobs[0].cancel())
+    timer.start()
+    result = sandbox.run("sandbox_jobs:sleep_then_touch", {"sleep": 1.0, "path": str(marker)},
+                         on_start=jobs.append)
+    assert result.status == "cancelled"
+    time.sleep(1.2)
+    assert not marker.exists()
+
+
+def test_concurrent_jobs_from_threads(sandbox: Sandbox):
+    results = []
+
+    def work(i: int) -> None:
+        results.append(sandbox.run("sandbox_jobs:double", {"x": i}).data["x"])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [i * 2 for i in range(8)]
+
+
+def test_a_dead_fork_server_is_restarted():
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)])
+    try:
+        assert box.run("sandbox_jobs:double", {"x": 1}).status == "ok"
+        box._proc.kill()  # the worker process dies under us
+        box._proc.wait()
+        assert box.run("sandbox_jobs:double", {"x": 2}).data["x"] == 4
+    finally:
+        box.close()
