@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from verm.render.browser import Browser
     from verm.render.sandbox import Sandbox
 
-SANDBOX_MODULES = ["verm.render.chart_job", "verm.render.svg_job"]
+# One fork server per kind: a worker forked from a process that imported less forks faster.
+SANDBOX_MODULES: dict[str, list[str]] = {
+    "chart": ["verm.render.chart_job"],
+    "svg": ["verm.render.svg_job"],
+}
 
 
 class Renderers:
@@ -26,17 +30,18 @@ class Renderers:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sandbox: Sandbox | None = None
+        self._sandboxes: dict[str, Sandbox] = {}
         self._browser: Browser | None = None
         self._renderers: dict[Kind, Renderer] = {}
 
-    def sandbox(self) -> Sandbox:
+    def sandbox(self, kind: str) -> Sandbox:
         from verm.render.sandbox import Sandbox
 
         with self._lock:
-            if self._sandbox is None:
-                self._sandbox = Sandbox(SANDBOX_MODULES)
-            return self._sandbox
+            box = self._sandboxes.get(kind)
+            if box is None:
+                box = self._sandboxes[kind] = Sandbox(SANDBOX_MODULES[kind])
+            return box
 
     def browser(self) -> Browser:
         from verm.render.browser import Browser
@@ -50,11 +55,11 @@ class Renderers:
         if kind == "chart":
             from verm.render.chart import ChartRenderer
 
-            return ChartRenderer(self.sandbox())
+            return ChartRenderer(self.sandbox("chart"))
         if kind == "svg":
             from verm.render.svg import SvgRenderer
 
-            return SvgRenderer(self.sandbox())
+            return SvgRenderer(self.sandbox("svg"))
         if kind == "html":
             from verm.render.html import HtmlRenderer
 
@@ -91,9 +96,9 @@ class Renderers:
         for renderer in list(self._renderers.values()):
             renderer.close()
         self._renderers.clear()
-        if self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None
+        for box in self._sandboxes.values():
+            box.close()
+        self._sandboxes.clear()
         if self._browser is not None:
             self._browser.close()
             self._browser = None

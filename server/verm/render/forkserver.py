@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -194,6 +195,10 @@ def serve(sock_path: str, modules: list[str]) -> None:
         warm = getattr(module, "warm", None)
         if callable(warm):
             warm()
+    # Move everything imported so far out of the GC's reach: a collection in a forked worker
+    # would otherwise touch (and so copy) every inherited object page.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
