@@ -77,6 +77,9 @@ def _limit(memory_mb: int, cpu_s: float) -> None:
     cpu = int(cpu_s) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The log and result files live in /dev/shm (RAM): without this a print loop fills it at
+    # ~1 GB/s, past the memory limit. Python ignores SIGXFSZ, so the write raises EFBIG instead.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (extra, extra))
 
 
 def _resolve(job: str) -> Any:

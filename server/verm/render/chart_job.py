@@ -1,0 +1,886 @@
+"""The matplotlib render job: runs a user's chart script inside a forked sandbox worker.
+
+The fork server imports this module and calls ``warm()`` once, so every forked worker starts with
+matplotlib (Agg), pyplot and numpy loaded and their font caches hot. ``run(payload)`` then runs
+the user's script as ``__main__``, captures the figure it made (no ``savefig`` needed), draws it
+once and returns the raw RGB pixels plus the anchors: every visible artist with its pixel box and
+the line of the user's script that created or last modified it.
+
+Line mapping hooks ``Artist.__init__`` (creation) and the ``Artist.stale`` setter (modification):
+titles and labels are created by ``subplots`` and *modified* by ``set_title``; the modifying line
+is the one to blame. Both hooks walk frames up to the first frame of the user's file. Everything
+here runs in a disposable worker process, so patching classes in place is safe.
+
+Never raises for bad user input: a failure is a header ``{"ok": false, "failure": ...}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import gc
+import itertools
+import linecache
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=True)
+
+import numpy as np
+from matplotlib import pyplot as plt
+from matplotlib.artist import Artist
+from matplotlib.axis import Axis
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.category import StrCategoryFormatter
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer, Container
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.patches import Wedge
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter
+from matplotlib.transforms import Bbox
+
+from verm.types import Anchor, Range, RenderFailure
+
+Header = dict[str, Any]
+
+# Library calls that touch artists without being *about* them: what changes inside one of these
+# is layout, drawing or a getter's refresh (`get_xticklabels`), not the user's intent. Checked on
+# every frame between the change and the user's line: pyplot and Axes wrap methods in others.
+# `get_*` frames count too.
+_IGNORED_CALLEES = frozenset({
+    "tight_layout", "savefig", "draw", "draw_idle", "draw_without_rendering", "show", "pause",
+    "print_figure", "set_layout_engine",
+})
+_NAME_CHARS = 40
+Box = tuple[float, float, float, float]
+_EMPTY: Box = (0.0, 0.0, 0.0, 0.0)  # "measured, nothing to show", unlike None: "measure it"
+
+
+class _Timeout(BaseException):
+    """Raised by SIGALRM just before the monitor's hard kill; BaseException so `except
+    Exception` in user code cannot swallow it."""
+
+
+def warm() -> None:
+    """Load matplotlib, pyplot, numpy and the font caches once, before any fork."""
+    fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+    ax.bar(["a", "b"], [1, 2], label="x")
+    ax.plot([0, 1], [1, 0])
+    ax.set_title("warm")
+    ax.legend()
+    fig.canvas.draw()
+    np.asarray(fig.canvas.buffer_rgba())
+    plt.close("all")
+    gc.collect()
+    gc.freeze()  # forked workers neither copy nor rescan the warm heap
+
+
+# --------------------------------------------------------------------------------------------
+# Tracking: which user line created / modified each artist, which figures exist, savefig kwargs.
+
+
+@dataclass
+class _Tracker:
+    path: str
+    figures: list[Figure] = field(default_factory=list)
+    saved: dict[int, dict[str, Any]] = field(default_factory=dict)  # id(figure) -> savefig kwargs
+    stop: Callable[[], None] = lambda: None  # set by _install: removes the line hooks
+
+    def user_line(self, frame: types.FrameType | None) -> int | None:
+        """0-based line of the nearest frame in the user's script, unless the library frames
+        between are a draw, a layout or a getter (`_ignored`)."""
+        path = self.path
+        while frame is not None:
+            code = frame.f_code
+            if code.co_filename == path:
+                return frame.f_lineno - 1
+            name = code.co_name
+            if name in _IGNORED_CALLEES or name.startswith("get_"):
+                return None
+            frame = frame.f_back
+        return None
+
+
+def _install(tracker: _Tracker) -> None:
+    """Patch matplotlib for this worker: line hooks, no-op show, savefig that writes nothing."""
+    getframe = sys._getframe
+
+    artist_init = Artist.__init__
+
+    def init(self: Artist, *args: Any, **kwargs: Any) -> None:
+        artist_init(self, *args, **kwargs)
+        line = user_line(getframe(1))
+        if line is not None:
+            self._verm_created = line  # type: ignore[attr-defined]
+        if isinstance(self, Figure):
+            tracker.figures.append(self)
+
+    stale = Artist.stale
+    stale_get, stale_set = stale.fget, stale.fset
+    assert stale_get is not None and stale_set is not None
+
+    path, ignored, user_line = tracker.path, _IGNORED_CALLEES, tracker.user_line
+
+    def set_stale(self: Artist, val: bool) -> None:
+        stale_set(self, val)
+        if not val or getattr(self, "_parent_figure", self) is None:
+            return  # unattached artists are being built; attaching them counts as a change
+        frame: types.FrameType | None = getframe(1)
+        if frame.f_code.co_name[:6] == "_stale":  # type: ignore[union-attr]
+            return  # a child told its parent: not a change of the parent
+        # The hot path (~1000 calls per chart): _Tracker.user_line, inlined.
+        while frame is not None:
+            code = frame.f_code
+            if code.co_filename == path:
+                self._verm_modified = frame.f_lineno - 1  # type: ignore[attr-defined]
+                return
+            name = code.co_name
+            if name in ignored or name.startswith("get_"):
+                return
+            frame = frame.f_back
+
+    legend_init = Legend.__init__
+
+    def init_legend(self: Legend, parent: Any, handles: Any, labels: Any, *a: Any,
+                    **k: Any) -> None:
+        handles = list(handles)
+        self._verm_handles = handles  # type: ignore[attr-defined]
+        legend_init(self, parent, handles, labels, *a, **k)
+
+    update_ticks = Axis._update_ticks
+
+    def record_ticks(self: Axis) -> list[Any]:
+        ticks = update_ticks(self)
+        self._verm_drawn = ticks  # type: ignore[attr-defined]
+        return ticks
+
+    def savefig(self: Figure, fname: Any = None, *args: Any, **kwargs: Any) -> None:
+        tracker.saved[id(self)] = kwargs  # honoured at capture; nothing is written
+
+    def no_op(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    get_layout = Text._get_layout
+
+    def remember_layout(self: Text, renderer: Any) -> Any:
+        """The capture draw lays every text out; keep the last layout for the anchors."""
+        out = get_layout(self, renderer)
+        self._verm_layout = (renderer, self.get_text(), out[0])  # type: ignore[attr-defined]
+        return out
+
+    def stop() -> None:
+        """Leave the line hooks before drawing: the draw then runs at plain matplotlib speed."""
+        Artist.__init__ = artist_init  # type: ignore[method-assign]
+        Artist.stale = stale  # type: ignore[method-assign]
+        Text._get_layout = remember_layout  # type: ignore[method-assign]
+
+    tracker.stop = stop
+    Artist.__init__ = init  # type: ignore[method-assign]
+    Artist.stale = property(stale_get, set_stale, doc=stale.__doc__)  # type: ignore[method-assign]
+    Legend.__init__ = init_legend  # type: ignore[method-assign]
+    Axis._update_ticks = record_ticks  # type: ignore[method-assign]
+    Figure.savefig = savefig  # type: ignore[method-assign]
+    Figure.show = no_op  # type: ignore[method-assign]
+    plt.show = no_op
+    plt.pause = no_op
+    # pyplot.savefig, plt.draw and interactive mode ask for draw_idle, a full draw on Agg: the
+    # one draw that counts is the capture's. An explicit `fig.canvas.draw()` still works.
+    FigureCanvasBase.draw_idle = no_op  # type: ignore[method-assign]
+    matplotlib.use = no_op  # a script's use("TkAgg") must not leave Agg
+    plt.switch_backend = no_op
+
+
+# --------------------------------------------------------------------------------------------
+# Failures
+
+
+def _failure(reason: str, message: str, line: int | None = None, text: str = "",
+             detail: str = "") -> Header:
+    rng = Range.of_line(line, text) if line is not None and line >= 0 else Range.span(0, 0, 0)
+    failure = RenderFailure(reason, message, rng, detail)  # type: ignore[arg-type]
+    return {"ok": False, "failure": failure.to_json()}
+
+
+def _user_frames(exc: BaseException, path: str) -> list[traceback.FrameSummary]:
+    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+
+
+def _exc_text(exc: BaseException) -> str:
+    msg = str(exc)
+    if len(msg) > 500:
+        msg = msg[:500] + "…"
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def _user_traceback(exc: BaseException, frames: list[traceback.FrameSummary]) -> str:
+    head = "Traceback (most recent call last, your script only):\n" if frames else ""
+    body = "".join(traceback.format_list(frames))
+    return head + body + "".join(traceback.format_exception_only(type(exc), exc))
+
+
+def _blamed_artist_line(exc: BaseException) -> int | None:
+    """For errors raised while drawing (no user frame): the line of the artist being drawn."""
+    tb = exc.__traceback__
+    lines: list[int] = []
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, Artist):
+            line = _line_of(owner)
+            if line is not None:
+                lines.append(line)
+        tb = tb.tb_next
+    return lines[-1] if lines else None
+
+
+def _exception_failure(exc: BaseException, payload: dict[str, Any], stage: str) -> Header:
+    path, text = payload["path"], payload["text"]
+    frames = _user_frames(exc, path)
+    line = frames[-1].lineno - 1 if frames and frames[-1].lineno else None
+    if line is None and stage == "draw":
+        line = _blamed_artist_line(exc)
+    where = f" at line {line + 1}" if line is not None else ""
+    detail = _user_traceback(exc, frames)
+    if isinstance(exc, _Timeout):
+        return _failure("timeout", f"timed out after {payload.get('timeout', 10):g} s{where} — "
+                        "does the script loop forever or wait for input?", line, text, detail)
+    if isinstance(exc, MemoryError):
+        limit = payload.get("memory_mb")
+        over = f" (limit {limit} MB)" if limit else ""
+        return _failure("memory", f"the script ran out of memory{over}{where}: {_exc_text(exc)} "
+                        "— is an array far bigger than intended?", line, text, detail)
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return _failure("exception", f"the script wrote too much output{where} (over the "
+                        f"{payload.get('memory_mb', 2048)} MB limit for its output and files) — "
+                        "is a print or write stuck in a loop?", line, text, detail)
+    prefix = "drawing the figure failed: " if stage == "draw" else ""
+    return _failure("exception", prefix + _exc_text(exc), line, text, detail)
+
+
+# --------------------------------------------------------------------------------------------
+# The job
+
+
+def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
+    """Run the user's script, capture its figure: ``(header, raw RGB bytes)``. Never raises."""
+    t0 = time.perf_counter()
+    path = str(payload["path"])
+    text = str(payload.get("text") or "")
+    try:
+        code = compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = (exc.lineno or 1) - 1
+        msg = f"{type(exc).__name__}: {exc.msg}"
+        detail = "".join(traceback.format_exception_only(type(exc), exc))
+        return _failure("syntax", msg, line, text, detail), b""
+    except ValueError as exc:  # e.g. null bytes in the source
+        return _failure("syntax", f"SyntaxError: {exc}", 0, text), b""
+
+    tracker = _Tracker(path)
+    _install(tracker)
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # unsaved text
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    sys.modules["__main__"] = module
+    sys.argv = [path]
+    sys.path.insert(0, os.path.dirname(path) or ".")
+
+    # Just before the monitor's hard kill, interrupt the script to report *where* it was stuck.
+    armed = [True]
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if armed[0]:
+            raise _Timeout
+
+    timeout = float(payload.get("timeout", 10.0))
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(timeout * 0.5, timeout - 0.3))
+    exit_note, stage = "", "script"
+    try:
+        try:
+            exec(code, module.__dict__)
+        except SystemExit as exc:
+            exit_note = f" (it called sys.exit({exc.code!r}) first)"
+        stage = "draw"
+        t_exec = time.perf_counter()
+        tracker.stop()
+        header, blob = _capture(tracker, payload, exit_note)
+        armed[0] = False
+    except BaseException as exc:
+        armed[0] = False
+        return _exception_failure(exc, payload, stage), b""
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if header.get("ok"):
+        header["exec_ms"] = round((t_exec - t0) * 1000, 2)
+    return header, blob
+
+
+def _select(figures: list[Figure], want: str | None) -> Figure | None:
+    """The last figure, or the one named by number or label (later ones win ties)."""
+    if not figures:
+        return None
+    if want is None or str(want).strip() == "":
+        return figures[-1]
+    want = str(want).strip()
+    for fig in reversed(figures):
+        if fig.get_label() == want:
+            return fig
+    if want.isdigit():
+        n = int(want)
+        for fig in reversed(figures):
+            if _figure_number(fig) == n:
+                return fig
+        if 1 <= n <= len(figures) and all(_figure_number(f) is None for f in figures):
+            return figures[n - 1]
+    return None
+
+
+def _figure_number(fig: Figure) -> int | None:
+    try:
+        return int(fig.number)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _figure_names(figures: list[Figure]) -> str:
+    names = []
+    for i, fig in enumerate(figures):
+        num = _figure_number(fig)
+        label = fig.get_label()
+        names.append(f"'{label}'" if label else str(num if num is not None else i + 1))
+    return ", ".join(names)
+
+
+def _capture(tracker: _Tracker, payload: dict[str, Any], exit_note: str) -> tuple[Header, bytes]:
+    text = payload["text"]
+    if not tracker.figures:
+        return _failure(
+            "no-figure",
+            "the script made no matplotlib figure" + exit_note + " — create one (e.g. "
+            "`fig, ax = plt.subplots()`) and draw on it; verm captures it, no savefig needed",
+            None, text), b""
+    want = payload.get("figure")
+    fig = _select(tracker.figures, None if want is None else str(want))
+    if fig is None:
+        return _failure(
+            "no-figure",
+            f"no figure {want!s} — the script made {len(tracker.figures)} figure(s): "
+            f"{_figure_names(tracker.figures)}; name one with `# verm: figure=N` (number or label)",
+            payload.get("figure_line"), text), b""
+
+    t0 = time.perf_counter()
+    saved = tracker.saved.get(id(fig))
+    dpi = float(fig.dpi)
+    if saved is not None:
+        want_dpi = saved.get("dpi", matplotlib.rcParams["savefig.dpi"])
+        if isinstance(want_dpi, (int, float)) and want_dpi > 0:
+            dpi = float(want_dpi)
+        face = saved.get("facecolor", matplotlib.rcParams["savefig.facecolor"])
+        if face is not None and not (isinstance(face, str) and face == "auto"):
+            fig.patch.set_facecolor(face)
+    lowered_from = None
+    max_pixels = int(payload.get("max_pixels") or 0)
+    w_in, h_in = fig.get_size_inches()
+    longest = max(float(w_in), float(h_in)) * dpi
+    if max_pixels and longest > max_pixels:
+        lowered_from = dpi
+        dpi = math.floor(max_pixels / max(float(w_in), float(h_in)) * 1000) / 1000
+    if dpi != fig.dpi:
+        fig.set_dpi(dpi)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    height, width = rgba.shape[:2]
+    patch = fig.patch
+    opaque = patch.get_visible() and patch.get_facecolor()[3] >= 1.0  # then every pixel is
+    if not opaque and rgba[..., 3].min() < 255:  # composite on white, like an image viewer
+        a = rgba[..., 3:].astype(np.uint16)
+        rgb = ((rgba[..., :3] * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
+        blob = rgb.tobytes()
+    else:
+        blob = rgba[..., :3].tobytes()
+    t_draw = time.perf_counter()
+    walker = _Anchors(fig, canvas.get_renderer(), width, height, text)
+    anchors = walker.collect()
+    t_anchor = time.perf_counter()
+    header: Header = {
+        "ok": True,
+        "width": int(width),
+        "height": int(height),
+        "dpi": dpi,
+        "figures": len(tracker.figures),
+        "figure": _figure_number(fig) if not fig.get_label() else fig.get_label(),
+        "anchors": [_anchor_json(a) for a in anchors],
+        "draw_ms": round((t_draw - t0) * 1000, 2),
+        "anchors_ms": round((t_anchor - t_draw) * 1000, 2),
+    }
+    if walker.skipped:
+        header["anchors_skipped"] = walker.skipped
+    if lowered_from is not None:
+        header["dpi_lowered_from"] = lowered_from
+    return header, blob
+
+
+# --------------------------------------------------------------------------------------------
+# Anchors
+
+
+_ANCHOR_FIELDS = tuple(f.name for f in dataclasses.fields(Anchor))
+_TEXT_EXTENT = Text.get_window_extent
+
+
+def _anchor_json(anchor: Anchor) -> dict[str, Any]:
+    """``Anchor.to_json`` without ``asdict``'s deep copy (5× faster; props are plain values)."""
+    d = {name: getattr(anchor, name) for name in _ANCHOR_FIELDS}
+    d["box"] = [round(v, 2) for v in anchor.box]
+    d["range"] = anchor.range.to_json() if anchor.range else None
+    return d
+
+
+def _line_of(artist: Any) -> int | None:
+    line = getattr(artist, "_verm_modified", None)
+    return line if line is not None else getattr(artist, "_verm_created", None)
+
+
+def _hex(color: Any) -> str | None:
+    try:
+        arr = np.asarray(color, dtype=float)
+        if arr.ndim == 2:
+            if not len(arr):
+                return None
+            arr = arr[0]
+        return to_hex(arr, keep_alpha=False)
+    except (ValueError, TypeError):
+        try:
+            return to_hex(color, keep_alpha=False)
+        except (ValueError, TypeError):
+            return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1] + "…"
+
+
+def _public_label(artist: Any) -> str | None:
+    label = artist.get_label() if hasattr(artist, "get_label") else None
+    if label is None:
+        return None
+    label = str(label)
+    return label if label and not label.startswith("_") else None
+
+
+class _Anchors:
+    """Walks one drawn figure and turns its visible artists into anchors."""
+
+    def __init__(self, fig: Figure, renderer: Any, width: int, height: int, text: str) -> None:
+        self.fig, self.renderer = fig, renderer
+        self.width, self.height = width, height
+        self.px_per_pt = fig.dpi / 72.0
+        self.lines = text.splitlines()
+        self.out: list[Anchor] = []
+        self.skipped = 0
+        self.fig_line = _line_of_container(fig)
+
+    # -- helpers
+
+    def _range(self, line: int | None) -> Range | None:
+        if line is None or line < 0:
+            return None
+        width = len(self.lines[line]) if line < len(self.lines) else 0
+        return Range.span(line, 0, width)
+
+    def _box(self, artist: Any, pad: float = 0.0) -> Box | None:
+        if type(artist).get_window_extent is _TEXT_EXTENT:
+            memo = getattr(artist, "_verm_layout", None)
+            if memo is not None and memo[0] is self.renderer and memo[1] == artist.get_text():
+                # Text.get_window_extent without redoing the layout the draw just did (~60 µs)
+                x, y = artist.get_transform().transform(artist.get_unitless_position())
+                return self._display_box(memo[2].translated(x, y), pad)
+        return self._display_box(artist.get_window_extent(self.renderer), pad)
+
+    def _display_box(self, bbox: Any, pad: float = 0.0) -> Box | None:
+        return self._image_box(bbox.x0, bbox.y0, bbox.x1, bbox.y1, pad)
+
+    def _image_box(self, x0: float, y0: float, x1: float, y1: float,
+                   pad: float = 0.0) -> Box | None:
+        """A display-space box (y up) as a clamped image box (y down); None when empty."""
+        if not all(map(math.isfinite, (x0, y0, x1, y1))):
+            return None
+        if pad:
+            if x1 - x0 < 2 * pad:
+                x0, x1 = x0 - pad, x1 + pad
+            if y1 - y0 < 2 * pad:
+                y0, y1 = y0 - pad, y1 + pad
+        h = self.height
+        bx0, bx1 = max(0.0, min(x0, x1)), min(float(self.width), max(x0, x1))
+        by0, by1 = max(0.0, h - max(y0, y1)), min(float(h), h - min(y0, y1))
+        if bx1 - bx0 <= 0 or by1 - by0 <= 0:
+            return None
+        return (bx0, by0, bx1, by1)
+
+    def _clipped(self, box: Box, clip: Any) -> Box | None:
+        """``box`` cut to what the artist's clip box lets show (log-scale bars reach -inf)."""
+        if clip is None:
+            return box
+        cut = self._display_box(clip)
+        if cut is None:
+            return None
+        x0, y0 = max(box[0], cut[0]), max(box[1], cut[1])
+        x1, y1 = min(box[2], cut[2]), min(box[3], cut[3])
+        return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+    def add(self, artist: Any, role: str, key: str, name: str, *, fallback: int | None,
+            text: str | None = None, color: Any = None, container: bool = False,
+            line: int | None = None, pad: float = 0.0, box: Any = None,
+            props: dict[str, Any] | None = None) -> Anchor | None:
+        """One anchor, or nothing when the artist is invisible, empty or off the canvas."""
+        try:
+            if artist is not None and not artist.get_visible():
+                return None
+            if box is None:
+                box = self._box(artist, pad)
+            if box is None or box is _EMPTY:
+                return None
+            if artist is not None and not container and artist.get_clip_on():
+                box = self._clipped(box, artist.get_clip_box())
+                if box is None:
+                    return None
+            created = getattr(artist, "_verm_created", None)
+            modified = getattr(artist, "_verm_modified", None)
+            if line is None:
+                line = created if container else _line_of(artist)
+            if line is None:
+                line = fallback
+            p: dict[str, Any] = {"created_line": created, "modified_line": modified}
+            if isinstance(artist, Text):
+                p["fontsize"] = float(artist.get_fontsize())
+                p["fontweight"] = str(artist.get_fontweight())
+            elif hasattr(artist, "get_linewidth") and not container:
+                lw = artist.get_linewidth()
+                lw = np.asarray(lw, dtype=float).ravel()
+                if lw.size:
+                    p["linewidth"] = float(lw[0])
+            if props:
+                p.update(props)
+            anchor = Anchor(box=box, role=role, key=key, name=name, range=self._range(line),
+                            text=text, color=_hex(color) if color is not None else None,
+                            container=container, props=p)
+        except Exception:
+            self.skipped += 1  # one odd artist must not cost the whole render
+            return None
+        self.out.append(anchor)
+        return anchor
+
+    def text(self, artist: Text | None, role: str, key: str, name: str,
+             fallback: int | None, line: int | None = None,
+             props: dict[str, Any] | None = None) -> None:
+        if artist is None:
+            return
+        content = artist.get_text()
+        if not content or not content.strip():
+            return
+        self.add(artist, role, key, name, fallback=fallback, text=content,
+                 color=artist.get_color(), line=line, props=props)
+
+    # -- the walk
+
+    def collect(self) -> list[Anchor]:
+        fig = self.fig
+        self.add(fig, "figure", "figure", "figure", fallback=None, color=fig.get_facecolor(),
+                 container=True, line=self.fig_line, box=(0.0, 0.0, float(self.width),
+                                                          float(self.height)))
+        for attr, role, key, name in (("_suptitle", "suptitle", "suptitle", "figure title"),
+                                      ("_supxlabel", "xlabel", "supxlabel", "figure x label"),
+                                      ("_supylabel", "ylabel", "supylabel", "figure y label")):
+            self.text(getattr(fig, attr, None), role, key, name, self.fig_line)
+        sup = {id(getattr(fig, a, None)) for a in ("_suptitle", "_supxlabel", "_supylabel")}
+        for j, t in enumerate(fig.texts):
+            if id(t) not in sup:  # suptitle & co. live in fig.texts too
+                self.text(t, "text", f"fig/text{j}", f"text '{_short(t.get_text())}'",
+                          self.fig_line)
+        for k, leg in enumerate(fig.legends):
+            self.legend(leg, f"legend{k}", "figure legend", "", self.fig_line)
+
+        plots = [ax for ax in fig.axes if not hasattr(ax, "_colorbar")]
+        bars = [ax for ax in fig.axes if hasattr(ax, "_colorbar")]
+        many = len(plots) > 1
+        for i, ax in enumerate(plots):
+            title = ax.title.get_text().strip()
+            if not many:
+                ax_name, suffix = "plot area", ""
+            else:
+                ax_name = f"subplot '{_short(title)}'" if title else f"subplot {i + 1}"
+                suffix = f" ({ax_name})"
+            self.axes(ax, f"ax{i}", ax_name, suffix)
+        for k, cax in enumerate(bars):
+            self.colorbar(cax, f"cb{k}", "colorbar" if len(bars) == 1 else f"colorbar {k + 1}")
+        return self.out
+
+    def axes(self, ax: Any, key: str, ax_name: str, sfx: str) -> None:
+        ax_line = _line_of_container(ax)
+        fb = ax_line if ax_line is not None else self.fig_line
+        self.add(ax, "axes", key, ax_name, fallback=self.fig_line, color=ax.get_facecolor(),
+                 container=True, line=ax_line)
+        for attr, k in (("title", "title"), ("_left_title", "title-left"),
+                        ("_right_title", "title-right")):
+            self.text(getattr(ax, attr, None), "title", f"{key}/{k}", "title" + sfx, fb)
+        if ax.axison:  # `ax.axis("off")` hides labels, ticks, grid and spines
+            for axis, xy in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+                if axis.get_visible():
+                    self.text(axis.label, f"{xy}label", f"{key}/{xy}label",
+                              f"{xy}-axis label{sfx}", fb)
+                    self.ticks(axis, xy, key, sfx, fb)
+                    self.grid(axis, xy, key, sfx, fb)
+        pad = max(0.5, self.px_per_pt * 0.5)
+        for side, spine in ax.spines.items():
+            if not (ax.axison and ax.get_frame_on() and spine.get_visible()):
+                continue
+            # Spine.get_window_extent recomputes the ticks (~0.5 ms each): use the path's box.
+            lw = spine.get_linewidth()
+            bbox = spine.get_path().get_extents(spine.get_transform())
+            self.add(spine, "spine", f"{key}/spine-{side}", f"{side} spine{sfx}", fallback=fb,
+                     color=spine.get_edgecolor(), box=self._display_box(bbox, pad * max(1.0, lw)))
+        self.marks(ax, key, sfx, fb)
+        leg = ax.get_legend()
+        if leg is not None:
+            self.legend(leg, f"{key}/legend", "legend", sfx, fb)
+
+    def ticks(self, axis: Axis, xy: str, key: str, sfx: str, fb: int | None,
+              who: str = "") -> None:
+        drawn = _drawn_ticks(axis)
+        # Ticks made while drawing copy their looks from the first major tick: a line that
+        # styled that one (`plt.xticks(rotation=45)`) styled them all.
+        template = axis.majorTicks[0] if axis.majorTicks else None
+        tfb = {lab: _line_of(getattr(template, lab, None)) for lab in ("label1", "label2")}
+        j = 0
+        for tick in sorted(drawn, key=lambda t: t.get_loc()):
+            for attr, extra in (("label1", ""), ("label2", "/2")):
+                label = getattr(tick, attr)
+                if not label.get_visible() or not label.get_text().strip():
+                    continue
+                t = label.get_text()
+                name = f"{who or xy} tick '{_short(t)}'" + sfx
+                own = tfb[attr] if tfb[attr] is not None else fb
+                self.text(label, f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name, own,
+                          props={"loc": float(tick.get_loc())})
+            j += 1
+
+    def grid(self, axis: Axis, xy: str, key: str, sfx: str, fb: int | None) -> None:
+        pad = self.px_per_pt * 0.5
+        boxes, line, color, lw = [], None, None, 0.0
+        for tick in _drawn_ticks(axis):
+            gl = tick.gridline
+            if not gl.get_visible():
+                continue
+            box = self._box(gl, pad=pad * max(1.0, gl.get_linewidth()))
+            if box is None:
+                continue
+            boxes.append(box)
+            if line is None:
+                line = _line_of(gl)
+            color, lw = color or gl.get_color(), gl.get_linewidth()
+        if not boxes:
+            return
+        union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                 max(b[2] for b in boxes), max(b[3] for b in boxes))
+        self.add(None, "grid", f"{key}/{xy}grid", f"{xy} grid{sfx}", fallback=fb, color=color,
+                 line=line, box=union,
+                 props={"linewidth": float(lw), "count": len(boxes)})
+
+    def marks(self, ax: Any, key: str, sfx: str, fb: int | None) -> None:
+        containers = [c for c in ax.containers if isinstance(c, BarContainer)]
+        series: dict[int, tuple[BarContainer, str | None]] = {}
+        for c in containers:
+            label = _public_label(c)
+            for patch in c.patches:
+                series[id(patch)] = (c, label)
+        named = len(containers) > 1
+        tick_names = {"x": _tick_names(ax.xaxis), "y": _tick_names(ax.yaxis)}
+        boxes = self._bar_boxes(ax, [p for p in ax.patches if id(p) in series])
+        nb = np_ = nw = 0
+        for patch in ax.patches:
+            hit = series.get(id(patch))
+            if hit is not None:
+                cont, label = hit
+                vertical = cont.orientation != "horizontal"
+                if vertical:
+                    centre = patch.get_x() + patch.get_width() / 2
+                    value = patch.get_height()
+                else:
+                    centre = patch.get_y() + patch.get_height() / 2
+                    value = patch.get_width()
+                cat = _nearest(tick_names["x" if vertical else "y"], centre)
+                name = f"bar '{_short(cat)}'" if cat else f"bar {nb + 1}"
+                if named and label:
+                    name += f" ({_short(label)})"
+                line = _line_of(patch)
+                self.add(patch, "bar", f"{key}/bar{nb}", name + sfx, fallback=fb,
+                         color=patch.get_facecolor(), box=boxes.get(id(patch)),
+                         line=line if line is not None else _line_of(cont.patches[0]),
+                         props={"value": float(value), "category": cat, "series": label})
+                nb += 1
+            elif isinstance(patch, Wedge):
+                label = _public_label(patch)
+                name = f"wedge '{_short(label)}'" if label else f"wedge {nw + 1}"
+                self.add(patch, "wedge", f"{key}/wedge{nw}", name + sfx, fallback=fb,
+                         color=patch.get_facecolor(), props={"label": label})
+                nw += 1
+            else:
+                label = _public_label(patch)
+                name = f"shape '{_short(label)}'" if label else f"shape {np_ + 1}"
+                self.add(patch, "patch", f"{key}/patch{np_}", name + sfx, fallback=fb,
+                         color=patch.get_facecolor())
+                np_ += 1
+        line_pad = self.px_per_pt * 0.5
+        for j, ln in enumerate(ax.lines):
+            if not len(ln.get_xydata()):
+                continue  # e.g. a boxplot's empty fliers
+            label = _public_label(ln)
+            name = f"line '{_short(label)}'" if label else f"line {j + 1}"
+            self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=ln.get_color(),
+                     pad=line_pad * max(1.0, ln.get_linewidth()), props={"label": label})
+        for j, coll in enumerate(ax.collections):
+            label = _public_label(coll)
+            kind = "scatter" if type(coll).__name__ == "PathCollection" else "collection"
+            name = f"{kind} '{_short(label)}'" if label else f"{kind} {j + 1}"
+            face = coll.get_facecolor()
+            color = face if len(face) else coll.get_edgecolor()
+            self.add(coll, "collection", f"{key}/collection{j}", name + sfx, fallback=fb,
+                     color=color, box=self._collection_box(coll, ax), props={"label": label})
+        for j, t in enumerate(ax.texts):
+            self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb)
+        for j, im in enumerate(ax.images):
+            self.add(im, "image", f"{key}/image{j}", f"image {j + 1}" + sfx, fallback=fb)
+
+    def _bar_boxes(self, ax: Any, bars: list[Any]) -> dict[int, Any]:
+        """All unrotated data-space bars in one transform (a histogram has hundreds)."""
+        simple = [p for p in bars if p.get_data_transform() is ax.transData
+                  and not getattr(p, "angle", 0)]
+        if not simple:
+            return {}
+        corners = np.array([(p.get_x(), p.get_y(), p.get_x() + p.get_width(),
+                             p.get_y() + p.get_height()) for p in simple], dtype=float)
+        lo = ax.transData.transform(corners[:, :2])
+        hi = ax.transData.transform(corners[:, 2:])
+        out: dict[int, Any] = {}
+        for p, (x0, y0), (x1, y1) in zip(simple, lo.tolist(), hi.tolist(), strict=True):
+            out[id(p)] = self._image_box(x0, y0, x1, y1) or _EMPTY
+        return out
+
+    def _collection_box(self, coll: Any, ax: Any) -> Any:
+        """Collections' own window extent is their clip box: use the data limits in display
+        space, padded by the marker radius, clipped to the axes when the collection is. None
+        (measure the usual way) when the data limits say nothing (axes-space collections)."""
+        limits = coll.get_datalim(ax.transData)
+        if not np.all(np.isfinite(limits.get_points())):
+            return None
+        bbox = Bbox(ax.transData.transform(limits.get_points()))
+        sizes = coll.get_sizes() if hasattr(coll, "get_sizes") else None
+        if sizes is not None and len(sizes) and coll.get_offsets() is not None:
+            radius = math.sqrt(float(np.max(sizes))) / 2 * self.px_per_pt
+            bbox = bbox.padded(radius)
+        clip = coll.get_clip_box() if coll.get_clip_on() else None
+        if clip is not None:
+            bbox = Bbox.intersection(bbox, clip)
+            if bbox is None:
+                return _EMPTY  # entirely outside the axes
+        return self._display_box(bbox, pad=0.5) or _EMPTY
+
+    def legend(self, leg: Legend, key: str, name: str, sfx: str, fb: int | None) -> None:
+        leg_line = getattr(leg, "_verm_created", None)
+        if leg_line is None:
+            leg_line = fb
+        self.add(leg, "legend", key, name + sfx, fallback=fb, container=True, line=leg_line,
+                 color=leg.get_frame().get_facecolor())
+        handles = getattr(leg, "_verm_handles", [])
+        texts = leg.get_texts()
+        drawn_handles = getattr(leg, "legend_handles", None) or []
+        for j, t in enumerate(texts):
+            content = t.get_text()
+            line = leg_line
+            props = {}
+            if j < len(drawn_handles) and drawn_handles[j] is not None:
+                props["handle_color"] = _mark_color(drawn_handles[j])
+            if len(handles) == len(texts):
+                h = handles[j]
+                owner = h[0] if isinstance(h, Container) and len(h) else h
+                label = h.get_label() if hasattr(h, "get_label") else None
+                hl = _line_of(owner) if isinstance(owner, Artist) else None
+                if label == content and hl is not None:
+                    line = hl  # the label came from the series' own `label=`
+            self.text(t, "legend-text", f"{key}/text{j}",
+                      f"legend entry '{_short(content)}'" + sfx, fb, line=line, props=props)
+
+    def colorbar(self, cax: Any, key: str, name: str) -> None:
+        line = _line_of_container(cax)
+        fb = line if line is not None else self.fig_line
+        self.add(cax, "colorbar", key, name, fallback=self.fig_line, container=True, line=line)
+        self.text(cax.xaxis.label, "xlabel", f"{key}/xlabel", f"{name} label", fb)
+        self.text(cax.yaxis.label, "ylabel", f"{key}/ylabel", f"{name} label", fb)
+        self.ticks(cax.xaxis, "x", key, "", fb, who=name)
+        self.ticks(cax.yaxis, "y", key, "", fb, who=name)
+
+
+def _mark_color(artist: Any) -> str | None:
+    """The colour a legend handle shows: line colour, else face, else edge."""
+    try:
+        if hasattr(artist, "get_color") and not hasattr(artist, "get_facecolor"):
+            return _hex(artist.get_color())
+        face = artist.get_facecolor()
+        if len(np.atleast_2d(face)) and np.atleast_2d(face)[0][3] > 0:
+            return _hex(face)
+        return _hex(artist.get_edgecolor())
+    except Exception:
+        return None
+
+
+def _line_of_container(artist: Any) -> int | None:
+    """Containers (figure, axes, legend) blame where they were made, not their last change."""
+    line = getattr(artist, "_verm_created", None)
+    return line if line is not None else getattr(artist, "_verm_modified", None)
+
+
+def _drawn_ticks(axis: Axis) -> list[Any]:
+    drawn = getattr(axis, "_verm_drawn", None)
+    if drawn is not None:
+        return list(drawn)
+    lo, hi = sorted(axis.get_view_interval())
+    return [t for t in axis.get_major_ticks() if lo <= t.get_loc() <= hi]
+
+
+def _tick_names(axis: Axis) -> list[tuple[float, str]] | None:
+    """Tick positions and labels of a categorical (or hand-labelled) axis, else None."""
+    if not isinstance(axis.get_major_formatter(), (StrCategoryFormatter, FixedFormatter)):
+        return None
+    names = [(float(t.get_loc()), t.label1.get_text()) for t in _drawn_ticks(axis)
+             if t.label1.get_text().strip()]
+    return sorted(names) or None
+
+
+def _nearest(names: list[tuple[float, str]] | None, centre: float) -> str | None:
+    if not names:
+        return None
+    locs = [loc for loc, _ in names]
+    gaps = [b - a for a, b in itertools.pairwise(locs) if b > a]
+    tol = min(gaps) / 2 if gaps else 0.5
+    loc, label = min(names, key=lambda n: abs(n[0] - centre))
+    return label if abs(loc - centre) <= tol + 1e-9 else None
+
+
+__all__ = ["run", "warm"]
