@@ -47,7 +47,8 @@ def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
         table = anchor.props.get(table_name) or {}
         for name in candidates:
             span = table.get(name)
-            if isinstance(span, dict) and "line" in span:
+            if isinstance(span, dict) and "line" in span and not span.get("file"):
+                # A declaration in a linked stylesheet is not a line of this source.
                 start = int(span.get("start", 0))
                 end = int(span.get("end", start))
                 return Range.span(int(span["line"]), start, end)
