@@ -21,6 +21,7 @@ svg-backend = "cairosvg"
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -63,7 +64,7 @@ class Config:
             if fnmatch(rel, pattern) or fnmatch(source.name, pattern):
                 target = template.format(stem=source.stem, name=source.name,
                                          dir=Path(rel).parent.as_posix())
-                return (self.root / target).absolute()
+                return Path(os.path.normpath((self.root / target).absolute()))
         return None
 
 

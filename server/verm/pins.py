@@ -64,11 +64,11 @@ def sidecar_path(reference: Path) -> Path:
 def resolve_pin(source: Source, config: Config, flag: Path | None = None) -> Pin | None:
     """The reference ``source`` is pinned to, in DESIGN.md's order; ``None`` if unpinned."""
     if flag is not None:
-        return Pin(Path(flag).absolute(), "flag")
+        return Pin(Path(os.path.normpath(Path(flag).absolute())), "flag")
     hit = source.pragmas.get("reference")
     if hit:
         value, line = hit
-        return Pin((source.path.parent / value).absolute(), "pragma",
+        return Pin(Path(os.path.normpath(source.path.parent / value)), "pragma",
                    Range.of_line(line, source.text))
     mapped = config.reference_for(source.path)
     if mapped is not None:

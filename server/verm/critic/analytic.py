@@ -1,0 +1,168 @@
+"""The analytic critic, verm's embedded default: classical vision, no model, CPU, milliseconds.
+
+register (scale + offset) → compare (noise-blind difference regions) → attribute (regions and
+anchors → discrepancies in the taxonomy). A blank render scores 0; a changed canvas is one
+discrepancy rather than a cascade of moved elements.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from verm.critic.attribute import Context, attribute
+from verm.critic.compare import Comparison, compare
+from verm.critic.ocr import TextReader
+from verm.critic.pixels import as_rgb, hex_color
+from verm.critic.register import NICE_SCALES, Registration, register, stretch_fits_better
+from verm.critic.taxonomy import blank_category, size_category
+from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
+
+MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all
+ASPECT = 0.03  # relative change of content aspect that is a real change of shape
+CANVAS_NAMES = {"chart": "figure", "svg": "canvas", "html": "page", "table": "page"}
+
+
+class AnalyticCritic:
+    """Judges pixels against pixels, attributed to the render's anchors (and the sidecar's)."""
+
+    name = "analytic"
+
+    def __init__(self, *, ocr: bool | None = None, tolerance: int | None = None) -> None:
+        """``ocr``: None uses tesseract when installed, False never; ``tolerance`` overrides the
+        colour slack of the comparison (default: by how noisy the reference is)."""
+        self.reader = TextReader(enabled=ocr is not False)
+        self.tolerance = tolerance
+
+    def judge(self, reference: Reference, render: Render) -> Critique:
+        t0 = time.perf_counter()
+        if not render.ok or render.image is None:
+            return Critique(rendered=False, critic=self.name, elapsed_ms=_ms(t0))
+        domain = render.kind if render.kind in TAXONOMY else "chart"
+        if reference.image.mode != "RGB":
+            reference = replace(reference, image=as_rgb(reference.image))
+        if render.image.mode != "RGB":
+            render = replace(render, image=as_rgb(render.image))
+        blank = _blank(render, domain)
+        if blank is not None:
+            return Critique(rendered=False, discrepancies=[blank], critic=self.name,
+                            elapsed_ms=_ms(t0), meta={"blank": True})
+        sidecar = reference.anchors is not None and reference.anchors_size is not None
+        reg = register(reference.image, render.image,
+                       expected_size=reference.anchors_size if sidecar else None)
+        t1 = time.perf_counter()
+        if reg.method == "identical":
+            return Critique(rendered=True, critic=self.name, elapsed_ms=_ms(t0),
+                            meta={"registration": reg.meta(), "regions": 0,
+                                  "timing_ms": {"register": round((t1 - t0) * 1000, 2)}})
+        cmp = compare(reference.image, render.image, reg, tolerance=self.tolerance)
+        t2 = time.perf_counter()
+        found: list[Discrepancy] = []
+        canvas = _canvas_change(reg, cmp, domain, reference, render)
+        if canvas is not None:
+            found.append(canvas)
+        if cmp.regions or (sidecar and canvas is not None):
+            ctx = Context(
+                domain=domain,
+                render_anchors=render.anchors,
+                ref_anchors=_sidecar_in_ref_pixels(reference) if sidecar else None,
+                reference_image=reference.image,
+                reader=self.reader,
+                canvas_changed=canvas is not None,
+            )
+            found += attribute(cmp, ctx)
+        t3 = time.perf_counter()
+        meta = {
+            "registration": reg.meta(),
+            "frame": "render" if cmp.frame.on_render else "reference",
+            "tolerance": cmp.tolerance,
+            "regions": len(cmp.regions),
+            "changed_pixels": cmp.changed_pixels,
+            "timing_ms": {
+                "register": round((t1 - t0) * 1000, 2),
+                "compare": round((t2 - t1) * 1000, 2),
+                "attribute": round((t3 - t2) * 1000, 2),
+            },
+            "ocr": self.reader.available,
+        }
+        return Critique(rendered=True, discrepancies=found, critic=self.name,
+                        elapsed_ms=_ms(t0), meta=meta)
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
+
+
+def _blank(render: Render, domain: str) -> Discrepancy | None:
+    """Every pixel one colour: nothing was drawn (reward 0, like a failed render)."""
+    image = render.image
+    assert image is not None
+    rgb = image.convert("RGB") if image.mode != "RGB" else image
+    extrema = rgb.getextrema()
+    if any(lo != hi for lo, hi in extrema):  # type: ignore[misc]
+        return None
+    color = hex_color(tuple(lo for lo, _ in extrema))  # type: ignore[misc]
+    w, h = image.size
+    return Discrepancy(
+        category=blank_category(domain),
+        severity=3,
+        location=CANVAS_NAMES.get(domain, "figure"),
+        description=f"the render is blank: all {w}×{h} pixels are {color}; nothing was drawn",
+        render_box=(0.0, 0.0, float(w), float(h)),
+    )
+
+
+def _sidecar_in_ref_pixels(reference: Reference) -> list[Anchor]:
+    """Sidecar anchors are in the pinned render's pixels; the reference may have been resized."""
+    assert reference.anchors is not None and reference.anchors_size is not None
+    aw, ah = reference.anchors_size
+    sx, sy = reference.image.width / max(1, aw), reference.image.height / max(1, ah)
+    if abs(sx - 1) < 1e-9 and abs(sy - 1) < 1e-9:
+        return list(reference.anchors)
+    return [replace(a, box=(a.box[0] * sx, a.box[1] * sy, a.box[2] * sx, a.box[3] * sy))
+            for a in reference.anchors]
+
+
+def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: Reference,
+                   render: Render) -> Discrepancy | None:
+    """A real change of figure size or aspect (not a crop, pad or HiDPI scale), or None."""
+    wb, hb = reg.render_size
+    if domain == "table":
+        return None  # a table's canvas is cropped to its content: rows and columns say it all
+    if domain == "html" and abs(reg.ref_size[0] / reg.scale - wb) <= 1:
+        return None  # same viewport width: a taller full-page shot is its content, not a layout
+    if reg.expected_size is not None:
+        ew, eh = reg.expected_size
+        if abs(wb - ew) <= 1 and abs(hb - eh) <= 1:
+            return None
+        ref_w, ref_h = ew, eh
+    else:
+        if reg.ref_size == reg.render_size or reg.method in ("identical", "same-canvas"):
+            return None  # same canvas: a change inside it is content, judged element by element
+        if reg.ref_content is None or reg.render_content is None:
+            return None
+        ca, cb = reg.ref_content, reg.render_content
+        aspect_a = (ca[2] - ca[0]) / max(1, ca[3] - ca[1])
+        aspect_b = (cb[2] - cb[0]) / max(1, cb[3] - cb[1])
+        # A HiDPI screenshot is a nice scale of the same picture; anything else that leaves much
+        # of the content unexplained is a figure of another shape.
+        reshaped = abs(aspect_a / aspect_b - 1) > ASPECT or (
+            abs(reg.scale - 1) > 0.01 and reg.scale not in NICE_SCALES)
+        if not reshaped or cmp.misfit() < MISFIT:
+            return None
+        assert render.image is not None
+        if not stretch_fits_better(reference.image, render.image, reg):
+            return None
+        ref_w, ref_h = reg.ref_size
+    name = CANVAS_NAMES.get(domain, "figure")
+    desc = (f"{name} size differs: reference {ref_w}×{ref_h} px, render {wb}×{hb} px "
+            f"(aspect {ref_w / max(1, ref_h):.2f} vs {wb / max(1, hb):.2f})")
+    return Discrepancy(
+        category=size_category(domain),
+        severity=2,
+        location=name,
+        description=desc,
+        ref_box=(0.0, 0.0, float(reg.ref_size[0]), float(reg.ref_size[1])),
+        render_box=(0.0, 0.0, float(wb), float(hb)),
+        fix={"kind": "size", "expected": [ref_w, ref_h], "actual": [wb, hb]},
+    )

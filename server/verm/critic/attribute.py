@@ -1,0 +1,228 @@
+"""Difference regions and anchors → discrepancies: blame the most specific element, say how.
+
+Two sources of evidence, in order. With a sidecar (the reference's own anchors) elements are
+compared key by key — text, colour, box, presence — and kept only where the pixels confirm a
+visible difference. Whatever difference is left is explained from pixels: each differing pixel
+belongs to the smallest render anchor that contains it (containers only as a last resort), and
+the ink on either side tells missing, extra, recoloured or reshaped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from verm.critic.blame import blame_pixels, stroke_weight
+from verm.critic.compare import Comparison
+from verm.critic.findings import (
+    PAD,
+    SAME_COLOR,
+    Context,
+    Finding,
+    Placed,
+    crop_ink,
+    diff_in,
+    inside,
+    place,
+    texty,
+    union,
+)
+from verm.critic.pixels import Color, color_distance, hex_color, parse_hex
+from verm.critic.sidecar import compare_elements
+from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
+from verm.critic.wording import read_reference_text, word
+from verm.types import Discrepancy
+
+_ROW = re.compile(r"^(row \d+)\b")
+MERGED_ROLES = {
+    "grid": "grid lines",
+    "spine": "axis spines",
+    "xticklabel": "x tick labels",
+    "yticklabel": "y tick labels",
+}
+"""Roles whose many small anchors read as one thing: their findings merge into one."""
+
+
+def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
+    """All discrepancies between the two pictures, most severe first."""
+    frame = cmp.frame
+    placed = [place(a, frame.from_render(a.box), frame) for a in ctx.render_anchors]
+    placed = [p for p in placed if p is not None]
+    findings: list[Finding] = []
+    explained = np.zeros(cmp.diff.shape, dtype=bool)
+    if ctx.ref_anchors is not None:
+        ref_placed = [place(a, frame.from_ref(a.box), frame) for a in ctx.ref_anchors]
+        findings += compare_elements(cmp, placed, [p for p in ref_placed if p is not None], ctx,
+                             explained)
+    if not ctx.canvas_changed:
+        pixel_findings = blame_pixels(cmp, placed, explained)
+        if frame.scale != 1.0:
+            pixel_findings = [f for f in pixel_findings if not stroke_weight(f)]
+        findings += pixel_findings
+    findings = _collapse_containers(findings, placed, cmp)
+    findings = _pair_moves(findings)
+    findings = _merge(findings)
+    read_reference_text(findings, cmp, ctx)
+    out = [word(f, cmp, ctx) for f in findings]
+    out.sort(key=lambda d: (-d.severity, d.location))
+    return out
+
+
+def _pair_moves(findings: list[Finding]) -> list[Finding]:
+    """An element drawn elsewhere leaves reference ink far from it: pair the two as a move."""
+    out = [f for f in findings if f.anchor is not None and f.anchor.role not in TOP_CONTAINERS]
+    loose = [f for f in findings if f not in out]
+    used: set[int] = set()
+    for f in out:
+        if f.nature != "extra" or f.render_box is None or f.ref_anchor is not None:
+            continue
+        w, h = f.render_box[2] - f.render_box[0], f.render_box[3] - f.render_box[1]
+        for i, g in enumerate(loose):
+            if i in used or g.nature != "missing" or g.ref_box is None:
+                continue
+            gw, gh = g.ref_box[2] - g.ref_box[0], g.ref_box[3] - g.ref_box[1]
+            near_size = abs(gw - w) <= 0.25 * max(w, 2) + 2 and abs(gh - h) <= 0.25 * max(h, 2) + 2
+            same_color = (f.render_color is None or g.ref_color is None
+                          or color_distance(f.render_color, g.ref_color) <= SAME_COLOR)
+            if near_size and same_color:
+                same_size = abs(gw - w) <= PAD + 1 and abs(gh - h) <= PAD + 1
+                is_text = f.anchor is not None and texty(f.anchor)
+                f.nature = "text" if is_text and not same_size else "moved"
+                f.ref_box = g.ref_box
+                f.evidence += g.evidence
+                f.pixels += g.pixels
+                used.add(i)
+                break
+    return out + [g for i, g in enumerate(loose) if i not in used]
+
+
+def _collapse_containers(findings: list[Finding], placed: list[Placed],
+                         cmp: Comparison) -> list[Finding]:
+    """A legend (or group) the reference lacks altogether is one extra element, not many."""
+    for p in placed:
+        a = p.anchor
+        if not a.container or a.role in TOP_CONTAINERS:
+            continue
+        children = [f for f in findings if f.anchor is not a and inside(f.box, p.tight, 0.9)]
+        if not children:
+            continue
+        ink_b = crop_ink(cmp.render, cmp.render_background, p.box)
+        differing = diff_in(cmp, p.box)
+        if ink_b >= 20 and differing >= 0.6 * ink_b and all(
+            f.nature in ("extra", "text", "changed") for f in children
+        ):
+            merged = Finding("extra", a, None, p.tight, None, sum(f.pixels for f in children),
+                             render_color=parse_hex(a.color), evidence=[p.tight])
+            findings = [f for f in findings if f not in children and f.anchor is not a]
+            findings.append(merged)
+    return findings
+
+
+def _merge_lines(findings: list[Finding]) -> list[Finding]:
+    """Cells of one table row (or column) that all appeared or vanished: one row, not N cells."""
+    out: list[Finding] = []
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        a = f.anchor or f.ref_anchor
+        m = _ROW.match(a.name) if a is not None and f.nature in ("missing", "extra") else None
+        if m is None:
+            out.append(f)
+            continue
+        groups.setdefault((f.nature, m.group(1)), []).append(f)
+    for (_, line), members in groups.items():
+        members.sort(key=lambda f: (f.box[0], f.box[1]))
+        if len(members) == 1:
+            out.extend(members)
+            continue
+        head = members[0]
+        head.name = line
+        head.pixels = sum(m.pixels for m in members)
+        head.evidence = [m.box for m in members]
+        head.render_box = union([m.render_box for m in members if m.render_box] or [head.box])
+        if head.ref_box is not None:
+            head.ref_box = union([m.ref_box for m in members if m.ref_box])
+        head.members = len(members)
+        head.render_text = " | ".join(m.render_text or "" for m in members) or None
+        head.ref_text = " | ".join(m.ref_text or "" for m in members) or None
+        out.append(head)
+    return out
+
+
+def _merge_recolors(findings: list[Finding]) -> list[Finding]:
+    """One colour changed in the code shows in several places (a line and its legend handle,
+    the anti-aliased rim of text drawn on a recoloured shape): one finding, on the biggest."""
+    out: list[Finding] = []
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: -f.pixels):
+        if f.nature != "recolor" or f.ref_color is None or f.render_color is None:
+            out.append(f)
+            continue
+        g = next((g for g in kept if _same_change(f, g)), None)
+        if g is not None:
+            g.pixels += f.pixels
+            g.also.append(f.name or (f.anchor.name if f.anchor else "figure"))
+            continue
+        kept.append(f)
+        out.append(f)
+    return out
+
+
+def _same_change(f: Finding, g: Finding) -> bool:
+    """``f`` shows ``g``'s colour change: the same colours, or f's own colour mixed with them."""
+    assert f.ref_color and f.render_color and g.ref_color and g.render_color
+    if hex_color(f.ref_color) == hex_color(g.ref_color) and hex_color(f.render_color) == (
+        hex_color(g.render_color)
+    ):
+        return True
+    own = parse_hex(f.anchor.color) if f.anchor else None
+    return own is not None and _mixes(f.ref_color, own, g.ref_color) and _mixes(
+        f.render_color, own, g.render_color)
+
+
+def _mixes(c: Color, a: Color, b: Color) -> bool:
+    """``c`` lies on the segment from ``a`` to ``b`` (an anti-aliased mixture of the two)."""
+    v = [bi - ai for ai, bi in zip(a, b, strict=True)]
+    w = [ci - ai for ai, ci in zip(a, c, strict=True)]
+    vv = sum(x * x for x in v)
+    if vv < SAME_COLOR**2:
+        return False
+    t = sum(x * y for x, y in zip(v, w, strict=True)) / vv
+    r2 = sum((wi - t * vi) ** 2 for vi, wi in zip(v, w, strict=True))
+    return 0.0 < t < 1.0 and r2 <= (SAME_COLOR / 2) ** 2
+
+
+def _merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per element, and one per kind of guide (all grid lines, all x ticks)."""
+    findings = _merge_recolors(_merge_lines(findings))
+    out: list[Finding] = []
+    by_group: dict[tuple[str, str], Finding] = {}
+    by_anchor: dict[int, Finding] = {}
+    for f in findings:
+        role = f.role
+        if role in MERGED_ROLES or role in CHART_GUIDES:
+            # Grid lines cross spines: one guide change, named for what changed most.
+            k = ("guides" if role in CHART_GUIDES else role, "")
+            if k in by_group:
+                g = by_group[k]
+                if f.pixels > g.pixels:
+                    g.nature, g.ref_color, g.render_color = f.nature, f.ref_color, f.render_color
+                    g.ref_text, g.render_text = f.ref_text, f.render_text
+                    g.anchor, g.ref_anchor = f.anchor, f.ref_anchor
+                g.pixels += f.pixels
+                g.evidence += f.evidence or [f.box]
+                g.name = MERGED_ROLES.get(g.role, g.role)
+                g.members += 1
+                continue
+            f.evidence = f.evidence or [f.box]
+            by_group[k] = f
+        elif f.anchor is not None and not f.anchor.container:
+            k2 = id(f.anchor)
+            if k2 in by_anchor:
+                g = by_anchor[k2]
+                g.pixels += f.pixels
+                g.evidence += f.evidence
+                continue
+            by_anchor[k2] = f
+        out.append(f)
+    return out

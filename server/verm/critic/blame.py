@@ -1,0 +1,494 @@
+"""Pixels → findings: which element each differing pixel belongs to, and what happened to it.
+
+Each differing pixel belongs to the smallest render anchor that contains it (containers only as a
+last resort), corrected by colour (who drew it); the ink on either side then tells missing,
+extra, recoloured, moved or reshaped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.compare import Comparison, Region
+from verm.critic.findings import (
+    LIGHT_INK,
+    SAME_COLOR,
+    Finding,
+    Placed,
+    crop_ink,
+    grow,
+    inside,
+    int_box,
+    moved_or_resized,
+    norm_text,
+    overlaps,
+    texty,
+    union,
+)
+from verm.critic.pixels import (
+    Color,
+    color_distance,
+    differs_from,
+    dominant_color,
+    near_color,
+    parse_hex,
+)
+from verm.critic.taxonomy import TOP_CONTAINERS
+from verm.types import Box
+
+TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
+OWN_AREA = 8000  # differing pixels above which an element's patch is not re-examined
+MAX_SAMPLES = 60_000  # differing pixels examined one by one; beyond, an even sample
+CLUSTER = 8  # px between unanchored patches that still make one thing
+REF_MARGIN = 6  # a lost pixel this close to a smaller element of its old colour is its
+
+
+class Samples:
+    """The differing pixels: coordinates and both pictures' colours as 1-D channel arrays.
+
+    Computed once per judgement; every test below indexes into it (1-D element-wise numpy is
+    ~10× faster than reductions over a trailing colour axis).
+    """
+
+    def __init__(self, cmp: Comparison, ys: np.ndarray, xs: np.ndarray, step: int = 1) -> None:
+        self.ys, self.xs = ys, xs
+        self.step = step  # each sample stands for this many differing pixels
+        self.a = np.ascontiguousarray(cmp.ref[ys, xs].T, dtype=np.int32)  # (3, P)
+        self.b = np.ascontiguousarray(cmp.render[ys, xs].T, dtype=np.int32)
+        self.a_ink = self._ink(self.a, cmp.ref_background)
+        self.b_ink = self._ink(self.b, cmp.render_background)
+
+    @staticmethod
+    def _ink(ch: np.ndarray, bg: Color) -> np.ndarray:
+        """Not background. Lower than register's INK: a pale card on white is content."""
+        return ((np.abs(ch[0] - bg[0]) > LIGHT_INK) | (np.abs(ch[1] - bg[1]) > LIGHT_INK)
+                | (np.abs(ch[2] - bg[2]) > LIGHT_INK))
+
+    @staticmethod
+    def near(ch: np.ndarray, idx: np.ndarray, color: Color) -> np.ndarray:
+        c = ch[:, idx]
+        d = (c[0] - color[0]) ** 2 + (c[1] - color[1]) ** 2 + (c[2] - color[2]) ** 2
+        return d <= SAME_COLOR**2
+
+    @staticmethod
+    def dominant(ch: np.ndarray, idx: np.ndarray) -> Color | None:
+        if idx.size == 0:
+            return None
+        step = max(1, idx.size // 4096)  # a colour census needs no more than a few thousand
+        return dominant_color(ch[:, idx[::step]].T)
+
+
+def blame_pixels(cmp: Comparison, placed: list[Placed], explained: np.ndarray
+                 ) -> list[Finding]:
+    """Findings for the differing pixels not yet ``explained``: background changes, one per
+    element blamed, and unanchored patches clustered."""
+    regions = [_unexplained_part(r, explained) for r in cmp.regions]
+    regions = [r for r in regions if r is not None]
+    if not regions:
+        return []
+    window = int_box(union([r.box for r in regions]), cmp.frame)
+    owner_map = _owner_map(placed, window)
+    ys = np.concatenate([r.ys for r in regions])
+    xs = np.concatenate([r.xs for r in regions])
+    rid = np.concatenate([np.full(r.ys.size, i) for i, r in enumerate(regions)])
+    # Pictures with nothing in common differ everywhere: a sample tells the same story.
+    step = max(1, -(-ys.size // MAX_SAMPLES))
+    if step > 1:
+        ys, xs, rid = ys[::step], xs[::step], rid[::step]
+    px = Samples(cmp, ys, xs, step)
+    backgrounds, keep = _background_changes(cmp, px, placed)
+    if not keep.all():
+        ys, xs, rid = ys[keep], xs[keep], rid[keep]
+        if ys.size == 0:
+            return backgrounds
+        px = Samples(cmp, ys, xs, step)
+    owner = _color_owners(px, placed, owner_map[ys - window[1], xs - window[0]])
+    is_container = np.array([p.anchor.container for p in placed] + [True], dtype=bool)[owner]
+    # Several patches on one element are one discrepancy; on a container, each is its own.
+    group = np.where(is_container, rid, -1)
+    # One integer key per (owner, patch), grouped by a stable sort of small integers.
+    base = len(regions) + 1
+    key = ((owner + 1) * base + (group + 1)).astype(np.int64)
+    counts = np.bincount(key)
+    present = np.flatnonzero(counts)
+    order = np.argsort(key, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts[present])])
+    index = {id(p): i for i, p in enumerate(placed)}
+    # First settle who owns each patch (adoption included), then judge each element once on
+    # all its pixels: a moved button is one move, not a move plus a text change.
+    per_element: dict[int, list[np.ndarray]] = {}
+    loose: list[Finding] = []
+    for gi, k in enumerate(present):
+        sel = order[starts[gi] : starts[gi + 1]]
+        if sel.size < 3:
+            continue
+        o = int(k // base) - 1
+        pl = placed[o] if o >= 0 else None
+        if pl is None or pl.anchor.container:
+            adopted = _adopt(px, sel, placed, _bounds(px, sel))
+            if adopted is not None:
+                o, pl = index[id(adopted)], adopted
+        if pl is not None and not pl.anchor.container:
+            per_element.setdefault(o, []).append(sel)
+            continue
+        f = _classify(cmp, px, sel, pl, _bounds(px, sel), placed)
+        if f is not None:
+            loose.append(f)
+    owned: list[Finding] = []
+    for o, parts in per_element.items():
+        sel = np.concatenate(parts)
+        f = _classify(cmp, px, sel, placed[o], _bounds(px, sel), placed)
+        if f is not None:
+            f.evidence = [_bounds(px, p) for p in parts]
+            owned.append(f)
+    if step > 1:
+        for f in (*owned, *loose):
+            f.pixels *= step
+    return backgrounds + owned + _cluster(loose)
+
+
+def _background_changes(cmp: Comparison, px: Samples, placed: list[Placed]
+                        ) -> tuple[list[Finding], np.ndarray]:
+    """Canvases and containers whose background colour changed: one finding each, and the
+    differing pixels that change explains (flat fill, and anti-aliased rims of everything drawn
+    on it: B − A is a fraction of the background's change)."""
+    found: list[Finding] = []
+    keep = np.ones(px.ys.size, dtype=bool)
+    w, h = cmp.frame.size
+    scopes: list[tuple[Placed | None, tuple[int, int, int, int], Color, Color]] = [
+        (None, (0, 0, w, h), cmp.ref_background, cmp.render_background)]
+    for p in sorted((p for p in placed if p.anchor.container), key=lambda p: -p.area):
+        if p.area >= 0.9 * w * h:
+            continue  # the canvas itself: judged by the border colours above
+        within = ((px.xs >= p.box[0]) & (px.xs < p.box[2]) & (px.ys >= p.box[1])
+                  & (px.ys < p.box[3]))
+        if np.count_nonzero(within) * px.step < 0.2 * p.area:
+            continue  # too few differing pixels for the whole fill to have changed
+        bg_a = _fill(cmp.ref, p.box)
+        bg_b = _fill(cmp.render, p.box)
+        if bg_a is not None and bg_b is not None:
+            scopes.append((p, p.box, bg_a, bg_b))
+    for p, box, bg_a, bg_b in scopes:
+        if color_distance(bg_a, bg_b) <= LIGHT_INK:
+            continue
+        x0, y0, x1, y1 = box
+        idx = np.flatnonzero((px.xs >= x0) & (px.xs < x1) & (px.ys >= y0) & (px.ys < y1)
+                             & keep)
+        if idx.size == 0:
+            continue
+        delta = (px.b[:, idx] - px.a[:, idx]).astype(np.float32)
+        v = np.array(bg_b, dtype=np.float32) - np.array(bg_a, dtype=np.float32)
+        t = (v @ delta) / float(v @ v)
+        r = delta - np.outer(v, t)
+        explained = (t >= -0.1) & (t <= 1.1) & (
+            (r[0] ** 2 + r[1] ** 2 + r[2] ** 2) <= (SAME_COLOR / 2) ** 2)
+        keep[idx[explained]] = False
+        anchor = p.anchor if p is not None else next(
+            (q.anchor for q in placed if q.anchor.role in TOP_CONTAINERS
+             and q.anchor.container and q.area >= 0.9 * w * h), None)
+        found.append(Finding("background", anchor, None, p.tight if p else (0, 0, w, h), None,
+                             int(np.count_nonzero(explained)) * px.step, ref_color=bg_a,
+                             render_color=bg_b, evidence=[p.tight if p else (0, 0, w, h)]))
+    return found, keep
+
+
+def _fill(img: np.ndarray, box: tuple[int, int, int, int]) -> Color | None:
+    """The dominant colour inside ``box`` (a sample of ≤ ~4k pixels)."""
+    x0, y0, x1, y1 = box
+    crop = img[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    step = max(1, int(np.sqrt(crop.shape[0] * crop.shape[1] / 4096)))
+    return dominant_color(crop[::step, ::step].reshape(-1, 3))
+
+
+def _cluster(loose: list[Finding]) -> list[Finding]:
+    """Unanchored patches of one kind lying close together are one thing (a vanished table row:
+    its borders and its texts)."""
+    boxes = [grow(f.box, CLUSTER) for f in loose]
+    parent = list(range(len(loose)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(loose)):
+        for j in range(i + 1, len(loose)):
+            if loose[i].nature == loose[j].nature and overlaps(boxes[i], boxes[j]):
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[Finding]] = {}
+    for i, f in enumerate(loose):
+        clusters.setdefault(root(i), []).append(f)
+    out: list[Finding] = []
+    for members in clusters.values():
+        head = max(members, key=lambda f: f.pixels)
+        if len(members) > 1:
+            head.evidence = [e for m in members for e in (m.evidence or [m.box])]
+            head.pixels = sum(m.pixels for m in members)
+            whole = union(head.evidence)
+            if head.ref_box is not None:
+                head.ref_box = whole
+            if head.render_box is not None:
+                head.render_box = whole
+        out.append(head)
+    return out
+
+
+def _bounds(px: Samples, sel: np.ndarray) -> Box:
+    gy, gx = px.ys[sel], px.xs[sel]
+    return (float(gx.min()), float(gy.min()), float(gx.max() + 1), float(gy.max() + 1))
+
+
+def _color_owners(px: Samples, placed: list[Placed], owner: np.ndarray) -> np.ndarray:
+    """The smallest box is not always the culprit; colour says who drew a differing pixel.
+
+    A pixel that has the owner's colour in neither picture goes to the smallest element that
+    contains it and whose colour it is (or a blend of it with the owner's: the anti-aliased rim
+    of white text on a recoloured circle belongs to the circle). A pixel the owner still draws
+    but whose reference colour was another, smaller element's nearby is that element's loss
+    (the glyph of an old label where the shape behind it now shows).
+    """
+    colors = [p.color for p in placed]
+    owner = owner.copy()
+    for o in np.unique(owner):
+        own = colors[o] if o >= 0 else None
+        if own is None or placed[o].anchor.container:
+            continue
+        sel = np.flatnonzero(owner == o)
+        if sel.size > OWN_AREA:
+            continue  # a large patch inside an element is that element's
+        # The owner is (partly) there: its colour, or its anti-aliased mix with what the other
+        # picture shows at that pixel.
+        a, b = px.a[:, sel], px.b[:, sel]
+        b_own = px.near(px.b, sel, own) | _between(b, own, a)
+        a_own = px.near(px.a, sel, own) | _between(a, own, b)
+        # Neither picture has the owner's colour here: someone else's change shows through.
+        drawn_by_other = sel[~b_own & ~a_own]
+        lost_from_other = sel[b_own & ~a_own]
+        for pending, ch, margin, smaller_only in (
+            (drawn_by_other, px.b, 0, False),
+            (lost_from_other, px.a, REF_MARGIN, True),
+        ):
+            if pending.size == 0:
+                continue
+            new = _best_by_color(px, placed, colors, o, pending, ch, own, margin, smaller_only)
+            moved = new >= 0
+            owner[pending[moved]] = new[moved]
+    return owner
+
+
+def _best_by_color(px: Samples, placed: list[Placed], colors: list[Color | None], o: int,
+                   pending: np.ndarray, ch: np.ndarray, own: Color, margin: int,
+                   smaller_only: bool) -> np.ndarray:
+    """For each pending pixel, the smallest other element (box grown by ``margin``) whose colour,
+    or a blend of it with ``own``, the pixel has in ``ch``; −1 where none."""
+    py, pxs = px.ys[pending], px.xs[pending]
+    y0, y1, x0, x1 = py.min(), py.max() + 1, pxs.min(), pxs.max() + 1
+    best = np.full(pending.size, -1)
+    best_area = np.full(pending.size, np.iinfo(np.int64).max)
+    limit = placed[o].area if smaller_only else np.iinfo(np.int64).max
+    for i, p in enumerate(placed):
+        c = colors[i]
+        b0, b1, b2, b3 = (p.box[0] - margin, p.box[1] - margin, p.box[2] + margin,
+                          p.box[3] + margin)
+        if (i == o or c is None or p.anchor.container or p.area >= limit or b0 >= x1
+                or b2 <= x0 or b1 >= y1 or b3 <= y0):
+            continue
+        hits = np.flatnonzero((pxs >= b0) & (pxs < b2) & (py >= b1) & (py < b3)
+                                & (p.area < best_area))
+        if hits.size == 0:
+            continue
+        at = pending[hits]
+        hit = hits[px.near(ch, at, c) | _blend(ch, at, own, c)]
+        best[hit] = i
+        best_area[hit] = p.area
+    return best
+
+
+def _between(x: np.ndarray, c0: Color, ends: np.ndarray) -> np.ndarray:
+    """Columns of ``x`` (3, n) lying on the segment from ``c0`` to the matching column of
+    ``ends``: an anti-aliased mix of the two."""
+    base = np.array(c0, dtype=np.float32)[:, None]
+    v = ends.astype(np.float32) - base
+    w = x.astype(np.float32) - base
+    vv = v[0] ** 2 + v[1] ** 2 + v[2] ** 2
+    t = (v[0] * w[0] + v[1] * w[1] + v[2] * w[2]) / np.maximum(vv, 1.0)
+    r = w - v * t
+    dist2 = r[0] ** 2 + r[1] ** 2 + r[2] ** 2
+    return (vv >= SAME_COLOR**2) & (t >= 0.0) & (t <= 1.0) & (dist2 <= (SAME_COLOR / 2) ** 2)
+
+
+def _blend(ch: np.ndarray, idx: np.ndarray, c0: Color, c1: Color) -> np.ndarray:
+    """Pixels whose colour lies on the segment between c0 and c1 (anti-aliased mixtures)."""
+    v = np.array(c1, dtype=np.float32) - np.array(c0, dtype=np.float32)
+    vv = float(v @ v)
+    if vv < SAME_COLOR**2:
+        return np.zeros(idx.size, dtype=bool)
+    w = ch[:, idx].astype(np.float32) - np.array(c0, dtype=np.float32)[:, None]
+    t = (v @ w) / vv
+    resid = w - np.outer(v, t)
+    dist2 = resid[0] ** 2 + resid[1] ** 2 + resid[2] ** 2
+    return (t >= 0.1) & (t <= 1.0) & (dist2 <= (SAME_COLOR / 2) ** 2)
+
+
+def _unexplained_part(r: Region, explained: np.ndarray) -> Region | None:
+    keep = ~explained[r.ys, r.xs]
+    if keep.all():
+        return r
+    if np.count_nonzero(keep) < 3:
+        return None
+    return Region(r.box, r.ys[keep], r.xs[keep])
+
+
+def _owner_map(placed: list[Placed], window: tuple[int, int, int, int]) -> np.ndarray:
+    """Index of the most specific anchor at each pixel of ``window`` (−1: none).
+
+    Painted containers first then elements, each largest first, so the smallest element wins.
+    """
+    x0, y0, x1, y1 = window
+    owners = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
+    order = sorted(range(len(placed)),
+                   key=lambda i: (not placed[i].anchor.container, -placed[i].area))
+    for i in order:
+        bx0, by0, bx1, by1 = placed[i].box
+        ax0, ay0 = max(bx0, x0), max(by0, y0)
+        ax1, ay1 = min(bx1, x1), min(by1, y1)
+        if ax1 > ax0 and ay1 > ay0:
+            owners[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = i
+    return owners
+
+
+def _adopt(px: Samples, sel: np.ndarray, placed: list[Placed], ev: Box) -> Placed | None:
+    """A container-owned patch touching an element of the same colour is that element's change
+    (a bar drawn shorter leaves reference ink just above the render's bar)."""
+    colors = [c for c in (px.dominant(px.a, sel[px.a_ink[sel]]),
+                          px.dominant(px.b, sel[px.b_ink[sel]])) if c]
+    if not colors:
+        return None
+    best: Placed | None = None
+    for p in placed:
+        a = p.anchor
+        if a.container:
+            continue
+        c = p.color
+        if c is None or not any(color_distance(c, k) <= SAME_COLOR for k in colors):
+            continue
+        x0, y0, x1, y1 = p.tight
+        if (ev[0] > x1 + TOUCH or ev[2] < x0 - TOUCH or ev[1] > y1 + TOUCH
+                or ev[3] < y0 - TOUCH):
+            continue
+        if best is None or p.area < best.area:
+            best = p
+    return best
+
+
+def _underneath(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool:
+    """Another element of ``color`` covers this evidence (so the reference drew it there)."""
+    for p in placed:
+        c = p.color
+        if (p is not pl and c is not None and not p.anchor.container
+                and color_distance(c, color) <= SAME_COLOR and inside(ev, p.box, 0.3)
+                and p.area > pl.area):
+            return True
+    return False
+
+
+def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
+              ev: Box, placed_all: list[Placed]) -> Finding | None:
+    """What happened to ``pl`` (or, for a container or nothing, to the patch itself)."""
+    n = sel.size
+    a_ink, b_ink = px.a_ink[sel], px.b_ink[sel]
+    missing = np.count_nonzero(a_ink & ~b_ink) / n
+    extra = np.count_nonzero(b_ink & ~a_ink) / n
+    col_a = px.dominant(px.a, sel[a_ink])
+    col_b = px.dominant(px.b, sel[b_ink])
+    anchor = pl.anchor if pl else None
+    f = Finding("changed", anchor, None, pl.tight if pl else None, None, n,
+                ref_color=col_a, render_color=col_b,
+                render_text=norm_text(anchor.text) if anchor else None, evidence=[ev])
+    if pl is None or anchor is None or anchor.container:
+        area = pl.area if pl else cmp.frame.size[0] * cmp.frame.size[1]
+        if n * px.step >= 0.3 * area:
+            f.nature = "background"
+            f.ref_color = px.dominant(px.a, sel)
+            f.render_color = px.dominant(px.b, sel)
+        elif missing >= 0.7:
+            f.nature = "missing"
+            f.ref_box, f.render_box = ev, None
+        elif extra >= 0.7:
+            f.nature = "extra"
+            f.render_box = ev
+        elif col_a and col_b and color_distance(col_a, col_b) > SAME_COLOR:
+            f.nature = "recolor"
+        if (anchor is not None and pl is not None and anchor.role not in TOP_CONTAINERS
+                and f.nature in ("missing", "extra") and not inside(pl.tight, ev, 0.6)):
+            f.nature = "changed"  # a part of a legend or group, not the whole of it
+        return f
+    both = 1.0 - missing - extra
+    anchor_color = parse_hex(anchor.color)
+    if (col_a is not None and col_b is not None and anchor_color is not None
+            and np.count_nonzero(px.near(px.a, sel, anchor_color)) < 0.05 * n
+            and _underneath(placed_all, pl, col_a, ev)):
+        # The reference shows another element here (a bar under a new grid line): this one is
+        # new on top of it, not recoloured.
+        f.nature, f.render_box = "extra", pl.tight
+        return f
+    if anchor_color is not None and np.count_nonzero(
+        px.near(px.a, sel, anchor_color) & px.near(px.b, sel, anchor_color)
+    ) >= 0.8 * n:
+        return None  # its own colour on both sides: faint rims of a change beside it
+    if col_a and col_b and both >= 0.5 and color_distance(col_a, col_b) > SAME_COLOR:
+        f.nature = "recolor"
+        if anchor_color and color_distance(anchor_color, col_b) <= SAME_COLOR:
+            f.render_color = anchor_color
+        return f
+    ref_box = _ref_extent(cmp, pl, anchor_color or col_b, ev)
+    if ref_box is not None and moved_or_resized(ref_box, pl.tight) == "moved":
+        f.nature, f.ref_box = "moved", ref_box  # same element, same size, elsewhere
+        return f
+    if anchor.text or texty(anchor):
+        # New text where the reference shows nothing inside the element's box: it is extra.
+        own_box = int_box(pl.tight, cmp.frame)
+        shown = crop_ink(cmp.ref, cmp.ref_background, own_box, LIGHT_INK) > 0
+        f.nature = "text" if ref_box is not None and shown else "extra"
+        f.ref_box = ref_box if shown else None
+        return f
+    if ref_box is None:
+        f.nature = "extra"
+        return f
+    f.ref_box = ref_box
+    f.nature = moved_or_resized(ref_box, pl.tight)
+    return f
+
+
+def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Box | None:
+    """Where the element is in the reference: its colour's ink around the render box."""
+    m = 2 * TOUCH
+    x0, y0, x1, y1 = int_box(union([pl.tight, ev]), cmp.frame)
+    x0, y0 = max(0, int(x0 - m)), max(0, int(y0 - m))
+    x1, y1 = min(cmp.frame.size[0], int(x1 + m)), min(cmp.frame.size[1], int(y1 + m))
+    crop = cmp.ref[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    if color is not None and not texty(pl.anchor):
+        mask = near_color(crop, color, SAME_COLOR)
+    else:
+        mask = differs_from(crop, cmp.ref_background)
+    if np.count_nonzero(mask) < 3:
+        return None
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
+            float(y0 + rows[-1] + 1))
+
+
+def stroke_weight(f: Finding) -> bool:
+    """Text or a thin line a little lighter or darker, both grey: a reference captured at another
+    resolution draws strokes at other weights. Not a recolour."""
+    if f.nature != "recolor" or f.anchor is None or f.ref_color is None or f.render_color is None:
+        return False
+    thin = texty(f.anchor) or f.anchor.role in ("spine", "grid", "line", "text")
+    return thin and max(f.ref_color) - min(f.ref_color) <= 24 and (
+        max(f.render_color) - min(f.render_color) <= 24)

@@ -1,0 +1,376 @@
+"""Pixel difference → regions, in the coarser of the two frames, blind to rendering noise.
+
+Two images "agree" at a pixel when its colour lies within the per-channel range of the other
+image's 3×3 neighbourhood (± a tolerance), both ways. That forgives anti-aliasing, sub-pixel
+font hinting, resampling and JPEG ringing, yet a 1-px line, a recoloured bar or a changed glyph
+is outside any such range and shows up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from verm.critic.pixels import (
+    Color,
+    abs_diff,
+    as_rgb,
+    channel_max,
+    dilate,
+    ink_mask,
+    neighbourhood_range,
+    rgb_array,
+    sample,
+)
+from verm.critic.register import Registration
+from verm.types import Box
+
+TOLERANCE = 10
+"""Colour slack (per channel) beyond the neighbourhood range; lossy references get more."""
+NOISY_TOLERANCE = 40
+FAINT = 14  # lossy references: smaller differences count where both pictures are flat
+FLAT = 10  # per-channel 3×3 range under which a neighbourhood is flat
+GROUP_RADIUS = 3  # dilation that joins the glyphs of a word into one region
+MIN_PIXELS = 6  # a region with fewer differing pixels is a speck
+JITTER = 2  # px a resampled reference's glyphs may land off (see forgive_jitter)
+JITTER_AREA = 20_000  # regions larger than this (box px) are never jitter
+JITTER_TILE = 12  # px: glyph-sized tiles, each with its own shift
+SPARSE = 0.05  # below this share of candidate pixels, test them one by one (gathered)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The comparison frame: render pixels when the reference is larger, else reference pixels.
+
+    ``origin`` is where the frame starts in those base pixels: the frame covers both pictures,
+    so reference content beyond the render's canvas (a table row the render lacks) is compared
+    too.
+    """
+
+    scale: float  # x_ref = scale·x_render + dx
+    dx: float
+    dy: float
+    on_render: bool
+    size: tuple[int, int]
+    origin: tuple[int, int] = (0, 0)
+
+    def from_render(self, box: Box) -> Box:
+        b = box if self.on_render else _affine(box, self.scale, self.dx, self.dy)
+        return _affine(b, 1.0, -self.origin[0], -self.origin[1])
+
+    def to_render(self, box: Box) -> Box:
+        b = _affine(box, 1.0, self.origin[0], self.origin[1])
+        if self.on_render:
+            return b
+        s = self.scale
+        return _affine(b, 1 / s, -self.dx / s, -self.dy / s)
+
+    def from_ref(self, box: Box) -> Box:
+        s = self.scale
+        b = _affine(box, 1 / s, -self.dx / s, -self.dy / s) if self.on_render else box
+        return _affine(b, 1.0, -self.origin[0], -self.origin[1])
+
+    def to_ref(self, box: Box) -> Box:
+        b = _affine(box, 1.0, self.origin[0], self.origin[1])
+        return _affine(b, self.scale, self.dx, self.dy) if self.on_render else b
+
+    @property
+    def px_per_render_px(self) -> float:
+        return 1.0 if self.on_render else self.scale
+
+
+def _affine(box: Box, s: float, dx: float, dy: float) -> Box:
+    return (s * box[0] + dx, s * box[1] + dy, s * box[2] + dx, s * box[3] + dy)
+
+
+@dataclass
+class Region:
+    """One connected patch of difference: its box and differing pixels, comparison frame."""
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive)
+    ys: np.ndarray
+    xs: np.ndarray
+
+    @property
+    def pixels(self) -> int:
+        return int(self.ys.size)
+
+
+@dataclass
+class Comparison:
+    """Both images in one frame, where they differ, and the regions of difference."""
+
+    frame: Frame
+    ref: np.ndarray  # (H, W, 3) uint8, reference resampled into the frame
+    render: np.ndarray
+    ref_background: Color
+    render_background: Color
+    diff: np.ndarray  # (H, W) bool
+    regions: list[Region] = field(default_factory=list)
+    tolerance: int = TOLERANCE
+    lossy: bool = False  # judged in YCbCr with a wide tolerance (JPEG, resampled references)
+
+    def unexplained(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The two-way test as this comparison runs it, on any pair of same-size crops.
+
+        Lossy references are compared in YCbCr: chroma subsampling turns a thin red line's
+        pixels darker in R yet keeps its luma, which an RGB range test would call a change.
+        """
+        if self.lossy:
+            return unexplained(ycbcr(a), ycbcr(b), self.tolerance, FAINT)
+        return unexplained(a, b, self.tolerance)
+
+    @property
+    def changed_pixels(self) -> int:
+        return int(sum(r.pixels for r in self.regions))
+
+    def misfit(self) -> float:
+        """Share of the content area that differs (0 identical … 1 nothing in common)."""
+        content = ink_mask(self.ref, self.ref_background) | ink_mask(
+            self.render, self.render_background
+        )
+        area = max(1, int(content.sum()))
+        return min(1.0, self.changed_pixels / area)
+
+
+def to_frame(
+    reference: Image.Image, render: Image.Image, reg: Registration
+) -> tuple[np.ndarray, np.ndarray, Frame]:
+    """Resample the larger picture into the smaller one's pixels (antialiased, sub-pixel), on a
+    frame that covers both canvases."""
+    s = reg.scale
+    if s >= 1.0:
+        base, other, fill = render, reference, reg.render_background
+        # The reference's canvas in render pixels.
+        ox0, oy0 = -reg.dx / s, -reg.dy / s
+        ox1, oy1 = (reference.width - reg.dx) / s, (reference.height - reg.dy) / s
+    else:
+        base, other, fill = reference, render, reg.ref_background
+        ox0, oy0 = reg.dx, reg.dy
+        ox1, oy1 = reg.dx + s * render.width, reg.dy + s * render.height
+    w, h = base.size
+    # Grow the frame over the other canvas, by at most half the base canvas each way.
+    ux0 = max(-w // 2, min(0, int(np.floor(ox0 + 0.5))))
+    uy0 = max(-h // 2, min(0, int(np.floor(oy0 + 0.5))))
+    ux1 = min(w + w // 2, max(w, int(np.ceil(ox1 - 0.5))))
+    uy1 = min(h + h // 2, max(h, int(np.ceil(oy1 - 0.5))))
+    size = (ux1 - ux0, uy1 - uy0)
+    frame = Frame(s, reg.dx, reg.dy, s >= 1.0, size, (ux0, uy0))
+    if (ux0, uy0) == (0, 0) and size == (w, h):
+        base_arr = rgb_array(base)
+    else:
+        canvas = Image.new("RGB", size, tuple(fill))
+        canvas.paste(base if base.mode == "RGB" else base.convert("RGB"), (-ux0, -uy0))
+        base_arr = np.asarray(canvas)
+    if s >= 1.0:
+        # Frame pixel f ↔ render x = f + ux0 ↔ reference s·(f + ux0) + dx.
+        a = sample(other, reg.ref_background, size, s, reg.dx + s * ux0, reg.dy + s * uy0)
+        return a, base_arr, frame
+    # Frame pixel f ↔ reference x = f + ux0 ↔ render (x − dx)/s.
+    b = sample(other, reg.render_background, size, 1 / s, (ux0 - reg.dx) / s,
+               (uy0 - reg.dy) / s)
+    return base_arr, b, frame
+
+
+def unexplained(a: np.ndarray, b: np.ndarray, tolerance: int,
+                faint: int | None = None) -> np.ndarray:
+    """Pixels where either image has a colour the other lacks nearby (two-way range test).
+
+    ``faint`` (below ``tolerance``): also flag smaller differences where both pictures are flat
+    around the pixel. A lossy reference needs a wide tolerance at edges, yet a pale card that
+    vanished from a white page differs by only ~15 over a large flat area.
+    """
+    h, w = a.shape[:2]
+    diff = np.zeros((h, w), dtype=bool)
+    d = channel_max(abs_diff(a, b))
+    low = tolerance if faint is None else min(faint, tolerance)
+    cand = d > low
+    ys, xs = np.nonzero(cand)
+    if ys.size == 0:
+        return diff
+    if ys.size <= SPARSE * cand.size:
+        ranges = _ranges_at(a, b, ys, xs)
+        out = _verdict(a[ys, xs], b[ys, xs], ranges, d[ys, xs], tolerance, low)
+        diff[ys[out], xs[out]] = True
+        return diff
+    y0, y1 = max(0, int(ys.min()) - 1), min(h, int(ys.max()) + 2)
+    x0, x1 = max(0, int(xs.min()) - 1), min(w, int(xs.max()) + 2)
+    wa, wb = a[y0:y1, x0:x1], b[y0:y1, x0:x1]
+    ranges = (*neighbourhood_range(wa), *neighbourhood_range(wb))
+    out = _verdict(wa, wb, ranges, d[y0:y1, x0:x1], tolerance, low)
+    diff[y0:y1, x0:x1] = out & cand[y0:y1, x0:x1]
+    return diff
+
+
+def _verdict(pa: np.ndarray, pb: np.ndarray,
+             ranges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+             d: np.ndarray, tolerance: int, low: int) -> np.ndarray:
+    lo_a, hi_a, lo_b, hi_b = ranges
+    out = _outside(pa, lo_b, hi_b, tolerance) | _outside(pb, lo_a, hi_a, tolerance)
+    if low < tolerance:
+        flat = channel_max(hi_a - lo_a) <= FLAT
+        flat &= channel_max(hi_b - lo_b) <= FLAT
+        out |= flat & (d > low)
+    return out
+
+
+def _ranges_at(a: np.ndarray, b: np.ndarray, ys: np.ndarray, xs: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """3×3 neighbourhood min/max of both images at a few pixels only (gathered)."""
+    h, w = a.shape[:2]
+    pa, pb = a[ys, xs], b[ys, xs]
+    lo_a, hi_a, lo_b, hi_b = pa.copy(), pa.copy(), pb.copy(), pb.copy()
+    for dy in (-1, 0, 1):
+        yy = np.clip(ys + dy, 0, h - 1)
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            xx = np.clip(xs + dx, 0, w - 1)
+            na, nb = a[yy, xx], b[yy, xx]
+            np.minimum(lo_a, na, out=lo_a)
+            np.maximum(hi_a, na, out=hi_a)
+            np.minimum(lo_b, nb, out=lo_b)
+            np.maximum(hi_b, nb, out=hi_b)
+    return lo_a, hi_a, lo_b, hi_b
+
+
+def _outside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: int) -> np.ndarray:
+    """Some channel of x lies below lo − tol or above hi + tol (uint8, no widening)."""
+    t = np.uint8(tol)
+    floor = np.maximum(lo, t)
+    floor -= t  # saturating lo − tol
+    ceil = np.minimum(hi, np.uint8(255 - tol))
+    ceil += t  # saturating hi + tol
+    o = np.less(x, floor)
+    o |= np.greater(x, ceil)
+    return o[..., 0] | o[..., 1] | o[..., 2]
+
+
+def noisy(a: np.ndarray, b: np.ndarray) -> bool:
+    """A lossy or resampled reference: many faint differences rather than a few exact ones."""
+    step = 4
+    d = channel_max(abs_diff(a[::step, ::step], b[::step, ::step]))
+    faint = np.count_nonzero((d > 0) & (d <= 12))
+    return faint > 0.02 * d.size
+
+
+def find_regions(diff: np.ndarray, radius: int = GROUP_RADIUS,
+                 min_pixels: int = MIN_PIXELS) -> list[Region]:
+    """Connected patches of difference (joined across ``radius`` px); specks dropped."""
+    rows = np.flatnonzero(diff.any(axis=1))
+    if rows.size == 0:
+        return []
+    cols = np.flatnonzero(diff.any(axis=0))
+    h, w = diff.shape
+    y0, y1 = max(0, rows[0] - radius), min(h, rows[-1] + radius + 1)
+    x0, x1 = max(0, cols[0] - radius), min(w, cols[-1] + radius + 1)
+    window = diff[y0:y1, x0:x1]
+    labels, _ = ndi.label(dilate(window, radius))
+    regions: list[Region] = []
+    for i, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        sub = window[sl] & (labels[sl] == i)
+        ys, xs = np.nonzero(sub)
+        if ys.size < min_pixels:
+            continue
+        ys = ys + sl[0].start + y0
+        xs = xs + sl[1].start + x0
+        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        regions.append(Region(box, ys, xs))
+    regions.sort(key=lambda r: -r.pixels)
+    return regions
+
+
+def forgive_jitter(cmp: Comparison, regions: list[Region], max_shift: int = JITTER
+                   ) -> list[Region]:
+    """Clear differences that a small local shift explains; drop regions left as specks.
+
+    A reference captured at another resolution is not a resampled copy: text is laid out and
+    hinted anew, so glyphs drift 1–2 px, each by its own amount. Tile by tile, the best local
+    shift is found on grey images and the two-way test rerun there. Only small (text-sized)
+    regions, and only for resampled comparisons: at scale 1 a shifted word is a real change.
+    """
+    a, b, diff = cmp.ref, cmp.render, cmp.diff
+    h, w = diff.shape
+    m, t = max_shift, JITTER_TILE
+    kept: list[Region] = []
+    for r in regions:
+        x0, y0, x1, y1 = r.box
+        if (x1 - x0) * (y1 - y0) > JITTER_AREA:
+            kept.append(r)
+            continue
+        # Grey (channel sum) of the region and its margin; offsets below are window-relative.
+        wx0, wy0 = max(0, x0 - t - 2 * m), max(0, y0 - t - 2 * m)
+        wx1, wy1 = min(w, x1 + t + 2 * m), min(h, y1 + t + 2 * m)
+        grey_a = _grey_sum(a[wy0:wy1, wx0:wx1])
+        grey_b = _grey_sum(b[wy0:wy1, wx0:wx1])
+        for ty in range(y0, y1, t):
+            for tx in range(x0, x1, t):
+                bx0, by0 = max(m, tx - 1), max(m, ty - 1)
+                bx1, by1 = min(w - m, tx + t + 1), min(h - m, ty + t + 1)
+                if bx1 <= bx0 or by1 <= by0 or not diff[ty : ty + t, tx : tx + t].any():
+                    continue
+                gb = grey_b[by0 - wy0 : by1 - wy0, bx0 - wx0 : bx1 - wx0]
+                best, best_err = (0, 0), None
+                for sy in range(-m, m + 1):
+                    for sx in range(-m, m + 1):
+                        ga = grey_a[by0 + sy - wy0 : by1 + sy - wy0,
+                                    bx0 + sx - wx0 : bx1 + sx - wx0]
+                        err = int(np.abs(ga - gb).sum())
+                        if best_err is None or err < best_err:
+                            best, best_err = (sx, sy), err
+                if best == (0, 0):
+                    continue
+                sx, sy = best
+                pa = np.ascontiguousarray(a[by0 + sy : by1 + sy, bx0 + sx : bx1 + sx])
+                left = cmp.unexplained(pa, np.ascontiguousarray(b[by0:by1, bx0:bx1]))
+                # Only the tile's own pixels inside the compared window.
+                cy0, cx0 = max(ty, by0), max(tx, bx0)
+                cy1, cx1 = min(ty + t, by1), min(tx + t, bx1)
+                if cy1 > cy0 and cx1 > cx0:
+                    diff[cy0:cy1, cx0:cx1] &= left[cy0 - by0 : cy1 - by0, cx0 - bx0 : cx1 - bx0]
+        keep = diff[r.ys, r.xs]
+        if np.count_nonzero(keep) >= MIN_PIXELS:
+            kept.append(Region(r.box, r.ys[keep], r.xs[keep]) if not keep.all() else r)
+    return kept
+
+
+def _grey_sum(x: np.ndarray) -> np.ndarray:
+    g = x[..., 0].astype(np.int16)
+    g += x[..., 1]
+    g += x[..., 2]
+    return g
+
+
+def compare(
+    reference: Image.Image,
+    render: Image.Image,
+    reg: Registration,
+    *,
+    tolerance: int | None = None,
+) -> Comparison:
+    """Both pictures in one frame and the regions where they visibly differ."""
+    a, b, frame = to_frame(as_rgb(reference), as_rgb(render), reg)
+    if tolerance is None:
+        exact = reg.method in ("identical", "sidecar", "same-canvas") and reg.scale == 1.0
+        tolerance = TOLERANCE if exact and not noisy(a, b) else NOISY_TOLERANCE
+    cmp = Comparison(frame, a, b, reg.ref_background, reg.render_background,
+                     np.zeros(a.shape[:2], dtype=bool), [], tolerance,
+                     lossy=tolerance > TOLERANCE)
+    if reg.method == "identical":
+        return cmp
+    cmp.diff = cmp.unexplained(a, b)
+    regions = find_regions(cmp.diff)
+    if reg.scale != 1.0 and regions:
+        regions = forgive_jitter(cmp, regions)
+    cmp.regions = regions
+    return cmp
+
+
+def ycbcr(x: np.ndarray) -> np.ndarray:
+    """Luma and chroma: JPEG keeps luma and smears chroma, so each gets its own judgement."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(x)).convert("YCbCr"))

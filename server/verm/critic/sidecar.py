@@ -1,0 +1,146 @@
+"""Element to element: the reference's sidecar anchors against the render's, key by key.
+
+Text, colour, box and presence are compared from the anchors themselves; a change counts only
+where the pixels confirm a visible difference there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.compare import Comparison
+from verm.critic.findings import (
+    PAD,
+    SAME_COLOR,
+    Context,
+    Finding,
+    Placed,
+    area,
+    crop_ink,
+    diff_in,
+    grow,
+    inside,
+    int_box,
+    moved_or_resized,
+    norm_text,
+    offset,
+    union,
+)
+from verm.critic.pixels import color_distance, parse_hex
+from verm.critic.taxonomy import TOP_CONTAINERS
+from verm.types import Box
+
+MIN_CONFIRM = 4  # differing pixels that confirm a sidecar change
+
+
+def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], ctx: Context,
+                     explained: np.ndarray) -> list[Finding]:
+    """Findings from comparing anchors by key; the area each explains is marked in
+    ``explained`` so the pixel pass does not report it again."""
+    by_key = {p.anchor.key: p for p in render}
+    ref_keys = {p.anchor.key for p in ref}
+    out: list[Finding] = []
+    boxy: list[Finding] = []  # containers whose box changed
+    moves: list[tuple[tuple[float, float], Box]] = []  # containers moved: offset, old box
+
+    def confirmed(box_a: tuple[int, int, int, int], box_b: tuple[int, int, int, int]) -> bool:
+        if ctx.canvas_changed:
+            return _crops_differ(cmp, box_a, box_b)
+        return diff_in(cmp, int_box(union([box_a, box_b]), cmp.frame)) >= MIN_CONFIRM
+
+    for rp in ref:
+        ra = rp.anchor
+        np_ = by_key.get(ra.key)
+        if np_ is None:
+            if ra.role in TOP_CONTAINERS:
+                continue
+            seen = crop_ink(cmp.ref, cmp.ref_background, rp.box) > 0
+            if seen and (ctx.canvas_changed or diff_in(cmp, rp.box) >= MIN_CONFIRM):
+                out.append(Finding("missing", None, ra, None, rp.tight, diff_in(cmp, rp.box),
+                                   ref_color=parse_hex(ra.color), ref_text=ra.text))
+                _mark(explained, rp.box)
+            continue
+        na = np_.anchor
+        if not confirmed(rp.box, np_.box):
+            continue
+        f = Finding("", na, ra, np_.tight, rp.tight,
+                    diff_in(cmp, int_box(union([rp.box, np_.box]), cmp.frame)),
+                    ref_color=parse_hex(ra.color), render_color=parse_hex(na.color),
+                    ref_text=norm_text(ra.text), render_text=norm_text(na.text))
+        moved = max(abs(u - v) for u, v in zip(rp.tight, np_.tight, strict=True)) > PAD
+        if f.ref_text is not None and f.render_text is not None and f.ref_text != f.render_text:
+            f.nature = "text"
+        elif (f.ref_color and f.render_color
+              and color_distance(f.ref_color, f.render_color) > SAME_COLOR / 2):
+            f.nature = "recolor"
+        elif moved and not ctx.canvas_changed:
+            f.nature = moved_or_resized(rp.tight, np_.tight)
+        else:
+            continue
+        if na.container and f.nature == "recolor":
+            f.nature = "background"
+        if na.container and f.nature == "resized":
+            if na.role not in TOP_CONTAINERS:
+                boxy.append(f)  # kept below only if none of its children explains it
+            continue
+        if na.container and f.nature == "moved":
+            if na.role in TOP_CONTAINERS:
+                continue
+            moves.append((offset(rp.tight, np_.tight), rp.tight))
+        out.append(f)
+        _mark(explained, rp.box)
+        _mark(explained, np_.box)
+    for p in render:
+        a = p.anchor
+        if a.key in ref_keys or a.role in TOP_CONTAINERS:
+            continue
+        if ctx.canvas_changed or diff_in(cmp, p.box) >= MIN_CONFIRM:
+            if crop_ink(cmp.render, cmp.render_background, p.box) == 0:
+                continue
+            out.append(Finding("extra", a, None, p.tight, None, diff_in(cmp, p.box),
+                               render_color=parse_hex(a.color), render_text=a.text))
+            _mark(explained, p.box)
+    for f in boxy:
+        if not any(inside(g.box, grow(f.box, PAD), 0.9) for g in out):
+            out.append(f)
+    # Children that moved with their container (a legend's texts) are its move, not theirs.
+    out = [f for f in out if not (
+        f.nature == "moved" and f.ref_box is not None and f.render_box is not None
+        and not (f.anchor and f.anchor.container)
+        and any(inside(f.ref_box, old, 0.9)
+                and max(abs(u - v) for u, v in zip(offset(f.ref_box, f.render_box), off,
+                                                   strict=True)) <= PAD
+                for off, old in moves))]
+    return _drop_nested(out)
+
+
+def _mark(mask: np.ndarray, box: tuple[int, int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    mask[y0:y1, x0:x1] = True
+
+
+def _crops_differ(cmp: Comparison, a: tuple[int, int, int, int],
+                  b: tuple[int, int, int, int]) -> bool:
+    """Local test for frames that do not line up: same-size crops compared, else different."""
+    wa, ha = a[2] - a[0], a[3] - a[1]
+    wb, hb = b[2] - b[0], b[3] - b[1]
+    if abs(wa - wb) > 1 or abs(ha - hb) > 1:
+        return True
+    w, h = min(wa, wb), min(ha, hb)
+    ca = np.ascontiguousarray(cmp.ref[a[1] : a[1] + h, a[0] : a[0] + w])
+    cb = np.ascontiguousarray(cmp.render[b[1] : b[1] + h, b[0] : b[0] + w])
+    if ca.size == 0 or ca.shape != cb.shape:
+        return False
+    return int(np.count_nonzero(cmp.unexplained(ca, cb))) >= MIN_CONFIRM
+
+
+def _drop_nested(findings: list[Finding]) -> list[Finding]:
+    """A missing legend need not also report each of its missing texts."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: -area(f.box)):
+        if f.nature in ("missing", "extra") and any(
+            k.nature == f.nature and inside(f.box, k.box) for k in kept
+        ):
+            continue
+        kept.append(f)
+    return kept

@@ -1,0 +1,143 @@
+"""(domain, role, nature) → (category, severity): the error taxonomy of DESIGN.md, per domain.
+
+Severity tracks how wrong it looks: wrong data or structure is 3, text that reads differently 2,
+cosmetic styling 1; a big change counts more than a speck. Every category returned is in
+``TAXONOMY[domain]``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from verm.types import TAXONOMY
+
+Nature = str
+"""What changed: missing | extra | recolor | moved | resized | text | changed | background."""
+
+CHART_TEXT = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
+                        "legend-text", "text"})
+CHART_MARKS = frozenset({"bar", "line", "patch", "wedge", "collection", "image"})
+CHART_GUIDES = frozenset({"grid", "spine"})
+TOP_CONTAINERS = frozenset({"figure", "axes", "page", "svg"})
+"""Containers that are the whole canvas or plot area: never blamed as a whole element."""
+
+TINY = 0.0005  # share of the frame below which a change is a speck
+BIG = 0.05  # share of the frame above which a change is large
+
+_NUMBER = re.compile(
+    r"^[\s$€£¥+\-−(~≈<>]*\d[\d\s,.'_]*(?:e[+-]?\d+)?\s*(?:%|‰|[kKmMbBxX×]|[a-zA-Z]{1,3})?\)?\s*$"
+)
+
+
+def numeric_looking(text: str | None) -> bool:
+    """'1,234.5', '42%', '$3.2M', '-7', '(12)': a number, perhaps with a unit or currency."""
+    return bool(text) and bool(_NUMBER.match(text or ""))
+
+
+def size_category(domain: str) -> str:
+    """Category of a changed canvas (figure size, aspect) in ``domain``."""
+    return {"html": "layout_error", "table": "layout_error"}.get(domain, "structure_error")
+
+
+def blank_category(domain: str) -> str:
+    return {"table": "layout_error"}.get(domain, "structure_error")
+
+
+def categorize(
+    domain: str,
+    role: str,
+    nature: Nature,
+    *,
+    share: float,
+    container: bool = False,
+    has_text: bool = False,
+    numeric: bool = False,
+) -> tuple[str, int]:
+    """Category and severity of one change. ``share``: changed pixels / frame pixels."""
+    table = {"chart": _chart, "svg": _svg, "html": _html, "table": _table}
+    fn = table.get(domain, _chart)
+    category, severity = fn(role, nature, share, container, has_text, numeric)
+    if category not in TAXONOMY.get(domain, TAXONOMY["chart"]):
+        category = TAXONOMY.get(domain, TAXONOMY["chart"])[0]
+    return category, max(1, min(3, severity))
+
+
+def _scaled(base: int, share: float) -> int:
+    """Big areas outrank specks: one step down for a speck, one up for a large change."""
+    if share < TINY:
+        return base - 1
+    if share >= BIG:
+        return base + 1
+    return base
+
+
+def _chart(role: str, nature: Nature, share: float, container: bool, has_text: bool,
+           numeric: bool) -> tuple[str, int]:
+    if role in CHART_TEXT:
+        if nature in ("recolor", "moved", "resized"):
+            return "style_error", 1
+        return "text_error", 2
+    if role in CHART_MARKS:
+        if nature == "recolor":
+            return "style_error", 2 if share >= TINY else 1
+        return "data_error", 3 if share >= TINY else 2
+    if role in CHART_GUIDES:
+        return "style_error", 1
+    if role in ("legend", "colorbar"):
+        if nature in ("missing", "extra"):
+            return "structure_error", 2
+        return "style_error", 1
+    if role == "axes":
+        if nature in ("recolor", "background"):
+            return "style_error", 2 if share >= TINY else 1
+        if nature in ("missing", "extra") and not container:
+            return "structure_error", 3
+        if nature in ("moved", "resized"):
+            return "structure_error", 2
+        # Unanchored ink inside the plot area is data the renderer did not name.
+        return "data_error", min(3, _scaled(2, share))
+    if nature in ("recolor", "background"):
+        return "style_error", 2 if share >= TINY else 1
+    return "structure_error", 2
+
+
+def _svg(role: str, nature: Nature, share: float, container: bool, has_text: bool,
+         numeric: bool) -> tuple[str, int]:
+    if role == "text" or (has_text and not container):
+        if nature == "recolor":
+            return "style_error", 1
+        if nature in ("missing", "extra"):
+            return "structure_error", 2
+        return "text_symbol_error", 2
+    if nature in ("recolor", "background"):
+        return "style_error", 2 if share >= TINY else 1
+    if nature in ("missing", "extra"):
+        return "structure_error", _scaled(2, share)
+    return "shape_error", _scaled(2, share)
+
+
+def _html(role: str, nature: Nature, share: float, container: bool, has_text: bool,
+          numeric: bool) -> tuple[str, int]:
+    texty = role == "text" or (has_text and not container)
+    if nature == "recolor":  # the element's own (text) colour
+        return "style_error", 1 if texty or share < TINY else 2
+    if nature == "background":  # its fill: a button, a card
+        return "style_error", 1 if share < TINY else 2
+    if nature in ("missing", "extra"):
+        return "structure_error", _scaled(2, share)
+    if nature in ("moved", "resized"):
+        return "layout_error", 2
+    if texty or nature == "text":
+        return "text_error", 2
+    return "layout_error", 2
+
+
+def _table(role: str, nature: Nature, share: float, container: bool, has_text: bool,
+           numeric: bool) -> tuple[str, int]:
+    if nature in ("text", "changed") and role in ("cell", "header", "text") and not container:
+        return ("numeric_error" if numeric else "text_error"), 2
+    if nature == "recolor":
+        return ("text_error" if has_text else "layout_error"), 1
+    if nature in ("missing", "extra"):
+        return "layout_error", _scaled(2, share)
+    return "layout_error", 2

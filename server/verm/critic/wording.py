@@ -1,0 +1,179 @@
+"""Findings → discrepancies: category and severity from the taxonomy, a human location, a
+concrete description (reference vs render) and the quick-fix payload."""
+
+from __future__ import annotations
+
+import difflib
+
+from verm.critic.compare import Comparison, Frame
+from verm.critic.findings import SAME_COLOR, Context, Finding, texty, union
+from verm.critic.pixels import Color, color_distance, hex_color, parse_hex
+from verm.critic.taxonomy import categorize, numeric_looking
+from verm.types import Anchor, Box, Discrepancy
+
+MAX_OCR = 2  # OCR reads per judgement (~100 ms each)
+FILL_PROPERTIES = ("background-color", "background", "fill")
+
+
+def styled_property(anchor: Anchor | None, color: Color | None) -> str | None:
+    """The style property of ``anchor`` (renderer's ``props['style']``) that has ``color``."""
+    if anchor is None or color is None:
+        return None
+    style = anchor.props.get("style")
+    if not isinstance(style, dict):
+        return None
+    for prop, value in style.items():
+        c = parse_hex(value) if isinstance(value, str) else None
+        if c is not None and color_distance(c, color) <= SAME_COLOR / 2:
+            return str(prop)
+    return None
+
+
+def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
+    """The discrepancy a finding reads as: category, severity, location, description, boxes."""
+    frame = cmp.frame
+    domain = ctx.domain
+    anchor = f.anchor or f.ref_anchor
+    canvas = {"chart": "figure", "svg": "canvas"}.get(domain, "page")
+    name = f.name or (anchor.name if anchor else canvas)
+    evidence_box = union(f.evidence) if f.evidence else f.box
+    share = f.pixels / max(1, frame.size[0] * frame.size[1])
+    texts = [t for t in (f.ref_text, f.render_text) if t]
+    numeric = bool(texts) and all(numeric_looking(t) for t in texts)
+    nature = f.nature
+    prop = styled_property(f.anchor, f.render_color) if nature == "recolor" else None
+    if prop in FILL_PROPERTIES and f.anchor is not None and texty(f.anchor):
+        nature = "background"  # the fill behind a text element changed, not its text colour
+    category, severity = categorize(
+        domain, f.role, nature, share=share, container=f.container,
+        has_text=bool(anchor and anchor.text), numeric=numeric,
+    )
+    fix: dict[str, object] | None = None
+    ref_hex = hex_color(f.ref_color) if f.ref_color else None
+    ren_hex = hex_color(f.render_color) if f.render_color else None
+    if f.members > 1 and nature in ("missing", "extra"):
+        where = ("in the reference but missing from the render" if nature == "missing"
+                 else "in the render but not in the reference")
+        desc = f"{f.members} elements {where}"
+        texts = f.ref_text if nature == "missing" else f.render_text
+        if texts and texts.strip(" |"):
+            desc += f": '{texts}'"
+    elif nature in ("recolor", "background"):
+        what = "background colour" if nature == "background" else "colour"
+        desc = f"reference {what} {ref_hex or 'unknown'}, render {ren_hex or 'unknown'}"
+        if ref_hex and ren_hex:
+            fix = {"kind": "color", "expected": ref_hex, "actual": ren_hex}
+            if prop:
+                fix["property"] = prop  # which declaration to edit (HTML/SVG styles)
+    elif nature == "text":
+        if f.ref_text and f.render_text:
+            desc = f"reference text '{f.ref_text}', render '{f.render_text}'"
+            fix = {"kind": "text", "expected": f.ref_text, "actual": f.render_text}
+        elif f.render_text:
+            desc = f"text differs from the reference (render shows '{f.render_text}')"
+        else:
+            desc = "text differs from the reference"
+    elif nature == "missing":
+        w, h = _px(f.ref_box or evidence_box, frame)
+        color = f" ({ref_hex})" if ref_hex and not f.ref_anchor else ""
+        desc = (f"element present in the reference is missing from the render{color}: "
+                f"{w}×{h} px at {_at(f.ref_box or evidence_box, frame)}")
+        if f.ref_text:
+            desc += f", reference text '{f.ref_text}'"
+        fix = {"kind": "missing", "expected": f.ref_text} if f.ref_text else None
+    elif nature == "extra":
+        box = f.render_box or evidence_box
+        w, h = _px(box, frame)
+        desc = (f"element in the render is absent from the reference: {w}×{h} px at "
+                f"{_at(box, frame)}")
+        if f.render_text:
+            desc += f", render text '{f.render_text}'"
+    elif nature in ("moved", "resized") and f.ref_box and f.render_box:
+        rw, rh = _px(f.ref_box, frame)
+        nw, nh = _px(f.render_box, frame)
+        if nature == "moved":
+            dx = round((f.render_box[0] - f.ref_box[0]) / frame.px_per_render_px)
+            dy = round((f.render_box[1] - f.ref_box[1]) / frame.px_per_render_px)
+            desc = (f"moved by ({dx:+d}, {dy:+d}) px: reference at {_at(f.ref_box, frame)}, "
+                    f"render at {_at(f.render_box, frame)}")
+            fix = {"kind": "position", "expected": list(_at_xy(f.ref_box, frame)),
+                   "actual": list(_at_xy(f.render_box, frame))}
+        elif abs(rw - nw) <= 2 and abs(rh - nh) > 2:
+            desc = f"reference height {rh} px, render {nh} px"
+            fix = {"kind": "size", "axis": "height", "expected": rh, "actual": nh}
+        elif abs(rh - nh) <= 2 and abs(rw - nw) > 2:
+            desc = f"reference width {rw} px, render {nw} px"
+            fix = {"kind": "size", "axis": "width", "expected": rw, "actual": nw}
+        else:
+            desc = f"reference size {rw}×{rh} px, render {nw}×{nh} px"
+            fix = {"kind": "size", "expected": [rw, rh], "actual": [nw, nh]}
+    else:
+        w, h = _px(evidence_box, frame)
+        desc = f"drawn differently from the reference over {w}×{h} px at {_at(evidence_box, frame)}"
+    if f.members > 1 and nature not in ("missing", "extra"):
+        desc += f" ({f.members} elements)"
+    if f.also:
+        desc += f"; also in {', '.join(dict.fromkeys(f.also))}"
+    if f.members > 1:  # merged: the boxes of the whole group
+        ref_box, render_box = frame.to_ref(evidence_box), frame.to_render(evidence_box)
+    else:
+        ref_box = frame.to_ref(f.ref_box or evidence_box)
+        render_box = frame.to_render(f.render_box or evidence_box)
+    return Discrepancy(
+        category=category,
+        severity=severity,
+        location=name,
+        description=desc,
+        ref_box=tuple(round(v, 1) for v in ref_box),  # type: ignore[arg-type]
+        render_box=tuple(round(v, 1) for v in render_box),  # type: ignore[arg-type]
+        anchor=f.anchor,
+        fix=fix,
+    )
+
+
+def _px(box: Box, frame: Frame) -> tuple[int, int]:
+    """Width × height in render pixels."""
+    f = frame.px_per_render_px
+    return round((box[2] - box[0]) / f), round((box[3] - box[1]) / f)
+
+
+def _at(box: Box, frame: Frame) -> str:
+    b = frame.to_render(box)
+    return f"({round(b[0])}, {round(b[1])})"
+
+
+def _at_xy(box: Box, frame: Frame) -> tuple[int, int]:
+    b = frame.to_render(box)
+    return round(b[0]), round(b[1])
+
+
+def read_reference_text(findings: list[Finding], cmp: Comparison, ctx: Context) -> None:
+    """OCR the reference for a few text changes the sidecar cannot name (optional, slow)."""
+    reader = ctx.reader
+    if reader is None or not reader.available:
+        return
+    reads = 0
+    for f in findings:
+        if reads >= MAX_OCR:
+            break
+        if f.nature != "text" or f.ref_text is not None or not f.render_text:
+            continue
+        box = f.ref_box or f.render_box
+        if box is None:
+            continue
+        rb = cmp.frame.to_ref(box)
+        vertical = (box[3] - box[1]) > 1.5 * (box[2] - box[0])
+        reads += 1
+        text = reader.read(ctx.reference_image, rb, vertical=vertical)
+        if text and text != f.render_text and _plausible(text, f.render_text):
+            f.ref_text = text
+
+
+def _plausible(ocr: str, render_text: str) -> bool:
+    """A reading to trust: it shares much with the render's text (a changed label), or it is a
+    clean run of words (a replaced one). The reader already rejects symbol soup."""
+    if len(ocr) < 2:
+        return False
+    similar = difflib.SequenceMatcher(None, ocr.lower(), render_text.lower()).ratio() >= 0.4
+    words = [w for w in ocr.split() if w]
+    return similar or (len(ocr) >= 4 and all(w.isalnum() or len(w) > 1 for w in words))

@@ -1,0 +1,108 @@
+"""The whole pipeline with real renderers: identity is clean, injected errors land on their line.
+
+Each case pins a fixture's own render, edits one literal in a copy, and checks that verm reports
+the expected category on the edited line — for every domain.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from verm.check import Checker
+from verm.pins import pin_render
+from verm.source import Source
+
+FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
+
+
+@pytest.fixture(scope="module")
+def checker():
+    with Checker() as c:
+        yield c
+
+
+def _pinned_copy(checker: Checker, tmp_path: Path, name: str) -> Path:
+    src = tmp_path / name
+    shutil.copy(FIXTURES / name, src)
+    render = checker.render(Source.load(src))
+    assert render.ok, render.failure
+    pin_render(render, src.with_name(f"{src.stem}.ref.png"))
+    return src
+
+
+def _edit(src: Path, old: str, new: str) -> int:
+    """Replace ``old`` by ``new``; return the 0-based line of the edit."""
+    text = src.read_text()
+    assert text.count(old) == 1, old
+    line = text[: text.index(old)].count("\n")
+    src.write_text(text.replace(old, new))
+    return line
+
+
+@pytest.mark.parametrize("name", ["bars.py", "icon.svg", "page.html", "stock.md"])
+def test_identity_is_equivalent(checker: Checker, tmp_path: Path, name: str):
+    src = _pinned_copy(checker, tmp_path, name)
+    result = checker.check(Source.load(src))
+    assert result.discrepancies == []
+    assert result.reward == 2.0
+
+
+@pytest.mark.parametrize("name", ["bars.py", "icon.svg", "page.html", "stock.md"])
+def test_jpeg_2x_cropped_reference_is_still_equivalent(checker: Checker, tmp_path: Path,
+                                                       name: str):
+    """A hand-made screenshot: HiDPI 2×, cropped to content, saved lossy, no sidecar."""
+    src = _pinned_copy(checker, tmp_path, name)
+    ref = src.with_name(f"{src.stem}.ref.png")
+    image = Image.open(ref).convert("RGB")
+    big = image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS)
+    gray = big.convert("L").point(lambda v: 255 if v > 250 else 0)
+    box = Image.eval(gray, lambda v: 255 - v).getbbox()
+    shot = big.crop(box)
+    buf = io.BytesIO()
+    shot.save(buf, format="JPEG", quality=85)
+    jpeg = tmp_path / "screenshot.jpg"
+    jpeg.write_bytes(buf.getvalue())
+    result = checker.check(Source.load(src), jpeg)
+    assert [d.description for d in result.discrepancies] == []
+    assert result.reward == 2.0
+
+
+CASES = [
+    ("bars.py", 'color="#4C72B0"', 'color="#DD8452"', "style_error"),
+    ("bars.py", '"Sales per quarter"', '"Sales per month"', "text_error"),
+    ("bars.py", "ax.bar(quarters, sales,", "ax.bar(quarters, [12, 15, 19, 17],", "data_error"),
+    ("icon.svg", 'fill="#5E81AC"', 'fill="#D08770"', "style_error"),
+    ("icon.svg", 'r="36"', 'r="24"', "shape_error"),
+    ("page.html", "Release notes", "Release plans", "text_error"),
+    ("page.html", "background: #1a7f37;", "background: #cf222e;", "style_error"),
+    ("stock.md", "|   7 |", "|   9 |", "numeric_error"),
+    ("stock.md", "| Pears  |", "| Grapes |", "text_error"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "category"), CASES,
+                         ids=[f"{c[0]}:{c[3]}:{c[2][:12]}" for c in CASES])
+def test_injected_error_has_its_category_on_its_line(checker: Checker, tmp_path: Path,
+                                                     name: str, old: str, new: str,
+                                                     category: str):
+    src = _pinned_copy(checker, tmp_path, name)
+    line = _edit(src, old, new)
+    result = checker.check(Source.load(src))
+    found = [(d.category, d.range.start.line) for d in result.discrepancies]
+    assert (category, line) in found, found
+    assert 1.0 <= result.reward < 2.0
+
+
+def test_failed_render_is_a_discrepancy_on_the_users_line(checker: Checker, tmp_path: Path):
+    src = _pinned_copy(checker, tmp_path, "bars.py")
+    line = _edit(src, "ax.set_ylim(0, 20)", "ax.set_ylim(0, 20) +")
+    result = checker.check(Source.load(src))
+    assert not result.rendered and result.reward == 0.0
+    [d] = result.discrepancies
+    assert d.severity == 3 and d.range.start.line == line
+    assert "syntax" in d.description.lower()

@@ -1,0 +1,137 @@
+"""`verm check|render|pin` as a user runs them: real processes, exit codes, output contracts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
+VERM = [sys.executable, "-m", "verm.cli"]
+
+
+def verm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([*VERM, *args], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=180)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project with a pinned chart and a pinned SVG, and an unpinned HTML page."""
+    for name in ("bars.py", "icon.svg", "page.html"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    pinned = verm("pin", "bars.py", "icon.svg", cwd=tmp_path)
+    assert pinned.returncode == 0, pinned.stderr
+    assert (tmp_path / "bars.ref.png").is_file()
+    assert (tmp_path / "bars.ref.png.anchors.json").is_file()
+    return tmp_path
+
+
+def test_clean_project_exits_0(project: Path):
+    out = verm("check", ".", cwd=project)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "bars.py: visually equivalent" in out.stdout
+    assert "page.html" not in out.stdout  # not pinned: not checked
+
+
+def test_discrepancy_text_format_and_exit_1(project: Path):
+    text = (project / "bars.py").read_text().replace('"Sales per quarter"', '"Sales per year"')
+    (project / "bars.py").write_text(text)
+    out = verm("check", "bars.py", cwd=project)
+    assert out.returncode == 1
+    first = out.stdout.splitlines()[0]
+    # path:line:col: severity category: description (location) — on the set_title line (8)
+    assert first.startswith("bars.py:8:1: "), first
+    assert "text_error" in first and "(title)" in first
+    assert "reward" in out.stdout.splitlines()[-1]
+
+
+def test_json_lines_contract(project: Path):
+    text = (project / "icon.svg").read_text().replace('fill="#5E81AC"', 'fill="#D08770"')
+    (project / "icon.svg").write_text(text)
+    out = verm("check", "bars.py", "icon.svg", "--format", "json", cwd=project)
+    assert out.returncode == 1
+    objs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [o["source"] for o in objs] == ["bars.py", "icon.svg"]
+    for o in objs:
+        assert set(o) == {"source", "reference", "kind", "rendered", "reward", "errors"}
+    assert objs[0]["errors"] == [] and objs[0]["reward"] == 2.0
+    err = objs[1]["errors"][0]
+    assert set(err) == {"category", "severity", "location", "description", "range", "bbox"}
+    assert err["range"]["start"] == {"line": 2, "character": err["range"]["start"]["character"]}
+    x0, y0, x1, y1 = err["bbox"]
+    assert 0 <= x0 < x1 <= 160 and 0 <= y0 < y1 <= 160
+    assert 1.0 <= objs[1]["reward"] < 2.0
+
+
+def test_sarif_output(project: Path):
+    text = (project / "icon.svg").read_text().replace('fill="#5E81AC"', 'fill="#D08770"')
+    (project / "icon.svg").write_text(text)
+    out = verm("check", "icon.svg", "--format", "sarif", cwd=project)
+    log = json.loads(out.stdout)
+    assert log["version"] == "2.1.0"
+    result = log["runs"][0]["results"][0]
+    assert result["ruleId"] in {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region["startLine"] == 3  # 1-based line of the circle
+
+
+def test_render_writes_what_check_judges(project: Path):
+    out = verm("render", "bars.py", "-o", "out.png", "--anchors", "out.json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert Image.open(project / "out.png").tobytes() == \
+        Image.open(project / "bars.ref.png").tobytes()
+    anchors = json.loads((project / "out.json").read_text())
+    assert any(a["role"] == "title" and a["range"]["start"]["line"] == 7 for a in anchors)
+
+
+def test_pin_never_overwrites_without_force(project: Path):
+    before = (project / "bars.ref.png").read_bytes()
+    text = (project / "bars.py").read_text().replace("#4C72B0", "#55A868")
+    (project / "bars.py").write_text(text)
+    out = verm("pin", "bars.py", cwd=project)
+    assert out.returncode == 2 and "--force" in out.stderr
+    assert (project / "bars.ref.png").read_bytes() == before
+    assert verm("pin", "bars.py", "--force", cwd=project).returncode == 0
+    assert (project / "bars.ref.png").read_bytes() != before
+    assert verm("check", "bars.py", cwd=project).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("unpinned", "no reference pinned"),
+        ("missing", "does not exist"),
+        ("corrupt", "not an image"),
+        ("empty-dir", "no pinned sources"),
+        ("no-such-file", "no such file"),
+    ],
+)
+def test_usage_and_reference_errors_exit_2(project: Path, setup: str, message: str):
+    args = {"unpinned": ["page.html"], "missing": ["bars.py", "--reference", "nope.png"],
+            "corrupt": ["bars.py"], "empty-dir": ["empty"], "no-such-file": ["ghost.py"]}[setup]
+    if setup == "corrupt":
+        (project / "bars.ref.png").write_text("not a png")
+    (project / "empty").mkdir()
+    out = verm("check", *args, cwd=project)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_broken_script_is_exit_1_with_the_users_line(project: Path):
+    (project / "bars.py").write_text(
+        (project / "bars.py").read_text().replace("ax.set_ylim(0, 20)", "ax.set_ylim(0, 1/0)"))
+    out = verm("check", "bars.py", "--format", "json", cwd=project)
+    assert out.returncode == 1
+    obj = json.loads(out.stdout)
+    assert obj["rendered"] is False and obj["reward"] == 0.0
+    assert obj["errors"][0]["range"]["start"]["line"] == 10
+    assert "ZeroDivisionError" in obj["errors"][0]["description"]

@@ -1,0 +1,361 @@
+"""The analytic critic on real matplotlib charts: identity, lossy/scaled references, errors.
+
+Each chart is drawn with real matplotlib (Agg); its anchors come from the artists' window
+extents, as the chart renderer produces them (display y is bottom-up, image y top-down).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+from PIL import Image
+
+from verm.critic import get_critic
+from verm.critic.diffimage import diff_image
+from verm.types import Anchor, Reference, Render
+
+QUARTERS = ["Q1", "Q2", "Q3", "Q4"]
+
+
+@dataclass
+class Chart:
+    """What a chart script may vary; the defaults draw the reference."""
+
+    values: tuple[float, ...] = (3.0, 5.0, 4.0, 6.0)
+    colors: tuple[str, ...] = ("#1f77b4",) * 4
+    title: str = "Revenue 2024"
+    grid: bool = False
+    legend: bool = False
+    figsize: tuple[float, float] = (8.0, 6.0)
+    dpi: int = 100
+    facecolor: str = "#ffffff"
+    legend_loc: str = "upper left"
+
+
+def render_chart(spec: Chart) -> Render:
+    """Draw ``spec`` and return the Render a chart renderer would: RGB image + anchors."""
+    fig, ax = plt.subplots(figsize=spec.figsize, dpi=spec.dpi, facecolor=spec.facecolor)
+    try:
+        bars = ax.bar(QUARTERS, spec.values, color=list(spec.colors), label="revenue")
+        ax.set_title(spec.title)
+        ax.set_xlabel("Quarter")
+        ax.set_ylabel("Revenue (M$)")
+        ax.set_ylim(0, 7)
+        if spec.grid:
+            ax.grid(True)
+        if spec.legend:
+            ax.legend(loc=spec.legend_loc)
+        fig.canvas.draw()
+        image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        anchors = _anchors(fig, ax, bars)
+    finally:
+        plt.close(fig)
+    return Render(kind="chart", source=Path("chart.py"), image=image, anchors=anchors)
+
+
+def _anchors(fig, ax, bars) -> list[Anchor]:
+    renderer = fig.canvas.get_renderer()
+    height = fig.bbox.height
+    out: list[Anchor] = []
+
+    def add(artist, role, key, name, *, text=None, color=None, container=False):
+        if not artist.get_visible():
+            return
+        e = artist.get_window_extent(renderer)
+        box = (float(e.x0), float(height - e.y1), float(e.x1), float(height - e.y0))
+        out.append(Anchor(box=box, role=role, key=key, name=name, text=text, color=color,
+                          container=container))
+
+    add(fig, "figure", "figure", "figure", container=True, color=to_hex(fig.get_facecolor()))
+    add(ax, "axes", "ax0", "axes", container=True)
+    for label, role in ((ax.title, "title"), (ax.xaxis.label, "xlabel"),
+                        (ax.yaxis.label, "ylabel")):
+        if label.get_text():
+            add(label, role, f"ax0/{role}", role.replace("x", "x-axis ").replace("y", "y-axis ")
+                if role != "title" else "title", text=label.get_text(),
+                color=to_hex(label.get_color()))
+    for axis, letter in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+        for j, t in enumerate(axis.get_ticklabels()):
+            if t.get_text():
+                add(t, f"{letter}ticklabel", f"ax0/{letter}tick{j}",
+                    f"{letter} tick label '{t.get_text()}'", text=t.get_text(),
+                    color=to_hex(t.get_color()))
+        for j, g in enumerate(axis.get_gridlines()):
+            add(g, "grid", f"ax0/{letter}grid{j}", f"{letter} grid line",
+                color=to_hex(g.get_color()))
+    for name, spine in ax.spines.items():
+        add(spine, "spine", f"ax0/spine-{name}", f"{name} spine",
+            color=to_hex(spine.get_edgecolor()))
+    for j, (bar, q) in enumerate(zip(bars, QUARTERS, strict=True)):
+        add(bar, "bar", f"ax0/bar{j}", f"bar '{q}'", color=to_hex(bar.get_facecolor()))
+    leg = ax.get_legend()
+    if leg is not None:
+        add(leg, "legend", "ax0/legend", "legend", container=True)
+        for j, t in enumerate(leg.get_texts()):
+            add(t, "legend-text", f"ax0/legend/text{j}", f"legend entry '{t.get_text()}'",
+                text=t.get_text(), color=to_hex(t.get_color()))
+    return out
+
+
+def reference_of(render: Render, *, sidecar: bool = False) -> Reference:
+    assert render.image is not None
+    return Reference(
+        path=Path("chart.ref.png"),
+        image=render.image,
+        anchors=list(render.anchors) if sidecar else None,
+        anchors_size=render.image.size if sidecar else None,
+    )
+
+
+def hidpi_jpeg(image: Image.Image, *, pad: int = 0, quality: int = 85) -> Image.Image:
+    """A hand-made screenshot: 2× upscale, cropped tight to content, padded, saved as JPEG."""
+    big = image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS)
+    a = np.asarray(big).astype(np.int16)
+    ys, xs = np.nonzero((np.abs(a - 255) > 8).any(axis=2))
+    big = big.crop((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    if pad:
+        canvas = Image.new("RGB", (big.width + 2 * pad, big.height + 2 * pad), "white")
+        canvas.paste(big, (pad, pad))
+        big = canvas
+    buf = io.BytesIO()
+    big.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def critic():
+    return get_critic("analytic", ocr=False)
+
+
+@pytest.fixture(scope="module")
+def base() -> Render:
+    return render_chart(Chart())
+
+
+def judge(critic, reference: Reference, spec: Chart):
+    return critic.judge(reference, render_chart(spec))
+
+
+Q3_ORANGE = ("#1f77b4", "#1f77b4", "#ff7f0e", "#1f77b4")
+
+
+def test_identity_has_no_discrepancies(critic, base):
+    critique = judge(critic, reference_of(base), Chart())
+    assert critique.rendered
+    assert critique.discrepancies == []
+    assert critique.reward == 2.0
+
+
+@pytest.mark.parametrize("pad", [0, 24])
+def test_jpeg_hidpi_cropped_reference_is_equivalent(critic, base, pad):
+    assert base.image is not None
+    reference = Reference(Path("shot.jpg"), hidpi_jpeg(base.image, pad=pad))
+    critique = critic.judge(reference, base)
+    assert critique.discrepancies == [], [d.description for d in critique.discrepancies]
+    assert critique.reward == 2.0
+    assert critique.meta["registration"]["scale"] == 2.0
+
+
+def test_same_chart_drawn_at_double_dpi_registers_at_scale_half(critic, base):
+    """The render is the larger picture: it is compared in the reference's pixels."""
+    critique = critic.judge(reference_of(base), render_chart(Chart(dpi=200)))
+    assert critique.meta["registration"]["scale"] == 0.5
+    assert critique.meta["frame"] == "reference"
+    assert all(d.severity == 1 for d in critique.discrepancies)
+
+
+def test_recoloured_bar_is_a_style_error_with_both_colours(critic, base):
+    critique = judge(critic, reference_of(base), Chart(colors=Q3_ORANGE))
+    [d] = critique.discrepancies
+    assert (d.category, d.location, d.severity) == ("style_error", "bar 'Q3'", 2)
+    assert "#1f77b4" in d.description and "#ff7f0e" in d.description
+    assert d.fix == {"kind": "color", "expected": "#1f77b4", "actual": "#ff7f0e"}
+    assert d.anchor is not None and d.anchor.key == "ax0/bar2"
+
+
+@pytest.mark.parametrize("value", [5.0, 3.0])
+def test_changed_bar_height_is_a_data_error_on_that_bar(critic, base, value):
+    critique = judge(critic, reference_of(base), Chart(values=(3.0, 5.0, value, 6.0)))
+    [d] = critique.discrepancies
+    assert (d.category, d.location, d.severity) == ("data_error", "bar 'Q3'", 3)
+    assert "264" in d.description  # the reference bar's height in px
+
+
+def test_changed_title_is_a_text_error_on_the_title(critic, base):
+    critique = judge(critic, reference_of(base), Chart(title="Revenue 2023"))
+    [d] = critique.discrepancies
+    assert (d.category, d.location) == ("text_error", "title")
+    assert "Revenue 2023" in d.description
+    assert d.ref_box is not None and d.ref_box[1] < 100  # at the top of the reference
+
+
+def test_added_grid_is_one_minor_style_error(critic, base):
+    critique = judge(critic, reference_of(base), Chart(grid=True))
+    [d] = critique.discrepancies
+    assert (d.category, d.severity, d.location) == ("style_error", 1, "grid lines")
+
+
+def test_added_legend_is_a_structure_error(critic, base):
+    critique = judge(critic, reference_of(base), Chart(legend=True))
+    [d] = critique.discrepancies
+    assert (d.category, d.location) == ("structure_error", "legend")
+
+
+@pytest.mark.parametrize("sidecar", [False, True])
+def test_changed_figure_size_is_one_structure_error(critic, base, sidecar):
+    critique = judge(critic, reference_of(base, sidecar=sidecar), Chart(figsize=(10.0, 6.0)))
+    [d] = critique.discrepancies
+    assert (d.category, d.location, d.severity) == ("structure_error", "figure", 2)
+    assert "800×600" in d.description and "1000×600" in d.description
+
+
+def test_blank_render_scores_zero(critic, base):
+    blank = Render(kind="chart", source=Path("chart.py"), image=Image.new("RGB", (800, 600),
+                                                                          "white"))
+    critique = critic.judge(reference_of(base), blank)
+    assert critique.rendered is False
+    assert critique.reward == 0.0
+    [d] = critique.discrepancies
+    assert d.category == "structure_error" and "blank" in d.description
+
+
+def test_failed_render_is_not_rendered_and_not_judged(critic, base):
+    from verm.types import RenderFailure
+
+    failed = Render(kind="chart", source=Path("chart.py"), image=None,
+                    failure=RenderFailure("exception", "ZeroDivisionError"))
+    critique = critic.judge(reference_of(base), failed)
+    assert (critique.rendered, critique.discrepancies, critique.reward) == (False, [], 0.0)
+
+
+def test_three_errors_score_lower_than_one(critic, base):
+    ref = reference_of(base)
+    one = judge(critic, ref, Chart(title="Revenue 2023"))
+    three = judge(critic, ref, Chart(title="Revenue 2023", grid=True, colors=Q3_ORANGE))
+    assert len(three.discrepancies) == 3
+    assert {d.category for d in three.discrepancies} == {"text_error", "style_error"}
+    assert three.reward < one.reward < 2.0
+
+
+def test_data_error_scores_lower_than_grid_error(critic, base):
+    ref = reference_of(base)
+    data = judge(critic, ref, Chart(values=(3.0, 5.0, 5.0, 6.0)))
+    grid = judge(critic, ref, Chart(grid=True))
+    assert data.reward < grid.reward < 2.0
+
+
+def test_sidecar_names_both_texts(critic, base):
+    critique = judge(critic, reference_of(base, sidecar=True), Chart(title="Revenue 2023"))
+    [d] = critique.discrepancies
+    assert d.category == "text_error"
+    assert "'Revenue 2024'" in d.description and "'Revenue 2023'" in d.description
+    assert d.fix == {"kind": "text", "expected": "Revenue 2024", "actual": "Revenue 2023"}
+
+
+def test_sidecar_compares_element_to_element(critic, base):
+    ref = reference_of(base, sidecar=True)
+    [bar] = judge(critic, ref, Chart(values=(3.0, 5.0, 5.0, 6.0))).discrepancies
+    assert (bar.category, bar.location) == ("data_error", "bar 'Q3'")
+    assert "reference height 264 px, render 330 px" in bar.description
+    [color] = judge(critic, ref, Chart(colors=Q3_ORANGE)).discrepancies
+    assert color.fix == {"kind": "color", "expected": "#1f77b4", "actual": "#ff7f0e"}
+
+
+def test_errors_on_a_lossy_hidpi_reference_are_reported_in_reference_pixels(critic, base):
+    assert base.image is not None
+    reference = Reference(Path("shot.jpg"), hidpi_jpeg(base.image))
+    critique = judge(critic, reference, Chart(title="Revenue 2023"))
+    [d] = critique.discrepancies
+    assert (d.category, d.location) == ("text_error", "title")
+    assert d.ref_box is not None and d.render_box is not None
+    reg = critique.meta["registration"]
+    assert reg["scale"] == 2.0
+    for lo, hi, offset in ((0, 2, reg["dx"]), (1, 3, reg["dy"])):
+        centre_ref = (d.ref_box[lo] + d.ref_box[hi]) / 2
+        centre_render = (d.render_box[lo] + d.render_box[hi]) / 2
+        assert centre_ref == pytest.approx(2 * centre_render + offset, abs=6)
+
+
+def test_ocr_reads_the_reference_text_when_installed(base):
+    critic = get_critic("analytic")
+    if not critic.reader.available:  # type: ignore[attr-defined]
+        pytest.skip("tesseract is not installed")
+    critique = judge(critic, reference_of(base), Chart(title="Revenue 2023"))
+    [d] = critique.discrepancies
+    assert "'Revenue 2024'" in d.description and "'Revenue 2023'" in d.description
+
+
+def test_unknown_critic_lists_the_known_ones():
+    with pytest.raises(ValueError, match="analytic"):
+        get_critic("oracle")
+
+
+def test_diff_image_shows_reference_render_and_difference(critic, base):
+    render = render_chart(Chart(colors=Q3_ORANGE))
+    ref = reference_of(base)
+    critique = critic.judge(ref, render)
+    image = diff_image(ref, render, critique)
+    assert image.width > 3 * 800 and image.height > 600
+    diff_panel = np.asarray(image)[18:, 2 * 808 : 3 * 808]
+    orange = (np.abs(diff_panel.astype(int) - (240, 140, 0)).sum(axis=2) < 10).sum()
+    assert orange > 1000  # the recoloured bar is tinted
+
+
+def test_judge_timing_800x600(critic, base):
+    """Not a benchmark: prints medians so regressions are visible in ``pytest -s``."""
+    ref = reference_of(base)
+    cases = {
+        "identity": base,
+        "one error": render_chart(Chart(title="Revenue 2023")),
+        "three errors": render_chart(Chart(title="Revenue 2023", grid=True, colors=Q3_ORANGE)),
+    }
+    assert base.image is not None
+    jpeg = Reference(Path("shot.jpg"), hidpi_jpeg(base.image, pad=20))
+    for name, render in cases.items():
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            critic.judge(ref, render)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"analytic judge 800×600 {name}: median {sorted(times)[3]:.1f} ms")
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        critic.judge(jpeg, base)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"analytic judge 800×600 vs 2× JPEG screenshot: median {sorted(times)[2]:.1f} ms")
+
+
+def test_changed_figure_background_is_one_style_error(critic, base):
+    [d] = judge(critic, reference_of(base), Chart(facecolor="#eeeeee")).discrepancies
+    assert (d.category, d.location) == ("style_error", "figure")
+    assert "#ffffff" in d.description and "#eeeeee" in d.description
+
+
+@pytest.mark.parametrize("sidecar", [False, True])
+def test_moved_legend_is_one_minor_style_error(critic, sidecar):
+    pinned = render_chart(Chart(legend=True))
+    critique = judge(critic, reference_of(pinned, sidecar=sidecar),
+                     Chart(legend=True, legend_loc="upper right"))
+    [d] = critique.discrepancies
+    assert (d.category, d.severity, d.location) == ("style_error", 1, "legend")
+    assert d.description.startswith("moved by (+")
+
+
+def test_one_colour_change_seen_twice_is_one_discrepancy(critic):
+    """The bars and their legend handle change together: one colour in the code."""
+    pinned = render_chart(Chart(legend=True))
+    orange = ("#ff7f0e",) * 4
+    [d] = judge(critic, reference_of(pinned), Chart(legend=True, colors=orange)).discrepancies
+    assert d.category == "style_error" and d.fix is not None
+    assert (d.fix["expected"], d.fix["actual"]) == ("#1f77b4", "#ff7f0e")
