@@ -68,7 +68,8 @@ def test_sibling_only_when_it_exists(tmp_path: Path):
         (None, "does not exist"),
         (b"", "is empty"),
         (b"this is not a png at all", "not an image verm can read"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", "corrupt or truncated|not an image"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10",
+         "corrupt or truncated|not an image"),
     ],
 )
 def test_bad_references_get_clear_messages(tmp_path: Path, content: bytes | None, message: str):

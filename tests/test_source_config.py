@@ -80,5 +80,5 @@ def test_bad_config_names_file_key_and_expectation(tmp_path: Path, content: str,
 def test_bad_pragma_is_a_config_error(tmp_path: Path):
     src = tmp_path / "page.html"
     src.write_text("<!-- verm: viewport=hugexhuge -->\n<p>x</p>\n")
-    with pytest.raises(ConfigError, match="page.html .*viewport"):
+    with pytest.raises(ConfigError, match=r"page\.html .*viewport"):
         render_options(Source.load(src), load_config(tmp_path))

@@ -11,7 +11,7 @@ from verm.config import Config, ConfigError, load_config, render_options
 from verm.critic import get_critic
 from verm.critic.base import Critic
 from verm.locate import locate_all
-from verm.pins import Pin, BadReferenceError, load_reference, resolve_pin
+from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin
 from verm.render import Renderers
 from verm.reward import reward
 from verm.source import Source
@@ -157,4 +157,4 @@ class Checker:
         self.close()
 
 
-__all__ = ["CheckResult", "Checker", "ConfigError", "NotPinnedError", "BadReferenceError"]
+__all__ = ["BadReferenceError", "CheckResult", "Checker", "ConfigError", "NotPinnedError"]

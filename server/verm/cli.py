@@ -17,8 +17,8 @@ from verm import __version__
 from verm.check import Checker, CheckResult, NotPinnedError
 from verm.config import CRITICS, ConfigError
 from verm.pins import (
-    PinExistsError,
     BadReferenceError,
+    PinExistsError,
     atomic_write,
     default_pin_target,
     pin_render,

@@ -143,7 +143,7 @@ def _settings_in(path: Path) -> dict[str, Any] | None:
 
 
 def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest ``verm.toml``, or ``pyproject.toml`` with ``[tool.verm]``, at or above ``start``."""
+    """The nearest ``verm.toml`` (or ``pyproject.toml`` with ``[tool.verm]``) from ``start`` up."""
     folder = start if start.is_dir() else start.parent
     for d in (folder, *folder.parents):
         for name in CONFIG_FILES:

@@ -9,6 +9,7 @@ after pinning (hash mismatch), simply has no usable sidecar.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -151,7 +152,7 @@ def _read_sidecar(path: Path, raw: bytes) -> tuple[list[Anchor] | None, tuple[in
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename: all or nothing."""
+    """Write ``data`` to ``path`` via a temp file in its folder and a rename: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -161,10 +162,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

@@ -83,7 +83,7 @@ class Renderers:
         start = time.perf_counter()
         try:
             render = self.get(source.kind).render(source, options)
-        except Exception as exc:  # noqa: BLE001 - the server must survive any renderer bug
+        except Exception as exc:
             render = Render(
                 kind=source.kind, source=source.path, image=None,
                 failure=RenderFailure("crash", f"the {source.kind} renderer failed: {exc}"),

@@ -88,7 +88,7 @@ def _resolve(job: str) -> Any:
 
 
 def _run_worker(request: dict[str, Any], out_path: str, log_path: str) -> None:
-    """In the worker: isolate, run the job, write ``header + blob`` to ``out_path``. Never returns."""
+    """Worker: isolate, run the job, write ``header + blob`` to ``out_path``; no return."""
     code = 0
     try:
         os.setsid()  # own process group: the monitor kills everything the user code spawns
@@ -106,7 +106,7 @@ def _run_worker(request: dict[str, Any], out_path: str, log_path: str) -> None:
         raw = json.dumps(header).encode()
         with open(out_path, "wb") as fh:
             fh.write(HEADER.pack(len(raw)) + raw + blob)
-    except BaseException:  # noqa: BLE001 - report anything, then leave without cleanup
+    except BaseException:
         code = 70
         with contextlib.suppress(Exception):
             sys.__stderr__.write(traceback.format_exc())
@@ -138,7 +138,8 @@ def _monitor(conn: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     request, _ = recv_message(conn)
     timeout = float(request.get("timeout", 10.0))
-    tmp = tempfile.mkdtemp(prefix="verm-job-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    tmp = tempfile.mkdtemp(prefix="verm-job-", dir=shm)
     out_path, log_path = os.path.join(tmp, "out"), os.path.join(tmp, "log")
     start = time.monotonic()
     pid = os.fork()
@@ -224,7 +225,7 @@ def serve(sock_path: str, modules: list[str]) -> None:
             code = 0
             try:
                 _monitor(conn)
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 code = 1
             finally:
                 os._exit(code)
