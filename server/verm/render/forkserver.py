@@ -58,11 +58,11 @@ def recv_message(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
     return header, blob
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM us when the process that started us dies (no orphaned servers)."""
+def _die_with_parent(sig: int) -> None:
+    """Ask Linux to signal us when our parent dies: no orphaned servers, spares or workers."""
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 def _vm_size() -> int:
@@ -133,21 +133,63 @@ def _kill_group(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _monitor(conn: socket.socket) -> None:
-    """In the monitor: run one request in a worker, answer, exit."""
+def _recv_request(fd: int) -> dict[str, Any]:
+    """Worker side of the monitor → worker pipe: one length-prefixed JSON request."""
+    def exact(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = os.read(fd, n - len(buf))
+            if not chunk:
+                os._exit(0)  # the monitor went away before a job came: nothing to do
+            buf += chunk
+        return buf
+
+    (n,) = HEADER.unpack(exact(HEADER.size))
+    return json.loads(exact(n))
+
+
+def _spare_worker(read_fd: int, modules: list[str]) -> None:
+    """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
+    pages and caches, off the critical path), then waits for the job. Never returns."""
+    _die_with_parent(signal.SIGKILL)
+    with contextlib.suppress(BaseException):
+        _warm(modules, "prewarm")
+    request = _recv_request(read_fd)
+    os.close(read_fd)
+    _run_worker(request, request["_out"], request["_log"])
+
+
+def _spare(server: socket.socket, taken_fd: int, modules: list[str]) -> None:
+    """A monitor waiting in ``accept()`` with a pre-warmed worker; serves one request, exits."""
+    _die_with_parent(signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        server.close()
+        os.close(write_fd)
+        _spare_worker(read_fd, modules)
+    os.close(read_fd)
+    conn, _ = server.accept()
+    os.write(taken_fd, b".")  # the fork server starts the next spare
+    server.close()
+    os.close(taken_fd)
+    _monitor(conn, pid, write_fd)
+
+
+def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
+    """Hand one request to the waiting worker ``pid``, enforce its limits, answer, exit."""
     request, _ = recv_message(conn)
     timeout = float(request.get("timeout", 10.0))
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     tmp = tempfile.mkdtemp(prefix="verm-job-", dir=shm)
     out_path, log_path = os.path.join(tmp, "out"), os.path.join(tmp, "log")
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        conn.close()
-        _run_worker(request, out_path, log_path)
+    raw = json.dumps({**request, "_out": out_path, "_log": log_path}).encode()
+    with contextlib.suppress(OSError):
+        os.write(write_fd, HEADER.pack(len(raw)) + raw)
+    os.close(write_fd)
     pidfd = os.pidfd_open(pid)
-    status: dict[str, Any] = {}
     cancelled = timed_out = False
     while True:
         left = timeout - (time.monotonic() - start)
@@ -165,7 +207,7 @@ def _monitor(conn: socket.socket) -> None:
     _, wstatus = os.waitpid(pid, 0)
     _kill_group(pid)  # stray grandchildren the user code left behind
     elapsed_ms = (time.monotonic() - start) * 1000
-    status = {"elapsed_ms": elapsed_ms, "output": _tail(log_path)}
+    status: dict[str, Any] = {"elapsed_ms": elapsed_ms, "output": _tail(log_path)}
     blob = b""
     if cancelled:
         status["status"] = "cancelled"
@@ -192,13 +234,30 @@ def _monitor(conn: socket.socket) -> None:
         send_message(conn, status, blob)
 
 
-def serve(sock_path: str, modules: list[str]) -> None:
-    _die_with_parent()
+def _warm(modules: list[str], hook: str = "warm") -> None:
+    """Call each module's ``warm()`` (fork server) or ``prewarm()`` (spare worker), if any."""
     for name in modules:
         module = importlib.import_module(name)
-        warm = getattr(module, "warm", None)
+        warm = getattr(module, hook, None)
         if callable(warm):
             warm()
+
+
+def _fork_spare(server: socket.socket, taken_w: int, modules: list[str]) -> None:
+    if os.fork() == 0:
+        code = 0
+        try:
+            _spare(server, taken_w, modules)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+
+
+def serve(sock_path: str, modules: list[str], spares: int = 1) -> None:
+    """Import and warm ``modules``, then keep ``spares`` monitors waiting on ``sock_path``."""
+    _die_with_parent(signal.SIGTERM)
+    _warm(modules)
     # Move everything imported so far out of the GC's reach: a collection in a forked worker
     # would otherwise touch (and so copy) every inherited object page.
     gc.collect()
@@ -207,30 +266,20 @@ def serve(sock_path: str, modules: list[str]) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
     server.listen(64)
+    taken_r, taken_w = os.pipe()
+    for _ in range(max(1, spares)):
+        _fork_spare(server, taken_w, modules)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     parent = os.getppid()
-    server.settimeout(1.0)
     while True:
-        try:
-            conn, _ = server.accept()
-        except TimeoutError:
-            if os.getppid() != parent:
-                return
-            continue
-        conn.settimeout(None)
-        pid = os.fork()
-        if pid == 0:
-            server.close()
-            code = 0
-            try:
-                _monitor(conn)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        conn.close()
+        ready, _, _ = select.select([taken_r], [], [], 1.0)
+        if os.getppid() != parent:
+            return
+        if ready:
+            for _ in os.read(taken_r, 64):  # one byte per request taken by a spare
+                _fork_spare(server, taken_w, modules)
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:])
+    serve(sys.argv[1], sys.argv[2:], int(os.environ.get("VERM_FORK_SPARES", "1")))
