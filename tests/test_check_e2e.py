@@ -106,3 +106,22 @@ def test_failed_render_is_a_discrepancy_on_the_users_line(checker: Checker, tmp_
     [d] = result.discrepancies
     assert d.severity == 3 and d.range.start.line == line
     assert "syntax" in d.description.lower()
+
+
+def test_a_reference_replaced_on_disk_is_read_again(checker: Checker, tmp_path: Path):
+    """References are cached between checks, but a designer's new mock is seen at once."""
+    src = _pinned_copy(checker, tmp_path, "icon.svg")
+    assert checker.check(Source.load(src)).discrepancies == []
+    ref = src.with_name(f"{src.stem}.ref.png")
+    image = Image.open(ref).convert("RGB")
+    image.paste((208, 135, 112), (0, 0, 40, 40))  # a new corner block in the mock
+    image.save(ref)
+    assert checker.check(Source.load(src)).discrepancies != []
+
+
+def test_blank_render_scores_zero(checker: Checker, tmp_path: Path):
+    src = _pinned_copy(checker, tmp_path, "bars.py")
+    src.write_text("import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(6, 4))\n")
+    result = checker.check(Source.load(src))
+    assert not result.rendered and result.reward == 0.0
+    assert any("blank" in d.description for d in result.discrepancies)

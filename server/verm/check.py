@@ -11,11 +11,11 @@ from verm.config import Config, ConfigError, load_config, render_options
 from verm.critic import get_critic
 from verm.critic.base import Critic
 from verm.locate import locate_all
-from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin
+from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin, sidecar_path
 from verm.render import Renderers
 from verm.reward import reward
 from verm.source import Source
-from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Render
+from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Reference, Render
 
 # The category a failed render is reported under, per domain (the first "structure" category).
 FAILURE_CATEGORY: dict[str, str] = {k: v[0] for k, v in TAXONOMY.items()}
@@ -71,6 +71,14 @@ def _show(path: Path, relative_to: Path | None) -> str:
     return str(path)
 
 
+def _stamp(path: Path) -> tuple[int, ...]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1, -1)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def failure_discrepancy(render: Render) -> Discrepancy:
     assert render.failure is not None
     f = render.failure
@@ -91,6 +99,7 @@ class Checker:
         self._critics: dict[str, Critic] = {}
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
+        self._references: dict[Path, tuple[tuple[int, ...], Reference]] = {}
 
     def config_for(self, path: Path) -> Config:
         folder = path.absolute().parent
@@ -105,6 +114,16 @@ class Checker:
         if critic is None:
             critic = self._critics[name] = get_critic(name)
         return critic
+
+    def reference(self, pin: Pin) -> Reference:
+        """The pinned reference, decoded once and reused until its file or sidecar changes."""
+        stamp = _stamp(pin.path) + _stamp(sidecar_path(pin.path))
+        cached = self._references.get(pin.path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        ref = load_reference(pin)
+        self._references[pin.path] = (stamp, ref)
+        return ref
 
     def load(self, path: Path, text: str | None = None) -> Source:
         return Source.load(path, text)
@@ -130,7 +149,7 @@ class Checker:
                 f"{source.path}: no reference pinned; run `verm pin {source.path.name}` to "
                 f"approve the current render, add a `verm: reference=...` pragma, map it in "
                 f"[tool.verm.references], or pass --reference")
-        ref = load_reference(pin)
+        ref = self.reference(pin)
         critic = self.critic(config)
         render = self.render(source)
         if not render.ok:

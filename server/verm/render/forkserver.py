@@ -208,7 +208,6 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
     _kill_group(pid)  # stray grandchildren the user code left behind
     elapsed_ms = (time.monotonic() - start) * 1000
     status: dict[str, Any] = {"elapsed_ms": elapsed_ms, "output": _tail(log_path)}
-    blob = b""
     if cancelled:
         status["status"] = "cancelled"
     elif timed_out:
@@ -221,17 +220,23 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
         try:
             with open(out_path, "rb") as fh:
                 (n,) = HEADER.unpack(fh.read(HEADER.size))
-                status["data"] = json.loads(fh.read(n))
-                blob = fh.read()
-            status["status"] = "ok"
+                complete = os.fstat(fh.fileno()).st_size >= HEADER.size + n
+            if not complete:
+                raise ValueError("truncated result")
+            # The client reads the result straight from this file (no parse and no copy here)
+            # and then hangs up; only then is the file removed, below.
+            status.update(status="ok", result_path=out_path)
         except (OSError, struct.error, ValueError):
             status.update(status="crash", exit_code=code)
+    with contextlib.suppress(OSError):
+        send_message(conn, status)
+        if "result_path" in status:
+            conn.settimeout(60.0)
+            conn.recv(1)  # returns when the client closes the connection
     with contextlib.suppress(OSError):
         for name in os.listdir(tmp):
             os.unlink(os.path.join(tmp, name))
         os.rmdir(tmp)
-    with contextlib.suppress(OSError):
-        send_message(conn, status, blob)
 
 
 def _warm(modules: list[str], hook: str = "warm") -> None:

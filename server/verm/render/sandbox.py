@@ -9,6 +9,7 @@ server that died is started again on the next job.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -19,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from verm.render.forkserver import recv_message, send_message
+from verm.render.forkserver import HEADER, recv_message, send_message
 
 Status = Literal["ok", "timeout", "crash", "cancelled", "unavailable"]
 
@@ -33,6 +34,13 @@ class SandboxResult:
     elapsed_ms: float = 0.0
     signal_name: str | None = None
     exit_code: int | None = None
+
+
+def _read_result(path: str) -> tuple[dict[str, Any], bytes]:
+    """The worker's result, read from the monitor's file (it removes the file when we hang up)."""
+    with open(path, "rb") as fh:
+        (n,) = HEADER.unpack(fh.read(HEADER.size))
+        return json.loads(fh.read(n)), fh.read()
 
 
 class Job:
@@ -117,6 +125,8 @@ class Sandbox:
                 send_message(sock, request)
                 sock.settimeout(timeout_s + 30.0)
                 header, blob = recv_message(sock)
+                if header.get("result_path"):
+                    header["data"], blob = _read_result(header["result_path"])
             except (OSError, ConnectionError, ValueError):
                 if handle.cancelled:
                     return SandboxResult("cancelled")
