@@ -125,3 +125,40 @@ def test_blank_render_scores_zero(checker: Checker, tmp_path: Path):
     result = checker.check(Source.load(src))
     assert not result.rendered and result.reward == 0.0
     assert any("blank" in d.description for d in result.discrepancies)
+
+
+def test_thicker_line_is_a_style_error_naming_both_widths(checker: Checker, tmp_path: Path):
+    src = tmp_path / "lines.py"
+    src.write_text(
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(figsize=(6, 4), dpi=100)\n"
+        "ax.plot([1, 2, 3, 4], [3, 1, 4, 2], color='#4C72B0', linewidth=1.5, label='sales')\n"
+        "ax.plot([1, 2, 3, 4], [2, 2, 3, 3], color='#DD8452', label='costs')\n"
+        "ax.legend()\n")
+    pin_render(checker.render(Source.load(src)), src.with_name("lines.ref.png"))
+    line = _edit(src, "linewidth=1.5", "linewidth=3")
+    [d] = checker.check(Source.load(src)).discrepancies
+    assert (d.category, d.range.start.line) == ("style_error", line)
+    assert "1.5" in d.description and "3" in d.description
+
+
+def test_removed_legend_points_at_its_axes(checker: Checker, tmp_path: Path):
+    src = tmp_path / "legend.py"
+    src.write_text(
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(figsize=(6, 4), dpi=100)\n"
+        "ax.plot([1, 2, 3], [3, 1, 2], label='sales')\n"
+        "ax.legend()\n")
+    pin_render(checker.render(Source.load(src)), src.with_name("legend.ref.png"))
+    _edit(src, "ax.legend()\n", "")
+    [d] = checker.check(Source.load(src)).discrepancies
+    assert (d.category, d.location, d.range.start.line) == ("structure_error", "legend", 1)
+
+
+def test_bigger_heading_is_one_error_on_its_css_declaration(checker: Checker, tmp_path: Path):
+    """The paragraphs it pushes down are its consequence, not errors of their own."""
+    src = _pinned_copy(checker, tmp_path, "page.html")
+    line = _edit(src, "h1 { font-size: 24px;", "h1 { font-size: 30px;")
+    [d] = checker.check(Source.load(src)).discrepancies
+    assert (d.category, d.range.start.line) == ("style_error", line)
+    assert src.read_text().splitlines()[line][d.range.start.character:].startswith("font-size")

@@ -35,9 +35,23 @@ def test_the_blamed_anchor_wins():
 def test_colour_fix_points_at_the_declaration_that_sets_it():
     styled = _anchor("html>body>p[0]", "text", 20, "<p>",
                      props={"css": {"color": {"line": 4, "start": 6, "end": 18}}})
+    page = Render(kind="html", source=Path("page.html"), image=RENDER.image, anchors=[styled])
     d = Discrepancy("style_error", 2, "<p>", "colour", anchor=styled,
                     fix={"kind": "color", "expected": "#000000", "actual": "#333333"})
-    assert locate(d, RENDER) == Range.span(4, 6, 18)
+    assert locate(d, page) == Range.span(4, 6, 18)
+
+
+def test_style_fix_points_at_its_declaration_and_skips_linked_stylesheets():
+    rule = {"font-size": {"line": 7, "start": 2, "end": 18},
+            "color": {"line": 3, "start": 0, "end": 9, "file": "/site/style.css"}}
+    h1 = _anchor("html>body>h1[0]", "text", 12, "<h1>", props={"css": rule})
+    page = Render(kind="html", source=Path("page.html"), image=RENDER.image, anchors=[h1])
+    size = Discrepancy("style_error", 1, "<h1>", "bigger", anchor=h1,
+                       fix={"kind": "style", "property": "font-size"})
+    assert locate(size, page) == Range.span(7, 2, 18)
+    colour = Discrepancy("style_error", 1, "<h1>", "colour", anchor=h1,
+                         fix={"kind": "color", "property": "color"})
+    assert locate(colour, page).start.line == 12  # the rule is in another file: the tag
 
 
 def test_missing_element_falls_back_to_its_nearest_rendered_ancestor():

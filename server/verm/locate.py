@@ -39,10 +39,12 @@ _STYLE_PROPS = {
 
 def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
     """The declaration that sets the colour a colour fix must change, when the renderer knows."""
-    if not d.fix or d.fix.get("kind") != "color":
+    if not d.fix or d.fix.get("kind") not in ("color", "style"):
         return None
     prop = str(d.fix.get("property") or "")
     candidates = (prop,) if prop else _STYLE_PROPS["color"]
+    if prop in ("font-size", "font-weight", "font-family"):
+        candidates = (prop, "font")  # the shorthand sets it too
     for table_name in ("css", "attr_spans"):
         table = anchor.props.get(table_name) or {}
         for name in candidates:
@@ -83,15 +85,19 @@ def _by_words(render: Render, location: str) -> Anchor | None:
 def locate(d: Discrepancy, render: Render) -> Range:
     """The source range to show ``d`` on."""
     anchor = d.anchor
+    if anchor is not None and not any(a is anchor for a in render.anchors):
+        # An element of the reference that the render lacks: its line in the pinned version may
+        # be gone, so blame the nearest element it would sit in (a legend → its axes).
+        found = _by_key(render, anchor.key)
+        if found is not None:
+            return found.range or TOP_OF_FILE
+        anchor = None
     if anchor is not None:
         styled = _style_range(anchor, d)
         if styled is not None:
             return styled
         if anchor.range is not None:
             return anchor.range
-        found = _by_key(render, anchor.key)
-        if found is not None:
-            return found.range or TOP_OF_FILE
     found = _by_words(render, d.location)
     if found is not None and found.range is not None:
         return found.range

@@ -63,6 +63,7 @@ class Finding:
     name: str | None = None  # overrides the anchor's name (merged findings)
     members: int = 1  # anchors merged into this finding
     also: list[str] = field(default_factory=list)  # other places showing the same change
+    style: tuple[str, object, object] | None = None  # restyle: (property, reference, render)
 
     @property
     def role(self) -> str:

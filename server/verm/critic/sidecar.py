@@ -28,7 +28,7 @@ from verm.critic.findings import (
 )
 from verm.critic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
-from verm.types import Box
+from verm.types import Anchor, Box
 
 MIN_CONFIRM = 4  # differing pixels that confirm a sidecar change
 
@@ -73,6 +73,8 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
         elif (f.ref_color and f.render_color
               and color_distance(f.ref_color, f.render_color) > SAME_COLOR / 2):
             f.nature = "recolor"
+        elif (style := restyled(ra, na)) is not None:
+            f.nature, f.style = "restyle", style
         elif moved and not ctx.canvas_changed:
             f.nature = moved_or_resized(rp.tight, np_.tight)
         else:
@@ -111,7 +113,71 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                 and max(abs(u - v) for u, v in zip(offset(f.ref_box, f.render_box), off,
                                                    strict=True)) <= PAD
                 for off, old in moves))]
-    return _drop_nested(out)
+    return _drop_nested(_drop_reflowed(out))
+
+
+def _drop_reflowed(findings: list[Finding]) -> list[Finding]:
+    """An element that grew pushes what follows it: those moves are its change, not theirs.
+
+    A move is dropped when it goes the way an element before it grew, below it (block flow) or
+    to its right (inline flow). Not by exactly as much: margins in `em` grow with a font.
+    """
+    growth = []
+    for g in findings:
+        if g.nature in ("resized", "restyle") and g.ref_box and g.render_box:
+            dw = (g.render_box[2] - g.render_box[0]) - (g.ref_box[2] - g.ref_box[0])
+            dh = (g.render_box[3] - g.render_box[1]) - (g.ref_box[3] - g.ref_box[1])
+            growth.append((g.ref_box, dw, dh))
+
+    def pushed(f: Finding) -> bool:
+        if f.nature != "moved" or not f.ref_box or not f.render_box:
+            return False
+        dx, dy = offset(f.ref_box, f.render_box)
+        for box, dw, dh in growth:
+            below = f.ref_box[1] >= box[3] - PAD
+            right = f.ref_box[0] >= box[2] - PAD and f.ref_box[1] < box[3]
+            if below and abs(dx) <= PAD and abs(dh) > PAD and dy * dh > 0:
+                return True
+            if right and abs(dy) <= PAD and abs(dw) > PAD and dx * dw > 0:
+                return True
+        return False
+
+    return [f for f in findings if not pushed(f)]
+
+
+# Style properties renderers record (chart: props; SVG: props; HTML: props["style"]) whose change
+# is visible though neither colour, text nor position changes: a thicker line, a bigger font.
+STYLE_PROPS = ("linewidth", "fontsize", "fontweight", "stroke-width", "font-size",
+               "font-weight", "font-family")
+
+
+def _style_value(anchor: Anchor, prop: str) -> object:
+    value = anchor.props.get(prop)
+    if value is None and isinstance(anchor.props.get("style"), dict):
+        value = anchor.props["style"].get(prop)
+    return value
+
+
+def _number(value: object) -> float | None:
+    try:
+        return float(str(value).removesuffix("px").removesuffix("pt"))
+    except ValueError:
+        return None
+
+
+def restyled(ref: Anchor, render: Anchor) -> tuple[str, object, object] | None:
+    """The first style property whose value differs visibly between the two anchors."""
+    for prop in STYLE_PROPS:
+        a, b = _style_value(ref, prop), _style_value(render, prop)
+        if a is None or b is None or a == b:
+            continue
+        na, nb = _number(a), _number(b)
+        if na is not None and nb is not None:
+            if abs(na - nb) > 0.1 * max(abs(na), abs(nb), 1e-9):
+                return prop, a, b
+        elif str(a).strip().lower() != str(b).strip().lower():
+            return prop, a, b
+    return None
 
 
 def _mark(mask: np.ndarray, box: tuple[int, int, int, int]) -> None:

@@ -12,7 +12,8 @@ import re
 from verm.types import TAXONOMY
 
 Nature = str
-"""What changed: missing | extra | recolor | moved | resized | text | changed | background."""
+"""What changed: missing | extra | recolor | restyle | moved | resized | text | changed |
+background."""
 
 CHART_TEXT = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
                         "legend-text", "text"})
@@ -56,6 +57,8 @@ def categorize(
     """Category and severity of one change. ``share``: changed pixels / frame pixels."""
     table = {"chart": _chart, "svg": _svg, "html": _html, "table": _table}
     fn = table.get(domain, _chart)
+    if nature == "restyle":  # a thicker line, a bigger font: how it looks, not what it says
+        return ("layout_error" if domain == "table" else "style_error"), 1 if share < BIG else 2
     category, severity = fn(role, nature, share, container, has_text, numeric)
     if category not in TAXONOMY.get(domain, TAXONOMY["chart"]):
         category = TAXONOMY.get(domain, TAXONOMY["chart"])[0]

@@ -65,6 +65,10 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
             fix = {"kind": "color", "expected": ref_hex, "actual": ren_hex}
             if prop:
                 fix["property"] = prop  # which declaration to edit (HTML/SVG styles)
+    elif nature == "restyle" and f.style is not None:
+        prop, ref_value, render_value = f.style
+        desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
+        fix = {"kind": "style", "property": prop, "expected": ref_value, "actual": render_value}
     elif nature == "text":
         if f.ref_text and f.render_text:
             desc = f"reference text '{f.ref_text}', render '{f.render_text}'"
@@ -126,7 +130,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         description=desc,
         ref_box=tuple(round(v, 1) for v in ref_box),  # type: ignore[arg-type]
         render_box=tuple(round(v, 1) for v in render_box),  # type: ignore[arg-type]
-        anchor=f.anchor,
+        anchor=f.anchor or f.ref_anchor,  # a missing element: its anchor in the reference
         fix=fix,
     )
 
