@@ -22,6 +22,10 @@ def get_critic(name: str, **options: Any) -> Critic:
     """The critic called ``name``, built with ``options`` (e.g. ``ocr=False``)."""
     factories = _factories()
     if name not in factories:
+        planned = ("model", "remote", "ensemble")  # DESIGN.md's critics still to come
+        if name in planned:
+            raise ValueError(f"the {name!r} critic is not available in this version of verm yet; "
+                             f"available: {', '.join(factories)}")
         raise ValueError(f"unknown critic {name!r}; known critics: {', '.join(factories)}")
     return factories[name](**options)
 

@@ -75,20 +75,35 @@ _ATTR = re.compile(r"""([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 
 
+# Every element kind and attribute style a typical icon uses, so their code paths are warm.
+_GALLERY = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 256 256">'
+    '<g transform="translate(4 4) scale(0.9)" style="fill:#5E81AC">'
+    '<rect x="1" y="1" width="80" height="60" rx="6" fill="red" stroke="#000"/>'
+    '<circle cx="120" cy="40" r="30" fill="#88C0D0" stroke-width="3" stroke="#2E3440"/>'
+    '<ellipse cx="200" cy="40" rx="30" ry="20"/><line x1="0" y1="90" x2="250" y2="95" '
+    'stroke="#BF616A"/><polyline points="10,120 40,100 70,130" fill="none" stroke="#000"/>'
+    '<polygon points="100,100 140,140 100,140"/>'
+    '<path d="M160 100 l20 30 q10 10 20 0 c5 -5 10 5 15 0 a10 10 0 0 1 10 10 z"/>'
+    '</g><text x="8" y="240" font-family="DejaVu Sans" font-size="20" '
+    'text-anchor="start">Warm 0123</text></svg>'
+)
+
+
 def warm() -> None:
     """Import and exercise everything once in the fork server, so each forked render is warm."""
-    tiny = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16">'
-        '<rect x="1" y="1" width="8" height="8" fill="red" stroke="#000"/>'
-        '<text x="2" y="14" font-size="6">ok</text></svg>'
-    )
-    run({"path": "warm.svg", "text": tiny, "max_pixels": 64, "backend": "cairosvg"})
+    prewarm()
     with contextlib.suppress(ImportError):  # resvg is an optional extra
         _resvg_options()
     # Move everything imported so far out of the collector's sight: a forked worker then
     # neither walks nor copies (copy-on-write) the whole inherited heap when it collects.
     gc.collect()
     gc.freeze()
+
+
+def prewarm() -> None:
+    """Render the gallery: in the fork server, and in a spare worker while it waits for a job."""
+    run({"path": "warm.svg", "text": _GALLERY, "max_pixels": 256, "backend": "cairosvg"})
 
 
 def run(payload: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
