@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from verm.config import Config, ConfigError, load_config, render_options
+from verm.config import Config, ConfigError, apply_settings, load_config, render_options
 from verm.critic import get_critic
 from verm.critic.base import Critic
 from verm.locate import locate_all
 from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin, sidecar_path
 from verm.render import Renderers
+from verm.render.base import RenderOptions
+from verm.render.sandbox import Job
 from verm.reward import reward
 from verm.source import Source
 from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Reference, Render
@@ -94,8 +97,10 @@ def failure_discrepancy(render: Render) -> Discrepancy:
 class Checker:
     """Holds the warm renderers and critics so many checks share one start-up cost."""
 
-    def __init__(self, critic: str | None = None, renderers: Renderers | None = None) -> None:
+    def __init__(self, critic: str | None = None, renderers: Renderers | None = None,
+                 overrides: dict[str, Any] | None = None) -> None:
         self._critic_name = critic
+        self.overrides = dict(overrides or {})  # settings above the config files (editor, CLI)
         self._critics: dict[str, Critic] = {}
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
@@ -128,14 +133,23 @@ class Checker:
     def load(self, path: Path, text: str | None = None) -> Source:
         return Source.load(path, text)
 
-    def render(self, source: Source) -> Render:
+    def options(self, source: Source) -> RenderOptions:
+        """Config file < editor/CLI overrides < the source's own pragmas."""
+        config = self.config_for(source.path)
+        if self.overrides:
+            config = replace(config, options=apply_settings(config.options, self.overrides,
+                                                            "editor settings"))
+        return render_options(source, config)
+
+    def render(self, source: Source, on_start: Callable[[Job], None] | None = None) -> Render:
         """The render ``check`` judges (raises ``ConfigError`` for bad settings or pragmas)."""
-        return self.renderers.render(source, render_options(source, self.config_for(source.path)))
+        return self.renderers.render(source, self.options(source), on_start)
 
     def pin_of(self, source: Source, reference: Path | None = None) -> Pin | None:
         return resolve_pin(source, self.config_for(source.path), reference)
 
-    def check(self, source: Source, reference: Path | None = None) -> CheckResult:
+    def check(self, source: Source, reference: Path | None = None,
+              on_start: Callable[[Job], None] | None = None) -> CheckResult:
         """Judge ``source`` against its pinned reference.
 
         Raises ``NotPinnedError`` (no reference), ``BadReferenceError`` (unusable reference) and
@@ -151,7 +165,7 @@ class Checker:
                 f"[tool.verm.references], or pass --reference")
         ref = self.reference(pin)
         critic = self.critic(config)
-        render = self.render(source)
+        render = self.render(source, on_start)
         if not render.ok:
             critique = Critique(rendered=False, critic=critic.name)
             found = [failure_discrepancy(render)]

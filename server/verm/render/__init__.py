@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from verm.render.base import Renderer, RenderOptions
@@ -16,7 +17,7 @@ from verm.types import Kind, Render, RenderFailure
 
 if TYPE_CHECKING:
     from verm.render.browser import Browser
-    from verm.render.sandbox import Sandbox
+    from verm.render.sandbox import Job, Sandbox
 
 # One fork server per kind: a worker forked from a process that imported less forks faster.
 SANDBOX_MODULES: dict[str, list[str]] = {
@@ -78,11 +79,19 @@ class Renderers:
                 renderer = self._renderers.setdefault(kind, renderer)
         return renderer
 
-    def render(self, source: Source, options: RenderOptions) -> Render:
-        """Render ``source``; a renderer that raises is turned into a failed ``Render``."""
+    def render(self, source: Source, options: RenderOptions,
+               on_start: Callable[[Job], None] | None = None) -> Render:
+        """Render ``source``; a renderer that raises is turned into a failed ``Render``.
+
+        ``on_start`` receives the running sandbox job (charts, SVG) so a caller may cancel it.
+        """
         start = time.perf_counter()
         try:
-            render = self.get(source.kind).render(source, options)
+            renderer = self.get(source.kind)
+            if on_start is not None and source.kind in SANDBOX_MODULES:
+                render = renderer.render(source, options, on_start=on_start)  # type: ignore[call-arg]
+            else:
+                render = renderer.render(source, options)
         except Exception as exc:
             render = Render(
                 kind=source.kind, source=source.path, image=None,

@@ -1,0 +1,81 @@
+"""Visual diagnostics: judge on open/save (or change), publish each discrepancy on its line."""
+
+from __future__ import annotations
+
+from lsprotocol import types as lsp
+
+from verm.lsp.server import Outcome, VermServer, path_to_uri
+from verm.lsp.settings import Settings
+from verm.types import Range
+
+SEVERITY = {3: lsp.DiagnosticSeverity.Error, 2: lsp.DiagnosticSeverity.Warning,
+            1: lsp.DiagnosticSeverity.Information}
+SOURCE = "verm"
+
+
+def to_lsp_range(r: Range) -> lsp.Range:
+    return lsp.Range(start=lsp.Position(line=r.start.line, character=r.start.character),
+                     end=lsp.Position(line=r.end.line, character=r.end.character))
+
+
+def diagnostics_for(outcome: Outcome, settings: Settings) -> list[lsp.Diagnostic]:
+    """The diagnostics a judgement shows: discrepancies, a failed render, or why none ran."""
+    if outcome.problem is not None:
+        data = {"verm": "problem"}
+        if outcome.pin is not None:
+            data.update(reference=str(outcome.pin.path), action="pin")
+        return [lsp.Diagnostic(range=to_lsp_range(outcome.problem_range), message=outcome.problem,
+                               severity=lsp.DiagnosticSeverity.Information, source=SOURCE,
+                               code="reference", data=data)]
+    result = outcome.result
+    if result is None:
+        return []  # unpinned: verm has nothing to say about this file
+    ref_uri = path_to_uri(result.pin.path)
+    related = [lsp.DiagnosticRelatedInformation(
+        location=lsp.Location(uri=ref_uri, range=lsp.Range(start=lsp.Position(line=0, character=0),
+                                                          end=lsp.Position(line=0, character=0))),
+        message=f"reference image ({result.pin.describe()})")]
+    href = path_to_uri(outcome.diff_path) if outcome.diff_path else None
+    out = []
+    for index, d in enumerate(result.discrepancies):
+        if d.severity < settings.severity_threshold:
+            continue
+        out.append(lsp.Diagnostic(
+            range=to_lsp_range(d.range or Range.of_line(0)),
+            message=f"{d.description} ({d.location})",
+            severity=SEVERITY[d.severity],
+            code=d.category,
+            code_description=lsp.CodeDescription(href=href) if href else None,
+            source=SOURCE,
+            related_information=related,
+            data={"verm": "discrepancy", "index": index, "generation": outcome.request.generation,
+                  "category": d.category, "severity": d.severity, "location": d.location,
+                  "fix": d.fix, "bbox": d.to_json()["bbox"], "reward": round(result.reward, 4),
+                  "reference": str(result.pin.path),
+                  "diff": str(outcome.diff_path) if outcome.diff_path else None},
+        ))
+    return out
+
+
+def setup(server: VermServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: VermServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        if "open" in ls.settings.run_on or "save" in ls.settings.run_on:
+            ls.schedule(params.text_document.uri, "open")
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+    def did_save(ls: VermServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        if "save" in ls.settings.run_on or "change" in ls.settings.run_on:
+            ls.schedule(params.text_document.uri, "save")
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: VermServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        if "change" in ls.settings.run_on:
+            ls.schedule(params.text_document.uri, "change", ls.settings.debounce_ms / 1000)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: VermServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.scheduler.forget(uri)
+        ls.outcomes.pop(uri, None)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))

@@ -1,0 +1,228 @@
+"""The language server core: settings, the shared Checker, the scheduler and what it last found.
+
+Features live in ``verm.lsp.features`` (one module each, with a ``setup(server)``), wired by
+``create_server``. Rendering never runs on the server loop: judgements run in the scheduler's
+threads, and results are published back on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from verm import __version__
+from verm.check import Checker, CheckResult, NotPinnedError
+from verm.config import ConfigError
+from verm.lsp.jobs import Request, Scheduler, Token
+from verm.lsp.settings import Settings, merge
+from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes
+from verm.source import Source, SourceError, kind_of
+from verm.types import TOP_OF_FILE, Range
+
+log = logging.getLogger("verm.lsp")
+
+
+@dataclass
+class Outcome:
+    """What one judgement of a document produced, kept for hover and code actions."""
+
+    request: Request
+    result: CheckResult | None = None
+    pin: Pin | None = None  # set even when the reference is missing
+    problem: str | None = None  # not pinned / reference unusable / untrusted / config
+    problem_range: Range = TOP_OF_FILE
+    diff_path: Path | None = None
+
+
+def uri_to_path(uri: str) -> Path:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path))
+
+
+def path_to_uri(path: Path) -> str:
+    return path.absolute().as_uri()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "verm"
+
+
+class VermServer(LanguageServer):
+    """pygls server plus verm's state. Keep it small: features do the work."""
+
+    def __init__(self) -> None:
+        super().__init__("verm", __version__)
+        self.settings = Settings()
+        self.init_settings: dict[str, Any] = {}
+        self.workspace_settings: dict[str, Any] = {}
+        self.checker = Checker()
+        self.scheduler = Scheduler(self.judge, self.finished, workers=self.settings.workers)
+        self.outcomes: dict[str, Outcome] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.roots: list[Path] = []
+        self._lock = threading.Lock()
+
+    # -- settings ------------------------------------------------------------------------
+    def apply_settings(self) -> None:
+        """Recompute settings: defaults < workspace/configuration < initializationOptions."""
+        settings, problems = merge(Settings(), self.workspace_settings,
+                                   "workspace/configuration")
+        settings, more = merge(settings, self.init_settings, "initializationOptions")
+        for message in problems + more:
+            self.notify_user(message, lsp.MessageType.Warning)
+        if settings.workers != self.settings.workers:
+            old = self.scheduler
+            self.scheduler = Scheduler(self.judge, self.finished, workers=settings.workers)
+            old.close()
+        self.settings = settings
+        self.checker._critic_name = settings.critic
+        self.checker.overrides = settings.render_overrides()
+
+    def notify_user(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
+        self.call_soon(self.window_show_message, lsp.ShowMessageParams(type=kind, message=message))
+
+    # -- trust ---------------------------------------------------------------------------
+    def trusted(self, path: Path) -> bool:
+        """May verm execute this source (chart scripts are code)?"""
+        if self.settings.trusted is not None:
+            return self.settings.trusted
+        resolved = path.resolve()
+        return any(resolved.is_relative_to(root.resolve()) for root in self.roots)
+
+    # -- judging -------------------------------------------------------------------------
+    def schedule(self, uri: str, reason: str, delay_s: float = 0.0) -> None:
+        path = uri_to_path(uri)
+        if kind_of(path) is None or not uri.startswith("file:"):
+            return
+        doc = self.workspace.text_documents.get(uri)
+        text = doc.source if doc is not None else None
+        version = doc.version if doc is not None else None
+        self.scheduler.schedule(Request(uri, str(path), text, version, reason=reason), delay_s)
+
+    def judge(self, request: Request, token: Token) -> Outcome:
+        """In a worker thread: one judgement of one document."""
+        path = Path(request.path)
+        outcome = Outcome(request)
+        try:
+            source = Source.load(path, request.text)
+            pin = self.checker.pin_of(source)
+            outcome.pin = pin
+            if pin is None:
+                return outcome  # unpinned: nothing to say
+            if source.kind == "chart" and not self.trusted(path):
+                outcome.problem = ("verm did not run this chart script: the workspace is not "
+                                   "trusted (open its folder as the workspace, or set the "
+                                   "`trusted` initialization option)")
+                return outcome
+            outcome.result = self.checker.check(source, on_start=token.attach)
+        except NotPinnedError:
+            return outcome
+        except BadReferenceError as exc:
+            outcome.problem = str(exc)
+            if exc.pin is not None and exc.pin.range is not None:
+                outcome.problem_range = exc.pin.range
+        except (ConfigError, SourceError) as exc:
+            outcome.problem = str(exc)
+        if outcome.result is not None and outcome.result.discrepancies:
+            outcome.diff_path = self.write_diff(outcome.result)
+        return outcome
+
+    def write_diff(self, result: CheckResult) -> Path | None:
+        """reference | render | difference, in verm's cache (never in the user's tree)."""
+        if not result.render.ok or result.critique is None:
+            return None
+        try:
+            from verm.critic.diffimage import diff_image
+
+            image = diff_image(self.checker.reference(result.pin), result.render,
+                               result.critique)
+            key = hashlib.sha1(str(result.source.path).encode()).hexdigest()[:12]
+            path = cache_dir() / "diffs" / f"{result.source.path.stem}-{key}.png"
+            atomic_write(path, png_bytes(image))
+            return path
+        except Exception:
+            log.exception("verm: could not write the diff image")
+            return None
+
+    def finished(self, request: Request, outcome: Outcome) -> None:
+        """In a worker thread: keep the outcome and publish it from the loop thread."""
+        with self._lock:
+            self.outcomes[request.uri] = outcome
+        from verm.lsp.features.diagnostics import diagnostics_for
+
+        diagnostics = diagnostics_for(outcome, self.settings)
+        params = lsp.PublishDiagnosticsParams(uri=request.uri, diagnostics=diagnostics,
+                                              version=request.version)
+        self.call_soon(self.text_document_publish_diagnostics, params)
+
+    def outcome(self, uri: str) -> Outcome | None:
+        with self._lock:
+            return self.outcomes.get(uri)
+
+    def call_soon(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` on the server loop (the transport is not thread-safe)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            fn(*args)
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    async def loop_run(self, fn: Any, *args: Any) -> Any:
+        """Run blocking ``fn(*args)`` in a thread and await it: the loop stays responsive."""
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.checker.close()
+
+
+class ClientLogHandler(logging.Handler):
+    """verm's log records → ``window/logMessage`` (never stdout, which is the protocol)."""
+
+    LEVELS: ClassVar[dict[int, lsp.MessageType]] = {
+        logging.ERROR: lsp.MessageType.Error,
+        logging.WARNING: lsp.MessageType.Warning,
+        logging.INFO: lsp.MessageType.Info,
+    }
+
+    def __init__(self, server: VermServer) -> None:
+        super().__init__(logging.INFO)
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            kind = self.LEVELS.get(record.levelno, lsp.MessageType.Log)
+            params = lsp.LogMessageParams(type=kind, message=self.format(record))
+            self.server.call_soon(self.server.window_log_message, params)
+        except Exception:
+            pass
+
+
+def create_server() -> VermServer:
+    from verm.lsp.features import actions, diagnostics, hover, lifecycle
+
+    server = VermServer()
+    handler = ClientLogHandler(server)
+    logging.getLogger("verm").addHandler(handler)
+    logging.getLogger("verm").setLevel(logging.INFO)
+    for feature in (lifecycle, diagnostics, hover, actions):
+        feature.setup(server)
+    return server
