@@ -9,12 +9,13 @@ demo=1
 [ "${1:-}" = "--no-demo" ] && demo=0
 
 # System packages: Chromium renders HTML/Markdown, DejaVu fonts make renders identical across
-# machines, tesseract is optional OCR for text discrepancies.
+# machines, tesseract is optional OCR for text discrepancies, Neovim is the editor one test drives.
 missing=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+command -v nvim >/dev/null 2>&1 || missing+=(neovim)  # the real-editor test drives Neovim
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
