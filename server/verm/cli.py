@@ -197,6 +197,46 @@ def cmd_pin(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_revise(args: argparse.Namespace) -> int:
+    """Search the source's literals for edits that bring its render to the reference."""
+    from verm.revise import revise
+
+    if args.max_renders < 1 or args.max_seconds <= 0:
+        _err("--max-renders and --max-seconds must be positive")
+        return EXIT_USAGE
+    bar = Progress(args.max_renders)
+    with Checker() as checker:
+        try:
+            revision = revise(checker, Source.load(args.source), reference=args.reference,
+                              max_renders=args.max_renders, max_seconds=args.max_seconds,
+                              on_progress=lambda msg, f: bar.step(round(f * bar.total), msg))
+        except (SourceError, NotPinnedError, BadReferenceError, ConfigError) as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        finally:
+            bar.close()
+    why = {"equivalent": "visually equivalent", "plateau": "no further literal edit helps",
+           "budget": "render/time budget spent", "cancelled": "cancelled"}[revision.stopped]
+    print(f"{args.source}: reward {revision.reward_before:.2f} → {revision.reward_after:.2f} "
+          f"({len(revision.edits)} edits kept, {revision.renders} renders, "
+          f"{revision.seconds:.1f} s; {why})")
+    if not revision.improved:
+        print("no edit of a literal improved the render; nothing to change")
+        return EXIT_OK if revision.equivalent else EXIT_DISCREPANCIES
+    sys.stdout.write(revision.diff(args.source.as_posix()))
+    if not args.write:
+        print("not written: run again with --write to apply", file=sys.stderr)
+    else:
+        raw = args.source.read_bytes()
+        bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+        if raw[len(bom):].decode("utf-8", "replace") != revision.original:
+            _err(f"{args.source}: changed on disk while revising; not written, run again")
+            return EXIT_USAGE
+        atomic_write(args.source, bom + revision.text.encode("utf-8"))
+        print(f"wrote {args.source}", file=sys.stderr)
+    return EXIT_OK if revision.equivalent else EXIT_DISCREPANCIES
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verm", description="Judge code by its picture: render a source, compare it with "
@@ -228,6 +268,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where to write (default: the resolved pin, else <stem>.ref.png)")
     pin.add_argument("--force", action="store_true", help="replace an existing reference")
     pin.set_defaults(func=cmd_pin)
+
+    revise = sub.add_parser("revise", help="edit literals until the render matches the reference")
+    revise.add_argument("source", type=Path, metavar="SRC")
+    revise.add_argument("--reference", type=Path, default=None,
+                        help="reference image (overrides pins)")
+    revise.add_argument("--max-renders", type=int, default=30, metavar="N",
+                        help="stop after N renders (default 30)")
+    revise.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
+                        help="stop after S seconds (default 60)")
+    revise.add_argument("--write", action="store_true",
+                        help="write the revised source (default: print the diff only)")
+    revise.set_defaults(func=cmd_revise)
     return parser
 
 
