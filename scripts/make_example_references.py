@@ -18,7 +18,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # source → (reference, [(text in source, text in the designer's version)])
 DESIGNS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "charts/revenue.py": ("design/revenue.png", [
-        ('bars[2].set_color("#DD8452")\n', ""),
+        ('bars[2].set_facecolor("#DD8452")\n', ""),
         ('"Revenue 2025"', '"Revenue 2024"'),
     ]),
     "charts/trend.py": ("charts/trend.ref.png", []),

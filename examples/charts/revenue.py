@@ -7,7 +7,7 @@ revenue = [120, 135, 150, 170]
 
 fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
 bars = ax.bar(quarters, revenue, color="#4C72B0")
-bars[2].set_color("#DD8452")
+bars[2].set_facecolor("#DD8452")
 ax.set_title("Revenue 2025")
 ax.set_xlabel("Quarter")
 ax.set_ylabel("Revenue (k€)")
