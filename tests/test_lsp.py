@@ -59,9 +59,17 @@ async def start(client: LanguageClient, spec: str, root: Path, options: dict | N
     await client.initialize_session(params)
 
 
+def accept_registrations(client: LanguageClient) -> None:
+    """Answer ``client/registerCapability`` as VS Code does (verm registers file watchers)."""
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        return None
+
+
 @pytest_lsp.fixture(params=CLIENTS, config=SERVER)
 async def client(request, lsp_client: LanguageClient):
     lsp_client.client_spec = request.param  # type: ignore[attr-defined]
+    accept_registrations(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -269,6 +277,7 @@ async def test_pushed_workspace_settings_rejudge_and_sit_below_init_options(
 
 @pytest_lsp.fixture(config=SERVER)
 async def vscode(lsp_client: LanguageClient):
+    accept_registrations(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -293,3 +302,80 @@ async def test_initialization_options_beat_pulled_configuration(
     await asyncio.sleep(0.3)
     found = await diagnostics(vscode, open_doc(vscode, src, "xml"))
     assert [d.code for d in found] == ["style_error"]
+
+
+def apply_edits(text: str, edits: list[lsp.TextEdit]) -> str:
+    """Apply LSP text edits the way an editor does (last first)."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(p: lsp.Position) -> int:
+        return sum(len(line) for line in lines[: p.line]) + p.character
+
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
+                    reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end):]
+    return text
+
+
+def edits_of(edit: lsp.WorkspaceEdit, uri: str) -> list[lsp.TextEdit]:
+    if edit.document_changes:
+        return [e for change in edit.document_changes
+                if isinstance(change, lsp.TextDocumentEdit) and change.text_document.uri == uri
+                for e in change.edits]
+    return list((edit.changes or {}).get(uri, []))
+
+
+@pytest.mark.parametrize(("name", "language", "old", "new"), [
+    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"'),
+    ("page.html", "html", "background: #1a7f37;", "background: #cf222e;"),
+    ("bars.py", "python", '"Sales per quarter"', '"Sales per year"'),
+], ids=["svg-colour", "css-colour", "chart-title"])
+async def test_quick_fix_edit_makes_the_file_match(client: LanguageClient, pinner: Checker,
+                                                   tmp_path: Path, name: str, language: str,
+                                                   old: str, new: str):
+    await start(client, client.client_spec, tmp_path)
+    src = pinned(pinner, tmp_path, name)
+    edit(src, old, new)
+    uri = open_doc(client, src, language)
+    found = await diagnostics(client, uri)
+    assert found
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=found[0].range,
+        context=lsp.CodeActionContext(diagnostics=found)))
+    fixes = [a for a in actions if isinstance(a, lsp.CodeAction) and a.edit is not None]
+    assert fixes, actions
+    fixed = apply_edits(src.read_text(), edits_of(fixes[0].edit, uri))
+    assert old in fixed
+    src.write_text(fixed)
+    save_doc(client, src, 2)
+    assert await diagnostics(client, uri) == []
+
+
+async def test_revise_ends_with_one_workspace_edit_that_matches(
+        client: LanguageClient, pinner: Checker, tmp_path: Path):
+    applied: list[lsp.WorkspaceEdit] = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: lsp.ApplyWorkspaceEditParams):
+        applied.append(params.edit)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    await start(client, client.client_spec, tmp_path)
+    src = pinned(pinner, tmp_path, "bars.py")
+    edit(src, 'color="#4C72B0"', 'color="#C44E52"')
+    edit(src, '"Sales per quarter"', '"Sales per month"')  # two wrong literals
+    uri = open_doc(client, src)
+    assert len(await diagnostics(client, uri)) >= 2
+    original = src.read_text()
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
+        command="verm.revise", arguments=[uri]))
+    assert result["applied"] is True and result["reward_after"] > result["reward_before"]
+    assert src.read_text() == original  # the server never writes the file itself
+    [workspace_edit] = applied
+    revised = apply_edits(original, edits_of(workspace_edit, uri))
+    assert 'color="#4C72B0"' in revised and '"Sales per quarter"' in revised
+    if client.capabilities.window and client.capabilities.window.work_done_progress:
+        assert client.progress_reports  # $/progress while it searched
+    src.write_text(revised)
+    save_doc(client, src, 2)
+    assert await diagnostics(client, uri) == []

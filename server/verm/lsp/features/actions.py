@@ -1,22 +1,35 @@
-"""Code actions and commands: pin the current render as the reference, open the visual diff."""
+"""Code actions and commands: quick fixes, revise to match, pin the render, open the diff.
+
+The server never writes the user's source: every change is a ``WorkspaceEdit`` the client
+applies, for the document version that was judged (a stale edit is never offered).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
 
-from verm.lsp.server import VermServer, path_to_uri, uri_to_path
+from verm.literals import LineIndex, scan
+from verm.lsp.server import Outcome, VermServer, path_to_uri, uri_to_path
 from verm.pins import PinExistsError, default_pin_target, pin_render
+from verm.proposals import hinted
+from verm.revise import revise
 from verm.source import Source
+from verm.types import Range
 
 log = logging.getLogger("verm.lsp")
 
 PIN = "verm.pin"
 SHOW_DIFF = "verm.showDiff"
+REVISE = "verm.revise"
 REPLACE = "Replace"
+TITLE_CHARS = 40
 
 
 def _verm_diagnostics(params: lsp.CodeActionParams) -> list[lsp.Diagnostic]:
@@ -35,7 +48,12 @@ def setup(server: VermServer) -> None:
         if outcome is None or outcome.pin is None:
             return []
         diagnostics = _verm_diagnostics(params)
-        actions: list[lsp.CodeAction] = []
+        actions: list[lsp.CodeAction] = quick_fixes(ls, uri, outcome, diagnostics)
+        if outcome.result is not None and outcome.result.discrepancies:
+            title = "Revise to match reference"
+            actions.append(lsp.CodeAction(
+                title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=diagnostics or None,
+                command=lsp.Command(title=title, command=REVISE, arguments=[uri])))
         exists = outcome.pin.path.exists()
         title = ("Pin current render as reference (replaces "
                  f"{outcome.pin.path.name})" if exists else
@@ -51,6 +69,8 @@ def setup(server: VermServer) -> None:
                 command=lsp.Command(title="Open visual diff", command=SHOW_DIFF,
                                     arguments=[uri])))
         return actions
+
+    setup_revise(server)
 
     @server.command(PIN)
     async def pin(ls: VermServer, uri: str, *args: Any) -> dict[str, Any]:
@@ -101,3 +121,108 @@ def setup(server: VermServer) -> None:
             return {"shown": True, "diff": str(diff)}
         ls.notify_user(f"verm: visual diff at {diff}")
         return {"shown": False, "diff": str(diff)}
+
+
+def _lsp_range(r: Range) -> lsp.Range:
+    return lsp.Range(start=lsp.Position(line=r.start.line, character=r.start.character),
+                     end=lsp.Position(line=r.end.line, character=r.end.character))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
+
+
+def _edit(uri: str, version: int | None, edits: list[lsp.TextEdit]) -> lsp.WorkspaceEdit:
+    return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(
+        text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+        edits=edits)])
+
+
+def quick_fixes(ls: VermServer, uri: str, outcome: Outcome,
+                diagnostics: list[lsp.Diagnostic]) -> list[lsp.CodeAction]:
+    """Literal edits the critic asks for outright (colour, text, style value), one per
+    diagnostic, for the text that was judged — none when the document moved on since."""
+    result = outcome.result
+    doc = ls.workspace.text_documents.get(uri)
+    if result is None or (doc is not None and doc.version != outcome.request.version):
+        return []
+    text = result.source.text
+    lits = scan(text, result.kind)
+    index = LineIndex(text)
+    actions = []
+    for diag in diagnostics:
+        data = diag.data if isinstance(diag.data, dict) else {}
+        i = data.get("index")
+        if data.get("generation") != outcome.request.generation or not isinstance(i, int) \
+                or not 0 <= i < len(result.discrepancies):
+            continue
+        proposal = next(hinted(result.discrepancies[i], lits, index, text, result.kind), None)
+        if proposal is None:
+            continue
+        title = f"Change {_short(proposal.old)} to {_short(proposal.new)}"
+        edit = lsp.TextEdit(range=_lsp_range(index.range(proposal.start, proposal.end)),
+                            new_text=proposal.new)
+        actions.append(lsp.CodeAction(
+            title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag],
+            is_preferred=True, edit=_edit(uri, outcome.request.version, [edit])))
+    return actions
+
+
+def setup_revise(server: VermServer) -> None:
+    @server.command(REVISE)
+    async def revise_command(ls: VermServer, uri: str, *args: Any) -> dict[str, Any]:
+        """Propose, re-render, re-judge; end with one WorkspaceEdit (or say nothing improved)."""
+        path = uri_to_path(uri)
+        doc = ls.workspace.get_text_document(uri)
+        text, version = doc.source, doc.version
+        source = Source.load(path, text)
+        if source.kind == "chart" and not ls.trusted(path):
+            ls.notify_user("verm: not revising: the workspace is not trusted to run chart "
+                           "scripts", lsp.MessageType.Warning)
+            return {"applied": False, "reason": "untrusted"}
+        stop = threading.Event()
+        token = str(uuid.uuid4())
+        caps = ls.client_capabilities.window
+        progress = bool(caps and caps.work_done_progress)
+        if progress:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
+                title="verm: revising to match the reference", cancellable=True, percentage=0))
+
+        def on_progress(message: str, fraction: float) -> None:
+            if progress:
+                ls.call_soon(ls.work_done_progress.report, token, lsp.WorkDoneProgressReport(
+                    message=message, percentage=max(0, min(100, int(fraction * 100)))))
+
+        def cancelled() -> bool:
+            future = ls.work_done_progress.tokens.get(token)
+            return stop.is_set() or bool(future is not None and future.cancelled())
+
+        try:
+            revision = await ls.loop_run(lambda: revise(
+                ls.checker, source, on_progress=on_progress, cancelled=cancelled))
+        except asyncio.CancelledError:
+            stop.set()  # $/cancelRequest: the search stops before its next render
+            raise
+        finally:
+            if progress:
+                ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
+        summary = {"reward_before": revision.reward_before, "reward_after": revision.reward_after,
+                   "renders": revision.renders, "stopped": revision.stopped}
+        if not revision.improved:
+            ls.notify_user(f"verm: nothing improved the match (reward "
+                           f"{revision.reward_before:.2f}, {revision.renders} renders, "
+                           f"{revision.stopped})")
+            return {"applied": False, **summary}
+        current = ls.workspace.text_documents.get(uri)
+        if current is not None and current.version != version:
+            ls.notify_user("verm: the document changed while revising; run it again",
+                           lsp.MessageType.Warning)
+            return {"applied": False, "reason": "changed", **summary}
+        edits = [lsp.TextEdit(range=_lsp_range(e.range), new_text=e.new_text)
+                 for e in revision.text_edits()]
+        answer = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
+            edit=_edit(uri, version, edits),
+            label=f"verm: revise to match reference ({revision.reward_before:.2f} → "
+                  f"{revision.reward_after:.2f})"))
+        return {"applied": bool(answer and answer.applied), **summary}
