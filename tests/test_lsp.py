@@ -23,7 +23,7 @@ from verm.source import Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.lsp"])
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "serve"])
 
 
 @pytest.fixture(scope="module")

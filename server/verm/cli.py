@@ -237,6 +237,25 @@ def cmd_revise(args: argparse.Namespace) -> int:
     return EXIT_OK if revision.equivalent else EXIT_DISCREPANCIES
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The language server. stdout is the protocol: nothing else may print to it."""
+    from verm.lsp.server import create_server
+
+    server = create_server()
+    try:
+        if args.tcp:
+            host, _, port = args.tcp.rpartition(":")
+            if not host or not port.isdigit():
+                _err(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+                return EXIT_USAGE
+            server.start_tcp(host, int(port))
+        else:
+            server.start_io()
+    finally:
+        server.close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verm", description="Judge code by its picture: render a source, compare it with "
@@ -280,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     revise.add_argument("--write", action="store_true",
                         help="write the revised source (default: print the diff only)")
     revise.set_defaults(func=cmd_revise)
+
+    serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", default=None,
+                       help="listen on a TCP socket instead of stdio (for debugging)")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
