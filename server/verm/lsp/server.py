@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -72,6 +73,12 @@ class VermServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.roots: list[Path] = []
         self._lock = threading.Lock()
+        # Hooks features register instead of wrapping each other's handlers (pygls allows one
+        # handler per method): after each judgement (worker thread), after `initialized` and
+        # at shutdown (on the loop).
+        self.on_judged: list[Callable[[Request, Outcome], None]] = []
+        self.on_initialized: list[Callable[[], Awaitable[None]]] = []
+        self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
 
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self) -> None:
@@ -165,6 +172,18 @@ class VermServer(LanguageServer):
         params = lsp.PublishDiagnosticsParams(uri=request.uri, diagnostics=diagnostics,
                                               version=request.version)
         self.call_soon(self.text_document_publish_diagnostics, params)
+        for hook in self.on_judged:
+            try:
+                hook(request, outcome)
+            except Exception:
+                log.exception("verm: a judgement hook failed")
+
+    async def run_hooks(self, hooks: list[Callable[[], Awaitable[None]]], when: str) -> None:
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("verm: %s hook failed", when)
 
     def outcome(self, uri: str) -> Outcome | None:
         with self._lock:
@@ -217,12 +236,12 @@ class ClientLogHandler(logging.Handler):
 
 
 def create_server() -> VermServer:
-    from verm.lsp.features import actions, diagnostics, hover, lifecycle
+    from verm.lsp.features import actions, diagnostics, hover, lifecycle, watch
 
     server = VermServer()
     handler = ClientLogHandler(server)
     logging.getLogger("verm").addHandler(handler)
     logging.getLogger("verm").setLevel(logging.INFO)
-    for feature in (lifecycle, diagnostics, hover, actions):
+    for feature in (lifecycle, diagnostics, hover, actions, watch):
         feature.setup(server)
     return server

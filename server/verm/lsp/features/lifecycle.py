@@ -27,6 +27,7 @@ def setup(server: VermServer) -> None:
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: VermServer, params: lsp.InitializedParams) -> None:
         await pull_configuration(ls)
+        await ls.run_hooks(ls.on_initialized, "initialized")
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: VermServer,
@@ -41,7 +42,8 @@ def setup(server: VermServer) -> None:
             ls.schedule(uri, "config")
 
     @server.feature(lsp.SHUTDOWN)
-    def shutdown(ls: VermServer, params: None) -> None:
+    async def shutdown(ls: VermServer, params: None) -> None:
+        await ls.run_hooks(ls.on_shutdown, "shutdown")
         ls.close()
 
 
