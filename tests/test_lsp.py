@@ -379,3 +379,18 @@ async def test_revise_ends_with_one_workspace_edit_that_matches(
     src.write_text(revised)
     save_doc(client, src, 2)
     assert await diagnostics(client, uri) == []
+
+
+async def test_null_settings_mean_not_set_and_run_on_save_skips_open(
+        client: LanguageClient, pinner: Checker, tmp_path: Path):
+    """VS Code sends unset settings as null; runOn ["save"] judges on save only."""
+    await start(client, client.client_spec, tmp_path,
+                {"critic": None, "timeout": None, "viewport": None, "runOn": ["save"]})
+    src = pinned(pinner, tmp_path, "icon.svg")
+    edit(src, 'fill="#5E81AC"', 'fill="#D08770"')
+    uri = open_doc(client, src, "xml")
+    await asyncio.sleep(1.5)
+    assert uri not in client.diagnostics  # not judged on open
+    save_doc(client, src, 2)
+    assert [d.code for d in await diagnostics(client, uri)] == ["style_error"]
+    assert not [m for m in client.messages if "ignoring" in m.message]

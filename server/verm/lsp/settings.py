@@ -105,6 +105,8 @@ def merge(base: Settings, layer: dict[str, Any] | None, where: str) -> tuple[Set
     extra = dict(base.extra)
     for key, value in layer.items():
         name = _ALIASES.get(key, key.replace("-", "_"))
+        if value is None:
+            continue  # editors send unset settings as null: "not set", keep the layer below
         if name not in known:
             extra[key] = value  # unknown keys are kept for features that know them
             continue

@@ -60,7 +60,7 @@ def diagnostics_for(outcome: Outcome, settings: Settings) -> list[lsp.Diagnostic
 def setup(server: VermServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: VermServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        if "open" in ls.settings.run_on or "save" in ls.settings.run_on:
+        if "open" in ls.settings.run_on:
             ls.schedule(params.text_document.uri, "open")
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))

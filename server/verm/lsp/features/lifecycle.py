@@ -32,14 +32,16 @@ def setup(server: VermServer) -> None:
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: VermServer,
                                        params: lsp.DidChangeConfigurationParams) -> None:
+        before = ls.settings
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get("verm"), dict):
             ls.workspace_settings = settings["verm"]
             ls.apply_settings()
         else:
             await pull_configuration(ls)
-        for uri in list(ls.outcomes):
-            ls.schedule(uri, "config")
+        if ls.settings != before:  # only what verm itself reads is worth a re-judgement
+            for uri in list(ls.outcomes):
+                ls.schedule(uri, "config")
 
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: VermServer, params: None) -> None:

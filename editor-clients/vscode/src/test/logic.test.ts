@@ -1,0 +1,151 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import * as logic from '../logic';
+import { defaultSection, manifest } from './helpers';
+
+const ctx = { workspaceFolder: '/ws', home: '/home/u' };
+
+describe('parseServerCommand', () => {
+  it('takes the default array as it is', () => {
+    assert.deepEqual(logic.parseServerCommand(['verm', 'serve'], ctx),
+      { ok: true, value: { command: 'verm', args: ['serve'] } });
+  });
+
+  it('splits a string, honouring quotes', () => {
+    assert.deepEqual(logic.parseServerCommand('python -m "verm.cli" serve --tcp \'127.0.0.1:2087\'', ctx),
+      { ok: true, value: { command: 'python', args: ['-m', 'verm.cli', 'serve', '--tcp', '127.0.0.1:2087'] } });
+  });
+
+  it('expands ${workspaceFolder}, ${userHome} and ~', () => {
+    assert.deepEqual(logic.parseServerCommand(['${workspaceFolder}/.venv/bin/verm', 'serve', '${userHome}/x'], ctx),
+      { ok: true, value: { command: '/ws/.venv/bin/verm', args: ['serve', '/home/u/x'] } });
+    assert.deepEqual(logic.parseServerCommand(['~/bin/verm', 'serve'], ctx),
+      { ok: true, value: { command: '/home/u/bin/verm', args: ['serve'] } });
+  });
+
+  it('resolves a relative program path against the workspace folder', () => {
+    assert.deepEqual(logic.parseServerCommand(['.venv/bin/verm', 'serve'], ctx),
+      { ok: true, value: { command: path.join('/ws', '.venv/bin/verm'), args: ['serve'] } });
+  });
+
+  it('rejects empty, mistyped and folder-less commands with a message', () => {
+    for (const bad of [[], '', '   ', [''], [1, 2], { command: 'verm' }, null, undefined]) {
+      const parsed = logic.parseServerCommand(bad, ctx);
+      assert.equal(parsed.ok, false, JSON.stringify(bad));
+      assert.match(parsed.ok ? '' : parsed.error, /verm\.server\.command/);
+    }
+    const parsed = logic.parseServerCommand(['${workspaceFolder}/verm'], { home: '/h' });
+    assert.equal(parsed.ok, false);
+  });
+});
+
+describe('serverOptions / initializationOptions / documentSelector', () => {
+  it('starts the server in the workspace folder when there is one', () => {
+    const cmd = { command: 'verm', args: ['serve'] };
+    assert.deepEqual(logic.serverOptions(cmd, '/ws'), { command: 'verm', args: ['serve'], options: { cwd: '/ws' } });
+    assert.deepEqual(logic.serverOptions(cmd), { command: 'verm', args: ['serve'] });
+  });
+
+  it('sends workspace trust, and nothing else, at initialization', () => {
+    assert.deepEqual(logic.initializationOptions(true), { trusted: true });
+    assert.deepEqual(logic.initializationOptions(false), { trusted: false });
+  });
+
+  it('selects file-scheme python, html, markdown and svg (xml only for *.svg)', () => {
+    const selector = logic.documentSelector();
+    assert.ok(selector.every((f) => f.scheme === 'file'));
+    assert.deepEqual(selector.map((f) => f.language).sort(), ['html', 'markdown', 'python', 'svg', 'xml']);
+    assert.equal(selector.find((f) => f.language === 'xml')?.pattern, '**/*.svg');
+  });
+});
+
+describe('serverSettings', () => {
+  it('drops nulls, empty strings and the client-only server group', () => {
+    assert.deepEqual(logic.serverSettings({
+      critic: null, timeout: 5, chromium: '', viewport: '800x600', runOn: ['save'],
+      server: { command: ['verm', 'serve'] },
+    }), { timeout: 5, viewport: '800x600', runOn: ['save'] });
+  });
+
+  it('tolerates a missing or malformed section', () => {
+    assert.deepEqual(logic.serverSettings(undefined), {});
+    assert.deepEqual(logic.serverSettings(['x']), {});
+  });
+});
+
+describe('opensInEditor', () => {
+  it('opens diff images in VS Code, anything else as the server asked', () => {
+    assert.equal(logic.opensInEditor({ uri: 'file:///c/verm/diffs/icon-1.png', external: true }), true);
+    assert.equal(logic.opensInEditor({ uri: 'https://example.com/x.png', external: true }), false);
+    assert.equal(logic.opensInEditor({ uri: 'file:///x/icon.svg' }), false);
+  });
+});
+
+describe('formatStatus', () => {
+  const d = (severity: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    verm: 'discrepancy', severity, reward: 1.9, reference: '/p/icon.ref.png', diff: '/c/icon.png', ...extra,
+  });
+
+  it('shows the reward and counts the discrepancies', () => {
+    const status = logic.formatStatus([d(2), d(3), d(2)]);
+    assert.equal(status?.text, '$(eye) verm 1.90');
+    assert.equal(status?.tooltip,
+      'verm: reward 1.90 of 2.00 — 3 discrepancies (1 error, 2 warnings) against icon.ref.png. Click to open the visual diff.');
+    assert.equal(status?.hasDiff, true);
+    assert.match(logic.formatStatus([d(1, { diff: null })])?.tooltip ?? '', /1 discrepancy \(1 info\) against icon\.ref\.png$/);
+  });
+
+  it('says when verm did not judge, and nothing when it has nothing to say', () => {
+    assert.equal(logic.formatStatus([{ verm: 'problem', action: 'pin' }])?.text, '$(eye-closed) verm');
+    assert.equal(logic.formatStatus([]), undefined);
+    assert.equal(logic.formatStatus([undefined, 'x', { verm: 'discrepancy' }]), undefined);
+  });
+});
+
+describe('package.json', () => {
+  const m = manifest();
+  const props = m.contributes.configuration.properties;
+
+  it('contributes every server setting of the README, with type, default and description', () => {
+    for (const name of ['critic', 'severityThreshold', 'timeout', 'chromium', 'viewport', 'runOn',
+      'debounceMs', 'workers', 'server.command']) {
+      const schema = props[`verm.${name}`];
+      assert.ok(schema, name);
+      assert.ok(schema.type, `${name}: type`);
+      assert.ok('default' in schema, `${name}: default`);
+      assert.ok(schema.description ?? schema.markdownDescription, `${name}: description`);
+    }
+    assert.deepEqual(props['verm.server.command']?.default, ['verm', 'serve']);
+  });
+
+  it('has defaults that parse, and that the server gets without nulls', () => {
+    const section = defaultSection(m);
+    const server = section['server'] as { command: unknown };
+    assert.equal(logic.parseServerCommand(server.command, ctx).ok, true);
+    const sent = logic.serverSettings(section);
+    assert.ok(Object.values(sent).every((v) => v !== null));
+    assert.deepEqual(Object.keys(sent).sort(), ['debounceMs', 'runOn', 'severityThreshold', 'workers']);
+  });
+
+  it('activates on every selected language', () => {
+    for (const filter of logic.documentSelector()) {
+      assert.ok(m.activationEvents.includes(`onLanguage:${filter.language}`), filter.language);
+    }
+  });
+
+  it('contributes titled commands that do not clash with the server commands', () => {
+    const ids = m.contributes.commands.map((c) => c.command);
+    assert.equal(ids.length, 4);
+    assert.ok(m.contributes.commands.every((c) => c.title.length > 0));
+    for (const serverCommand of Object.values(logic.SERVER_COMMANDS)) {
+      assert.ok(!ids.includes(serverCommand), serverCommand);
+    }
+  });
+
+  it('is limited in untrusted workspaces, which cannot pick the server command', () => {
+    const trust = m.capabilities.untrustedWorkspaces;
+    assert.equal(trust.supported, 'limited');
+    assert.ok(trust.restrictedConfigurations?.includes('verm.server.command'));
+  });
+});
