@@ -406,3 +406,17 @@ def test_renders_from_many_threads(html_renderer: HtmlRenderer) -> None:
         renders = list(pool.map(lambda _: html_renderer.render(source, OPTIONS), range(6)))
     assert all(r.ok for r in renders)
     assert len({len(r.anchors) for r in renders}) == 1
+
+
+def test_idle_browser_is_closed_and_relaunched_on_demand(tmp_path):
+    """An idle Chromium gives its memory back; the next render starts it again."""
+    page = tmp_path / "idle.html"
+    page.write_text("<p style='color:#cf222e'>idle</p>")
+    with Browser(idle_close_s=0.5) as browser:
+        renderer = HtmlRenderer(browser)
+        first = renderer.render(Source.load(page), RenderOptions(viewport=(200, 100)))
+        assert first.ok and browser.launches == 1
+        time.sleep(1.5)  # past the idle limit: the worker has shut Chromium down
+        second = renderer.render(Source.load(page), RenderOptions(viewport=(200, 100)))
+        assert second.ok and browser.launches == 2
+        assert second.image.tobytes() == first.image.tobytes()

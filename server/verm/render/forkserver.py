@@ -58,11 +58,17 @@ def recv_message(sock: socket.socket) -> tuple[dict[str, Any], bytes]:
     return header, blob
 
 
-def _die_with_parent(sig: int) -> None:
-    """Ask Linux to signal us when our parent dies: no orphaned servers, spares or workers."""
+def _die_with_parent(sig: int, parent: int | None = None) -> None:
+    """Ask Linux to signal us when our parent dies: no orphaned servers, spares or workers.
+
+    A parent that died between our fork and this call would never trigger the signal: when
+    ``parent`` (the pid we were forked from) is gone already, leave at once.
+    """
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, sig)  # PR_SET_PDEATHSIG
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)
 
 
 def _vm_size() -> int:
@@ -148,10 +154,10 @@ def _recv_request(fd: int) -> dict[str, Any]:
     return json.loads(exact(n))
 
 
-def _spare_worker(read_fd: int, modules: list[str]) -> None:
+def _spare_worker(read_fd: int, modules: list[str], parent: int) -> None:
     """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
     pages and caches, off the critical path), then waits for the job. Never returns."""
-    _die_with_parent(signal.SIGKILL)
+    _die_with_parent(signal.SIGKILL, parent)
     with contextlib.suppress(BaseException):
         _warm(modules, "prewarm")
     request = _recv_request(read_fd)
@@ -159,16 +165,17 @@ def _spare_worker(read_fd: int, modules: list[str]) -> None:
     _run_worker(request, request["_out"], request["_log"])
 
 
-def _spare(server: socket.socket, taken_fd: int, modules: list[str]) -> None:
+def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int) -> None:
     """A monitor waiting in ``accept()`` with a pre-warmed worker; serves one request, exits."""
-    _die_with_parent(signal.SIGKILL)
+    _die_with_parent(signal.SIGKILL, parent)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     read_fd, write_fd = os.pipe()
+    me = os.getpid()
     pid = os.fork()
     if pid == 0:
         server.close()
         os.close(write_fd)
-        _spare_worker(read_fd, modules)
+        _spare_worker(read_fd, modules, me)
     os.close(read_fd)
     conn, _ = server.accept()
     os.write(taken_fd, b".")  # the fork server starts the next spare
@@ -249,10 +256,11 @@ def _warm(modules: list[str], hook: str = "warm") -> None:
 
 
 def _fork_spare(server: socket.socket, taken_w: int, modules: list[str]) -> None:
+    parent = os.getpid()
     if os.fork() == 0:
         code = 0
         try:
-            _spare(server, taken_w, modules)
+            _spare(server, taken_w, modules, parent)
         except BaseException:
             code = 1
         finally:
@@ -261,7 +269,7 @@ def _fork_spare(server: socket.socket, taken_w: int, modules: list[str]) -> None
 
 def serve(sock_path: str, modules: list[str], spares: int = 1) -> None:
     """Import and warm ``modules``, then keep ``spares`` monitors waiting on ``sock_path``."""
-    _die_with_parent(signal.SIGTERM)
+    _die_with_parent(signal.SIGTERM, int(os.environ.get("VERM_PARENT_PID", "0")) or None)
     _warm(modules)
     # Move everything imported so far out of the GC's reach: a collection in a forked worker
     # would otherwise touch (and so copy) every inherited object page.

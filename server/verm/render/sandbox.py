@@ -78,7 +78,8 @@ class Sandbox:
                 return
             self._stop_locked()
             self._dir = tempfile.mkdtemp(prefix="verm-fork-")
-            env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+            env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
+                   "VERM_PARENT_PID": str(os.getpid())}
             if self._pythonpath:
                 env["PYTHONPATH"] = os.pathsep.join(
                     [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
