@@ -7,17 +7,15 @@ the expected category on the edited line — for every domain.
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from support import edit_once, pinned_copy
 from verm.check import Checker
 from verm.pins import pin_render
 from verm.source import Source
-
-FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
 
 
 @pytest.fixture(scope="module")
@@ -26,27 +24,9 @@ def checker():
         yield c
 
 
-def _pinned_copy(checker: Checker, tmp_path: Path, name: str) -> Path:
-    src = tmp_path / name
-    shutil.copy(FIXTURES / name, src)
-    render = checker.render(Source.load(src))
-    assert render.ok, render.failure
-    pin_render(render, src.with_name(f"{src.stem}.ref.png"))
-    return src
-
-
-def _edit(src: Path, old: str, new: str) -> int:
-    """Replace ``old`` by ``new``; return the 0-based line of the edit."""
-    text = src.read_text()
-    assert text.count(old) == 1, old
-    line = text[: text.index(old)].count("\n")
-    src.write_text(text.replace(old, new))
-    return line
-
-
 @pytest.mark.parametrize("name", ["bars.py", "icon.svg", "page.html", "stock.md"])
 def test_identity_is_equivalent(checker: Checker, tmp_path: Path, name: str):
-    src = _pinned_copy(checker, tmp_path, name)
+    src = pinned_copy(checker, tmp_path, name)
     result = checker.check(Source.load(src))
     assert result.discrepancies == []
     assert result.reward == 2.0
@@ -56,7 +36,7 @@ def test_identity_is_equivalent(checker: Checker, tmp_path: Path, name: str):
 def test_jpeg_2x_cropped_reference_is_still_equivalent(checker: Checker, tmp_path: Path,
                                                        name: str):
     """A hand-made screenshot: HiDPI 2×, cropped to content, saved lossy, no sidecar."""
-    src = _pinned_copy(checker, tmp_path, name)
+    src = pinned_copy(checker, tmp_path, name)
     ref = src.with_name(f"{src.stem}.ref.png")
     image = Image.open(ref).convert("RGB")
     big = image.resize((image.width * 2, image.height * 2), Image.Resampling.LANCZOS)
@@ -90,8 +70,8 @@ CASES = [
 def test_injected_error_has_its_category_on_its_line(checker: Checker, tmp_path: Path,
                                                      name: str, old: str, new: str,
                                                      category: str):
-    src = _pinned_copy(checker, tmp_path, name)
-    line = _edit(src, old, new)
+    src = pinned_copy(checker, tmp_path, name)
+    line = edit_once(src, old, new)
     result = checker.check(Source.load(src))
     found = [(d.category, d.range.start.line) for d in result.discrepancies]
     assert (category, line) in found, found
@@ -99,8 +79,8 @@ def test_injected_error_has_its_category_on_its_line(checker: Checker, tmp_path:
 
 
 def test_failed_render_is_a_discrepancy_on_the_users_line(checker: Checker, tmp_path: Path):
-    src = _pinned_copy(checker, tmp_path, "bars.py")
-    line = _edit(src, "ax.set_ylim(0, 20)", "ax.set_ylim(0, 20) +")
+    src = pinned_copy(checker, tmp_path, "bars.py")
+    line = edit_once(src, "ax.set_ylim(0, 20)", "ax.set_ylim(0, 20) +")
     result = checker.check(Source.load(src))
     assert not result.rendered and result.reward == 0.0
     [d] = result.discrepancies
@@ -110,7 +90,7 @@ def test_failed_render_is_a_discrepancy_on_the_users_line(checker: Checker, tmp_
 
 def test_a_reference_replaced_on_disk_is_read_again(checker: Checker, tmp_path: Path):
     """References are cached between checks, but a designer's new mock is seen at once."""
-    src = _pinned_copy(checker, tmp_path, "icon.svg")
+    src = pinned_copy(checker, tmp_path, "icon.svg")
     assert checker.check(Source.load(src)).discrepancies == []
     ref = src.with_name(f"{src.stem}.ref.png")
     image = Image.open(ref).convert("RGB")
@@ -120,7 +100,7 @@ def test_a_reference_replaced_on_disk_is_read_again(checker: Checker, tmp_path: 
 
 
 def test_blank_render_scores_zero(checker: Checker, tmp_path: Path):
-    src = _pinned_copy(checker, tmp_path, "bars.py")
+    src = pinned_copy(checker, tmp_path, "bars.py")
     src.write_text("import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(6, 4))\n")
     result = checker.check(Source.load(src))
     assert not result.rendered and result.reward == 0.0
@@ -136,7 +116,7 @@ def test_thicker_line_is_a_style_error_naming_both_widths(checker: Checker, tmp_
         "ax.plot([1, 2, 3, 4], [2, 2, 3, 3], color='#DD8452', label='costs')\n"
         "ax.legend()\n")
     pin_render(checker.render(Source.load(src)), src.with_name("lines.ref.png"))
-    line = _edit(src, "linewidth=1.5", "linewidth=3")
+    line = edit_once(src, "linewidth=1.5", "linewidth=3")
     [d] = checker.check(Source.load(src)).discrepancies
     assert (d.category, d.range.start.line) == ("style_error", line)
     assert "1.5" in d.description and "3" in d.description
@@ -150,15 +130,15 @@ def test_removed_legend_points_at_its_axes(checker: Checker, tmp_path: Path):
         "ax.plot([1, 2, 3], [3, 1, 2], label='sales')\n"
         "ax.legend()\n")
     pin_render(checker.render(Source.load(src)), src.with_name("legend.ref.png"))
-    _edit(src, "ax.legend()\n", "")
+    edit_once(src, "ax.legend()\n", "")
     [d] = checker.check(Source.load(src)).discrepancies
     assert (d.category, d.location, d.range.start.line) == ("structure_error", "legend", 1)
 
 
 def test_bigger_heading_is_one_error_on_its_css_declaration(checker: Checker, tmp_path: Path):
     """The paragraphs it pushes down are its consequence, not errors of their own."""
-    src = _pinned_copy(checker, tmp_path, "page.html")
-    line = _edit(src, "h1 { font-size: 24px;", "h1 { font-size: 30px;")
+    src = pinned_copy(checker, tmp_path, "page.html")
+    line = edit_once(src, "h1 { font-size: 24px;", "h1 { font-size: 30px;")
     [d] = checker.check(Source.load(src)).discrepancies
     assert (d.category, d.range.start.line) == ("style_error", line)
     assert src.read_text().splitlines()[line][d.range.start.character:].startswith("font-size")

@@ -17,11 +17,9 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from support import FIXTURES, edit_once, pinned_copy
 from verm.check import Checker
-from verm.pins import pin_render
-from verm.source import Source
 
-FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "serve"])
 
@@ -32,21 +30,8 @@ def pinner():
         yield checker
 
 
-def pinned(pinner: Checker, folder: Path, name: str) -> Path:
-    """Copy a fixture into ``folder`` and pin its own render as the sibling reference."""
-    src = folder / name
-    shutil.copy(FIXTURES / name, src)
-    render = pinner.render(Source.load(src))
-    assert render.ok, render.failure
-    pin_render(render, src.with_name(f"{src.stem}.ref.png"))
-    return src
-
-
-def edit(src: Path, old: str, new: str) -> int:
-    text = src.read_text()
-    assert text.count(old) == 1, old
-    src.write_text(text.replace(old, new))
-    return text[: text.index(old)].count("\n")
+pinned = pinned_copy
+edit = edit_once
 
 
 async def start(client: LanguageClient, spec: str, root: Path, options: dict | None = None):
