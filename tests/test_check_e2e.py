@@ -142,3 +142,22 @@ def test_bigger_heading_is_one_error_on_its_css_declaration(checker: Checker, tm
     [d] = checker.check(Source.load(src)).discrepancies
     assert (d.category, d.range.start.line) == ("style_error", line)
     assert src.read_text().splitlines()[line][d.range.start.character:].startswith("font-size")
+
+
+class BrokenCritic:
+    """A critic that fails, standing in for a critic bug: the Checker must say so plainly."""
+
+    name = "broken"
+
+    def judge(self, reference, render):
+        raise ZeroDivisionError("division by zero in registration")
+
+
+def test_a_failing_critic_is_a_clear_error_not_a_verdict(tmp_path: Path):
+    from verm.check import CriticError
+
+    with Checker() as checker:
+        src = pinned_copy(checker, tmp_path, "icon.svg")
+        checker._critics["analytic"] = BrokenCritic()  # the critic the config names
+        with pytest.raises(CriticError, match=r"critic failed .*ZeroDivisionError.*report it"):
+            checker.check(Source.load(src))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,12 +21,18 @@ from verm.reward import reward
 from verm.source import Source
 from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Reference, Render
 
+log = logging.getLogger("verm.check")
+
 # The category a failed render is reported under, per domain (the first "structure" category).
 FAILURE_CATEGORY: dict[str, str] = {k: v[0] for k, v in TAXONOMY.items()}
 
 
 class NotPinnedError(Exception):
     """The source has no reference; the message says how to pin one."""
+
+
+class CriticError(Exception):
+    """The critic failed on this pair of images (a bug in verm, not in the user's source)."""
 
 
 @dataclass
@@ -170,7 +177,13 @@ class Checker:
             critique = Critique(rendered=False, critic=critic.name)
             found = [failure_discrepancy(render)]
         else:
-            critique = critic.judge(ref, render)
+            try:
+                critique = critic.judge(ref, render)
+            except Exception as exc:  # a critic bug must not look like a verdict, nor crash
+                log.exception("the %s critic failed on %s", critic.name, source.path)
+                raise CriticError(
+                    f"{source.path}: verm's {critic.name} critic failed on this render and "
+                    f"reference ({type(exc).__name__}: {exc}); please report it") from exc
             found = locate_all(list(critique.discrepancies), render)
             if not critique.rendered and not found:
                 found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
@@ -190,4 +203,5 @@ class Checker:
         self.close()
 
 
-__all__ = ["BadReferenceError", "CheckResult", "Checker", "ConfigError", "NotPinnedError"]
+__all__ = ["BadReferenceError", "CheckResult", "Checker", "ConfigError", "CriticError",
+           "NotPinnedError"]

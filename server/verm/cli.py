@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from verm import __version__
-from verm.check import Checker, CheckResult, NotPinnedError
+from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import CRITICS, ConfigError
 from verm.pins import (
     BadReferenceError,
@@ -110,7 +110,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             progress.step(i, str(path))
             try:
                 result = checker.check(Source.load(path), args.reference)
-            except (SourceError, NotPinnedError, BadReferenceError, ConfigError, ValueError) as exc:
+            except (SourceError, NotPinnedError, BadReferenceError, ConfigError, CriticError,
+                    ValueError) as exc:
                 progress.close()
                 _err(str(exc))
                 status = EXIT_USAGE

@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 from verm import __version__
-from verm.check import Checker, CheckResult, NotPinnedError
+from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import ConfigError
 from verm.lsp.jobs import Request, Scheduler, Token
 from verm.lsp.settings import Settings, merge
@@ -139,7 +139,7 @@ class VermServer(LanguageServer):
             outcome.problem = str(exc)
             if exc.pin is not None and exc.pin.range is not None:
                 outcome.problem_range = exc.pin.range
-        except (ConfigError, SourceError) as exc:
+        except (ConfigError, SourceError, CriticError) as exc:
             outcome.problem = str(exc)
         if outcome.result is not None and outcome.result.discrepancies:
             outcome.diff_path = self.write_diff(outcome.result)
