@@ -10,22 +10,17 @@ browser page, then the analytic critic with registration and attribution.
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
-from skimage.metrics import structural_similarity
 
+from naive_server import plain_ssim, render
 from verm.check import Checker
 from verm.pins import pin_render
-from verm.render.browser import find_chromium
 from verm.source import Source
 
 HERE = Path(__file__).resolve().parent
@@ -43,64 +38,16 @@ def median_ms(fn: Callable[[], object], runs: int, gap_s: float = 0.0) -> float:
     return statistics.median(times)
 
 
-def plain_ssim(a: Image.Image, b: Image.Image) -> float:
-    if a.size != b.size:
-        b = b.resize(a.size)
-    ga = np.asarray(a.convert("L"), dtype=np.float64)
-    gb = np.asarray(b.convert("L"), dtype=np.float64)
-    return float(structural_similarity(ga, gb, data_range=255.0))
+def naive(kind: str) -> Callable[[Path, Image.Image], float]:
+    """The baseline of ``naive_server.py`` (the LSP benchmark's): same renders, same SSIM."""
+    base = "chart" if kind.startswith("chart") else kind
+
+    def run(src: Path, ref: Image.Image) -> float:
+        return plain_ssim(ref, render(base, src, src.read_text(), ref.size))
+
+    return run
 
 
-def naive_chart(src: Path, ref: Image.Image) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.png"
-        code = src.read_text() + (
-            f"\nimport matplotlib.pyplot as _p\n_p.gcf().savefig({str(out)!r})\n")
-        script = Path(tmp) / "run.py"
-        script.write_text(code)
-        subprocess.run([sys.executable, str(script)], check=True, cwd=src.parent,
-                       env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"}, timeout=60)
-        return plain_ssim(ref, Image.open(out).convert("RGB"))
-
-
-def naive_svg(src: Path, ref: Image.Image) -> float:
-    code = ("import sys, cairosvg; sys.stdout.buffer.write("
-            f"cairosvg.svg2png(url={str(src)!r}))")
-    png = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         timeout=60).stdout
-    return plain_ssim(ref, Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-def _fresh_browser_png(html: str, size: tuple[int, int]) -> bytes:
-    """A fresh browser per render: the naive way to screenshot a page."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=find_chromium(None),
-                                     args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-        page.set_content(html)
-        png = page.screenshot()
-        browser.close()
-    return png
-
-
-def naive_html(src: Path, ref: Image.Image) -> float:
-    png = _fresh_browser_png(src.read_text(), ref.size)
-    return plain_ssim(ref, Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-def naive_table(src: Path, ref: Image.Image) -> float:
-    from markdown_it import MarkdownIt
-
-    html = MarkdownIt("commonmark").enable("table").render(src.read_text())
-    png = _fresh_browser_png(html, ref.size)
-    return plain_ssim(ref, Image.open(io.BytesIO(png)).convert("RGB"))
-
-
-NAIVE = {"chart": naive_chart, "chart-plain": naive_chart, "svg": naive_svg,
-         "html": naive_html, "table": naive_table}
-# chart: bars + line + legend + grid + tight_layout; chart-plain: bars, title and labels.
 SOURCES = {"chart": "bench_chart.py", "chart-plain": "bench_chart_plain.py",
            "svg": "bench_icon.svg", "html": "bench_page.html", "table": "bench_table.md"}
 
@@ -130,9 +77,9 @@ def main() -> None:
                                  args.gap)
             burst_ms = median_ms(lambda s=source, r=ref_path: checker.check(s, r), args.runs)
             result = checker.check(source, ref_path)
-            naive = NAIVE.get(kind)
-            naive_ms = (median_ms(lambda n=naive, s=src, r=ref_image: n(s, r), args.naive_runs)
-                        if naive else float("nan"))
+            baseline = naive(kind)
+            naive_ms = median_ms(lambda n=baseline, s=src, r=ref_image: n(s, r),
+                                 args.naive_runs)
             rows.append((kind, first.size, render_ms, check_ms, burst_ms, naive_ms,
                          len(result.discrepancies)))
 
