@@ -141,26 +141,26 @@ class VermServer(LanguageServer):
                 outcome.problem_range = exc.pin.range
         except (ConfigError, SourceError, CriticError) as exc:
             outcome.problem = str(exc)
-        if outcome.result is not None and outcome.result.discrepancies:
-            outcome.diff_path = self.write_diff(outcome.result)
+        result = outcome.result
+        if result is not None and result.discrepancies and result.render.ok:
+            # Named now for the diagnostics' link; drawn after they are published.
+            key = hashlib.sha1(str(result.source.path).encode()).hexdigest()[:12]
+            outcome.diff_path = cache_dir() / "diffs" / f"{result.source.path.stem}-{key}.png"
         return outcome
 
-    def write_diff(self, result: CheckResult) -> Path | None:
+    def write_diff(self, outcome: Outcome) -> None:
         """reference | render | difference, in verm's cache (never in the user's tree)."""
-        if not result.render.ok or result.critique is None:
-            return None
+        result, path = outcome.result, outcome.diff_path
+        if result is None or path is None or result.critique is None:
+            return
         try:
             from verm.critic.diffimage import diff_image
 
             image = diff_image(self.checker.reference(result.pin), result.render,
                                result.critique)
-            key = hashlib.sha1(str(result.source.path).encode()).hexdigest()[:12]
-            path = cache_dir() / "diffs" / f"{result.source.path.stem}-{key}.png"
             atomic_write(path, png_bytes(image))
-            return path
         except Exception:
             log.exception("verm: could not write the diff image")
-            return None
 
     def finished(self, request: Request, outcome: Outcome) -> None:
         """In a worker thread: keep the outcome and publish it from the loop thread."""
@@ -172,6 +172,7 @@ class VermServer(LanguageServer):
         params = lsp.PublishDiagnosticsParams(uri=request.uri, diagnostics=diagnostics,
                                               version=request.version)
         self.call_soon(self.text_document_publish_diagnostics, params)
+        self.write_diff(outcome)  # ~10-20 ms: after publishing, not before
         for hook in self.on_judged:
             try:
                 hook(request, outcome)
