@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from PIL import Image
 
 from verm.source import Source
 from verm.types import Kind, Render
@@ -33,3 +35,32 @@ class Renderer(Protocol):
     def close(self) -> None:
         """Release workers, browsers and pools."""
         ...
+
+
+# How a sandboxed job may lay out its pixels: the buffer its rasteriser drew into, shipped as
+# is (no conversion or copy in the worker, where every fresh page costs a fault); the one
+# conversion to RGB happens here. Bytes per pixel for each.
+RAW_FORMATS = {"RGB": 3, "RGBX": 4, "BGRX": 4}
+
+
+def image_from_raw(header: dict[str, Any], blob: bytes) -> Image.Image | str:
+    """The RGB picture a job sent as ``blob``; a message instead when the sizes disagree.
+
+    ``header`` names ``width``, ``height``, ``pixel_format`` (one of ``RAW_FORMATS``, default
+    RGB) and ``stride`` (bytes per row, default tight).
+    """
+    width, height = int(header["width"]), int(header["height"])
+    fmt = str(header.get("pixel_format") or "RGB")
+    if fmt not in RAW_FORMATS or width <= 0 or height <= 0:
+        return f"unknown pixel layout {fmt!r} for a {width}×{height} image"
+    stride = int(header.get("stride") or width * RAW_FORMATS[fmt])
+    if stride < width * RAW_FORMATS[fmt] or len(blob) != stride * height:
+        return f"{len(blob)} bytes for a {width}×{height} {fmt} image"
+    # frombytes always decodes into an image of its own (frombuffer may share the buffer, and
+    # with RGBX would keep the padding byte)
+    return Image.frombytes("RGB", (width, height), blob, "raw", fmt, stride, 1)
+
+
+def is_blank_raw(blob: bytes) -> bool:
+    """All white (and opaque, for 4-byte layouts): the job drew nothing visible."""
+    return blob.count(b"\xff") == len(blob)

@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
-from verm.render.base import RenderOptions
+from verm.render.base import RenderOptions, image_from_raw
 from verm.render.sandbox import Job, Sandbox, SandboxResult
 from verm.source import Source
 from verm.types import Anchor, Kind, Range, Render, RenderFailure
@@ -76,12 +74,11 @@ class ChartRenderer:
         return _failed(source, _no_answer(result, options))
 
     def _picture(self, source: Source, data: dict[str, Any], blob: bytes) -> Render:
-        width, height = int(data["width"]), int(data["height"])
-        if len(blob) != width * height * 3:
+        image = image_from_raw(data, blob)
+        if isinstance(image, str):
             return _failed(source, RenderFailure(
-                "crash", f"the render worker returned {len(blob)} bytes for a {width}×{height} "
-                "image; please report this as a verm bug"))
-        image = Image.frombytes("RGB", (width, height), blob)
+                "crash", f"the render worker returned {image}; please report this as a verm "
+                "bug"))
         meta: dict[str, Any] = {
             "dpi": data.get("dpi"),
             "figures": data.get("figures"),
@@ -95,8 +92,8 @@ class ChartRenderer:
         if data.get("dpi_lowered_from") is not None:
             meta["dpi_lowered_from"] = data["dpi_lowered_from"]
             meta["note"] = (f"the figure was drawn at {data['dpi']:g} dpi instead of "
-                            f"{data['dpi_lowered_from']:g} to fit {width}×{height} px; raise "
-                            "max_pixels or shrink figsize to render it full size")
+                            f"{data['dpi_lowered_from']:g} to fit {image.width}×{image.height} "
+                            "px; raise max_pixels or shrink figsize to render it full size")
         anchors = [Anchor.from_json(a) for a in data.get("anchors") or []]
         return Render(kind="chart", source=source.path, image=image, anchors=anchors, meta=meta)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import gc
 import importlib
 import json
@@ -93,8 +94,14 @@ def _resolve(job: str) -> Any:
     return getattr(importlib.import_module(module), func)
 
 
-def _run_worker(request: dict[str, Any], out_path: str, log_path: str) -> None:
-    """Worker: isolate, run the job, write ``header + blob`` to ``out_path``; no return."""
+def _run_worker(request: dict[str, Any], out_path: str, log_path: str,
+                done_fd: int | None = None) -> None:
+    """Worker: isolate, run the job, write ``header + blob`` to ``out_path``; no return.
+
+    With ``done_fd``, one byte written there says the result is complete: the monitor answers
+    at once instead of waiting for this process to exit (tearing down a forked copy of the
+    warm server's address space takes milliseconds).
+    """
     code = 0
     try:
         os.setsid()  # own process group: the monitor kills everything the user code spawns
@@ -110,8 +117,19 @@ def _run_worker(request: dict[str, Any], out_path: str, log_path: str) -> None:
         _limit(int(request.get("memory_mb", 2048)), float(request.get("timeout", 10.0)))
         header, blob = _resolve(request["job"])(request.get("payload") or {})
         raw = json.dumps(header).encode()
-        with open(out_path, "wb") as fh:
-            fh.write(HEADER.pack(len(raw)) + raw + blob)
+        try:
+            with open(out_path, "wb") as fh:
+                fh.write(HEADER.pack(len(raw)) + raw)
+                fh.write(blob)  # any buffer: the rasteriser's own, never copied
+        except OSError as exc:
+            if exc.errno == errno.EFBIG:  # the result file (RAM) counts against the limit
+                raise MemoryError("the result is larger than the memory limit allows") from exc
+            raise
+        if done_fd is not None:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os.write(done_fd, b"!")
     except BaseException:
         code = 70
         with contextlib.suppress(Exception):
@@ -154,7 +172,7 @@ def _recv_request(fd: int) -> dict[str, Any]:
     return json.loads(exact(n))
 
 
-def _spare_worker(read_fd: int, modules: list[str], parent: int) -> None:
+def _spare_worker(read_fd: int, done_fd: int, modules: list[str], parent: int) -> None:
     """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
     pages and caches, off the critical path), then waits for the job. Never returns."""
     _die_with_parent(signal.SIGKILL, parent)
@@ -162,7 +180,7 @@ def _spare_worker(read_fd: int, modules: list[str], parent: int) -> None:
         _warm(modules, "prewarm")
     request = _recv_request(read_fd)
     os.close(read_fd)
-    _run_worker(request, request["_out"], request["_log"])
+    _run_worker(request, request["_out"], request["_log"], done_fd)
 
 
 def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int) -> None:
@@ -170,22 +188,30 @@ def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int
     _die_with_parent(signal.SIGKILL, parent)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     read_fd, write_fd = os.pipe()
+    done_r, done_w = os.pipe()
     me = os.getpid()
     pid = os.fork()
     if pid == 0:
         server.close()
         os.close(write_fd)
-        _spare_worker(read_fd, modules, me)
+        os.close(done_r)
+        _spare_worker(read_fd, done_w, modules, me)
     os.close(read_fd)
+    os.close(done_w)
     conn, _ = server.accept()
     os.write(taken_fd, b".")  # the fork server starts the next spare
     server.close()
     os.close(taken_fd)
-    _monitor(conn, pid, write_fd)
+    _monitor(conn, pid, write_fd, done_r)
 
 
-def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
-    """Hand one request to the waiting worker ``pid``, enforce its limits, answer, exit."""
+def _monitor(conn: socket.socket, pid: int, write_fd: int, done_fd: int) -> None:
+    """Hand one request to the waiting worker ``pid``, enforce its limits, answer, exit.
+
+    The worker writes a byte to ``done_fd`` once its result file is complete: the answer goes
+    out then, and the worker's exit is reaped after it. A worker that exits without that byte
+    is judged by its exit status.
+    """
     request, _ = recv_message(conn)
     timeout = float(request.get("timeout", 10.0))
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -197,13 +223,20 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
         os.write(write_fd, HEADER.pack(len(raw)) + raw)
     os.close(write_fd)
     pidfd = os.pidfd_open(pid)
-    cancelled = timed_out = False
+    cancelled = timed_out = done = False
+    waiting = [done_fd, pidfd, conn]
     while True:
         left = timeout - (time.monotonic() - start)
         if left <= 0:
             timed_out = True
             break
-        ready, _, _ = select.select([pidfd, conn], [], [], left)
+        ready, _, _ = select.select(waiting, [], [], left)
+        if done_fd in ready:
+            done = os.read(done_fd, 1) == b"!"
+            if done:
+                break
+            waiting.remove(done_fd)  # closed without the byte: the exit status will say why
+            continue
         if pidfd in ready:
             break
         if conn in ready:  # the client hung up or sent something: cancel
@@ -211,19 +244,21 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
             break
     if timed_out or cancelled:
         _kill_group(pid)
-    _, wstatus = os.waitpid(pid, 0)
-    _kill_group(pid)  # stray grandchildren the user code left behind
+    wstatus = 0
+    if not done:
+        _, wstatus = os.waitpid(pid, 0)
+        _kill_group(pid)  # stray grandchildren the user code left behind
     elapsed_ms = (time.monotonic() - start) * 1000
     status: dict[str, Any] = {"elapsed_ms": elapsed_ms, "output": _tail(log_path)}
     if cancelled:
         status["status"] = "cancelled"
     elif timed_out:
         status["status"] = "timeout"
-    elif os.WIFSIGNALED(wstatus):
+    elif not done and os.WIFSIGNALED(wstatus):
         sig = os.WTERMSIG(wstatus)
         status.update(status="crash", signal=sig, signal_name=signal.Signals(sig).name)
     else:
-        code = os.WEXITSTATUS(wstatus)
+        code = 0 if done else os.WEXITSTATUS(wstatus)
         try:
             with open(out_path, "rb") as fh:
                 (n,) = HEADER.unpack(fh.read(HEADER.size))
@@ -240,6 +275,10 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int) -> None:
         if "result_path" in status:
             conn.settimeout(60.0)
             conn.recv(1)  # returns when the client closes the connection
+    if done:  # the worker is exiting (or lingering): reap it, and end what it left behind
+        _kill_group(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
     with contextlib.suppress(OSError):
         for name in os.listdir(tmp):
             os.unlink(os.path.join(tmp, name))

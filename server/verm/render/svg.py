@@ -12,9 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
-from verm.render.base import RenderOptions
+from verm.render.base import RenderOptions, image_from_raw, is_blank_raw
 from verm.render.sandbox import Job, Sandbox, SandboxResult
 from verm.source import Source
 from verm.types import Anchor, Range, Render, RenderFailure
@@ -69,12 +67,10 @@ def _to_render(source: Source, result: SandboxResult, options: RenderOptions,
             range=Range.from_json(failure["range"]) if failure.get("range") else Range.of_line(0),
             detail=str(failure.get("detail") or ""),
         ))
-    width, height = int(header["width"]), int(header["height"])
-    if len(result.blob) != width * height * 3:
+    image = image_from_raw(header, result.blob)
+    if isinstance(image, str):
         return Render("svg", source.path, None, meta=meta, failure=RenderFailure(
-            "crash", f"the SVG renderer returned {len(result.blob)} bytes for a "
-                     f"{width}×{height} image", detail=result.output))
-    image = Image.frombytes("RGB", (width, height), result.blob)
+            "crash", f"the SVG renderer returned {image}", detail=result.output))
     meta.update(
         scale=header.get("scale", 1.0),
         clamped=bool(header.get("clamped", False)),
@@ -82,7 +78,7 @@ def _to_render(source: Source, result: SandboxResult, options: RenderOptions,
         max_pixels=options.max_pixels,
         draw_ms=header.get("draw_ms"),
         anchors_ms=header.get("anchors_ms"),
-        blank=result.blob.count(b"\xff") == len(result.blob),
+        blank=is_blank_raw(result.blob),
     )
     anchors = [Anchor.from_json(a) for a in header.get("anchors") or []]
     return Render("svg", source.path, image, anchors=anchors, meta=meta)
