@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageChops
 
+from verm.arrays import rgb_array  # noqa: F401 - the critic's pixel helpers, in one place
+
 Color = tuple[int, int, int]
 
 INK = 40
@@ -26,13 +28,6 @@ def as_rgb(image: Image.Image) -> Image.Image:
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return image.convert("RGB")
-
-
-def rgb_array(image: Image.Image) -> np.ndarray:
-    """The image as a read-only (H, W, 3) uint8 array."""
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    return np.asarray(image)
 
 
 def channel_max(d: np.ndarray) -> np.ndarray:

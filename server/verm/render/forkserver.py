@@ -257,8 +257,10 @@ def _monitor(conn: socket.socket, pid: int, write_fd: int, done_fd: int) -> None
     elif not done and os.WIFSIGNALED(wstatus):
         sig = os.WTERMSIG(wstatus)
         status.update(status="crash", signal=sig, signal_name=signal.Signals(sig).name)
+    elif not done:  # exited without saying its result was complete: whatever it wrote is not
+        status.update(status="crash", exit_code=os.WEXITSTATUS(wstatus))
     else:
-        code = 0 if done else os.WEXITSTATUS(wstatus)
+        code = 0
         try:
             with open(out_path, "rb") as fh:
                 (n,) = HEADER.unpack(fh.read(HEADER.size))
