@@ -103,3 +103,27 @@ def test_a_dead_fork_server_is_restarted():
         assert box.run("sandbox_jobs:double", {"x": 2}).data["x"] == 4
     finally:
         box.close()
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def test_idle_spares_retire_and_the_next_job_still_runs():
+    """An idle editor keeps only the fork server; the first job after that gets a worker."""
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)], spare_idle_s=0.5)
+    try:
+        assert box.run("sandbox_jobs:double", {"x": 1}).data["x"] == 2
+        server = box._proc.pid
+        assert _children(server), "a spare waits for the next job"
+        deadline = time.monotonic() + 10
+        while _children(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _children(server) == [], "idle spares retired"
+        for x in range(3):  # served again, spares come back, and the server is the same one
+            assert box.run("sandbox_jobs:double", {"x": x}).data["x"] == 2 * x
+        assert box._proc.pid == server and box._proc.poll() is None
+        assert _children(server), "after a job, a spare waits again"
+    finally:
+        box.close()

@@ -237,12 +237,12 @@ class ClientLogHandler(logging.Handler):
 
 
 def create_server() -> VermServer:
-    from verm.lsp.features import actions, diagnostics, hover, lifecycle, watch
+    from verm.lsp.features import actions, diagnostics, hover, idle, lifecycle, watch
 
     server = VermServer()
     handler = ClientLogHandler(server)
     logging.getLogger("verm").addHandler(handler)
     logging.getLogger("verm").setLevel(logging.INFO)
-    for feature in (lifecycle, diagnostics, hover, actions, watch):
+    for feature in (lifecycle, diagnostics, hover, actions, watch, idle):
         feature.setup(server)
     return server

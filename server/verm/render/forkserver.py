@@ -32,6 +32,9 @@ import traceback
 from typing import Any
 
 HEADER = struct.Struct(">I")
+# Spare monitor → fork server, one byte each: a request arrived (start the next spare); the
+# spare retired after SPARE_IDLE_S without a request (its memory goes back to the system).
+TAKEN, RETIRED = b".", b"r"
 OUTPUT_TAIL = 4000
 
 
@@ -172,19 +175,27 @@ def _recv_request(fd: int) -> dict[str, Any]:
     return json.loads(exact(n))
 
 
-def _spare_worker(read_fd: int, done_fd: int, modules: list[str], parent: int) -> None:
+def _spare_worker(read_fd: int, done_fd: int, modules: list[str], parent: int,
+                  prewarm: bool) -> None:
     """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
     pages and caches, off the critical path), then waits for the job. Never returns."""
     _die_with_parent(signal.SIGKILL, parent)
-    with contextlib.suppress(BaseException):
-        _warm(modules, "prewarm")
+    if prewarm:
+        with contextlib.suppress(BaseException):
+            _warm(modules, "prewarm")
     request = _recv_request(read_fd)
     os.close(read_fd)
     _run_worker(request, request["_out"], request["_log"], done_fd)
 
 
-def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int) -> None:
-    """A monitor waiting in ``accept()`` with a pre-warmed worker; serves one request, exits."""
+def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int,
+           prewarm: bool, idle_s: float) -> None:
+    """A monitor waiting for a connection with a pre-warmed worker; serves one request, exits.
+
+    After ``idle_s`` without a request it retires (its worker dies with it): an idle editor
+    keeps only the fork server. It decides alone, so no request can be lost to a retirement:
+    a connection arriving after it gave up waits in the backlog for the fork server.
+    """
     _die_with_parent(signal.SIGKILL, parent)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     read_fd, write_fd = os.pipe()
@@ -195,11 +206,23 @@ def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int
         server.close()
         os.close(write_fd)
         os.close(done_r)
-        _spare_worker(read_fd, done_w, modules, me)
+        _spare_worker(read_fd, done_w, modules, me, prewarm)
     os.close(read_fd)
     os.close(done_w)
-    conn, _ = server.accept()
-    os.write(taken_fd, b".")  # the fork server starts the next spare
+    deadline = time.monotonic() + idle_s
+    while True:
+        left = deadline - time.monotonic()
+        ready = select.select([server], [], [], left)[0] if left > 0 else []
+        if not ready:
+            os.write(taken_fd, RETIRED)
+            return
+        try:  # several spares may wake for one connection: the others go back to waiting
+            conn, _ = server.accept()
+        except BlockingIOError:
+            continue
+        break
+    conn.setblocking(True)
+    os.write(taken_fd, TAKEN)  # the fork server starts the next spare
     server.close()
     os.close(taken_fd)
     _monitor(conn, pid, write_fd, done_r)
@@ -296,20 +319,27 @@ def _warm(modules: list[str], hook: str = "warm") -> None:
             warm()
 
 
-def _fork_spare(server: socket.socket, taken_w: int, modules: list[str]) -> None:
+def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], *,
+                prewarm: bool = True, idle_s: float = 120.0) -> None:
     parent = os.getpid()
     if os.fork() == 0:
         code = 0
         try:
-            _spare(server, taken_w, modules, parent)
+            _spare(server, taken_w, modules, parent, prewarm, idle_s)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
 
 
-def serve(sock_path: str, modules: list[str], spares: int = 1) -> None:
-    """Import and warm ``modules``, then keep ``spares`` monitors waiting on ``sock_path``."""
+def serve(sock_path: str, modules: list[str], spares: int = 1,
+          idle_s: float = 120.0) -> None:
+    """Import and warm ``modules``, then keep ``spares`` monitors waiting on ``sock_path``.
+
+    Spares idle for ``idle_s`` retire; with none left, the fork server watches the socket
+    itself and forks a spare for the next connection (without the re-warm: the request is
+    already waiting).
+    """
     _die_with_parent(signal.SIGTERM, int(os.environ.get("VERM_PARENT_PID", "0")) or None)
     _warm(modules)
     # Move everything imported so far out of the GC's reach: a collection in a forked worker
@@ -320,20 +350,31 @@ def serve(sock_path: str, modules: list[str], spares: int = 1) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
     server.listen(64)
+    server.setblocking(False)  # spares race for each connection; the losers wait again
     taken_r, taken_w = os.pipe()
-    for _ in range(max(1, spares)):
-        _fork_spare(server, taken_w, modules)
+    spares = max(1, spares)
+    for _ in range(spares):
+        _fork_spare(server, taken_w, modules, idle_s=idle_s)
+    alive = spares
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     parent = os.getppid()
     while True:
-        ready, _, _ = select.select([taken_r], [], [], 1.0)
+        watched = [taken_r] if alive else [taken_r, server]
+        ready, _, _ = select.select(watched, [], [], 1.0)
         if os.getppid() != parent:
             return
-        if ready:
-            for _ in os.read(taken_r, 64):  # one byte per request taken by a spare
-                _fork_spare(server, taken_w, modules)
+        if taken_r in ready:
+            for byte in os.read(taken_r, 64):
+                if byte == TAKEN[0]:
+                    _fork_spare(server, taken_w, modules, idle_s=idle_s)
+                elif byte == RETIRED[0]:
+                    alive -= 1
+        elif server in ready:  # a request and no spare: one for it, and then as usual
+            _fork_spare(server, taken_w, modules, prewarm=False, idle_s=idle_s)
+            alive += 1
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:], int(os.environ.get("VERM_FORK_SPARES", "1")))
+    serve(sys.argv[1], sys.argv[2:], int(os.environ.get("VERM_FORK_SPARES", "1")),
+          float(os.environ.get("VERM_SPARE_IDLE_S", "120")))

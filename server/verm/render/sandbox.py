@@ -59,8 +59,12 @@ class Job:
 class Sandbox:
     """A lazily started fork server preloaded with ``modules``."""
 
-    def __init__(self, modules: list[str], pythonpath: list[str] | None = None) -> None:
+    def __init__(self, modules: list[str], pythonpath: list[str] | None = None, *,
+                 spare_idle_s: float | None = None) -> None:
+        """``spare_idle_s``: how long a pre-warmed spare worker waits for a job before it
+        retires (default ``VERM_SPARE_IDLE_S`` or 120 s); the fork server itself stays."""
         self._modules = list(modules)
+        self._spare_idle_s = spare_idle_s
         self._pythonpath = list(pythonpath or [])
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -80,6 +84,8 @@ class Sandbox:
             self._dir = tempfile.mkdtemp(prefix="verm-fork-")
             env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
                    "VERM_PARENT_PID": str(os.getpid())}
+            if self._spare_idle_s is not None:
+                env["VERM_SPARE_IDLE_S"] = str(self._spare_idle_s)
             if self._pythonpath:
                 env["PYTHONPATH"] = os.pathsep.join(
                     [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
