@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage as ndi
 
+from verm.critic.components import label
 from verm.critic.pixels import (
     Color,
     abs_diff,
@@ -268,11 +268,9 @@ def find_regions(diff: np.ndarray, radius: int = GROUP_RADIUS,
     y0, y1 = max(0, rows[0] - radius), min(h, rows[-1] + radius + 1)
     x0, x1 = max(0, cols[0] - radius), min(w, cols[-1] + radius + 1)
     window = diff[y0:y1, x0:x1]
-    labels, _ = ndi.label(dilate(window, radius))
+    labels, boxes = label(dilate(window, radius))
     regions: list[Region] = []
-    for i, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is None:
-            continue
+    for i, sl in enumerate(boxes, start=1):
         sub = window[sl] & (labels[sl] == i)
         ys, xs = np.nonzero(sub)
         if ys.size < min_pixels:
