@@ -17,6 +17,7 @@ from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin, sidec
 from verm.render import Renderers
 from verm.render.base import RenderOptions
 from verm.render.sandbox import Job
+from verm.resolution import RESCALABLE, figure_size_discrepancy, ratio, score, text_saturated
 from verm.reward import reward
 from verm.source import Source
 from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Reference, Render
@@ -112,6 +113,9 @@ class Checker:
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
         self._references: dict[Path, tuple[tuple[int, ...], Reference]] = {}
+        # (source, reference) → (reference stamp, scale): a source that matched its reference
+        # best drawn at another resolution is drawn at it from the start next time.
+        self._scales: dict[tuple[Path, Path], tuple[tuple[int, ...], float]] = {}
 
     def config_for(self, path: Path) -> Config:
         folder = path.absolute().parent
@@ -148,9 +152,14 @@ class Checker:
                                                             "editor settings"))
         return render_options(source, config)
 
-    def render(self, source: Source, on_start: Callable[[Job], None] | None = None) -> Render:
-        """The render ``check`` judges (raises ``ConfigError`` for bad settings or pragmas)."""
-        return self.renderers.render(source, self.options(source), on_start)
+    def render(self, source: Source, on_start: Callable[[Job], None] | None = None,
+               scale: float = 1.0) -> Render:
+        """The render ``check`` judges (raises ``ConfigError`` for bad settings or pragmas);
+        ``scale`` draws it at that many times its natural size."""
+        options = self.options(source)
+        if scale != 1.0:
+            options = replace(options, scale=options.scale * scale)
+        return self.renderers.render(source, options, on_start)
 
     def pin_of(self, source: Source, reference: Path | None = None) -> Pin | None:
         return resolve_pin(source, self.config_for(source.path), reference)
@@ -172,18 +181,20 @@ class Checker:
                 f"[tool.verm.references], or pass --reference")
         ref = self.reference(pin)
         critic = self.critic(config)
-        render = self.render(source, on_start)
+        key = (source.path.absolute(), pin.path.absolute())
+        stamp = _stamp(pin.path)
+        remembered = self._scales.get(key)
+        scale = remembered[1] if remembered is not None and remembered[0] == stamp else 1.0
+        render = self.render(source, on_start, scale)
         if not render.ok:
             critique = Critique(rendered=False, critic=critic.name)
             found = [failure_discrepancy(render)]
         else:
-            try:
-                critique = critic.judge(ref, render)
-            except Exception as exc:  # a critic bug must not look like a verdict, nor crash
-                log.exception("the %s critic failed on %s", critic.name, source.path)
-                raise CriticError(
-                    f"{source.path}: verm's {critic.name} critic failed on this render and "
-                    f"reference ({type(exc).__name__}: {exc}); please report it") from exc
+            critique = self._judge(critic, ref, render)
+            if (critique.rendered and critique.discrepancies and ref.anchors is None
+                    and source.kind in RESCALABLE):
+                render, critique = self._at_reference_resolution(
+                    source, ref, critic, render, critique, scale, on_start, key, stamp)
             found = locate_all(list(critique.discrepancies), render)
             if not critique.rendered and not found:
                 found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
@@ -192,6 +203,46 @@ class Checker:
         return CheckResult(source=source, pin=pin, render=render, critique=critique,
                            discrepancies=found,
                            elapsed_ms=(time.perf_counter() - start) * 1000)
+
+    def _judge(self, critic: Critic, ref: Reference, render: Render) -> Critique:
+        try:
+            return critic.judge(ref, render)
+        except Exception as exc:  # a critic bug must not look like a verdict, nor crash
+            log.exception("the %s critic failed on %s", critic.name, render.source)
+            raise CriticError(
+                f"{render.source}: verm's {critic.name} critic failed on this render and "
+                f"reference ({type(exc).__name__}: {exc}); please report it") from exc
+
+    def _at_reference_resolution(
+        self, source: Source, ref: Reference, critic: Critic, render: Render,
+        critique: Critique, scale: float, on_start: Callable[[Job], None] | None,
+        key: tuple[Path, Path], stamp: tuple[int, ...],
+    ) -> tuple[Render, Critique]:
+        """Judge the source drawn at the reference's size too, when only the resolution
+        seems to differ; keep the better verdict (see ``verm.resolution``)."""
+        s = ratio(ref.image.size, render)
+        if s is None:
+            return render, critique
+        again = self.render(source, on_start, scale * s)
+        if not again.ok:
+            return render, critique
+        second = self._judge(critic, ref, again)
+        if score(second) <= score(critique):
+            self._scales[key] = (stamp, scale * s)
+            best_render, best = again, second
+        else:
+            self._scales.pop(key, None)
+            best_render, best = render, critique
+        if source.kind == "chart" and best.discrepancies and text_saturated(best, best_render):
+            # Drawn at the reference's size its text still differs everywhere: the figure
+            # size changed, and every other finding is a consequence of that.
+            self._scales.pop(key, None)
+            natural = (round(render.size[0] / scale), round(render.size[1] / scale))
+            size = figure_size_discrepancy(source.kind, ref.image.size, natural, s)
+            return render, replace(critique, discrepancies=[size],
+                                   meta={**critique.meta, "figure_size_changed": True})
+        best.meta["drawn_at_scale"] = round(scale * s if best is second else scale, 4)
+        return best_render, best
 
     def close(self) -> None:
         self.renderers.close()

@@ -23,6 +23,9 @@ class RenderOptions:
     max_pixels: int = 4096  # longest side of any render; bigger canvases are scaled down
     chromium_path: str | None = None  # None: discover (VERM_CHROMIUM, PATH, known locations)
     svg_backend: str = "cairosvg"  # or "resvg" (isolated child only)
+    # Draw at this many times the natural pixel size (chart dpi, SVG size): set by the checker
+    # to meet a reference captured at another resolution, so both are compared pixel for pixel.
+    scale: float = 1.0
 
 
 class Renderer(Protocol):

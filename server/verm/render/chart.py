@@ -46,6 +46,7 @@ class ChartRenderer:
             "timeout": options.timeout_s,
             "memory_mb": options.memory_mb,
             "max_pixels": options.max_pixels,
+            "scale": options.scale,
         }
         folder = source.path.parent
         result = self.sandbox.run(JOB, payload, timeout_s=options.timeout_s,
@@ -81,6 +82,7 @@ class ChartRenderer:
                 "bug"))
         meta: dict[str, Any] = {
             "dpi": data.get("dpi"),
+            "inches": data.get("inches"),
             "figures": data.get("figures"),
             "figure": data.get("figure"),
             "exec_ms": data.get("exec_ms"),

@@ -156,9 +156,24 @@ class _Tracker:
         return None
 
 
-def _install(tracker: _Tracker) -> None:
-    """Patch matplotlib for this worker: line hooks, no-op show, savefig that writes nothing."""
+def _install(tracker: _Tracker, scale: float = 1.0) -> None:
+    """Patch matplotlib for this worker: line hooks, no-op show, savefig that writes nothing.
+
+    ``scale`` ≠ 1 multiplies every figure's dpi from its creation on (and every later dpi
+    the script sets), so layout engines run at the final resolution, as they would in a
+    script written for it.
+    """
     getframe = sys._getframe
+    set_dpi = Figure._set_dpi
+
+    def scaled_dpi(self: Figure, dpi: float, forward: bool = True) -> None:
+        set_dpi(self, dpi * scale, forward)
+
+    figure_init = Figure.__init__
+
+    def init_scaled_figure(self: Figure, *args: Any, **kwargs: Any) -> None:
+        figure_init(self, *args, **kwargs)
+        set_dpi(self, self.dpi * scale, False)
 
     artist_init = Artist.__init__
 
@@ -168,15 +183,13 @@ def _install(tracker: _Tracker) -> None:
 
     def init(self: Artist, *args: Any, **kwargs: Any) -> None:
         artist_init(self, *args, **kwargs)
+        if isinstance(self, Figure):
+            tracker.figures.append(self)
         if quiet[0]:
-            if isinstance(self, Figure):
-                tracker.figures.append(self)
             return
         line = user_line(getframe(1))
         if line is not None:
             self._verm_created = line  # type: ignore[attr-defined]
-        if isinstance(self, Figure):
-            tracker.figures.append(self)
 
     stale = Artist.stale
     stale_get, stale_set = stale.fget, stale.fset
@@ -252,6 +265,9 @@ def _install(tracker: _Tracker) -> None:
     Legend.__init__ = init_legend  # type: ignore[method-assign]
     Axis._update_ticks = record_ticks  # type: ignore[method-assign]
     Figure.savefig = savefig  # type: ignore[method-assign]
+    if scale != 1.0:
+        Figure.__init__ = init_scaled_figure  # type: ignore[method-assign]
+        Figure._set_dpi = scaled_dpi  # type: ignore[method-assign]
     Figure.tight_layout = quietly(Figure.tight_layout)  # type: ignore[method-assign]
     FigureCanvasAgg.draw = quietly(FigureCanvasAgg.draw)  # type: ignore[method-assign]
     Figure.show = no_op  # type: ignore[method-assign]
@@ -350,7 +366,9 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
         return _failure("syntax", f"SyntaxError: {exc}", 0, text), b""
 
     tracker = _Tracker(path)
-    _install(tracker)
+    scale = float(payload.get("scale") or 1.0)
+    payload["scale"] = scale = scale if 0 < scale <= 64 and math.isfinite(scale) else 1.0
+    _install(tracker, scale)
     linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # unsaved text
     module = types.ModuleType("__main__")
     module.__file__ = path
@@ -450,7 +468,7 @@ def _capture(tracker: _Tracker, payload: dict[str, Any], exit_note: str) -> tupl
     if saved is not None:
         want_dpi = saved.get("dpi", matplotlib.rcParams["savefig.dpi"])
         if isinstance(want_dpi, (int, float)) and want_dpi > 0:
-            dpi = float(want_dpi)
+            dpi = float(want_dpi) * float(payload.get("scale") or 1.0)  # figures' dpi is scaled
         face = saved.get("facecolor", matplotlib.rcParams["savefig.facecolor"])
         if face is not None and not (isinstance(face, str) and face == "auto"):
             fig.patch.set_facecolor(face)
@@ -486,6 +504,7 @@ def _capture(tracker: _Tracker, payload: dict[str, Any], exit_note: str) -> tupl
         "height": int(height),
         **layout,
         "dpi": dpi,
+        "inches": [float(w_in), float(h_in)],
         "figures": len(tracker.figures),
         "figure": _figure_number(fig) if not fig.get_label() else fig.get_label(),
         "anchors": [_anchor_json(a) for a in anchors],

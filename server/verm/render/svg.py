@@ -40,7 +40,8 @@ class SvgRenderer:
         started = time.perf_counter()
         backend = options.svg_backend or "cairosvg"
         payload = {"path": str(source.path), "text": source.text,
-                   "max_pixels": int(options.max_pixels), "backend": backend}
+                   "max_pixels": int(options.max_pixels), "backend": backend,
+                   "scale": float(options.scale)}
         result = self._sandbox.run(JOB, payload, timeout_s=options.timeout_s,
                                    memory_mb=options.memory_mb, on_start=on_start)
         render = _to_render(source, result, options, backend)

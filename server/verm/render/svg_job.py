@@ -153,13 +153,19 @@ def prewarm() -> None:
 
 
 def run(payload: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """Render ``{"path", "text", "max_pixels", "backend"}``; return ``(header, rgb_bytes)``."""
+    """Render ``{"path", "text", "max_pixels", "backend", "scale"}``; return ``(header, pixels)``.
+
+    ``scale`` draws at that many times the natural size (a reference captured at another
+    resolution); the clamp to ``max_pixels`` still applies.
+    """
     text = str(payload.get("text") or "")
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a one-shot worker: collections only cost time (and copied pages)
     try:
+        zoom = float(payload.get("scale") or 1.0)
         return _render(text, int(payload.get("max_pixels") or DEFAULT_MAX_PIXELS),
-                       str(payload.get("backend") or "cairosvg"))
+                       str(payload.get("backend") or "cairosvg"),
+                       zoom if 0 < zoom <= 64 and math.isfinite(zoom) else 1.0)
     except _Refused as refused:
         return _fail(refused.failure)
     except MemoryError:
@@ -199,12 +205,13 @@ def _failure_of(exc: Exception) -> RenderFailure:
                          detail=f"{name}: {exc}")
 
 
-def _render(text: str, max_pixels: int, backend: str) -> tuple[dict[str, Any], bytes]:
+def _render(text: str, max_pixels: int, backend: str, zoom: float = 1.0
+            ) -> tuple[dict[str, Any], bytes]:
     t0 = time.perf_counter()
     doc = _SourceText(text)
     data = _XML_DECL_ENCODING.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
     root = _parse(doc, data)
-    size = _output_size(root, max(16, max_pixels))
+    size = _output_size(root, max(16, max_pixels), zoom)
     elements = list(root.iter(etree.Element))
     if backend == "resvg":
         rgb, boxes, nodes = _draw_resvg(root, data, size, len(elements))
@@ -299,7 +306,7 @@ def _viewbox(value: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-def _output_size(root: etree._Element, max_pixels: int) -> _Size:
+def _output_size(root: etree._Element, max_pixels: int, zoom: float = 1.0) -> _Size:
     w, h, vb = _length(root.get("width")), _length(root.get("height")), _viewbox(
         root.get("viewBox"))
     if w and h:
@@ -313,10 +320,10 @@ def _output_size(root: etree._Element, max_pixels: int) -> _Size:
         nat = (vb[2] * s, vb[3] * s)
     else:
         nat = (w or DEFAULT_SIDE, h or DEFAULT_SIDE)
-    scale = min(1.0, max_pixels / max(nat))
+    scale = min(zoom, max_pixels / max(nat))
     width = min(max_pixels, max(1, round(nat[0] * scale)))
     height = min(max_pixels, max(1, round(nat[1] * scale)))
-    return _Size(width, height, nat, vb, scale, scale < 1.0)
+    return _Size(width, height, nat, vb, scale, scale < zoom)
 
 
 def _root_overrides(size: _Size) -> dict[str, str]:
