@@ -144,6 +144,22 @@ def test_bigger_heading_is_one_error_on_its_css_declaration(checker: Checker, tm
     assert src.read_text().splitlines()[line][d.range.start.character:].startswith("font-size")
 
 
+@pytest.mark.parametrize(("new", "prop", "moved"), [
+    ("margin: 36px;", "margin", "(+16, +16)"),
+    ("margin: 20px; padding-top: 30px;", "padding-top", "(+0, +"),
+])
+def test_body_margin_is_one_error_on_its_declaration_not_one_per_child(
+        checker: Checker, tmp_path: Path, new: str, prop: str, moved: str):
+    src = pinned_copy(checker, tmp_path, "page.html")
+    line = edit_once(src, "margin: 20px;", new)
+    found = checker.check(Source.load(src)).discrepancies
+    assert len(found) == 1, [d.description for d in found]
+    [d] = found
+    assert (d.category, d.range.start.line) == ("layout_error", line)
+    assert f"moved by {moved}" in d.description and "margin or padding" in d.description
+    assert src.read_text().splitlines()[line][d.range.start.character:].startswith(prop)
+
+
 class BrokenCritic:
     """A critic that fails, standing in for a critic bug: the Checker must say so plainly."""
 

@@ -39,10 +39,12 @@ _STYLE_PROPS = {
 
 def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
     """The declaration that sets the colour a colour fix must change, when the renderer knows."""
-    if not d.fix or d.fix.get("kind") not in ("color", "style"):
+    if not d.fix or d.fix.get("kind") not in ("color", "style", "layout"):
         return None
     prop = str(d.fix.get("property") or "")
     candidates = (prop,) if prop else _STYLE_PROPS["color"]
+    if d.fix.get("kind") == "layout":
+        candidates = tuple(str(p) for p in d.fix.get("properties") or ())
     if prop in ("font-size", "font-weight", "font-family"):
         candidates = (prop, "font")  # the shorthand sets it too
     for table_name in ("css", "attr_spans"):

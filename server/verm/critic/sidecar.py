@@ -113,7 +113,45 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                 and max(abs(u - v) for u, v in zip(offset(f.ref_box, f.render_box), off,
                                                    strict=True)) <= PAD
                 for off, old in moves))]
-    return _drop_nested(_drop_reflowed(out))
+    return _shared_shift(_drop_nested(_drop_reflowed(out)), render)
+
+
+def _parent_key(key: str) -> str:
+    cut = max(key.rfind("/"), key.rfind(">"))
+    return key[:cut] if cut > 0 else ""
+
+
+def _shared_shift(findings: list[Finding], render: list[Placed]) -> list[Finding]:
+    """Elements that all moved the same way inside a parent that did not move: the parent's
+    margin or padding changed. One finding on the parent instead of one per child."""
+    by_key = {p.anchor.key: p for p in render}
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        if (f.nature in ("moved", "resized") and not f.container and f.anchor is not None
+                and f.ref_box is not None and f.render_box is not None):
+            parent = _parent_key(f.anchor.key)
+            if parent in by_key and by_key[parent].anchor.container:
+                groups.setdefault(parent, []).append(f)
+    for parent, group in groups.items():
+        if len(group) < 2:
+            continue
+        shifts = [offset(f.ref_box, f.render_box) for f in group]  # type: ignore[arg-type]
+        dx, dy = shifts[0]
+        if max(abs(dx), abs(dy)) <= PAD or any(
+                abs(x - dx) > PAD or abs(y - dy) > PAD for x, y in shifts):
+            continue
+        widths = {round((f.render_box[2] - f.render_box[0])  # type: ignore[index]
+                        - (f.ref_box[2] - f.ref_box[0])) for f in group}  # type: ignore[index]
+        members = {id(f) for f in group}
+        findings = [f for f in findings if id(f) not in members]
+        findings.append(Finding(
+            "shifted", by_key[parent].anchor, None,
+            render_box=union([f.render_box for f in group]),  # type: ignore[misc]
+            ref_box=union([f.ref_box for f in group]),  # type: ignore[misc]
+            pixels=sum(f.pixels for f in group), members=len(group),
+            style=("width", 0, widths.pop()) if len(widths) == 1 else None,
+        ))
+    return findings
 
 
 def _drop_reflowed(findings: list[Finding]) -> list[Finding]:

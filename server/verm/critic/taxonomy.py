@@ -13,7 +13,7 @@ from verm.types import TAXONOMY
 
 Nature = str
 """What changed: missing | extra | recolor | restyle | moved | resized | text | changed |
-background."""
+background | shifted (a parent's content, all moved alike)."""
 
 CHART_TEXT = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
                         "legend-text", "text"})
@@ -57,6 +57,8 @@ def categorize(
     """Category and severity of one change. ``share``: changed pixels / frame pixels."""
     table = {"chart": _chart, "svg": _svg, "html": _html, "table": _table}
     fn = table.get(domain, _chart)
+    if nature == "shifted":  # a parent's margin or padding: where things sit
+        nature = "moved"
     if nature == "restyle":  # a thicker line, a bigger font: how it looks, not what it says
         return ("layout_error" if domain == "table" else "style_error"), 1 if share < BIG else 2
     category, severity = fn(role, nature, share, container, has_text, numeric)

@@ -92,6 +92,17 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
                 f"{_at(box, frame)}")
         if f.render_text:
             desc += f", render text '{f.render_text}'"
+    elif nature == "shifted" and f.ref_box and f.render_box:
+        dx = round((f.render_box[0] - f.ref_box[0]) / frame.px_per_render_px)
+        dy = round((f.render_box[1] - f.ref_box[1]) / frame.px_per_render_px)
+        dw = round(float(f.style[2]) / frame.px_per_render_px) if f.style else 0  # type: ignore[arg-type]
+        size = f" and is {abs(dw)} px {'wider' if dw > 0 else 'narrower'}" if abs(dw) > 2 else ""
+        desc = (f"everything inside moved by ({dx:+d}, {dy:+d}) px{size}: its margin or "
+                f"padding changed")
+        sides = ("top" if dy else "", "left" if dx else "")
+        props = [f"{box}-{side}" for box in ("margin", "padding") for side in sides if side]
+        fix = {"kind": "layout", "properties": [*props, "margin", "padding"],
+               "offset": [dx, dy]}
     elif nature in ("moved", "resized") and f.ref_box and f.render_box:
         rw, rh = _px(f.ref_box, frame)
         nw, nh = _px(f.render_box, frame)
