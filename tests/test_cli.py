@@ -135,3 +135,16 @@ def test_broken_script_is_exit_1_with_the_users_line(project: Path):
     assert obj["rendered"] is False and obj["reward"] == 0.0
     assert obj["errors"][0]["range"]["start"]["line"] == 10
     assert "ZeroDivisionError" in obj["errors"][0]["description"]
+
+
+def test_python_m_verm_imports_nothing_from_the_workspace(tmp_path: Path):
+    """`python -m verm.cli` in a workspace with its own numpy.py and lxml.py: verm's imports
+    (server and render workers) come from the environment, never from the folder."""
+    marker = tmp_path / "imported"
+    for name in ("numpy.py", "lxml.py", "PIL.py"):
+        (tmp_path / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    shutil.copy(FIXTURES / "icon.svg", tmp_path / "icon.svg")
+    out = verm("render", "icon.svg", "-o", "out.png", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out.png").exists()
+    assert not marker.exists(), marker.read_text()

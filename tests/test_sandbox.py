@@ -127,3 +127,19 @@ def test_idle_spares_retire_and_the_next_job_still_runs():
         assert _children(server), "after a job, a spare waits again"
     finally:
         box.close()
+
+
+def test_nothing_is_imported_from_the_working_directory(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path):
+    """A workspace's own lxml.py must not run in the fork server, outside the sandbox."""
+    marker = tmp_path / "imported"
+    (tmp_path / "lxml.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    box = Sandbox(["verm.render.svg_job"])
+    try:
+        svg = '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'
+        result = box.run("verm.render.svg_job:run", {"path": "a.svg", "text": svg})
+        assert result.status == "ok" and result.data["ok"]
+    finally:
+        box.close()
+    assert not marker.exists()

@@ -90,8 +90,11 @@ class Sandbox:
                 env["PYTHONPATH"] = os.pathsep.join(
                     [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "verm.render.forkserver", self.socket_path,
+                # -P and a private cwd: nothing is imported from the directory verm was
+                # started in (a workspace's own numpy.py must not run outside the sandbox)
+                [sys.executable, "-P", "-m", "verm.render.forkserver", self.socket_path,
                  *self._modules],
+                cwd=self._dir,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=None,  # warnings from warm() reach our stderr, never our stdout
