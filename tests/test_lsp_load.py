@@ -327,7 +327,8 @@ async def test_200_saves_in_20_s_leave_the_server_responsive_flat_and_tidy(
     await asyncio.sleep(1.0)
     rss_before = rss_mb(server)
     tree_before = descendants(server)
-    sockets = [line.split()[3] for line in fork_servers(server).values()]
+    sockets = [next(arg for arg in line.split() if arg.endswith("fork.sock"))
+               for line in fork_servers(server).values()]
     assert len(sockets) == 2, "expected the chart and SVG fork servers"
 
     chart = docs[0]

@@ -419,3 +419,26 @@ def test_warm_render_is_far_faster_than_a_fresh_interpreter(renderer: ChartRende
     # A fresh interpreter needs ~350 ms (NOTES.md); leave room for a loaded machine.
     assert total < 250
     assert anchors < 40
+
+
+def test_installed_packages_a_script_imports_are_preloaded_for_the_next_renders() -> None:
+    """pandas and friends cost every render their import time unless the fork server has
+    them: it learns them from a render and takes over with them loaded, in the background."""
+    src = Source.load(CHARTS / "imports_package.py")
+    with Sandbox(MODULES) as box:
+        chart = ChartRenderer(box)
+
+        def title() -> str | None:
+            result = chart.render(src)
+            assert result.ok, result.failure
+            return next(a.text for a in result.anchors if a.role == "title")
+
+        assert title() == "imported"
+        assert "markdown_it" in box.preloaded  # with what it imports itself (mdurl)
+        assert "chart_helpers" not in box.preloaded, "never the script's own module"
+        deadline = time.monotonic() + 60
+        seen = title()
+        while seen != "preloaded" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            seen = title()
+        assert seen == "preloaded"

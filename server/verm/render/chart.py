@@ -97,6 +97,9 @@ class ChartRenderer:
                             f"{data['dpi_lowered_from']:g} to fit {image.width}×{image.height} "
                             "px; raise max_pixels or shrink figsize to render it full size")
         anchors = [Anchor.from_json(a) for a in data.get("anchors") or []]
+        imported = data.get("imported")
+        if isinstance(imported, list) and imported:  # preloaded from the next render on
+            self.sandbox.preload([str(n) for n in imported])
         return Render(kind="chart", source=source.path, image=image, anchors=anchors, meta=meta)
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ import math
 import os
 import signal
 import sys
+import sysconfig
 import time
 import traceback
 import types
@@ -365,6 +366,7 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
     except ValueError as exc:  # e.g. null bytes in the source
         return _failure("syntax", f"SyntaxError: {exc}", 0, text), b""
 
+    imported_before = set(sys.modules)
     tracker = _Tracker(path)
     scale = float(payload.get("scale") or 1.0)
     payload["scale"] = scale = scale if 0 < scale <= 64 and math.isfinite(scale) else 1.0
@@ -406,7 +408,23 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
         signal.setitimer(signal.ITIMER_REAL, 0)
     if header.get("ok"):
         header["exec_ms"] = round((t_exec - t0) * 1000, 2)
+    header["imported"] = _installed_packages(set(sys.modules) - imported_before)
     return header, blob
+
+
+def _installed_packages(names: set[str], limit: int = 16) -> list[str]:
+    """Top-level packages among ``names`` that come from site-packages: what the fork server
+    may preload for the next renders (never the script's own modules, nor the stdlib)."""
+    roots = tuple(os.path.realpath(p) + os.sep for p in {
+        sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    found = []
+    for top in sorted({n.partition(".")[0] for n in names}):
+        module = sys.modules.get(top)
+        file = getattr(module, "__file__", None)
+        if (top.isidentifier() and not top.startswith("_") and file
+                and os.path.realpath(file).startswith(roots)):
+            found.append(top)
+    return found[:limit]
 
 
 def _select(figures: list[Figure], want: str | None) -> Figure | None:

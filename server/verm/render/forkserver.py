@@ -18,6 +18,7 @@ import ctypes
 import errno
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -26,6 +27,7 @@ import signal
 import socket
 import struct
 import sys
+import sysconfig
 import tempfile
 import time
 import traceback
@@ -319,6 +321,27 @@ def _warm(modules: list[str], hook: str = "warm") -> None:
             warm()
 
 
+def _preload(names: str) -> None:
+    """Import installed packages the jobs use (learned from earlier jobs), before any fork.
+
+    Only packages found in site-packages: never the stdlib (cheap anyway, and some modules
+    act on import) and never a folder of the user's (this process imports nothing from its
+    working directory, see ``Sandbox``). A package that fails to import is skipped.
+    """
+    roots = tuple(os.path.realpath(p) + os.sep for p in {
+        sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    for name in filter(None, names.split(",")):
+        if not name.isidentifier() or name.startswith("_"):
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+            if origin and os.path.realpath(origin).startswith(roots):
+                importlib.import_module(name)
+        except Exception:  # a package that fails here fails in the job, with a message
+            continue
+
+
 def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], *,
                 prewarm: bool = True, idle_s: float = 120.0) -> None:
     parent = os.getpid()
@@ -342,6 +365,7 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
     """
     _die_with_parent(signal.SIGTERM, int(os.environ.get("VERM_PARENT_PID", "0")) or None)
     _warm(modules)
+    _preload(os.environ.get("VERM_PRELOAD", ""))
     # Move everything imported so far out of the GC's reach: a collection in a forked worker
     # would otherwise touch (and so copy) every inherited object page.
     gc.collect()
