@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import dis
 import errno
 import gc
 import importlib
@@ -408,23 +409,46 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
         signal.setitimer(signal.ITIMER_REAL, 0)
     if header.get("ok"):
         header["exec_ms"] = round((t_exec - t0) * 1000, 2)
-    header["imported"] = _installed_packages(set(sys.modules) - imported_before)
+    new = set(sys.modules) - imported_before
+    header["imported"] = _installed_modules(new, _import_names(code) & new)
     return header, blob
 
 
-def _installed_packages(names: set[str], limit: int = 16) -> list[str]:
-    """Top-level packages among ``names`` that come from site-packages: what the fork server
-    may preload for the next renders (never the script's own modules, nor the stdlib)."""
+def _import_names(code: types.CodeType) -> set[str]:
+    """Modules the script names in its import statements (``import a.b``, ``from a.b import
+    c``: a.b, and a.b.c when that is a module), from its bytecode: no second parse."""
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        co = stack.pop()
+        stack.extend(c for c in co.co_consts if isinstance(c, types.CodeType))
+        last = None
+        for ins in dis.get_instructions(co):
+            if ins.opname == "IMPORT_NAME" and isinstance(ins.argval, str):
+                last = ins.argval
+                names.add(last)
+            elif ins.opname == "IMPORT_FROM" and last:
+                names.add(f"{last}.{ins.argval}")
+    return names
+
+
+def _installed_modules(new: set[str], named: set[str], limit: int = 16) -> list[str]:
+    """What the fork server may preload for the next renders: the top-level packages of the
+    modules this render imported, and the submodules the script itself named (``import
+    pandas.plotting``) — only those found in site-packages, never the script's own modules
+    nor the stdlib."""
     roots = tuple(os.path.realpath(p) + os.sep for p in {
         sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-    found = []
-    for top in sorted({n.partition(".")[0] for n in names}):
-        module = sys.modules.get(top)
-        file = getattr(module, "__file__", None)
-        if (top.isidentifier() and not top.startswith("_") and file
-                and os.path.realpath(file).startswith(roots)):
-            found.append(top)
-    return found[:limit]
+
+    def installed(name: str) -> bool:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        return (all(part.isidentifier() and not part.startswith("_")
+                    for part in name.split("."))
+                and bool(file) and os.path.realpath(file).startswith(roots))
+
+    tops = sorted(n for n in {n.partition(".")[0] for n in new} if installed(n))
+    subs = sorted(n for n in named if "." in n and installed(n))
+    return (tops + subs)[:limit]
 
 
 def _select(figures: list[Figure], want: str | None) -> Figure | None:

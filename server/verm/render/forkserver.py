@@ -331,7 +331,7 @@ def _preload(names: str) -> None:
     roots = tuple(os.path.realpath(p) + os.sep for p in {
         sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     for name in filter(None, names.split(",")):
-        if not name.isidentifier() or name.startswith("_"):
+        if not all(p.isidentifier() and not p.startswith("_") for p in name.split(".")):
             continue
         try:
             spec = importlib.util.find_spec(name)

@@ -136,7 +136,8 @@ class Sandbox:
         render). A new fork server with them preloaded is started in the background and
         takes over; jobs running on the old one finish there first.
         """
-        new = {n for n in names if n.isidentifier() and not n.startswith("_")}
+        new = {n for n in names
+               if all(p.isidentifier() and not p.startswith("_") for p in n.split("."))}
         new -= self._preloaded
         room = MAX_PRELOADS - len(self._preloaded)
         if not new or room <= 0:
