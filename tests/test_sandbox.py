@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -143,3 +144,28 @@ def test_nothing_is_imported_from_the_working_directory(monkeypatch: pytest.Monk
     finally:
         box.close()
     assert not marker.exists()
+
+
+def test_a_preload_that_breaks_the_fork_server_is_dropped_for_good():
+    """A package that kills the process importing it must not take the renders with it, now
+    or at the next restart."""
+    name = "verm_test_exits_on_import"
+    module = Path(sysconfig.get_paths()["purelib"]) / f"{name}.py"
+    module.write_text("import os\nos._exit(3)\n")
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)])
+    try:
+        assert box.run("sandbox_jobs:double", {"x": 1}).data["x"] == 2
+        box.preload([name])
+        assert name in box.preloaded
+        deadline = time.monotonic() + 30
+        while name in box.preloaded and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert name not in box.preloaded, "refused once the new fork server died"
+        assert box.run("sandbox_jobs:double", {"x": 2}).data["x"] == 4
+        box._restart()  # a restart does not try it again
+        assert box.run("sandbox_jobs:double", {"x": 3}).data["x"] == 6
+        box.preload([name])
+        assert name not in box.preloaded
+    finally:
+        box.close()
+        module.unlink()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,7 @@ class Job:
 
 MAX_PRELOADS = 16
 OLD_SERVER_GRACE_S = 60.0  # a replaced fork server lives on this long for its running jobs
+PRELOAD_READY_S = 60.0  # a fork server with new preloads that is not ready by then is dropped
 
 
 class Sandbox:
@@ -76,6 +78,7 @@ class Sandbox:
         self._preloaded: set[str] = set()
         self._running_preload: list[str] = []
         self._replacing = threading.Lock()
+        self._refused: set[str] = set()  # preloads that kept a fork server from starting
         self._retired: list[tuple[subprocess.Popen[bytes] | None, str | None]] = []
 
     @property
@@ -93,8 +96,10 @@ class Sandbox:
             self._proc, self._dir = self._spawn(want)
             self._running_preload = want
 
-    def _spawn(self, preload: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-        """A new fork server, ready: its process and its folder (socket, private cwd)."""
+    def _spawn(self, preload: list[str], ready_s: float | None = None
+               ) -> tuple[subprocess.Popen[bytes], str]:
+        """A new fork server, ready: its process and its folder (socket, private cwd).
+        ``ready_s``: give up (and kill it) if it is not ready by then."""
         folder = tempfile.mkdtemp(prefix="verm-fork-")
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
                "VERM_PARENT_PID": str(os.getpid()), "VERM_PRELOAD": ",".join(preload)}
@@ -116,8 +121,11 @@ class Sandbox:
             close_fds=True,
         )
         assert proc.stdout is not None
+        if ready_s is not None and not select.select([proc.stdout], [], [], ready_s)[0]:
+            proc.kill()  # e.g. a preloaded package that waits for the network on import
         line = proc.stdout.readline()
         if line.strip() != b"ready":
+            proc.kill()
             code = proc.wait()
             proc.stdout.close()
             shutil.rmtree(folder, ignore_errors=True)
@@ -138,7 +146,7 @@ class Sandbox:
         """
         new = {n for n in names
                if all(p.isidentifier() and not p.startswith("_") for p in n.split("."))}
-        new -= self._preloaded
+        new -= self._preloaded | self._refused
         room = MAX_PRELOADS - len(self._preloaded)
         if not new or room <= 0:
             return
@@ -152,9 +160,15 @@ class Sandbox:
                 if self._proc is None or self._running_preload == want:
                     return  # not started (start() will preload) or already done
             try:
-                proc, folder = self._spawn(want)
+                proc, folder = self._spawn(want, PRELOAD_READY_S)
             except (RuntimeError, OSError):
-                return  # keep the server we have
+                # Keep the server we have, and never try these packages again: a restart
+                # must not depend on them.
+                with self._lock:
+                    failed = self._preloaded - set(self._running_preload)
+                    self._refused |= failed
+                    self._preloaded -= failed
+                return
             with self._lock:
                 old = (self._proc, self._dir)
                 self._proc, self._dir = proc, folder
