@@ -14,7 +14,7 @@ from PIL import Image
 
 from support import edit_once, pinned_copy
 from verm.check import Checker
-from verm.pins import pin_render
+from verm.pins import pin_render, sidecar_path
 from verm.source import Source
 
 
@@ -158,6 +158,20 @@ def test_body_margin_is_one_error_on_its_declaration_not_one_per_child(
     assert (d.category, d.range.start.line) == ("layout_error", line)
     assert f"moved by {moved}" in d.description and "margin or padding" in d.description
     assert src.read_text().splitlines()[line][d.range.start.character:].startswith(prop)
+
+
+def test_body_margin_against_a_screenshot_is_one_shift_on_its_declaration(
+        checker: Checker, tmp_path: Path):
+    """No sidecar: a page whose content moved on a canvas of the same size is one layout
+    error, aligned content otherwise clean — not a text error per element."""
+    src = pinned_copy(checker, tmp_path, "page.html")
+    sidecar_path(src.with_name("page.ref.png")).unlink()
+    line = edit_once(src, "margin: 20px;", "margin: 36px;")
+    found = checker.check(Source.load(src)).discrepancies
+    assert [(d.category, d.range.start.line) for d in found] == [("layout_error", line)]
+    assert "moved by (+16, +16) px" in found[0].description
+    assert src.read_text().splitlines()[line][found[0].range.start.character:].startswith(
+        "margin")
 
 
 class BrokenCritic:

@@ -61,6 +61,9 @@ class AnalyticCritic:
         canvas = _canvas_change(reg, cmp, domain, reference, render)
         if canvas is not None:
             found.append(canvas)
+        shifted = _content_shift(reg, domain, render)
+        if shifted is not None:
+            found.append(shifted)
         if cmp.regions or (sidecar and canvas is not None):
             ctx = Context(
                 domain=domain,
@@ -121,6 +124,32 @@ def _sidecar_in_ref_pixels(reference: Reference) -> list[Anchor]:
         return list(reference.anchors)
     return [replace(a, box=(a.box[0] * sx, a.box[1] * sy, a.box[2] * sx, a.box[3] * sy))
             for a in reference.anchors]
+
+
+def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepancy | None:
+    """Content aligned by a plain translation on a canvas of the same size: everything moved
+    (a page's margin, a figure's layout). One discrepancy for it, on the page's own margin
+    declarations when the renderer knows them; what else differs is judged aligned."""
+    if (reg.method != "search" or reg.ref_size != reg.render_size
+            or abs(reg.scale - 1) > 0.005 or max(abs(reg.dx), abs(reg.dy)) <= 1.5):
+        return None
+    dx, dy = round(-reg.dx), round(-reg.dy)
+    name = CANVAS_NAMES.get(domain, "figure")
+    body = next((a for a in render.anchors if a.key.endswith("body")), None)
+    sides = [side for side, d in (("top", dy), ("left", dx)) if d]
+    props = [f"{box}-{side}" for box in ("margin", "padding") for side in sides]
+    w, h = reg.render_size
+    return Discrepancy(
+        category=size_category(domain),
+        severity=2,
+        location=body.name if body is not None else name,
+        description=(f"everything moved by ({dx:+d}, {dy:+d}) px on a {name} of the same size: "
+                     "a margin, padding or layout setting changed"),
+        ref_box=(0.0, 0.0, float(w), float(h)),
+        render_box=(0.0, 0.0, float(w), float(h)),
+        anchor=body,
+        fix={"kind": "layout", "properties": [*props, "margin", "padding"], "offset": [dx, dy]},
+    )
 
 
 def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: Reference,
