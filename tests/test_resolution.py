@@ -102,3 +102,23 @@ def test_ratio_only_for_the_same_shape_at_another_size():
     exact = ratio((640, 400), _render((460, 288), inches=[6.4, 4.0], dpi=72.0))
     assert exact is not None and exact * 72 == pytest.approx(100.0)
     assert ratio((64000, 40000), _render((64, 40))) is None  # beyond any screen's scale
+
+
+def test_page_against_a_hidpi_screenshot_is_drawn_at_its_device_scale(checker: Checker,
+                                                                      tmp_path: Path):
+    """A designer's Retina screenshot (device scale 2) of the page, no sidecar: the page is
+    drawn at scale 2 and compared pixel for pixel, and a real change still lands on its line."""
+    src = pinned_copy(checker, tmp_path, "page.html")
+    ref = src.with_name("page.ref.png")
+    sidecar_path(ref).unlink()
+    retina = checker.render(Source.load(src), scale=2.0)
+    assert retina.ok and retina.size == (960, 640)
+    h1 = next(a for a in retina.anchors if a.name.startswith("<h1>"))
+    assert h1.box[0] == pytest.approx(40, abs=1), "anchors in device pixels"
+    retina.image.save(ref)
+    assert checker.check(Source.load(src)).discrepancies == []
+    line = edit_once(src, "color: #1f2328;", "color: #cf222e;")
+    result = checker.check(Source.load(src))
+    assert [(d.category, d.range.start.line) for d in result.discrepancies] == [
+        ("style_error", line)]
+    assert result.render.size == (960, 640), "judged at the screenshot's device scale"

@@ -19,7 +19,7 @@ from verm.critic.analytic import CANVAS_NAMES
 from verm.critic.taxonomy import size_category
 from verm.types import Box, Critique, Discrepancy, Render
 
-RESCALABLE = frozenset({"chart", "svg"})  # renderers that honour RenderOptions.scale
+RESCALABLE = frozenset({"chart", "svg", "html", "table"})  # honour RenderOptions.scale
 SAME_ASPECT = 0.01  # relative difference of the two canvases' scale factors
 SCALE_RANGE = (1 / 8, 8.0)
 TEXT_ROLES = frozenset({"suptitle", "title", "xlabel", "ylabel", "xticklabel", "yticklabel",

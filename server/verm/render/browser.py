@@ -102,6 +102,9 @@ IDLE_ENV_VAR = "VERM_BROWSER_IDLE_S"
 DEFAULT_IDLE_CLOSE_S = 120.0
 
 
+SCALED_SLOTS = 2  # warm pages kept for references captured at another device scale
+
+
 class BrowserError(Exception):
     """A render the browser could not finish; ``reason`` is a RenderFailure reason."""
 
@@ -218,11 +221,14 @@ class _Slot:
     """A warm page in its own browser context, with the state its route handler consults."""
 
     def __init__(self, browser: Any, viewport: tuple[int, int],
-                 on_crash: Callable[[], None]) -> None:
+                 on_crash: Callable[[], None], scale: float = 1.0) -> None:
         self.on_crash = on_crash
+        # A device scale factor is fixed per page: switching one back leaves the page drawing
+        # differently from a fresh one. Pages of another scale are slots of their own.
+        self.scale = scale
         self.page = browser.new_page(
             viewport={"width": viewport[0], "height": viewport[1]},
-            device_scale_factor=1,
+            device_scale_factor=scale,
             service_workers="block",
             accept_downloads=False,
             locale="en-US",
@@ -385,10 +391,13 @@ class Lease:
         self.stage = "taking the screenshot"
         self.remaining_ms()
         params: dict[str, Any] = {"format": "png", "optimizeForSpeed": True, "fromSurface": True}
+        scale = self.slot.scale
+        if clip is None and scale != 1.0:  # the capture's own scale gives device pixels
+            clip = (0, 0, *self.slot.viewport)
         if clip is not None:
             x, y, w, h = clip
             vw, vh = self.slot.viewport
-            params["clip"] = {"x": x, "y": y, "width": w, "height": h, "scale": 1}
+            params["clip"] = {"x": x, "y": y, "width": w, "height": h, "scale": scale}
             params["captureBeyondViewport"] = x + w > vw or y + h > vh
         for attempt in range(3):
             try:
@@ -414,6 +423,7 @@ class _Job(Generic[T]):
     viewport: tuple[int, int]
     timeout_s: float
     chromium_path: str | None
+    scale: float = 1.0
     future: Future[T] = field(default_factory=Future)
 
 
@@ -452,9 +462,12 @@ class Browser:
     # ---- caller side -------------------------------------------------------------------------
 
     def submit(self, fn: Callable[[Lease], T], *, site: Site, viewport: tuple[int, int],
-               timeout_s: float, chromium_path: str | None = None) -> Future[T]:
-        """Queue ``fn`` to run on a warm page; the future holds its result or a BrowserError."""
-        job: _Job[T] = _Job(fn, site, viewport, timeout_s, chromium_path or self.chromium_path)
+               timeout_s: float, chromium_path: str | None = None,
+               scale: float = 1.0) -> Future[T]:
+        """Queue ``fn`` to run on a warm page; the future holds its result or a BrowserError.
+        ``scale``: the page's device scale factor (a HiDPI screen: 2)."""
+        job: _Job[T] = _Job(fn, site, viewport, timeout_s, chromium_path or self.chromium_path,
+                            scale)
         with self._lock:
             if threading.current_thread() is self._thread:
                 raise RuntimeError("Browser.submit called from the browser's own thread")
@@ -518,7 +531,7 @@ class Browser:
     def _execute(self, job: _Job[Any]) -> None:
         try:
             self._ensure_browser(job.chromium_path)
-            slot = self._take_slot(job.viewport)
+            slot = self._take_slot(job.viewport, job.scale)
         except BrowserError as exc:
             job.future.set_exception(exc)
             return
@@ -537,6 +550,7 @@ class Browser:
             job.future.set_exception(error)
         else:
             self._pool.append(slot)
+            self._trim_scaled()
             job.future.set_result(result)
         finally:
             self._disarm()
@@ -602,20 +616,28 @@ class Browser:
         except Exception:
             return False
 
-    def _take_slot(self, viewport: tuple[int, int]) -> _Slot:
-        while self._pool:
-            slot = self._pool.pop()
+    def _take_slot(self, viewport: tuple[int, int], scale: float = 1.0) -> _Slot:
+        for slot in [s for s in reversed(self._pool) if s.scale == scale]:
+            self._pool.remove(slot)
             if not slot.crashed and not slot.page.is_closed():
                 return slot
             slot.close()
-        return _Slot(self._browser, viewport, self._cut_short)
+        return _Slot(self._browser, viewport, self._cut_short, scale)
+
+    def _trim_scaled(self) -> None:
+        """Keep at most ``SCALED_SLOTS`` warm pages of other scales (oldest go first)."""
+        scaled = [s for s in self._pool if s.scale != 1.0]
+        for slot in scaled[:max(0, len(scaled) - SCALED_SLOTS)]:
+            self._pool.remove(slot)
+            slot.close()
 
     def _replenish(self) -> None:
         """Between jobs, top the pool up to ``pool_size`` warm pages."""
         if self._browser is None or not self._connected():
             return
         try:
-            while len(self._pool) < self.pool_size and self._jobs.empty():
+            while (sum(s.scale == 1.0 for s in self._pool) < self.pool_size
+                   and self._jobs.empty()):
                 viewport = self._pool[-1].viewport if self._pool else (1280, 800)
                 self._pool.append(_Slot(self._browser, viewport, self._cut_short))
         except Exception as exc:

@@ -623,6 +623,22 @@ def _clip(data: dict[str, Any], viewport: tuple[int, int], full_page: bool, max_
 # ---- anchors -----------------------------------------------------------------------------------
 
 
+def page_scale(options: RenderOptions, viewport: tuple[int, int]) -> float:
+    """The device scale factor to draw at: ``options.scale`` (a reference captured on a HiDPI
+    screen), kept within what ``max_pixels`` allows for the viewport."""
+    s = options.scale if 0.25 <= options.scale <= 8 else 1.0
+    return max(0.25, min(s, options.max_pixels / max(viewport)))
+
+
+def to_image_px(records: list[dict[str, Any]], origin: tuple[int, int], scale: float
+                ) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+    """Element records and the capture origin, from CSS px to image px (``scale`` each)."""
+    if scale == 1.0:
+        return records, origin
+    return ([{**r, "box": [v * scale for v in r["box"]]} for r in records],
+            (round(origin[0] * scale), round(origin[1] * scale)))
+
+
 def clip_box(box: list[float], size: tuple[int, int]) -> tuple[float, float, float, float]:
     """``box`` cut to the image (an element partly off the picture: its drawn part)."""
     w, h = float(size[0]), float(size[1])
@@ -798,17 +814,20 @@ class HtmlRenderer:
         site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")})
         arg = doc.script_arg()
         viewport = clamp_viewport(options)
+        scale = page_scale(options, viewport)
         try:
             shot = self.browser.run(
                 lambda lease: capture(lease, url_for(path), arg=arg, full_page=options.full_page,
-                                      max_pixels=options.max_pixels),
+                                      max_pixels=int(options.max_pixels / scale)),
                 site=site, viewport=viewport, timeout_s=options.timeout_s,
-                chromium_path=options.chromium_path)
+                chromium_path=options.chromium_path, scale=scale)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
         image = decode_png(shot.png)
-        anchors = build_anchors(shot.data["elements"], doc, image.size, shot.origin)
+        records, origin = to_image_px(shot.data["elements"], shot.origin, scale)
+        anchors = build_anchors(records, doc, image.size, origin)
         meta = {"viewport": list(viewport), "full_page": options.full_page, "url": shot.url,
+                "scale": scale,
                 "document_size": [shot.data["width"], shot.data["height"]],
                 "clipped": shot.clipped, "console_errors": shot.console,
                 "blank": is_blank(image), "backend": "chromium"}

@@ -30,7 +30,9 @@ from verm.render.html import (
     failure_render,
     hex_color,
     is_blank,
+    page_scale,
     quote_text,
+    to_image_px,
 )
 from verm.source import Source
 from verm.types import Anchor, Kind, Position, Range, Render
@@ -259,17 +261,20 @@ class MarkdownRenderer:
         arg = {"attr": ATTR, "all": False, "crop": "#verm-md", "inherited": [], "decls": [],
                "rules": [], "inline": {}}
         viewport = clamp_viewport(options)
+        scale = page_scale(options, viewport)
         try:
             shot = self.browser.run(
                 lambda lease: capture(lease, url_for(path), arg=arg, full_page=True,
-                                      max_pixels=options.max_pixels, crop_margin=MARGIN),
+                                      max_pixels=int(options.max_pixels / scale),
+                                      crop_margin=MARGIN),
                 site=site, viewport=viewport, timeout_s=options.timeout_s,
-                chromium_path=options.chromium_path)
+                chromium_path=options.chromium_path, scale=scale)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
         image = decode_png(shot.png)
-        anchors = build_anchors(shot.data["elements"], items, shot.origin, image.size)
-        meta = {"viewport": list(viewport), "crop": [*shot.origin, *image.size],
+        records, origin = to_image_px(shot.data["elements"], shot.origin, scale)
+        anchors = build_anchors(records, items, origin, image.size)
+        meta = {"viewport": list(viewport), "crop": [*shot.origin, *image.size], "scale": scale,
                 "margin": MARGIN, "clipped": shot.clipped, "console_errors": shot.console,
                 "blank": is_blank(image), "backend": "chromium", "tables": sum(
                     1 for a in anchors if a.role == "table")}
