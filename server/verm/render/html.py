@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from PIL import Image
+
 from verm.render.base import RenderOptions
 from verm.render.browser import (
     Browser,
@@ -630,6 +632,35 @@ def page_scale(options: RenderOptions, viewport: tuple[int, int]) -> float:
     return max(0.25, min(s, options.max_pixels / max(viewport)))
 
 
+@dataclass
+class Shot:
+    """A page taken at its viewport and device scale: the picture, and the element records
+    and capture origin in the picture's pixels."""
+
+    page: PageShot
+    image: Image.Image
+    records: list[dict[str, Any]]
+    origin: tuple[int, int]
+    viewport: tuple[int, int]
+    scale: float
+
+
+def shoot(browser: Browser, path: Path, site: Site, arg: dict[str, Any],
+          options: RenderOptions, *, full_page: bool, crop_margin: int | None = None) -> Shot:
+    """Load ``path`` from ``site`` on a warm page and capture it; raises ``BrowserError``."""
+    viewport = clamp_viewport(options)
+    scale = page_scale(options, viewport)
+    page = browser.run(
+        lambda lease: capture(lease, url_for(path), arg=arg, full_page=full_page,
+                              max_pixels=int(options.max_pixels / scale),
+                              crop_margin=crop_margin),
+        site=site, viewport=viewport, timeout_s=options.timeout_s,
+        chromium_path=options.chromium_path, scale=scale)
+    image = decode_png(page.png)
+    records, origin = to_image_px(page.data["elements"], page.origin, scale)
+    return Shot(page, image, records, origin, viewport, scale)
+
+
 def to_image_px(records: list[dict[str, Any]], origin: tuple[int, int], scale: float
                 ) -> tuple[list[dict[str, Any]], tuple[int, int]]:
     """Element records and the capture origin, from CSS px to image px (``scale`` each)."""
@@ -812,22 +843,15 @@ class HtmlRenderer:
         path = Path(source.path).absolute()
         doc = annotate_html(source.text, path)
         site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")})
-        arg = doc.script_arg()
-        viewport = clamp_viewport(options)
-        scale = page_scale(options, viewport)
         try:
-            shot = self.browser.run(
-                lambda lease: capture(lease, url_for(path), arg=arg, full_page=options.full_page,
-                                      max_pixels=int(options.max_pixels / scale)),
-                site=site, viewport=viewport, timeout_s=options.timeout_s,
-                chromium_path=options.chromium_path, scale=scale)
+            taken = shoot(self.browser, path, site, doc.script_arg(), options,
+                          full_page=options.full_page)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
-        image = decode_png(shot.png)
-        records, origin = to_image_px(shot.data["elements"], shot.origin, scale)
-        anchors = build_anchors(records, doc, image.size, origin)
-        meta = {"viewport": list(viewport), "full_page": options.full_page, "url": shot.url,
-                "scale": scale,
+        shot, image = taken.page, taken.image
+        anchors = build_anchors(taken.records, doc, image.size, taken.origin)
+        meta = {"viewport": list(taken.viewport), "full_page": options.full_page,
+                "url": shot.url, "scale": taken.scale,
                 "document_size": [shot.data["width"], shot.data["height"]],
                 "clipped": shot.clipped, "console_errors": shot.console,
                 "blank": is_blank(image), "backend": "chromium"}

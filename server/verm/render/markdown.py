@@ -21,18 +21,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from verm.render.base import RenderOptions
-from verm.render.browser import Browser, BrowserError, Site, decode_png, url_for
+from verm.render.browser import Browser, BrowserError, Site
 from verm.render.html import (
     ATTR,
-    capture,
-    clamp_viewport,
     clip_box,
     failure_render,
     hex_color,
     is_blank,
-    page_scale,
     quote_text,
-    to_image_px,
+    shoot,
 )
 from verm.source import Source
 from verm.types import Anchor, Kind, Position, Range, Render
@@ -260,21 +257,15 @@ class MarkdownRenderer:
         site = Site(root=path.parent, documents={path: page.encode("utf-8", "replace")})
         arg = {"attr": ATTR, "all": False, "crop": "#verm-md", "inherited": [], "decls": [],
                "rules": [], "inline": {}}
-        viewport = clamp_viewport(options)
-        scale = page_scale(options, viewport)
         try:
-            shot = self.browser.run(
-                lambda lease: capture(lease, url_for(path), arg=arg, full_page=True,
-                                      max_pixels=int(options.max_pixels / scale),
-                                      crop_margin=MARGIN),
-                site=site, viewport=viewport, timeout_s=options.timeout_s,
-                chromium_path=options.chromium_path, scale=scale)
+            taken = shoot(self.browser, path, site, arg, options, full_page=True,
+                          crop_margin=MARGIN)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
-        image = decode_png(shot.png)
-        records, origin = to_image_px(shot.data["elements"], shot.origin, scale)
-        anchors = build_anchors(records, items, origin, image.size)
-        meta = {"viewport": list(viewport), "crop": [*shot.origin, *image.size], "scale": scale,
+        shot, image = taken.page, taken.image
+        anchors = build_anchors(taken.records, items, taken.origin, image.size)
+        meta = {"viewport": list(taken.viewport), "crop": [*shot.origin, *image.size],
+                "scale": taken.scale,
                 "margin": MARGIN, "clipped": shot.clipped, "console_errors": shot.console,
                 "blank": is_blank(image), "backend": "chromium", "tables": sum(
                     1 for a in anchors if a.role == "table")}
