@@ -442,3 +442,31 @@ def test_installed_packages_a_script_imports_are_preloaded_for_the_next_renders(
             time.sleep(0.2)
             seen = title()
         assert seen == "preloaded"
+
+
+def test_declared_preloads_are_loaded_before_the_first_render(tmp_path: Path) -> None:
+    """`preload = [...]` in the config: even the first render finds the package imported;
+    `preload = false`: nothing is preloaded, nor learned."""
+    import shutil
+
+    from verm.check import Checker
+
+    for name in ("imports_package.py", "chart_helpers.py"):
+        shutil.copy(CHARTS / name, tmp_path / name)
+    src = tmp_path / "imports_package.py"
+
+    def titles(config: str, renders: int) -> tuple[list[str | None], frozenset[str]]:
+        (tmp_path / "verm.toml").write_text(config)
+        with Checker() as checker:
+            seen = []
+            for _ in range(renders):
+                result = checker.render(Source.load(src))
+                assert result.ok, result.failure
+                seen.append(next(a.text for a in result.anchors if a.role == "title"))
+                time.sleep(0.5)
+            return seen, checker.renderers.sandbox("chart").preloaded
+
+    declared, preloaded = titles('preload = ["markdown_it"]\n', 1)
+    assert declared == ["preloaded"] and "markdown_it" in preloaded
+    off, preloaded = titles("preload = false\n", 4)
+    assert off == ["imported"] * 4 and preloaded == frozenset()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from verm.config import ConfigError, load_config, render_options
+from verm.config import ConfigError, apply_settings, load_config, render_options
+from verm.render.base import RenderOptions
 from verm.source import Source, SourceError, parse_pragmas
 
 
@@ -82,3 +83,16 @@ def test_bad_pragma_is_a_config_error(tmp_path: Path):
     src.write_text("<!-- verm: viewport=hugexhuge -->\n<p>x</p>\n")
     with pytest.raises(ConfigError, match=r"page\.html .*viewport"):
         render_options(Source.load(src), load_config(tmp_path))
+
+
+def test_preload_setting_takes_names_or_false():
+    base = RenderOptions()
+    assert apply_settings(base, {"preload": ["pandas", "scipy.stats"]}, "t").preload == (
+        "pandas", "scipy.stats")
+    assert apply_settings(base, {"preload": "pandas, seaborn"}, "pragma").preload == (
+        "pandas", "seaborn")
+    off = apply_settings(base, {"preload": False}, "t")
+    assert off.preload == () and off.learn_imports is False
+    assert apply_settings(base, {"preload": "false"}, "pragma").learn_imports is False
+    with pytest.raises(ConfigError, match="module names"):
+        apply_settings(base, {"preload": ["pandas", "9lives"]}, "verm.toml: preload")

@@ -13,6 +13,7 @@ full-page = false
 critic = "analytic"
 chromium = "/usr/bin/chromium"
 svg-backend = "cairosvg"
+preload = ["pandas"]    # chart workers import these before forking (false: none, none learned)
 
 [tool.verm.references]  # source glob (relative to this file) -> reference
 "charts/*.py" = "design/{stem}.png"
@@ -123,7 +124,24 @@ def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str)
             if str(value) not in SVG_BACKENDS:
                 raise ConfigError(f"{at}: expected one of {', '.join(SVG_BACKENDS)}, got {value!r}")
             changes["svg_backend"] = str(value)
+        elif k == "preload":
+            changes.update(_preload(value, at))
     return replace(options, **changes)
+
+
+def _preload(value: Any, where: str) -> dict[str, Any]:
+    """``preload``: installed modules chart workers import before they fork (a list, or a
+    comma-separated string in a pragma), or false: none, and none learned from renders."""
+    if isinstance(value, bool) or str(value).strip().lower() in ("true", "false"):
+        learn = value if isinstance(value, bool) else str(value).strip().lower() == "true"
+        return {"learn_imports": learn} if learn else {"learn_imports": False, "preload": ()}
+    names = value if isinstance(value, list) else str(value).split(",")
+    modules = tuple(str(n).strip() for n in names if str(n).strip())
+    bad = [m for m in modules if not all(p.isidentifier() for p in m.split("."))]
+    if bad:
+        raise ConfigError(f"{where}: expected module names (e.g. [\"pandas\"]) or false, "
+                          f"got {', '.join(map(repr, bad))}")
+    return {"preload": modules}
 
 
 def _settings_in(path: Path) -> dict[str, Any] | None:

@@ -26,6 +26,10 @@ class RenderOptions:
     # Draw at this many times the natural pixel size (chart dpi, SVG size): set by the checker
     # to meet a reference captured at another resolution, so both are compared pixel for pixel.
     scale: float = 1.0
+    # Installed modules the chart fork server imports before it forks, and whether it also
+    # learns the ones scripts import (see Sandbox.preload).
+    preload: tuple[str, ...] = ()
+    learn_imports: bool = True
 
 
 class Renderer(Protocol):

@@ -48,6 +48,8 @@ class ChartRenderer:
             "max_pixels": options.max_pixels,
             "scale": options.scale,
         }
+        if options.preload:  # declared in the config: loaded before the first render too
+            self.sandbox.preload(list(options.preload))
         folder = source.path.parent
         result = self.sandbox.run(JOB, payload, timeout_s=options.timeout_s,
                                   memory_mb=options.memory_mb,
@@ -63,7 +65,7 @@ class ChartRenderer:
         if result.status == "ok":
             data = result.data
             if data.get("ok"):
-                return self._picture(source, data, result.blob)
+                return self._picture(source, data, result.blob, options.learn_imports)
             failure = data.get("failure") or {}
             return _failed(source, RenderFailure(
                 reason=failure.get("reason", "exception"),
@@ -74,7 +76,8 @@ class ChartRenderer:
             ))
         return _failed(source, _no_answer(result, options))
 
-    def _picture(self, source: Source, data: dict[str, Any], blob: bytes) -> Render:
+    def _picture(self, source: Source, data: dict[str, Any], blob: bytes,
+                 learn: bool = True) -> Render:
         image = image_from_raw(data, blob)
         if isinstance(image, str):
             return _failed(source, RenderFailure(
@@ -98,7 +101,7 @@ class ChartRenderer:
                             "px; raise max_pixels or shrink figsize to render it full size")
         anchors = [Anchor.from_json(a) for a in data.get("anchors") or []]
         imported = data.get("imported")
-        if isinstance(imported, list) and imported:  # preloaded from the next render on
+        if learn and isinstance(imported, list) and imported:  # preloaded from now on
             self.sandbox.preload([str(n) for n in imported])
         return Render(kind="chart", source=source.path, image=image, anchors=anchors, meta=meta)
 
