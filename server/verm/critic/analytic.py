@@ -16,6 +16,7 @@ from verm.critic.ocr import TextReader
 from verm.critic.pixels import as_rgb, hex_color
 from verm.critic.register import NICE_SCALES, Registration, register, stretch_fits_better
 from verm.critic.taxonomy import blank_category, size_category
+from verm.critic.wording import layout_fix
 from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
 
 MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all
@@ -136,8 +137,6 @@ def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepanc
     dx, dy = round(-reg.dx), round(-reg.dy)
     name = CANVAS_NAMES.get(domain, "figure")
     body = next((a for a in render.anchors if a.key.endswith("body")), None)
-    sides = [side for side, d in (("top", dy), ("left", dx)) if d]
-    props = [f"{box}-{side}" for box in ("margin", "padding") for side in sides]
     w, h = reg.render_size
     return Discrepancy(
         category=size_category(domain),
@@ -148,7 +147,7 @@ def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepanc
         ref_box=(0.0, 0.0, float(w), float(h)),
         render_box=(0.0, 0.0, float(w), float(h)),
         anchor=body,
-        fix={"kind": "layout", "properties": [*props, "margin", "padding"], "offset": [dx, dy]},
+        fix=layout_fix(dx, dy),
     )
 
 

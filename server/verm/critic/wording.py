@@ -4,6 +4,7 @@ concrete description (reference vs render) and the quick-fix payload."""
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from verm.critic.compare import Comparison, Frame
 from verm.critic.findings import SAME_COLOR, Context, Finding, texty, union
@@ -99,10 +100,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         size = f" and is {abs(dw)} px {'wider' if dw > 0 else 'narrower'}" if abs(dw) > 2 else ""
         desc = (f"everything inside moved by ({dx:+d}, {dy:+d}) px{size}: its margin or "
                 f"padding changed")
-        sides = ("top" if dy else "", "left" if dx else "")
-        props = [f"{box}-{side}" for box in ("margin", "padding") for side in sides if side]
-        fix = {"kind": "layout", "properties": [*props, "margin", "padding"],
-               "offset": [dx, dy]}
+        fix = layout_fix(dx, dy)
     elif nature in ("moved", "resized") and f.ref_box and f.render_box:
         rw, rh = _px(f.ref_box, frame)
         nw, nh = _px(f.render_box, frame)
@@ -144,6 +142,14 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         anchor=f.anchor or f.ref_anchor,  # a missing element: its anchor in the reference
         fix=fix,
     )
+
+
+def layout_fix(dx: int, dy: int) -> dict[str, Any]:
+    """The quick-fix payload of content moved by (dx, dy): the declarations that move it, most
+    specific first (locate points at the first one the element's styles have)."""
+    sides = [side for side, d in (("top", dy), ("left", dx)) if d]
+    props = [f"{box}-{side}" for box in ("margin", "padding") for side in sides]
+    return {"kind": "layout", "properties": [*props, "margin", "padding"], "offset": [dx, dy]}
 
 
 def _px(box: Box, frame: Frame) -> tuple[int, int]:

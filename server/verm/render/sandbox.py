@@ -181,6 +181,7 @@ class Sandbox:
 
     @staticmethod
     def _stop_old(proc: subprocess.Popen[bytes] | None, folder: str | None) -> None:
+        """Kill a fork server (its spares die with it) and remove its folder."""
         if proc is not None:
             with contextlib.suppress(Exception):
                 proc.kill()
@@ -245,16 +246,8 @@ class Sandbox:
             self._stop_locked()
 
     def _stop_locked(self) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(Exception):
-                self._proc.kill()
-                self._proc.wait(timeout=5)
-            if self._proc.stdout:
-                self._proc.stdout.close()
-            self._proc = None
-        if self._dir:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._stop_old(self._proc, self._dir)
+        self._proc, self._dir = None, None
 
     def close(self) -> None:
         with self._lock:
