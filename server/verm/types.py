@@ -2,7 +2,8 @@
 
 Every stage speaks these and nothing else, so a new renderer or critic plugs in without the
 others changing. Boxes are pixel boxes ``(x0, y0, x1, y1)`` with the origin at the image's top
-left; positions are 0-based LSP positions (line, UTF-16-agnostic character column).
+left; positions are 0-based (line at '\n', column in code points); the language server converts
+columns to the client's position encoding at its boundary (``verm.lsp.positions``).
 """
 
 from __future__ import annotations

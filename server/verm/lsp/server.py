@@ -20,11 +20,13 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
+from pygls.workspace.position_codec import PositionCodec
 
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import ConfigError
 from verm.lsp.jobs import Request, Scheduler, Token
+from verm.lsp.positions import Columns
 from verm.lsp.settings import Settings, merge
 from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes
 from verm.source import Source, SourceError, kind_of
@@ -57,6 +59,13 @@ def path_to_uri(path: Path) -> str:
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "verm"
+
+
+def judged_text(outcome: Outcome) -> str | None:
+    """The text the outcome's positions refer to (None: the file on disk, not read here)."""
+    if outcome.result is not None:
+        return outcome.result.source.text
+    return outcome.request.text
 
 
 class VermServer(LanguageServer):
@@ -168,7 +177,12 @@ class VermServer(LanguageServer):
             self.outcomes[request.uri] = outcome
         from verm.lsp.features.diagnostics import diagnostics_for
 
-        diagnostics = diagnostics_for(outcome, self.settings)
+        try:
+            columns = self.columns(judged_text(outcome))
+            diagnostics = diagnostics_for(outcome, self.settings, columns)
+        except Exception:
+            log.exception("verm: could not build the diagnostics of %s", request.uri)
+            return
         params = lsp.PublishDiagnosticsParams(uri=request.uri, diagnostics=diagnostics,
                                               version=request.version)
         self.call_soon(self.text_document_publish_diagnostics, params)
@@ -185,6 +199,14 @@ class VermServer(LanguageServer):
                 await hook()
             except Exception:
                 log.exception("verm: %s hook failed", when)
+
+    def columns(self, text: str | None) -> Columns:
+        """Positions in ``text`` converted to and from the encoding negotiated at initialize."""
+        try:
+            codec = self.workspace.position_codec
+        except RuntimeError:  # not initialized yet: the spec's default
+            codec = PositionCodec()
+        return Columns(codec, text)
 
     def outcome(self, uri: str) -> Outcome | None:
         with self._lock:

@@ -21,7 +21,6 @@ from verm.pins import PinExistsError, default_pin_target, pin_render
 from verm.proposals import hinted
 from verm.revise import revise
 from verm.source import Source
-from verm.types import Range
 
 log = logging.getLogger("verm.lsp")
 
@@ -123,11 +122,6 @@ def setup(server: VermServer) -> None:
         return {"shown": False, "diff": str(diff)}
 
 
-def _lsp_range(r: Range) -> lsp.Range:
-    return lsp.Range(start=lsp.Position(line=r.start.line, character=r.start.character),
-                     end=lsp.Position(line=r.end.line, character=r.end.character))
-
-
 def _short(text: str) -> str:
     return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
 
@@ -149,6 +143,7 @@ def quick_fixes(ls: VermServer, uri: str, outcome: Outcome,
     text = result.source.text
     lits = scan(text, result.kind)
     index = LineIndex(text)
+    columns = ls.columns(text)
     actions = []
     for diag in diagnostics:
         data = diag.data if isinstance(diag.data, dict) else {}
@@ -160,7 +155,8 @@ def quick_fixes(ls: VermServer, uri: str, outcome: Outcome,
         if proposal is None:
             continue
         title = f"Change {_short(proposal.old)} to {_short(proposal.new)}"
-        edit = lsp.TextEdit(range=_lsp_range(index.range(proposal.start, proposal.end)),
+        edit = lsp.TextEdit(range=columns.range_to_client(index.range(proposal.start,
+                                                                      proposal.end)),
                             new_text=proposal.new)
         actions.append(lsp.CodeAction(
             title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=[diag],
@@ -219,7 +215,8 @@ def setup_revise(server: VermServer) -> None:
             ls.notify_user("verm: the document changed while revising; run it again",
                            lsp.MessageType.Warning)
             return {"applied": False, "reason": "changed", **summary}
-        edits = [lsp.TextEdit(range=_lsp_range(e.range), new_text=e.new_text)
+        columns = ls.columns(text)  # revise's ranges are code points of the text it revised
+        edits = [lsp.TextEdit(range=columns.range_to_client(e.range), new_text=e.new_text)
                  for e in revision.text_edits()]
         answer = await ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(
             edit=_edit(uri, version, edits),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
+from verm.lsp.positions import Columns
 from verm.lsp.server import Outcome, VermServer, path_to_uri
 from verm.lsp.settings import Settings
 from verm.types import Range
@@ -13,13 +14,13 @@ SEVERITY = {3: lsp.DiagnosticSeverity.Error, 2: lsp.DiagnosticSeverity.Warning,
 SOURCE = "verm"
 
 
-def to_lsp_range(r: Range) -> lsp.Range:
-    return lsp.Range(start=lsp.Position(line=r.start.line, character=r.start.character),
-                     end=lsp.Position(line=r.end.line, character=r.end.character))
+def diagnostics_for(outcome: Outcome, settings: Settings,
+                    columns: Columns) -> list[lsp.Diagnostic]:
+    """The diagnostics a judgement shows: discrepancies, a failed render, or why none ran.
 
+    ``columns`` turns verm's code-point columns into the client's position encoding."""
+    to_lsp_range = columns.range_to_client
 
-def diagnostics_for(outcome: Outcome, settings: Settings) -> list[lsp.Diagnostic]:
-    """The diagnostics a judgement shows: discrepancies, a failed render, or why none ran."""
     if outcome.problem is not None:
         data = {"verm": "problem"}
         if outcome.pin is not None:

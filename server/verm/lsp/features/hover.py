@@ -31,8 +31,8 @@ def setup(server: VermServer) -> None:
                           f"({path_to_uri(outcome.diff_path)})"]
         first = here[0].range
         assert first is not None
+        end = ls.columns(result.source.text).to_client(first.end)
         return lsp.Hover(
             contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n".join(lines)),
-            range=lsp.Range(start=lsp.Position(line=first.start.line, character=0),
-                            end=lsp.Position(line=first.end.line, character=first.end.character)),
+            range=lsp.Range(start=lsp.Position(line=first.start.line, character=0), end=end),
         )
