@@ -27,6 +27,7 @@ from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import ConfigError
 from verm.lsp.jobs import Request, Scheduler, Token
 from verm.lsp.positions import Columns
+from verm.lsp.protocol import VermProtocol
 from verm.lsp.settings import Settings, merge
 from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes
 from verm.source import Source, SourceError, kind_of
@@ -72,7 +73,7 @@ class VermServer(LanguageServer):
     """pygls server plus verm's state. Keep it small: features do the work."""
 
     def __init__(self) -> None:
-        super().__init__("verm", __version__)
+        super().__init__("verm", __version__, protocol_cls=VermProtocol)
         self.settings = Settings()
         self.init_settings: dict[str, Any] = {}
         self.workspace_settings: dict[str, Any] = {}

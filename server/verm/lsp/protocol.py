@@ -1,0 +1,75 @@
+"""JSON-RPC that answers every request, even one whose params cannot be read.
+
+pygls deserialises each message inside ``json.loads`` (an ``object_hook``); when the params do
+not fit the method's type (a line of -1 or 2**31, a string where a position goes) it raises, the
+read loop logs the error, and the request is never answered: the client waits forever, as
+JSON-RPC forbids. Here such a request gets an error response (InvalidParams, -32602, or
+InvalidRequest, -32600, when the message itself is malformed); a notification is logged and
+dropped; a response the server cannot read fails the request that waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cattrs.errors import ClassValidationError
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.protocol import LanguageServerProtocol
+
+log = logging.getLogger("verm.lsp")
+
+INVALID_PARAMS = -32602
+INVALID_REQUEST = -32600
+
+
+class Rejected:
+    """A message that could not be read and has been dealt with: nothing more to do."""
+
+
+class VermProtocol(LanguageServerProtocol):
+    """pygls's protocol, with unreadable messages answered instead of dropped."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            return self._reject(data, exc.__cause__ or exc)
+
+    def handle_message(self, message: Any) -> None:
+        if isinstance(message, Rejected):
+            return
+        super().handle_message(message)
+
+    def _reject(self, data: dict[str, Any], cause: BaseException) -> Rejected:
+        method = data.get("method")
+        msg_id = data.get("id")
+        invalid_params = isinstance(cause, ClassValidationError)
+        detail = _first_error(cause)
+        if method is not None and "id" in data:
+            code = INVALID_PARAMS if invalid_params else INVALID_REQUEST
+            what = "invalid params" if invalid_params else "invalid request"
+            log.warning("verm: %s for %s (id %r): %s", what, method, msg_id, detail)
+            answer_id = msg_id if isinstance(msg_id, (int, str)) and not isinstance(
+                msg_id, bool) else None
+            self._send_data(lsp.ResponseErrorMessage(id=answer_id, error=lsp.ResponseError(
+                code=code, message=f"{what} for {method}: {detail}")))
+        elif method is not None:
+            log.warning("verm: ignoring %s with unreadable params: %s", method, detail)
+        else:
+            log.warning("verm: unreadable response to request %r: %s", msg_id, detail)
+            future = self._request_futures.pop(msg_id, None) if isinstance(
+                msg_id, (int, str)) else None
+            if future is not None and not future.done():
+                future.set_exception(JsonRpcException(code=INVALID_PARAMS,
+                                                      message=f"unreadable response: {detail}"))
+        return Rejected()
+
+
+def _first_error(exc: BaseException) -> str:
+    """The innermost message of a cattrs validation error group (short, for the client)."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,0 +1,221 @@
+"""The language server under attack by a malicious repository (issue 7, findings 4, 5 and 6).
+
+A real server over stdio: a pytest-lsp client as an editor, or raw JSON-RPC frames where an
+editor would never send what an attacker can. Each test is the attack, then what must hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from verm.check import Checker
+from verm.pins import pin_render
+from verm.source import Source
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "e2e"
+SERVE = [sys.executable, "-m", "verm.cli", "serve"]
+SERVER = ClientServerConfig(server_command=SERVE)
+NEOVIM = "neovim@v0.7.0"  # no file-watching capability: the server's own watcher runs
+
+
+@pytest.fixture(scope="module")
+def pinner():
+    with Checker() as checker:
+        yield checker
+
+
+def pin(pinner: Checker, src: Path) -> Path:
+    render = pinner.render(Source.load(src))
+    assert render.ok, render.failure
+    return pin_render(render, src.with_name(f"{src.stem}.ref.png"), force=True)
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient):
+    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        return None
+
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def start(client: LanguageClient, root: Path, options: dict | None = None,
+                encodings: list[str] | None = None) -> lsp.InitializeResult:
+    caps = client_capabilities(NEOVIM)
+    if encodings is not None:
+        caps.general = lsp.GeneralClientCapabilities(position_encodings=encodings)
+    return await client.initialize_session(lsp.InitializeParams(
+        capabilities=caps, root_uri=root.as_uri(), initialization_options=options or {},
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
+
+
+async def diagnostics(client: LanguageClient, uri: str, timeout: float = 60.0):
+    async def wait() -> list[lsp.Diagnostic]:
+        while uri not in client.diagnostics:
+            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        return list(client.diagnostics[uri])
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def open_doc(client: LanguageClient, uri: str, text: str, language: str) -> None:
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+
+
+# -- finding 5: columns in the negotiated encoding ------------------------------------------
+CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-le", 4)}
+
+
+def apply_as(encoding: str, text: str, edits: list[lsp.TextEdit]) -> str:
+    """Apply edits as an editor counting columns in ``encoding`` code units does; a column
+    inside a character (half a surrogate pair, part of a UTF-8 sequence) is an error."""
+    codec, width = CODECS[encoding]
+
+    def offset(p: lsp.Position) -> int:
+        lines = text.split("\n")
+        units = lines[p.line].encode(codec)
+        assert p.character * width <= len(units), p
+        head = units[: p.character * width].decode(codec)  # strict: raises inside a character
+        return sum(len(line) + 1 for line in lines[: p.line]) + len(head)
+
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
+                    reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end):]
+    return text
+
+
+@pytest.mark.parametrize("offered", [None, ["utf-8", "utf-16"], ["utf-32"]],
+                         ids=["default-utf16", "utf8", "utf32"])
+async def test_quick_fix_on_a_line_with_astral_characters_edits_the_right_columns(
+        client: LanguageClient, pinner: Checker, tmp_path: Path, offered: list[str] | None):
+    init = await start(client, tmp_path, encodings=offered)
+    encoding = (offered or ["utf-16"])[0]
+    assert init.capabilities.position_encoding == encoding
+    src = tmp_path / "icon.svg"
+    good = '  <circle data-note="😀😀" cx="80" cy="70" r="36" fill="#5E81AC"/>'
+    src.write_text((FIXTURES / "icon.svg").read_text().replace(
+        '  <circle cx="80" cy="70" r="36" fill="#5E81AC"/>', good))
+    pin(pinner, src)
+    text = src.read_text().replace('fill="#5E81AC"', 'fill="#D08770"')
+    src.write_text(text)
+    uri = src.as_uri()
+    open_doc(client, uri, text, "xml")
+    found = await diagnostics(client, uri)
+    [d] = [d for d in found if d.code == "style_error"]
+    line = text.split("\n")[2]
+    units = len(line.encode(CODECS[encoding][0])) // CODECS[encoding][1]
+    assert d.range.start.line == 2 and d.range.end.character <= units
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=d.range,
+        context=lsp.CodeActionContext(diagnostics=[d])))
+    [fix] = [a for a in actions if isinstance(a, lsp.CodeAction) and a.edit is not None]
+    assert fix.edit is not None and fix.edit.document_changes
+    edits = [e for change in fix.edit.document_changes
+             if isinstance(change, lsp.TextDocumentEdit) for e in change.edits]
+    assert apply_as(encoding, text, edits).split("\n")[2] == good
+
+    hover = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        position=lsp.Position(line=2, character=units - 1)))
+    assert hover is not None and hover.range is not None
+    assert hover.range.end.character <= units
+
+
+# -- finding 6: every request answered, bad notifications survived --------------------------
+class RawServer:
+    """``verm serve`` driven with hand-written JSON-RPC frames, read with a bounded wait."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.proc = subprocess.Popen(SERVE, cwd=cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        assert out is not None
+        while True:
+            length = 0
+            while (header := out.readline()) not in (b"\r\n", b""):
+                if header.lower().startswith(b"content-length:"):
+                    length = int(header.split(b":")[1])
+            if not header:
+                return
+            self.messages.put(json.loads(out.read(length)))
+
+    def send(self, message: dict[str, Any] | bytes) -> None:
+        body = message if isinstance(message, bytes) else json.dumps(message).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def response(self, msg_id: int, timeout: float = 15.0) -> dict[str, Any]:
+        """The response to ``msg_id`` (notifications and other responses are skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no response to request {msg_id}"
+            try:
+                message = self.messages.get(timeout=left)
+            except queue.Empty:
+                continue
+            if message.get("id") == msg_id and "method" not in message:
+                return message
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def test_requests_with_invalid_params_get_invalid_params_errors(tmp_path: Path):
+    server = RawServer(tmp_path)
+    try:
+        uri = (tmp_path / "icon.svg").as_uri()
+        server.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}})
+        assert "result" in server.response(1)
+        server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        # Notifications with bad params: logged, never fatal, never answered.
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+                     "params": {"textDocument": "not an object"}})
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                     "params": {"textDocument": {"uri": uri, "version": -5},
+                                "contentChanges": 7}})
+        bad = [{"line": -1, "character": 0}, {"line": 2**31, "character": 0},
+               "line 3", {"line": 0, "character": "x"}]
+        for i, position in enumerate(bad, start=10):
+            server.send({"jsonrpc": "2.0", "id": i, "method": "textDocument/hover",
+                         "params": {"textDocument": {"uri": uri}, "position": position}})
+        server.send({"jsonrpc": "2.0", "id": "code", "method": "textDocument/codeAction",
+                     "params": {"textDocument": {"uri": uri}, "range": "everything",
+                                "context": {"diagnostics": []}}})
+        server.send({"jsonrpc": "2.0", "id": 20, "method": "textDocument/hover",
+                     "params": {"textDocument": {"uri": uri},
+                                "position": {"line": 2, "character": 0}}})
+        for i in [*range(10, 10 + len(bad)), "code"]:
+            answer = server.response(i)  # type: ignore[arg-type]
+            assert answer["error"]["code"] == -32602, answer
+        assert server.response(20) == {"jsonrpc": "2.0", "id": 20, "result": None}
+        server.send({"jsonrpc": "2.0", "id": 30, "method": "shutdown"})
+        assert "result" in server.response(30)
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.proc.wait(10) == 0
+    finally:
+        server.close()
