@@ -28,6 +28,7 @@ import queue
 import re
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,8 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from PIL import Image
+
+from verm.render.forkserver import descendants, owner_tag, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,13 @@ _ARGS = (
 
 # Runs before any page script in every document: a fresh origin state for every render.
 # Cookies are expired at every path prefix of the document (a visible cookie's path is one).
+# No SharedWorker: its requests bypass request routing (only the proxy would stop them); service
+# workers are blocked by the context.
 _INIT_SCRIPT = """
+try {
+  Object.defineProperty(self, 'SharedWorker',
+                        {value: undefined, writable: false, configurable: false});
+} catch (e) {}
 if (window === window.top) {
   try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}
   try {
@@ -117,6 +126,12 @@ class BrowserTimeout(BrowserError):
 
 class BrowserCrashed(BrowserError):
     reason = "crash"
+
+
+class BrowserOutOfMemory(BrowserError):
+    """The page's processes used more memory than the render's ``memory_mb``."""
+
+    reason = "memory"
 
 
 class ChromiumNotFound(BrowserError):
@@ -424,6 +439,8 @@ class _Job(Generic[T]):
     timeout_s: float
     chromium_path: str | None
     scale: float = 1.0
+    memory_mb: int | None = None
+    reported_s: float | None = None  # the render's whole timeout, for messages
     future: Future[T] = field(default_factory=Future)
 
 
@@ -458,16 +475,23 @@ class Browser:
         self._killed_serial = -1
         self._pid: int | None = None
         self._generation = 0  # bumped by close(): a watchdog of an older generation exits
+        self._memory: _MemoryWatch | None = None  # the running job's cap, if it has one
+        self._over_memory_serial = -1
+        self._tmp: str | None = None  # TMPDIR of Playwright's driver and Chromium (profiles)
 
     # ---- caller side -------------------------------------------------------------------------
 
     def submit(self, fn: Callable[[Lease], T], *, site: Site, viewport: tuple[int, int],
                timeout_s: float, chromium_path: str | None = None,
-               scale: float = 1.0) -> Future[T]:
+               scale: float = 1.0, memory_mb: int | None = None,
+               reported_s: float | None = None) -> Future[T]:
         """Queue ``fn`` to run on a warm page; the future holds its result or a BrowserError.
-        ``scale``: the page's device scale factor (a HiDPI screen: 2)."""
+        ``scale``: the page's device scale factor (a HiDPI screen: 2). ``memory_mb``: the most
+        the browser's page processes may hold together while it runs (None: no cap).
+        ``reported_s``: the timeout messages name (the render's whole one, of which
+        ``timeout_s`` is what is left)."""
         job: _Job[T] = _Job(fn, site, viewport, timeout_s, chromium_path or self.chromium_path,
-                            scale)
+                            scale, memory_mb, reported_s)
         with self._lock:
             if threading.current_thread() is self._thread:
                 raise RuntimeError("Browser.submit called from the browser's own thread")
@@ -539,8 +563,8 @@ class Browser:
             self._drop_browser()
             job.future.set_exception(BrowserCrashed(f"could not open a page: {_first_line(exc)}"))
             return
-        serial = self._arm(job.timeout_s)
-        lease = Lease(slot, time.monotonic() + job.timeout_s, job.timeout_s)
+        serial = self._arm(job.timeout_s, job.memory_mb)
+        lease = Lease(slot, time.monotonic() + job.timeout_s, job.reported_s or job.timeout_s)
         try:
             slot.prepare(job.site, job.viewport)
             result = job.fn(lease)
@@ -558,6 +582,12 @@ class Browser:
     def _classify(self, exc: Exception, lease: Lease, serial: int) -> BrowserError:
         if isinstance(exc, BrowserError):
             return exc
+        with self._cond:
+            over = self._over_memory_serial == serial
+        if over:
+            mb = self._memory_mb_of(serial)
+            return BrowserOutOfMemory(f"the page used more than {mb} MB of memory (the render's "
+                                      f"limit is {mb} MB) while {lease.stage} and was stopped")
         if lease.slot.crashed:
             return BrowserCrashed(f"the page crashed while {lease.stage} (out of memory?)")
         with self._cond:
@@ -576,9 +606,7 @@ class Browser:
             return
         self._drop_browser()
         if self._pw is None:
-            from playwright.sync_api import sync_playwright
-
-            self._pw = sync_playwright().start()
+            self._pw = self._start_playwright()
         t0 = time.perf_counter()
         try:
             self._browser = self._pw.chromium.launch(
@@ -595,6 +623,24 @@ class Browser:
             self._pid = pid
         log.info("started %s (pid %s) in %.0f ms", executable, pid,
                  (time.perf_counter() - t0) * 1000)
+
+    def _start_playwright(self) -> Any:
+        """Playwright's driver, with a TMPDIR of our own: Chromium profiles and artifacts go
+        there, and a later verm removes it should this one be killed before it could."""
+        from playwright.sync_api import sync_playwright
+
+        base = tempfile.gettempdir()  # computed (and cached) before TMPDIR changes below
+        remove_stale(base, TMP_PREFIX)
+        self._tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{owner_tag()}-", dir=base)
+        old = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = self._tmp
+        try:
+            return sync_playwright().start()
+        finally:
+            if old is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = old
 
     def _browser_pid(self) -> int | None:
         """The browser process id, so the watchdog can kill a wedged browser."""
@@ -667,15 +713,25 @@ class Browser:
             with contextlib.suppress(Exception):
                 self._pw.stop()
         self._pw = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     # ---- watchdog ----------------------------------------------------------------------------
 
-    def _arm(self, timeout_s: float) -> int:
+    def _arm(self, timeout_s: float, memory_mb: int | None = None) -> int:
         with self._cond:
             self._serial += 1
             self._armed = (self._serial, time.monotonic() + timeout_s + self.grace_s)
+            self._memory = (_MemoryWatch(self._serial, memory_mb, self._pid)
+                            if memory_mb and self._pid else None)
             self._cond.notify_all()
             return self._serial
+
+    def _memory_mb_of(self, serial: int) -> int:
+        with self._cond:
+            watch = self._memory
+        return watch.memory_mb if watch is not None and watch.serial == serial else 0
 
     def _cut_short(self) -> None:
         """End the running job now (its page crashed): the watchdog kills the browser."""
@@ -687,6 +743,7 @@ class Browser:
     def _disarm(self) -> None:
         with self._cond:
             self._armed = None
+            self._memory = None
             self._cond.notify_all()
 
     def _watch(self, generation: int) -> None:
@@ -700,6 +757,12 @@ class Browser:
                     continue
                 serial, kill_at = self._armed
                 left = kill_at - time.monotonic()
+                watch = self._memory
+                if left > 0 and watch is not None:
+                    self._cond.wait(min(left, MEMORY_POLL_S))
+                    if self._armed is not None and self._armed[0] == watch.serial:
+                        self._check_memory(watch)
+                    continue
                 if left > 0:
                     self._cond.wait(left)
                     continue
@@ -709,6 +772,67 @@ class Browser:
             log.warning("ending a render that overran its time limit or crashed its page: "
                         "killing Chromium (pid %s)", pid)
             _kill(pid)
+
+
+    def _check_memory(self, watch: _MemoryWatch) -> None:
+        """Called with ``_cond`` held: stop the page processes of a job over its cap; the
+        page's crash then ends the job (and the browser, which the next job relaunches)."""
+        if watch.over():
+            self._over_memory_serial = watch.serial
+            log.warning("a page used more than %d MB: stopping it", watch.memory_mb)
+
+
+TMP_PREFIX = "verm-browser-"
+MEMORY_POLL_S = 0.05
+RESCAN_S = 0.5  # how often the page processes are looked up again (a worker's new process)
+
+
+class _MemoryWatch:
+    """Sums the resident memory of Chromium's page processes (renderers: the page, its
+    workers, its ArrayBuffers, none of which a V8 heap flag bounds) while one job runs."""
+
+    def __init__(self, serial: int, memory_mb: int, browser_pid: int) -> None:
+        self.serial, self.memory_mb, self.browser_pid = serial, memory_mb, browser_pid
+        self._renderers: list[int] = []
+        self._scanned = 0.0
+
+    def _scan(self) -> None:
+        found = []
+        for pid in descendants(self.browser_pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    if b"--type=renderer" in fh.read():
+                        found.append(pid)
+            except OSError:
+                continue
+        self._renderers, self._scanned = found, time.monotonic()
+
+    def over(self) -> bool:
+        """True when the page processes held more than the cap (the biggest are then killed,
+        until the rest fit)."""
+        if time.monotonic() - self._scanned > RESCAN_S:
+            self._scan()
+        sizes = sorted(((_rss(pid), pid) for pid in self._renderers), reverse=True)
+        total, cap = sum(size for size, _ in sizes), self.memory_mb << 20
+        if total <= cap:
+            return False
+        for size, pid in sizes:
+            if total <= cap:
+                break
+            _kill(pid)
+            total -= size
+        return True
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _kill(pid: int | None) -> None:

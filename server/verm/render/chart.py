@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from verm.render.base import RenderOptions, image_from_raw
+from verm.render.forkserver import OUT_OF_MEMORY, WORKER_FAILED
 from verm.render.sandbox import Job, Sandbox, SandboxResult
 from verm.source import Source
 from verm.types import Anchor, Kind, Range, Render, RenderFailure
@@ -120,6 +121,13 @@ def _no_answer(result: SandboxResult, options: RenderOptions) -> RenderFailure:
     if result.status == "cancelled":
         return RenderFailure("timeout", "the render was cancelled before it finished",
                              detail=output)
+    if result.status == "crash" and result.limit == "processes":
+        return RenderFailure("crash", "the script started too many processes (a fork bomb?); "
+                             "it was stopped with everything it started", detail=output)
+    if result.status == "crash" and result.exit_code == OUT_OF_MEMORY:
+        return RenderFailure("memory", f"the script ran out of memory (limit "
+                             f"{options.memory_mb} MB) — is a literal, an array or a string "
+                             "far bigger than intended?", detail=output)
     if result.status == "crash" and result.signal_name:
         hint = {
             "SIGXCPU": " (it used more CPU time than the limit)",
@@ -128,8 +136,10 @@ def _no_answer(result: SandboxResult, options: RenderOptions) -> RenderFailure:
         return RenderFailure("crash", f"the script crashed ({result.signal_name}){hint} before "
                              "a figure was drawn", detail=output)
     if result.status == "crash" and result.exit_code is not None:
-        return RenderFailure("crash", f"the script exited with status {result.exit_code} "
-                             "(os._exit?) before a figure was drawn", detail=output)
+        last = output.strip().splitlines()[-1:] if result.exit_code == WORKER_FAILED else []
+        why = f": {last[0]}" if last else " (os._exit?)"
+        return RenderFailure("crash", f"the script exited with status {result.exit_code}"
+                             f"{why} before a figure was drawn", detail=output)
     return RenderFailure("crash", "verm's render worker is unavailable or lost the connection; "
                          "the next render starts a fresh one", detail=output)
 

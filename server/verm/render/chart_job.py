@@ -344,6 +344,13 @@ def _exception_failure(exc: BaseException, payload: dict[str, Any], stage: str) 
         return _failure("exception", f"the script wrote too much output{where} (over the "
                         f"{payload.get('memory_mb', 2048)} MB limit for its output and files) — "
                         "is a print or write stuck in a loop?", line, text, detail)
+    if isinstance(exc, BlockingIOError) and exc.errno == errno.EAGAIN and any(
+            f.name in ("fork", "_fork_exec", "_execute_child") or "fork(" in (f.line or "")
+            for f in traceback.extract_tb(exc.__traceback__)):
+        cap = os.environ.get("VERM_SANDBOX_NPROC", "the")
+        return _failure("exception", f"{_exc_text(exc)}{where} — the script started too many "
+                        f"processes (a render may have {cap} processes and threads at once; "
+                        "a fork bomb?)", line, text, detail)
     prefix = "drawing the figure failed: " if stage == "draw" else ""
     return _failure("exception", prefix + _exc_text(exc), line, text, detail)
 
@@ -366,6 +373,14 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
         return _failure("syntax", msg, line, text, detail), b""
     except ValueError as exc:  # e.g. null bytes in the source
         return _failure("syntax", f"SyntaxError: {exc}", 0, text), b""
+    except MemoryError:  # a huge literal: the parser's trees count against the limit
+        limit = payload.get("memory_mb", 2048)
+        return _failure("memory", f"the script ran out of memory (limit {limit} MB) while "
+                        "Python compiled it — is a literal or an expression far bigger than "
+                        "intended?", 0, text), b""
+    except RecursionError:
+        return _failure("syntax", "the script is nested too deeply for Python to compile it",
+                        0, text), b""
 
     imported_before = set(sys.modules)
     tracker = _Tracker(path)
@@ -387,7 +402,13 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
         if armed[0]:
             raise _Timeout
 
+    def on_flood(signum: int, frame: Any) -> None:
+        # The monitor's output cap (stdout/stderr go to a pipe, not to a size-limited file)
+        # and RLIMIT_FSIZE both end here: an error at the line that writes.
+        raise OSError(errno.EFBIG, "output limit reached")
+
     timeout = float(payload.get("timeout", 10.0))
+    signal.signal(signal.SIGXFSZ, on_flood)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(timeout * 0.5, timeout - 0.3))
     exit_note, stage = "", "script"

@@ -16,28 +16,44 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import gc
 import importlib
 import importlib.util
 import json
+import math
 import os
 import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import sysconfig
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 HEADER = struct.Struct(">I")
 # Spare monitor → fork server, one byte each: a request arrived (start the next spare); the
 # spare retired after SPARE_IDLE_S without a request (its memory goes back to the system).
+# Each message is the byte plus the sender's pid (4 bytes, big-endian): only a spare this server
+# forked and has not heard from yet is believed, and never more than ``spares`` wait at once.
 TAKEN, RETIRED = b".", b"r"
+CONTROL = struct.Struct(">cI")
 OUTPUT_TAIL = 4000
+# Hard ceilings, whatever a request asks for (defence in depth behind the config's clamps).
+MEMORY_MB_MAX = 64 << 10
+CPU_S_MAX = 600
+TIMEOUT_S_MAX = 600.0
+NPROC_DEFAULT = 256  # tasks (threads included) one render may have at once
+OUT_OF_MEMORY = 71  # a worker's exit status when MemoryError escaped the job itself
+WORKER_FAILED = 70  # ... and when another exception did (the traceback is in its output)
+TOO_MANY_PROCESSES = "too many processes"
+POLL_S = 0.1  # without a pids cgroup, how often a running job's process count is checked
 
 
 def send_message(sock: socket.socket, header: dict[str, Any], blob: bytes = b"") -> None:
@@ -77,20 +93,262 @@ def _die_with_parent(sig: int, parent: int | None = None) -> None:
         os._exit(0)
 
 
+# ---- processes: who is alive, who descends from whom ----------------------------------------
+
+
+def _prctl(option: int, value: int) -> None:
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, value)
+
+
+def become_subreaper() -> None:
+    """Orphans below us (a double fork + setsid) are re-parented to us, not to init: we can
+    still find and kill them when the job ends."""
+    _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+
+
+def _stat(pid: int | str) -> list[bytes] | None:
+    """/proc/PID/stat fields after the command name: state, ppid, ... (None: gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2:].split()
+
+
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): tells a live owner from a reused pid."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def owner_tag(pid: int | None = None) -> str:
+    """``PID-START`` of a process: put in a folder's name, it lets a later run tell whether
+    the folder's owner still lives."""
+    pid = os.getpid() if pid is None else pid
+    return f"{pid}-{start_time(pid) or 0}"
+
+
+def owner_alive(name: str, prefix: str) -> bool:
+    """Whether the owner named in ``PREFIX-PID-START-…`` lives; True when the name has no
+    owner in it (never remove what we cannot attribute)."""
+    parts = name[len(prefix):].split("-")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return True
+    return start_time(int(parts[0])) == int(parts[1])
+
+
+def live_children() -> dict[int, list[int]]:
+    """ppid → live (non-zombie) children, for every process we can see."""
+    tree: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            fields = _stat(name)
+            if fields and fields[0] not in (b"Z", b"X"):
+                tree.setdefault(int(fields[1]), []).append(int(name))
+    return tree
+
+
+def descendants(root: int, tree: dict[int, list[int]] | None = None) -> list[int]:
+    """Live processes below ``root`` (not ``root`` itself)."""
+    tree = live_children() if tree is None else tree
+    found, todo = [], list(tree.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(tree.get(pid, []))
+    return found
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def sweep(root: int, rounds: int = 200) -> int:
+    """SIGKILL every process below ``root`` until none is left (a fork bomb forks while we kill;
+    orphans come back to ``root`` when it is a subreaper). Returns how many were killed."""
+    killed = 0
+    for _ in range(rounds):
+        pids = descendants(root)
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        killed += len(pids)
+        if root == os.getpid():
+            _reap()
+        time.sleep(0.002)
+    if root == os.getpid():
+        _reap()
+    return killed
+
+
+def remove_stale(folder: str, prefix: str) -> None:
+    """Remove ``folder/PREFIX-PID-START-…`` entries whose owner died (a crash, a SIGKILL)."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if name.startswith(prefix) and not owner_alive(name, prefix):
+                _rmtree(os.path.join(folder, name))
+
+
+def _rmtree(path: str) -> None:
+    import shutil  # only on the cleanup paths
+
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+# ---- a pids cgroup per job, where the system lets us make one ---------------------------------
+
+
+def _cgroup_dirs() -> list[str]:
+    """Folders of our own cgroups that carry the pids controller (v1 ``pids`` or v2)."""
+    found = []
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if "pids" in controllers.split(","):
+                found.append("/sys/fs/cgroup/pids" + path)
+            elif controllers == "":
+                found.append("/sys/fs/cgroup" + path)
+                found.append("/sys/fs/cgroup/unified" + path)
+    found = [d.rstrip("/") for d in found]
+    return [d for d in found if os.path.exists(os.path.join(d, "cgroup.procs"))]
+
+
+def _write(path: str, text: str) -> None:
+    """Write to an existing cgroup file (never create one: a plain folder is no cgroup)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+class PidsCgroup:
+    """This fork server's cgroup folder: one child cgroup per job with ``pids.max`` set, which
+    the kernel enforces for root too (RLIMIT_NPROC does not bind root)."""
+
+    PREFIX = "verm-"
+
+    def __init__(self, base: str, path: str) -> None:
+        self.base, self.path = base, path
+
+    @classmethod
+    def create(cls) -> PidsCgroup | None:
+        """Ours, or None where no writable pids cgroup exists (then the monitor counts)."""
+        if os.environ.get("VERM_SANDBOX_CGROUP", "1") == "0":
+            return None
+        for base in _cgroup_dirs():
+            with contextlib.suppress(OSError):  # v2 only; v1 has no such file
+                _write(os.path.join(base, "cgroup.subtree_control"), "+pids")
+            cls.clean_stale(base)
+            path = os.path.join(base, f"{cls.PREFIX}{owner_tag()}")
+            try:
+                os.mkdir(path)
+            except OSError:
+                continue
+            group = cls(base, path)
+            if os.path.exists(os.path.join(path, "pids.max")) and group._enable_children():
+                return group
+            group.remove()
+        return None
+
+    def _enable_children(self) -> bool:
+        control = os.path.join(self.path, "cgroup.subtree_control")
+        if not os.path.exists(control):
+            return True  # v1: every child has pids.max
+        try:
+            _write(control, "+pids")
+            return True
+        except OSError:
+            return False
+
+    def job(self, pid: int, nproc: int) -> str | None:
+        """A new cgroup holding ``pid`` with at most ``nproc`` tasks; None if that failed."""
+        path = os.path.join(self.path, f"job-{pid}")
+        try:
+            os.mkdir(path)
+            _write(os.path.join(path, "pids.max"), str(nproc))
+            _write(os.path.join(path, "cgroup.procs"), str(pid))
+            return path
+        except OSError:
+            self.end_job(path)
+            return None
+
+    @staticmethod
+    def end_job(path: str) -> None:
+        """Kill what is left in a job's cgroup and remove it."""
+        for _ in range(200):
+            try:
+                with open(os.path.join(path, "cgroup.procs")) as fh:
+                    pids = [int(p) for p in fh.read().split()]
+            except OSError:
+                return
+            if not pids:
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+                    return
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            _reap()
+            time.sleep(0.002)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.path):
+                if name.startswith("job-"):
+                    self.end_job(os.path.join(self.path, name))
+        with contextlib.suppress(OSError):
+            os.rmdir(self.path)
+
+    @classmethod
+    def clean_stale(cls, base: str) -> None:
+        """Kill and remove the job cgroups of fork servers that died (e.g. SIGKILLed)."""
+        with contextlib.suppress(OSError):
+            for name in os.listdir(base):
+                if name.startswith(cls.PREFIX) and not owner_alive(name, cls.PREFIX):
+                    cls(base, os.path.join(base, name)).remove()
+
+
 def _vm_size() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _limit(memory_mb: int, cpu_s: float) -> None:
-    extra = max(64, int(memory_mb)) << 20
+def _clamp(value: Any, low: float, high: float, default: float) -> float:
+    """``value`` as a number within [low, high]; ``default`` when it is not a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(number, low), high) if math.isfinite(number) else default
+
+
+def _output_limit(memory_mb: Any) -> int:
+    """Bytes a job may write to files (RLIMIT_FSIZE) and to its output pipe."""
+    return int(_clamp(memory_mb, 64, MEMORY_MB_MAX, 2048)) << 20
+
+
+def _limit(memory_mb: Any, cpu_s: Any) -> None:
+    """rlimits for the worker and all it starts, never above the ceilings whatever was asked."""
+    extra = _output_limit(memory_mb)
     limit = _vm_size() + extra
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    cpu = int(cpu_s) + 2
+    cpu = int(_clamp(cpu_s, 1, CPU_S_MAX, 10)) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # The log and result files live in /dev/shm (RAM): without this a print loop fills it at
-    # ~1 GB/s, past the memory limit. Python ignores SIGXFSZ, so the write raises EFBIG instead.
+    # The result file lives in /dev/shm (RAM): without this a write loop fills it at ~1 GB/s,
+    # past the memory limit. Python ignores SIGXFSZ, so the write raises EFBIG instead. Output
+    # to stdout/stderr goes to a pipe of which the monitor keeps only the tail.
     resource.setrlimit(resource.RLIMIT_FSIZE, (extra, extra))
 
 
@@ -99,27 +357,50 @@ def _resolve(job: str) -> Any:
     return getattr(importlib.import_module(module), func)
 
 
-def _run_worker(request: dict[str, Any], out_path: str, log_path: str,
-                done_fd: int | None = None) -> None:
+def _close_fds(keep: int) -> None:
+    """Close every descriptor but 0-2, ``keep`` and read-only regular files: user code must not
+    reach the fork server's control pipe, its listening socket or any pipe, socket or device
+    it inherited. (FreeType keeps the warm fonts' files open; reading them is harmless.)"""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd <= 2 or fd == keep:
+            continue
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            read_only = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+        except OSError:
+            continue  # the listing's own descriptor, already closed
+        if not (regular and read_only):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _isolate(request: dict[str, Any], out_fd: int, done_fd: int) -> None:
+    """Own process group, stdin from /dev/null, output to the monitor's pipe, no other fds,
+    the job's cwd and limits."""
+    os.setsid()  # own process group: the monitor kills everything the user code spawns
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    _close_fds(done_fd)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as this process
+    cwd = request.get("cwd")
+    if cwd:
+        os.chdir(cwd)
+    _limit(request.get("memory_mb", 2048), request.get("timeout", 10.0))
+
+
+def _run_worker(request: dict[str, Any], out_path: str, out_fd: int, done_fd: int) -> None:
     """Worker: isolate, run the job, write ``header + blob`` to ``out_path``; no return.
 
-    With ``done_fd``, one byte written there says the result is complete: the monitor answers
-    at once instead of waiting for this process to exit (tearing down a forked copy of the
-    warm server's address space takes milliseconds).
+    One byte written to ``done_fd`` says the result is complete: the monitor answers at once
+    instead of waiting for this process to exit (tearing down a forked copy of the warm
+    server's address space takes milliseconds).
     """
     code = 0
     try:
-        os.setsid()  # own process group: the monitor kills everything the user code spawns
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as this process
-        cwd = request.get("cwd")
-        if cwd:
-            os.chdir(cwd)
-        _limit(int(request.get("memory_mb", 2048)), float(request.get("timeout", 10.0)))
+        _isolate(request, out_fd, done_fd)
         header, blob = _resolve(request["job"])(request.get("payload") or {})
         raw = json.dumps(header).encode()
         try:
@@ -130,29 +411,47 @@ def _run_worker(request: dict[str, Any], out_path: str, log_path: str,
             if exc.errno == errno.EFBIG:  # the result file (RAM) counts against the limit
                 raise MemoryError("the result is larger than the memory limit allows") from exc
             raise
-        if done_fd is not None:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os.write(done_fd, b"!")
-    except BaseException:
-        code = 70
         with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os.write(done_fd, b"!")
+    except BaseException as exc:
+        code = OUT_OF_MEMORY if isinstance(exc, MemoryError) else WORKER_FAILED
+        with contextlib.suppress(BaseException):
             sys.__stderr__.write(traceback.format_exc())
             sys.__stderr__.flush()
     finally:
         os._exit(code)
 
 
-def _tail(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - OUTPUT_TAIL))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+class _Tail:
+    """The last ``OUTPUT_TAIL`` bytes of the worker's stdout+stderr, read from its pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.data = b""
+        self.total = 0
+        os.set_blocking(fd, False)
+
+    def read(self, limit: int = 4 << 20) -> bool:
+        """Read what is there (at most ``limit`` bytes); False at end of file."""
+        got = 0
+        while got < limit:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            got += len(chunk)
+            self.total += len(chunk)
+            self.data = (self.data + chunk)[-OUTPUT_TAIL:]
+        return True
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
 
 
 def _kill_group(pid: int) -> None:
@@ -177,7 +476,7 @@ def _recv_request(fd: int) -> dict[str, Any]:
     return json.loads(exact(n))
 
 
-def _spare_worker(read_fd: int, done_fd: int, modules: list[str], parent: int,
+def _spare_worker(read_fd: int, done_fd: int, out_fd: int, modules: list[str], parent: int,
                   prewarm: bool) -> None:
     """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
     pages and caches, off the critical path), then waits for the job. Never returns."""
@@ -187,11 +486,54 @@ def _spare_worker(read_fd: int, done_fd: int, modules: list[str], parent: int,
             _warm(modules, "prewarm")
     request = _recv_request(read_fd)
     os.close(read_fd)
-    _run_worker(request, request["_out"], request["_log"], done_fd)
+    _run_worker(request, request["_out"], out_fd, done_fd)
+
+
+def _send_control(fd: int, kind: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, CONTROL.pack(kind, os.getpid()))
+
+
+@dataclass
+class _Limits:
+    """What the fork server hands each spare: its pids cgroup (if any) and the task cap."""
+
+    group: PidsCgroup | None
+    nproc: int
+
+
+@dataclass
+class _Worker:
+    """The monitor's view of its worker: pid, pipes, and the job cgroup it runs in."""
+
+    pid: int
+    request_fd: int
+    done_fd: int
+    out: _Tail
+    cgroup: str | None
+    nproc: int
+
+
+def _fork_worker(server: socket.socket, taken_fd: int, modules: list[str], prewarm: bool,
+                 limits: _Limits) -> _Worker:
+    read_fd, write_fd = os.pipe()
+    done_r, done_w = os.pipe()
+    out_r, out_w = os.pipe()
+    me = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        server.close()
+        for fd in (write_fd, done_r, out_r, taken_fd):
+            os.close(fd)
+        _spare_worker(read_fd, done_w, out_w, modules, me, prewarm)
+    for fd in (read_fd, done_w, out_w):
+        os.close(fd)
+    cgroup = limits.group.job(pid, limits.nproc) if limits.group else None
+    return _Worker(pid, write_fd, done_r, _Tail(out_r), cgroup, limits.nproc)
 
 
 def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int,
-           prewarm: bool, idle_s: float) -> None:
+           prewarm: bool, idle_s: float, limits: _Limits) -> None:
     """A monitor waiting for a connection with a pre-warmed worker; serves one request, exits.
 
     After ``idle_s`` without a request it retires (its worker dies with it): an idle editor
@@ -199,24 +541,16 @@ def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int
     a connection arriving after it gave up waits in the backlog for the fork server.
     """
     _die_with_parent(signal.SIGKILL, parent)
+    become_subreaper()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    read_fd, write_fd = os.pipe()
-    done_r, done_w = os.pipe()
-    me = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        server.close()
-        os.close(write_fd)
-        os.close(done_r)
-        _spare_worker(read_fd, done_w, modules, me, prewarm)
-    os.close(read_fd)
-    os.close(done_w)
+    worker = _fork_worker(server, taken_fd, modules, prewarm, limits)
     deadline = time.monotonic() + idle_s
     while True:
         left = deadline - time.monotonic()
         ready = select.select([server], [], [], left)[0] if left > 0 else []
         if not ready:
-            os.write(taken_fd, RETIRED)
+            _send_control(taken_fd, RETIRED)
+            _end(worker)
             return
         try:  # several spares may wake for one connection: the others go back to waiting
             conn, _ = server.accept()
@@ -224,92 +558,150 @@ def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int
             continue
         break
     conn.setblocking(True)
-    os.write(taken_fd, TAKEN)  # the fork server starts the next spare
+    _send_control(taken_fd, TAKEN)  # the fork server starts the next spare
     server.close()
     os.close(taken_fd)
-    _monitor(conn, pid, write_fd, done_r)
+    _monitor(conn, worker)
 
 
-def _monitor(conn: socket.socket, pid: int, write_fd: int, done_fd: int) -> None:
-    """Hand one request to the waiting worker ``pid``, enforce its limits, answer, exit.
+def _end(worker: _Worker) -> None:
+    """Kill the worker and everything below this monitor (setsid escapees come back to us, a
+    subreaper), and remove the job's cgroup."""
+    _kill_group(worker.pid)
+    sweep(os.getpid())
+    if worker.cgroup:
+        PidsCgroup.end_job(worker.cgroup)
 
-    The worker writes a byte to ``done_fd`` once its result file is complete: the answer goes
-    out then, and the worker's exit is reaped after it. A worker that exits without that byte
-    is judged by its exit status.
+
+@dataclass
+class _Wait:
+    """How a job's wait ended."""
+
+    done: bool = False
+    exited: bool = False
+    timed_out: bool = False
+    cancelled: bool = False
+    too_many: bool = False
+    too_much_output: bool = False
+
+
+def _output_cap(worker: _Worker, cap: int, warned: list[bool]) -> bool:
+    """Past ``cap`` bytes of output the worker gets SIGXFSZ (a job may turn it into an error
+    at the writing line); past twice that it is stopped. True: stop it."""
+    if worker.out.total > 2 * cap:
+        return True
+    if worker.out.total > cap and not warned:
+        warned.append(True)
+        with contextlib.suppress(OSError):
+            os.kill(worker.pid, signal.SIGXFSZ)
+    return False
+
+
+def _wait(conn: socket.socket, worker: _Worker, timeout: float, output_cap: int) -> _Wait:
+    """Wait for the done byte, the worker's exit, the deadline or a hang-up; keep the output
+    tail (and cap the output); without a pids cgroup, count the job's processes every
+    ``POLL_S``."""
+    pidfd = os.pidfd_open(worker.pid)
+    start, end, warned = time.monotonic(), _Wait(), []
+    watched: list[Any] = [worker.done_fd, pidfd, conn, worker.out.fd]
+    try:
+        while True:
+            left = timeout - (time.monotonic() - start)
+            if left <= 0:
+                end.timed_out = True
+                return end
+            wait = left if worker.cgroup else min(left, POLL_S)
+            ready = select.select(watched, [], [], wait)[0]
+            if worker.out.fd in ready:
+                if not worker.out.read(1 << 20):
+                    watched.remove(worker.out.fd)
+                if _output_cap(worker, output_cap, warned):
+                    end.too_much_output = True
+                    return end
+            if worker.done_fd in ready:
+                end.done = os.read(worker.done_fd, 1) == b"!"
+                if end.done:
+                    return end
+                watched.remove(worker.done_fd)  # closed without the byte: the exit says why
+            if pidfd in ready:
+                end.exited = True
+                return end
+            if conn in ready:  # the client hung up or sent something: cancel
+                end.cancelled = True
+                return end
+            if not worker.cgroup and not ready and len(descendants(os.getpid())) > worker.nproc:
+                end.too_many = True
+                return end
+    finally:
+        os.close(pidfd)
+
+
+def _status(end: _Wait, wstatus: int, out_path: str) -> dict[str, Any]:
+    """The answer's status fields for how the job ended."""
+    if end.cancelled:
+        return {"status": "cancelled"}
+    if end.too_many:
+        return {"status": "crash", "limit": "processes"}
+    if end.too_much_output:
+        return {"status": "crash", "limit": "output"}
+    if end.timed_out:
+        return {"status": "timeout"}
+    if not end.done and os.WIFSIGNALED(wstatus):
+        sig = os.WTERMSIG(wstatus)
+        return {"status": "crash", "signal": sig, "signal_name": signal.Signals(sig).name}
+    if not end.done:  # exited without saying its result was complete: whatever it wrote is not
+        return {"status": "crash", "exit_code": os.WEXITSTATUS(wstatus)}
+    try:
+        with open(out_path, "rb") as fh:
+            (n,) = HEADER.unpack(fh.read(HEADER.size))
+            if os.fstat(fh.fileno()).st_size < HEADER.size + n:
+                raise ValueError("truncated result")
+    except (OSError, struct.error, ValueError):
+        return {"status": "crash", "exit_code": 0}
+    # The client reads the result straight from this file (no parse and no copy here), then
+    # removes it and hangs up.
+    return {"status": "ok", "result_path": out_path}
+
+
+def _monitor(conn: socket.socket, worker: _Worker) -> None:
+    """Hand one request to the waiting worker, enforce its limits, answer, clean up, exit.
+
+    The worker writes a byte to its done pipe once its result file is complete: the answer
+    goes out then, and the worker's exit is reaped after it. A worker that exits without that
+    byte is judged by its exit status.
     """
     request, _ = recv_message(conn)
-    timeout = float(request.get("timeout", 10.0))
+    timeout = _clamp(request.get("timeout"), 0.0, TIMEOUT_S_MAX, 10.0)
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    tmp = tempfile.mkdtemp(prefix="verm-job-", dir=shm)
-    out_path, log_path = os.path.join(tmp, "out"), os.path.join(tmp, "log")
+    tmp = tempfile.mkdtemp(prefix=f"verm-job-{owner_tag()}-", dir=shm)
+    out_path = os.path.join(tmp, "out")
     start = time.monotonic()
-    raw = json.dumps({**request, "_out": out_path, "_log": log_path}).encode()
+    raw = json.dumps({**request, "_out": out_path}).encode()
     with contextlib.suppress(OSError):
-        os.write(write_fd, HEADER.pack(len(raw)) + raw)
-    os.close(write_fd)
-    pidfd = os.pidfd_open(pid)
-    cancelled = timed_out = done = False
-    waiting = [done_fd, pidfd, conn]
-    while True:
-        left = timeout - (time.monotonic() - start)
-        if left <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select(waiting, [], [], left)
-        if done_fd in ready:
-            done = os.read(done_fd, 1) == b"!"
-            if done:
-                break
-            waiting.remove(done_fd)  # closed without the byte: the exit status will say why
-            continue
-        if pidfd in ready:
-            break
-        if conn in ready:  # the client hung up or sent something: cancel
-            cancelled = True
-            break
-    if timed_out or cancelled:
-        _kill_group(pid)
+        os.write(worker.request_fd, HEADER.pack(len(raw)) + raw)
+    os.close(worker.request_fd)
+    end = _wait(conn, worker, timeout, _output_limit(request.get("memory_mb")))
     wstatus = 0
-    if not done:
-        _, wstatus = os.waitpid(pid, 0)
-        _kill_group(pid)  # stray grandchildren the user code left behind
-    elapsed_ms = (time.monotonic() - start) * 1000
-    status: dict[str, Any] = {"elapsed_ms": elapsed_ms, "output": _tail(log_path)}
-    if cancelled:
-        status["status"] = "cancelled"
-    elif timed_out:
-        status["status"] = "timeout"
-    elif not done and os.WIFSIGNALED(wstatus):
-        sig = os.WTERMSIG(wstatus)
-        status.update(status="crash", signal=sig, signal_name=signal.Signals(sig).name)
-    elif not done:  # exited without saying its result was complete: whatever it wrote is not
-        status.update(status="crash", exit_code=os.WEXITSTATUS(wstatus))
-    else:
-        code = 0
-        try:
-            with open(out_path, "rb") as fh:
-                (n,) = HEADER.unpack(fh.read(HEADER.size))
-                complete = os.fstat(fh.fileno()).st_size >= HEADER.size + n
-            if not complete:
-                raise ValueError("truncated result")
-            # The client reads the result straight from this file (no parse and no copy here)
-            # and then hangs up; only then is the file removed, below.
-            status.update(status="ok", result_path=out_path)
-        except (OSError, struct.error, ValueError):
-            status.update(status="crash", exit_code=code)
+    if not end.done:
+        if end.timed_out or end.cancelled or end.too_many or end.too_much_output:
+            _kill_group(worker.pid)
+        _, wstatus = os.waitpid(worker.pid, 0)
+        _end(worker)  # what the user code left behind, before the output tail is read
+    worker.out.read()
+    status: dict[str, Any] = {"elapsed_ms": (time.monotonic() - start) * 1000,
+                              "output": worker.out.text(), **_status(end, wstatus, out_path)}
+    if "result_path" not in status:
+        _rmtree(tmp)
     with contextlib.suppress(OSError):
         send_message(conn, status)
         if "result_path" in status:
             conn.settimeout(60.0)
             conn.recv(1)  # returns when the client closes the connection
-    if done:  # the worker is exiting (or lingering): reap it, and end what it left behind
-        _kill_group(pid)
+    if end.done:  # the worker is exiting (or lingering): reap it, and end what it left behind
+        _end(worker)
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-    with contextlib.suppress(OSError):
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+            os.waitpid(worker.pid, 0)
+    _rmtree(tmp)
 
 
 def _warm(modules: list[str], hook: str = "warm") -> None:
@@ -342,28 +734,80 @@ def _preload(names: str) -> None:
             continue
 
 
-def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], *,
-                prewarm: bool = True, idle_s: float = 120.0) -> None:
+def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], limits: _Limits, *,
+                prewarm: bool = True, idle_s: float = 120.0) -> int:
     parent = os.getpid()
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         code = 0
         try:
-            _spare(server, taken_w, modules, parent, prewarm, idle_s)
+            _spare(server, taken_w, modules, parent, prewarm, idle_s, limits)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
+    return pid
+
+
+def _read_control(buffer: bytes) -> tuple[list[tuple[bytes, int]], bytes]:
+    """Complete ``(kind, pid)`` messages in ``buffer`` and what is left; bytes that cannot
+    start a message are skipped (garbage never counts)."""
+    messages = []
+    while len(buffer) >= CONTROL.size:
+        kind, pid = CONTROL.unpack_from(buffer)
+        if kind not in (TAKEN, RETIRED):
+            buffer = buffer[1:]
+            continue
+        messages.append((kind, pid))
+        buffer = buffer[CONTROL.size:]
+    return messages, buffer
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _shutdown(group: PidsCgroup | None) -> None:
+    """Kill every process below the fork server (monitors, workers, escapees) and leave."""
+    sweep(os.getpid())
+    if group is not None:
+        group.remove()
+    os._exit(0)
+
+
+def _orphans(known: set[int]) -> None:
+    """Kill processes re-parented to us that are no spare of ours (a monitor died)."""
+    known &= {pid for pid in known if _alive(pid)}
+    for pid in live_children().get(os.getpid(), []):
+        if pid not in known:
+            _kill_group(pid)
+            sweep(pid)
 
 
 def serve(sock_path: str, modules: list[str], spares: int = 1,
-          idle_s: float = 120.0) -> None:
+          idle_s: float = 120.0, nproc: int = NPROC_DEFAULT) -> None:
     """Import and warm ``modules``, then keep ``spares`` monitors waiting on ``sock_path``.
 
     Spares idle for ``idle_s`` retire; with none left, the fork server watches the socket
     itself and forks a spare for the next connection (without the re-warm: the request is
-    already waiting).
+    already waiting). Only the spares it forked are believed on the control pipe, and never
+    more than ``spares`` wait at once.
     """
     _die_with_parent(signal.SIGTERM, int(os.environ.get("VERM_PARENT_PID", "0")) or None)
+    become_subreaper()  # orphans of a monitor that died come back here
+    group: PidsCgroup | None = None
+    signal.signal(signal.SIGTERM, lambda *_: _shutdown(group))
+    if os.path.isdir("/dev/shm"):
+        remove_stale("/dev/shm", "verm-job-")
+    remove_stale(tempfile.gettempdir(), "verm-job-")
+    group = PidsCgroup.create()
+    limits = _Limits(group, max(8, nproc))
     _warm(modules)
     _preload(os.environ.get("VERM_PRELOAD", ""))
     # Move everything imported so far out of the GC's reach: a collection in a forked worker
@@ -377,28 +821,40 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
     server.setblocking(False)  # spares race for each connection; the losers wait again
     taken_r, taken_w = os.pipe()
     spares = max(1, spares)
+    waiting: set[int] = set()  # spares forked and not yet heard from
+    forked: set[int] = set()  # every spare (later a monitor) we started
+
+    def fork_one(prewarm: bool = True) -> None:
+        pid = _fork_spare(server, taken_w, modules, limits, prewarm=prewarm, idle_s=idle_s)
+        waiting.add(pid)
+        forked.add(pid)
+
     for _ in range(spares):
-        _fork_spare(server, taken_w, modules, idle_s=idle_s)
-    alive = spares
+        fork_one()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     parent = os.getppid()
+    buffer = b""
     while True:
-        watched = [taken_r] if alive else [taken_r, server]
+        waiting &= {pid for pid in waiting if _alive(pid)}  # a spare that died unheard
+        watched = [taken_r] if waiting else [taken_r, server]
         ready, _, _ = select.select(watched, [], [], 1.0)
         if os.getppid() != parent:
-            return
+            _shutdown(group)
         if taken_r in ready:
-            for byte in os.read(taken_r, 64):
-                if byte == TAKEN[0]:
-                    _fork_spare(server, taken_w, modules, idle_s=idle_s)
-                elif byte == RETIRED[0]:
-                    alive -= 1
+            messages, buffer = _read_control(buffer + os.read(taken_r, 4096))
+            for kind, pid in messages:
+                if pid in waiting:
+                    waiting.discard(pid)
+                    if kind == TAKEN and len(waiting) < spares:
+                        fork_one()
         elif server in ready:  # a request and no spare: one for it, and then as usual
-            _fork_spare(server, taken_w, modules, prewarm=False, idle_s=idle_s)
-            alive += 1
+            fork_one(prewarm=False)
+        elif not ready:
+            _orphans(forked)
 
 
 if __name__ == "__main__":
     serve(sys.argv[1], sys.argv[2:], int(os.environ.get("VERM_FORK_SPARES", "1")),
-          float(os.environ.get("VERM_SPARE_IDLE_S", "120")))
+          float(os.environ.get("VERM_SPARE_IDLE_S", "120")),
+          int(os.environ.get("VERM_SANDBOX_NPROC", str(NPROC_DEFAULT))))

@@ -30,6 +30,7 @@ from verm.render.base import RenderOptions
 from verm.render.browser import (
     Browser,
     BrowserError,
+    BrowserTimeout,
     Lease,
     Site,
     decode_png,
@@ -62,6 +63,29 @@ _SHORTHANDS: dict[str, tuple[str, ...]] = {
 # Properties a child takes from its parent when no rule sets them on the child itself.
 _INHERITED = ("color", "font-size", "font-weight", "font-family", "font-style", "line-height",
               "text-align", "letter-spacing", "visibility", "white-space")
+
+
+# ---- the render's deadline ---------------------------------------------------------------------
+
+
+class Deadline:
+    """The render's ``timeout_s`` from its start, for the work outside the browser too (parsing
+    a huge page, mapping its elements back): checked in the loops that grow with the input."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.at = time.monotonic() + timeout_s
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def check(self, stage: str) -> None:
+        if time.monotonic() > self.at:
+            raise BrowserTimeout(f"timed out after {self.timeout_s:g} s while {stage} (a very "
+                                 "large page? split it, or raise the timeout)")
+
+
+NO_DEADLINE = Deadline(float("inf"))
 
 
 # ---- positions ---------------------------------------------------------------------------------
@@ -135,6 +159,7 @@ class _Css:
     lines: LineIndex
     order: Iterator[int]
     file: str | None = None
+    deadline: Deadline = NO_DEADLINE
 
 
 _TOKEN = re.compile(r'"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?|[(){};,\[\]]')
@@ -243,6 +268,7 @@ def scan_css(css: _Css, start: int, end: int) -> list[CssRule]:
     """Style rules of ``css.text[start:end]``, descending into @media and friends."""
     text, rules, i = css.text, [], start
     while i < end:
+        css.deadline.check("reading the page's CSS")
         j = _find_top(text, i, end, "{;}")
         if j < 0:
             break
@@ -312,18 +338,20 @@ _STYLE_ATTR = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""
 
 
 class _Annotator(HTMLParser):
-    def __init__(self, text: str, path: Path | None) -> None:
+    def __init__(self, text: str, path: Path | None, deadline: Deadline = NO_DEADLINE) -> None:
         super().__init__(convert_charrefs=True)
         self.text = text
         self.path = path
+        self.deadline = deadline
         self.lines = LineIndex(text)
-        self.css = _Css(_blank_comments(text), self.lines, itertools.count())
+        self.css = _Css(_blank_comments(text), self.lines, itertools.count(), deadline=deadline)
         self.out = Annotated(html=text)
         self.inserts: list[tuple[int, str]] = []
         self.raw_until: str | None = None
         self.in_style = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.deadline.check("reading the page's source")
         if self.raw_until is not None:
             return
         raw = self.get_starttag_text() or ""
@@ -368,7 +396,8 @@ class _Annotator(HTMLParser):
             text = sheet.read_text(encoding="utf-8", errors="replace")
         except (OSError, ValueError):
             return
-        css = _Css(_blank_comments(text), LineIndex(text), self.css.order, str(sheet))
+        css = _Css(_blank_comments(text), LineIndex(text), self.css.order, str(sheet),
+                   self.deadline)
         self.out.rules.extend(scan_css(css, 0, len(text)))
 
     def handle_endtag(self, tag: str) -> None:
@@ -393,16 +422,19 @@ class _Annotator(HTMLParser):
         return self.out
 
 
-def annotate_html(text: str, path: Path | None = None) -> Annotated:
+def annotate_html(text: str, path: Path | None = None,
+                  deadline: Deadline = NO_DEADLINE) -> Annotated:
     """Mark every start tag of ``text`` with its index in the tag table; collect its CSS.
 
     With ``path``, local stylesheets the page links are scanned too (their declarations carry
-    ``file``).
+    ``file``). Raises ``BrowserTimeout`` past ``deadline``.
     """
-    parser = _Annotator(text, Path(path).absolute() if path else None)
+    parser = _Annotator(text, Path(path).absolute() if path else None, deadline)
     try:
         parser.feed(text)
         parser.close()
+    except BrowserError:
+        raise
     except Exception as exc:  # html.parser is lenient; keep what it found
         log.debug("html.parser stopped early: %s", exc)
     return parser.result()
@@ -646,16 +678,21 @@ class Shot:
 
 
 def shoot(browser: Browser, path: Path, site: Site, arg: dict[str, Any],
-          options: RenderOptions, *, full_page: bool, crop_margin: int | None = None) -> Shot:
-    """Load ``path`` from ``site`` on a warm page and capture it; raises ``BrowserError``."""
+          options: RenderOptions, *, full_page: bool, crop_margin: int | None = None,
+          deadline: Deadline | None = None) -> Shot:
+    """Load ``path`` from ``site`` on a warm page and capture it, within what is left of
+    ``deadline`` and the render's memory cap; raises ``BrowserError``."""
+    deadline = deadline or Deadline(options.timeout_s)
+    deadline.check("preparing the page")
     viewport = clamp_viewport(options)
     scale = page_scale(options, viewport)
     page = browser.run(
         lambda lease: capture(lease, url_for(path), arg=arg, full_page=full_page,
                               max_pixels=int(options.max_pixels / scale),
                               crop_margin=crop_margin),
-        site=site, viewport=viewport, timeout_s=options.timeout_s,
-        chromium_path=options.chromium_path, scale=scale)
+        site=site, viewport=viewport, timeout_s=deadline.left(),
+        chromium_path=options.chromium_path, scale=scale, memory_mb=options.memory_mb,
+        reported_s=deadline.timeout_s)
     image = decode_png(page.png)
     records, origin = to_image_px(page.data["elements"], page.origin, scale)
     return Shot(page, image, records, origin, viewport, scale)
@@ -751,17 +788,21 @@ def _tag_of(value: Any, tags: list[Tag]) -> Tag | None:
 
 
 def build_anchors(records: list[dict[str, Any]], doc: Annotated, size: tuple[int, int],
-                  origin: tuple[int, int] = (0, 0)) -> list[Anchor]:
+                  origin: tuple[int, int] = (0, 0),
+                  deadline: Deadline = NO_DEADLINE) -> list[Anchor]:
     """Anchors of an HTML page from the page's element records (image pixels, source lines)."""
+    deadline.check("mapping the page's elements to its source")
     decls = doc.decls()
     ox, oy = origin
     shifted = [{**r, "box": [r["box"][0] - ox, r["box"][1] - oy, r["box"][2] - ox,
                              r["box"][3] - oy]} for r in records]
     kept, container = _kept(shifted, size)
     anchors = []
-    for rec, keep, holds in zip(shifted, kept, container, strict=True):
+    for i, (rec, keep, holds) in enumerate(zip(shifted, kept, container, strict=True)):
         if keep:
             anchors.append(_anchor(rec, holds, doc.tags, decls, size))
+        if i % 256 == 255:
+            deadline.check("mapping the page's elements to its source")
     return anchors
 
 
@@ -823,7 +864,7 @@ def is_blank(image: Any) -> bool:
 
 
 def failure_render(kind: Kind, source: Source, exc: BrowserError, started: float) -> Render:
-    reason = exc.reason if exc.reason in ("timeout", "crash", "config") else "crash"
+    reason = exc.reason if exc.reason in ("timeout", "crash", "config", "memory") else "crash"
     return Render(kind=kind, source=source.path, image=None,
                   failure=RenderFailure(reason=reason, message=str(exc)),  # type: ignore[arg-type]
                   elapsed_ms=(time.perf_counter() - started) * 1000)
@@ -840,16 +881,18 @@ class HtmlRenderer:
 
     def render(self, source: Source, options: RenderOptions) -> Render:
         started = time.perf_counter()
+        deadline = Deadline(options.timeout_s)  # parsing and mapping back count too
         path = Path(source.path).absolute()
-        doc = annotate_html(source.text, path)
-        site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")})
         try:
+            doc = annotate_html(source.text, path, deadline)
+            site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")})
             taken = shoot(self.browser, path, site, doc.script_arg(), options,
-                          full_page=options.full_page)
+                          full_page=options.full_page, deadline=deadline)
+            anchors = build_anchors(taken.records, doc, taken.image.size, taken.origin,
+                                    deadline)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
         shot, image = taken.page, taken.image
-        anchors = build_anchors(taken.records, doc, image.size, taken.origin)
         meta = {"viewport": list(taken.viewport), "full_page": options.full_page,
                 "url": shot.url, "scale": taken.scale,
                 "document_size": [shot.data["width"], shot.data["height"]],

@@ -15,15 +15,18 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from markdown_it import MarkdownIt
+from markdown_it import MarkdownIt, rules_core
+from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
 from verm.render.base import RenderOptions
 from verm.render.browser import Browser, BrowserError, Site
 from verm.render.html import (
     ATTR,
+    NO_DEADLINE,
+    Deadline,
     clip_box,
     failure_render,
     hex_color,
@@ -84,6 +87,42 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
+READING = "reading the Markdown source"
+
+
+class _TimedBlocks(StateBlock):
+    """Block parsing that checks the render's deadline as it adds tokens: one huge table is
+    a single rule call that may take many seconds."""
+
+    deadline: Deadline = NO_DEADLINE
+
+    def push(self, ttype: str, tag: str, nesting: Literal[-1, 0, 1]) -> Token:
+        if len(self.tokens) % 1024 == 0:
+            self.deadline.check(READING)
+        return super().push(ttype, tag, nesting)
+
+
+def _parse(md: MarkdownIt, text: str, deadline: Deadline) -> list[Token]:
+    """``md.parse(text)``, with the block and inline rules interruptible at ``deadline``."""
+    state = rules_core.StateCore(text, md, {})
+    for rule in md.core.ruler.getRules(""):
+        if rule is rules_core.block and not state.inlineMode and state.src:
+            blocks = _TimedBlocks(state.src, md, state.env, state.tokens)
+            blocks.deadline = deadline
+            md.block.tokenize(blocks, blocks.line, blocks.lineMax)
+        elif rule is rules_core.inline:
+            for i, token in enumerate(state.tokens):
+                if i % 256 == 0:
+                    deadline.check(READING)
+                if token.type == "inline":
+                    token.children = [] if token.children is None else token.children
+                    md.inline.parse(token.content, md, state.env, token.children)
+        else:
+            rule(state)
+        deadline.check(READING)
+    return state.tokens
+
+
 def cell_spans(line: str) -> list[tuple[int, int]]:
     """Column spans of the cells of one table row: split on unescaped pipes, trim spaces.
 
@@ -124,7 +163,8 @@ def _block_range(lines: list[str], first: int, last: int) -> Range:
 class _Tagger:
     """Walks the token stream, tags tables, cells and blocks, and records their source."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, deadline: Deadline = NO_DEADLINE) -> None:
+        self.deadline = deadline
         self.lines = text.split("\n")
         self.items: dict[str, _Item] = {}
         self.table = -1
@@ -134,7 +174,9 @@ class _Tagger:
         self.row_line = 0
 
     def walk(self, tokens: list[Token]) -> None:
-        for tok in tokens:
+        for i, tok in enumerate(tokens):
+            if i % 256 == 0:
+                self.deadline.check(READING)
             handler = getattr(self, "_" + tok.type, None)
             if handler is not None:
                 handler(tok)
@@ -182,13 +224,15 @@ class _Tagger:
         self._tag(tok, _Item(key, "text", _block_range(self.lines, first, last), label=label))
 
 
-def markdown_page(text: str, title: str = "table") -> tuple[str, dict[str, _Item]]:
+def markdown_page(text: str, title: str = "table",
+                  deadline: Deadline = NO_DEADLINE) -> tuple[str, dict[str, _Item]]:
     """The HTML page of a Markdown source (fixed stylesheet) and its tagged items by key."""
     md = _parser()
-    tokens = md.parse(text)
-    tagger = _Tagger(text)
+    tokens = _parse(md, text, deadline)
+    tagger = _Tagger(text, deadline)
     tagger.walk(tokens)
     body = md.renderer.render(tokens, md.options, {})
+    deadline.check(READING)
     page = _PAGE.format(title=html.escape(title), css=STYLESHEET, body=body)
     return page, tagger.items
 
@@ -252,18 +296,20 @@ class MarkdownRenderer:
 
     def render(self, source: Source, options: RenderOptions) -> Render:
         started = time.perf_counter()
+        deadline = Deadline(options.timeout_s)  # parsing and mapping back count too
         path = Path(source.path).absolute()
-        page, items = markdown_page(source.text, title=path.name)
-        site = Site(root=path.parent, documents={path: page.encode("utf-8", "replace")})
         arg = {"attr": ATTR, "all": False, "crop": "#verm-md", "inherited": [], "decls": [],
                "rules": [], "inline": {}}
         try:
+            page, items = markdown_page(source.text, title=path.name, deadline=deadline)
+            site = Site(root=path.parent, documents={path: page.encode("utf-8", "replace")})
             taken = shoot(self.browser, path, site, arg, options, full_page=True,
-                          crop_margin=MARGIN)
+                          crop_margin=MARGIN, deadline=deadline)
+            deadline.check("mapping the table's cells to its source")
+            anchors = build_anchors(taken.records, items, taken.origin, taken.image.size)
         except BrowserError as exc:
             return failure_render(self.kind, source, exc, started)
         shot, image = taken.page, taken.image
-        anchors = build_anchors(taken.records, items, taken.origin, image.size)
         meta = {"viewport": list(taken.viewport), "crop": [*shot.origin, *image.size],
                 "scale": taken.scale,
                 "margin": MARGIN, "clipped": shot.clipped, "console_errors": shot.console,

@@ -21,7 +21,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from verm.render.forkserver import HEADER, recv_message, send_message
+from verm.render.forkserver import (
+    HEADER,
+    NPROC_DEFAULT,
+    owner_tag,
+    recv_message,
+    remove_stale,
+    send_message,
+)
 
 Status = Literal["ok", "timeout", "crash", "cancelled", "unavailable"]
 
@@ -35,13 +42,20 @@ class SandboxResult:
     elapsed_ms: float = 0.0
     signal_name: str | None = None
     exit_code: int | None = None
+    limit: str | None = None  # "processes": the job started more than it may
 
 
 def _read_result(path: str) -> tuple[dict[str, Any], bytes]:
-    """The worker's result, read from the monitor's file (it removes the file when we hang up)."""
-    with open(path, "rb") as fh:
-        (n,) = HEADER.unpack(fh.read(HEADER.size))
-        return json.loads(fh.read(n)), fh.read()
+    """The worker's result, read from the monitor's file, which we then remove with its
+    folder: the monitor may be killed before it cleans up (``verm check`` exits at once)."""
+    try:
+        with open(path, "rb") as fh:
+            (n,) = HEADER.unpack(fh.read(HEADER.size))
+            return json.loads(fh.read(n)), fh.read()
+    finally:
+        folder = os.path.dirname(path)
+        if os.path.basename(folder).startswith("verm-job-"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class Job:
@@ -58,6 +72,8 @@ class Job:
 
 
 MAX_PRELOADS = 16
+FORK_PREFIX = "verm-fork-"
+STOP_GRACE_S = 3.0  # a fork server asked to stop kills its process tree, then exits
 OLD_SERVER_GRACE_S = 60.0  # a replaced fork server lives on this long for its running jobs
 PRELOAD_READY_S = 60.0  # a fork server with new preloads that is not ready by then is dropped
 
@@ -66,10 +82,12 @@ class Sandbox:
     """A lazily started fork server preloaded with ``modules``."""
 
     def __init__(self, modules: list[str], pythonpath: list[str] | None = None, *,
-                 spare_idle_s: float | None = None) -> None:
+                 spare_idle_s: float | None = None, nproc: int | None = None) -> None:
         """``spare_idle_s``: how long a pre-warmed spare worker waits for a job before it
-        retires (default ``VERM_SPARE_IDLE_S`` or 120 s); the fork server itself stays."""
+        retires (default ``VERM_SPARE_IDLE_S`` or 120 s); the fork server itself stays.
+        ``nproc``: how many processes and threads one job may have at once (default 256)."""
         self._modules = list(modules)
+        self._nproc = nproc
         self._spare_idle_s = spare_idle_s
         self._pythonpath = list(pythonpath or [])
         self._lock = threading.Lock()
@@ -100,11 +118,14 @@ class Sandbox:
                ) -> tuple[subprocess.Popen[bytes], str]:
         """A new fork server, ready: its process and its folder (socket, private cwd).
         ``ready_s``: give up (and kill it) if it is not ready by then."""
-        folder = tempfile.mkdtemp(prefix="verm-fork-")
+        remove_stale(tempfile.gettempdir(), FORK_PREFIX)  # left by a verm that was killed
+        folder = tempfile.mkdtemp(prefix=f"{FORK_PREFIX}{owner_tag()}-")
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1",
                "VERM_PARENT_PID": str(os.getpid()), "VERM_PRELOAD": ",".join(preload)}
         if self._spare_idle_s is not None:
             env["VERM_SPARE_IDLE_S"] = str(self._spare_idle_s)
+        env["VERM_SANDBOX_NPROC"] = str(self._nproc or env.get("VERM_SANDBOX_NPROC")
+                                        or NPROC_DEFAULT)
         if self._pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
@@ -181,11 +202,16 @@ class Sandbox:
 
     @staticmethod
     def _stop_old(proc: subprocess.Popen[bytes] | None, folder: str | None) -> None:
-        """Kill a fork server (its spares die with it) and remove its folder."""
+        """Stop a fork server and remove its folder. SIGTERM first: it kills its whole tree
+        (monitors, workers, whatever they started) before it exits; SIGKILL if it lingers."""
         if proc is not None:
             with contextlib.suppress(Exception):
-                proc.kill()
-                proc.wait(timeout=5)
+                proc.terminate()
+                try:
+                    proc.wait(timeout=STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
             if proc.stdout:
                 proc.stdout.close()
         if folder:
@@ -238,6 +264,7 @@ class Sandbox:
                 elapsed_ms=float(header.get("elapsed_ms", 0.0)),
                 signal_name=header.get("signal_name"),
                 exit_code=header.get("exit_code"),
+                limit=header.get("limit"),
             )
         return SandboxResult("unavailable")
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from verm.render.base import RenderOptions, image_from_raw, is_blank_raw
+from verm.render.forkserver import OUT_OF_MEMORY
 from verm.render.sandbox import Job, Sandbox, SandboxResult
 from verm.source import Source
 from verm.types import Anchor, Range, Render, RenderFailure
@@ -98,10 +99,13 @@ def _sandbox_failure(result: SandboxResult, options: RenderOptions,
     if result.status == "unavailable":
         return RenderFailure("crash", "verm's SVG render worker could not be started",
                              detail=result.output)
-    if "MemoryError" in result.output:
+    if result.exit_code == OUT_OF_MEMORY or "MemoryError" in result.output:
         return RenderFailure("memory", f"the SVG render ran out of memory (limit "
                                        f"{options.memory_mb} MB); reduce the canvas or the "
                                        "number of elements", detail=result.output)
+    if result.limit == "processes":
+        return RenderFailure("crash", "the SVG render started too many processes",
+                             detail=result.output)
     how = result.signal_name or (f"exit {result.exit_code}" if result.exit_code is not None
                                  else "no result")
     hint = "; resvg aborts on some inputs: try svg_backend=cairosvg" if backend == "resvg" else ""
