@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -219,3 +220,113 @@ def test_requests_with_invalid_params_get_invalid_params_errors(tmp_path: Path):
         assert server.proc.wait(10) == 0
     finally:
         server.close()
+
+
+# -- finding 6: a huge document neither blocks the server nor goes unexplained ---------------
+async def slowest_hover(client: LanguageClient, uri: str, until: Any, limit_s: float) -> float:
+    """Hover on ``uri`` again and again until ``until()`` or ``limit_s``: the slowest answer."""
+    slowest, began = 0.0, time.monotonic()
+    while not until() and time.monotonic() - began < limit_s:
+        asked = time.monotonic()
+        await client.text_document_hover_async(lsp.HoverParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            position=lsp.Position(line=2, character=0)))
+        slowest = max(slowest, time.monotonic() - asked)
+        await asyncio.sleep(0.05)
+    return slowest
+
+
+async def opened_icon(client: LanguageClient, pinner: Checker, root: Path) -> tuple[str, Path]:
+    icon = root / "icon.svg"
+    icon.write_text((FIXTURES / "icon.svg").read_text())
+    ref = pin(pinner, icon)
+    open_doc(client, icon.as_uri(), icon.read_text(), "xml")
+    assert await diagnostics(client, icon.as_uri()) == []
+    return icon.as_uri(), ref
+
+
+async def test_huge_document_gets_one_size_diagnostic_and_blocks_nothing(
+        client: LanguageClient, pinner: Checker, tmp_path: Path):
+    await start(client, tmp_path, {"maxFileMB": 8})
+    small, ref = await opened_icon(client, pinner, tmp_path)
+    row = '<p class="r">a row of the page 😀 with some text and <b>markup</b></p>\n'
+    text = f"<!-- verm: reference={ref.name} -->\n<html><body>\n" + row * (20_000_000 // len(row))
+    big = tmp_path / "big.html"
+    big.write_text(text)
+    open_doc(client, big.as_uri(), text, "html")
+    slowest = await slowest_hover(client, small, lambda: big.as_uri() in client.diagnostics, 8.0)
+    [d] = await diagnostics(client, big.as_uri(), timeout=30)
+    size = f"{len(text.encode()) / 1e6:.1f} MB"
+    assert size in d.message and "up to 8 MB" in d.message and "maxFileMB" in d.message, d
+    assert d.source == "verm" and d.range.start.line == 0
+    assert slowest < 2.0  # a loaded machine parses the 20 MB message well within this
+    client.diagnostics.pop(big.as_uri())
+    await asyncio.sleep(1.0)
+    assert big.as_uri() not in client.diagnostics  # told once: never judged after all
+
+
+async def test_a_long_word_does_not_stall_the_server(client: LanguageClient, pinner: Checker,
+                                                     tmp_path: Path):
+    """A 60 KB run of word characters (a base64 image, a minified bundle) once cost the
+    dependency scan tens of seconds with the interpreter lock held: hovers waited for it."""
+    await start(client, tmp_path)
+    small, ref = await opened_icon(client, pinner, tmp_path)
+    page = tmp_path / "page.html"
+    page.write_text(f"<!-- verm: reference={ref.name} -->\n<html><body><p>"
+                    + "QUJD" * 15_000 + "</p></body></html>\n")
+    open_doc(client, page.as_uri(), page.read_text(), "html")
+    await diagnostics(client, page.as_uri(), timeout=30)
+    slowest = await slowest_hover(client, small, lambda: False, 4.0)
+    assert slowest < 2.0
+
+
+# -- finding 4: the watcher stays inside the workspace and its threads stay few ---------------
+def inotify_inodes(pid: int) -> set[int]:
+    """The inodes a process's inotify descriptors watch (``/proc/PID/fdinfo``)."""
+    out = set()
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        with open(info) as fh:
+            for line in fh:
+                if line.startswith("inotify wd:"):
+                    out.add(int(line.split(" ino:")[1].split()[0], 16))
+    return out
+
+
+async def test_links_all_over_the_disk_start_no_threads_and_no_watch_outside(
+        client: LanguageClient, pinner: Checker, tmp_path: Path):
+    await start(client, tmp_path)  # as Neovim 0.7: the server's own watcher
+    server = client._server
+    assert server is not None
+    folders: list[str] = []
+    for top in ("/usr/share", "/etc"):
+        for folder, _, _ in os.walk(top):
+            folders.append(folder)
+            if len(folders) >= 3000:
+                break
+    links = "".join(f' href="{os.path.relpath(f, tmp_path)}/style.css"\n' for f in folders)
+    css = tmp_path / "style" / "local.css"
+    css.parent.mkdir()
+    css.write_text("circle { stroke: none; }\n")
+    icon = tmp_path / "icon.svg"
+    icon.write_text((FIXTURES / "icon.svg").read_text().replace(
+        "</svg>", f'<!--\n{links} href="style/local.css"\n-->\n</svg>'))
+    pin(pinner, icon)
+    threads_before = len(os.listdir(f"/proc/{server.pid}/task"))
+    uri = icon.as_uri()
+    open_doc(client, uri, icon.read_text(), "xml")
+    assert await diagnostics(client, uri) == []
+    deadline = time.monotonic() + 10
+    while not inotify_inodes(server.pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # anything still being scheduled
+    threads = len(os.listdir(f"/proc/{server.pid}/task"))
+    inside = {os.stat(folder).st_ino for folder, _, _ in os.walk(tmp_path)}
+    watched = inotify_inodes(server.pid)
+    print(f"{len(folders)} linked folders: threads {threads_before} → {threads}, "
+          f"{len(watched)} inotify watches")
+    assert watched and watched <= inside
+    assert threads - threads_before < 10
+
+    client.diagnostics.pop(uri, None)
+    css.write_text("circle { stroke: none; opacity: 1; }\n")
+    assert await diagnostics(client, uri, timeout=10) == []  # re-judged: its stylesheet changed

@@ -35,6 +35,8 @@ from verm.types import TOP_OF_FILE, Range
 
 log = logging.getLogger("verm.lsp")
 
+DEFAULT_MAX_FILE_MB = 5.0  # a larger document is not judged (the user's maxFileMB raises it)
+
 
 @dataclass
 class Outcome:
@@ -125,7 +127,44 @@ class VermServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         text = doc.source if doc is not None else None
         version = doc.version if doc is not None else None
+        if text is not None and self.too_big(uri, text, version):
+            return
         self.scheduler.schedule(Request(uri, str(path), text, version, reason=reason), delay_s)
+
+    def max_file_bytes(self) -> int:
+        """The size cap of a judged document: the user's ``maxFileMB`` (editor settings, never
+        a workspace file), else 5 MB. Above it nothing is parsed, rendered or watched."""
+        value = self.settings.extra.get("maxFileMB", self.settings.extra.get("max_file_mb"))
+        try:
+            mb = float(value) if value is not None and not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            mb = None
+        if mb is None or not 0 < mb <= 100_000:
+            mb = DEFAULT_MAX_FILE_MB
+        return int(mb * 1_000_000)
+
+    def too_big(self, uri: str, text: str, version: int | None) -> bool:
+        """On the loop: over the cap, say so instead of judging (O(1) below a quarter of the
+        cap; above, one UTF-8 encoding, ~1 ms a MB, to name the size the user sees on disk)."""
+        cap = self.max_file_bytes()
+        if len(text) * 4 <= cap:  # UTF-8 takes at most 4 bytes a character
+            return False
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size <= cap:
+            return False
+        self.scheduler.forget(uri)  # whatever was pending for a smaller version
+        with self._lock:
+            self.outcomes.pop(uri, None)
+        message = (f"verm: this file is {size / 1e6:.1f} MB; verm judges files up to "
+                   f"{cap / 1e6:g} MB (set verm.maxFileMB in your editor settings to raise it)")
+        diagnostic = lsp.Diagnostic(
+            range=lsp.Range(start=lsp.Position(line=0, character=0),
+                            end=lsp.Position(line=0, character=0)),
+            message=message, severity=lsp.DiagnosticSeverity.Warning, source="verm",
+            code="file-too-large", data={"verm": "too-large", "bytes": size, "cap": cap})
+        self.call_soon(self.text_document_publish_diagnostics, lsp.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[diagnostic], version=version))
+        return True
 
     def judge(self, request: Request, token: Token) -> Outcome:
         """In a worker thread: one judgement of one document."""

@@ -11,6 +11,12 @@ offers it, as VS Code does), or a watchdog ``Observer`` on the folders of the de
 clients without it, such as Neovim 0.7). Either way changes are debounced (editors and
 ``git pull`` write a file several times) and every open document that depends on a changed file
 is scheduled again; the Checker re-reads a reference whose mtime/size/inode changed.
+
+A document is untrusted input: it may link thousands of files anywhere on disk. Only files
+inside the workspace folders (and the folders the user lists in ``watchFolders``) are watched,
+at most ``MAX_FOLDERS_PER_DOC`` folders a document and ``MAX_FOLDERS`` in all; watchdog watches
+each such root once, recursively (its inotify emitter is a thread per watch: one per root, not
+one per folder); and the scans of the text are linear (no regex that backtracks).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import contextlib
 import logging
 import os
 import re
+import stat
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -52,8 +60,17 @@ CLIENT_GLOBS = (
 # which the judgement's own reads produce and would loop).
 CHANGES = frozenset({"created", "modified", "moved", "deleted", "closed"})
 MAX_LINKED_BYTES = 1_000_000  # a linked stylesheet larger than this is not read for url()s
+MAX_LINKED_SHEETS = 64  # stylesheets read for their url()s, per document
+MAX_FOLDERS_PER_DOC = 64  # folders of one document's dependencies that are watched
+MAX_FOLDERS = 256  # ...and of all open documents together
+MAX_ROOTS = 16  # workspace and user folders watched (one watchdog thread each)
+MAX_PATH_CHARS = 4096  # a longer run of path characters is a blob (base64), not a file name
 
-_DATA = re.compile(r"[\w.\-/\\]*\w\.(?:" + "|".join(DATA_SUFFIXES) + r")\b", re.IGNORECASE)
+# A data file name: a run of path characters, from the run's start (the look-behind), of at most
+# MAX_PATH_CHARS, ending in a data suffix. Unbounded, ``[...]*`` retried from every position of a
+# long word: quadratic (60 KB of base64 held the interpreter lock for 35 s).
+_DATA = re.compile(r"(?<![\w.\-/\\])[\w.\-/\\]{0," + str(MAX_PATH_CHARS) + r"}\w\.(?:"
+                   + "|".join(DATA_SUFFIXES) + r")\b", re.IGNORECASE)
 _LINK = re.compile(r"""\b(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""",
                    re.IGNORECASE)
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^\s"')]+))\s*\)"""
@@ -83,22 +100,51 @@ def data_files(path: Path, text: str) -> set[str]:
     return out
 
 
-def linked_files(path: Path, text: str) -> set[str]:
-    """Local files a page links (``href=``/``src=``/``url()``), and what linked CSS imports."""
+def linked_files(path: Path, text: str, within: list[str] | None = None) -> set[str]:
+    """Local files a page links (``href=``/``src=``/``url()``), and what linked CSS imports.
+
+    Linked stylesheets are read only inside ``within`` (None: anywhere), only if they are
+    regular files (not a FIFO or ``/dev/zero``), at most ``MAX_LINKED_SHEETS`` of them."""
     out = set()
     for match in _LINK.finditer(text):
         found = _local(next(g for g in match.groups() if g is not None), path.parent)
         if found is not None:
             out.add(found)
     out |= _css_urls(text, path.parent)
-    for css in [f for f in out if f.lower().endswith(".css")]:
-        try:
-            if os.path.getsize(css) <= MAX_LINKED_BYTES:
-                out |= _css_urls(Path(css).read_text(encoding="utf-8", errors="replace"),
-                                 Path(css).parent)
-        except OSError:
-            pass
+    sheets = sorted(f for f in out if f.lower().endswith(".css")
+                    and (within is None or inside(f, within)))
+    for css in sheets[:MAX_LINKED_SHEETS]:
+        sheet = _read_small(css, MAX_LINKED_BYTES)
+        if sheet is not None:
+            out |= _css_urls(sheet, Path(css).parent)
     return out
+
+
+def _read_small(path: str, limit: int) -> str | None:
+    """A regular file's text if it is at most ``limit`` bytes, else None (never blocks on a
+    FIFO or a device, never reads more than ``limit + 1`` bytes)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = os.read(fd, limit + 1)
+        return None if len(data) > limit else data.decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def inside(path: str, folders: Iterable[str]) -> str | None:
+    """The first of ``folders`` (absolute, normalised) that holds ``path``, or None."""
+    for folder in folders:
+        if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
+            return folder
+    return None
 
 
 def _css_urls(text: str, base: Path) -> set[str]:
@@ -110,8 +156,10 @@ def _css_urls(text: str, base: Path) -> set[str]:
     return out
 
 
-def dependencies(path: Path, text: str | None, reference: Path | None) -> frozenset[str]:
-    """Every file whose change can change this document's judgement (absolute, normalised)."""
+def dependencies(path: Path, text: str | None, reference: Path | None,
+                 within: list[str] | None = None) -> frozenset[str]:
+    """Every file whose change can change this document's judgement (absolute, normalised);
+    linked stylesheets are read only inside ``within`` (None: anywhere)."""
     deps: set[str] = set()
     if reference is None:
         deps.add(os.path.normpath(sibling_reference(path).absolute()))  # a mock may arrive
@@ -123,31 +171,37 @@ def dependencies(path: Path, text: str | None, reference: Path | None) -> frozen
         if kind in ("chart", "html"):
             deps |= data_files(path.absolute(), text)
         if kind in ("html", "svg"):
-            deps |= linked_files(path.absolute(), text)
+            deps |= linked_files(path.absolute(), text, within)
     deps.discard(os.path.normpath(path.absolute()))  # the editor reports its own file
     return frozenset(deps)
 
 
-def _outcome_dependencies(request: Request, outcome: Outcome) -> frozenset[str]:
+def _outcome_dependencies(request: Request, outcome: Outcome,
+                          within: list[str]) -> frozenset[str]:
     path = Path(request.path)
     text = request.text
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = None
-    return dependencies(path, text, outcome.pin.path if outcome.pin is not None else None)
+        text = _read_small(request.path, 5_000_000)
+    return dependencies(path, text, outcome.pin.path if outcome.pin is not None else None,
+                        within)
 
 
-def _nearest_folder(path: str) -> str:
-    """The dependency's folder, or its nearest existing ancestor (a folder not created yet)."""
-    folder = os.path.dirname(path)
-    while not os.path.isdir(folder):
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    return folder
+def bounded(deps: frozenset[str], within: list[str], per_doc: int = MAX_FOLDERS_PER_DOC
+            ) -> tuple[frozenset[str], int]:
+    """The dependencies worth watching: inside ``within``, in at most ``per_doc`` folders
+    (nearest the document's first, by name); and how many were left out."""
+    kept: set[str] = set()
+    folders: set[str] = set()
+    for f in sorted(deps, key=lambda f: (f.count(os.sep), f)):
+        if inside(f, within) is None:
+            continue
+        folder = os.path.dirname(f)
+        if folder not in folders:
+            if len(folders) >= per_doc:
+                continue
+            folders.add(folder)
+        kept.add(f)
+    return frozenset(kept), len(deps) - len(kept)
 
 
 # -- the watcher ----------------------------------------------------------------------------
@@ -164,27 +218,63 @@ class Watcher:
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._observer: BaseObserver | None = None
-        self._watches: dict[str, ObservedWatch] = {}
+        self._watches: dict[str, ObservedWatch] = {}  # root → its one recursive watch
+        self._watch_lock = threading.Lock()  # schedules run in executor threads, one at a time
         self._warned: set[str] = set()
+        self._left_out: dict[str, int] = {}  # uri → dependencies not watched (told once)
+
+    def folders(self) -> list[str]:
+        """Where files may be watched: the workspace folders, then the user's ``watchFolders``
+        (editor settings; absolute paths), at most ``MAX_ROOTS``."""
+        out = [os.path.normpath(os.path.abspath(root)) for root in self.server.roots]
+        extra = self.server.settings.extra.get("watchFolders")
+        if isinstance(extra, str):
+            extra = [extra]
+        for folder in extra if isinstance(extra, list) else []:
+            if isinstance(folder, str) and os.path.isabs(os.path.expanduser(folder)):
+                out.append(os.path.normpath(os.path.expanduser(folder)))
+        return list(dict.fromkeys(out))[:MAX_ROOTS]
 
     # after each judgement ----------------------------------------------------------------
     def judged(self, request: Request, outcome: Outcome) -> None:
         """In the judging thread: work out the document's dependencies, keep them on the loop."""
         try:
-            deps = _outcome_dependencies(request, outcome)
+            deps = _outcome_dependencies(request, outcome, self.folders())
         except Exception:
             log.exception("verm: could not work out what %s depends on", request.uri)
             return
         self.server.call_soon(self.update, request.uri, deps)
 
     def update(self, uri: str, deps: frozenset[str]) -> None:
-        """On the loop: replace one document's dependencies; forget closed documents."""
-        self.deps[uri] = deps
+        """On the loop: replace one document's dependencies (those inside the watched folders,
+        within the caps); forget closed documents."""
+        try:
+            self._update(uri, deps)
+        except Exception:
+            log.exception("verm: could not update what %s depends on", uri)
+
+    def _update(self, uri: str, deps: frozenset[str]) -> None:
+        kept, left_out = bounded(deps, self.folders())
+        self.deps[uri] = kept
+        if left_out and self._left_out.get(uri) != left_out:
+            log.warning("verm: not watching %d of the files %s depends on: outside the "
+                        "workspace folders (add theirs to verm.watchFolders) or over %d "
+                        "folders; save the source to re-judge it", left_out, uri,
+                        MAX_FOLDERS_PER_DOC)
+        self._left_out[uri] = left_out
         open_docs = self.server.workspace.text_documents
         for gone in [u for u in self.deps if u not in open_docs]:
             del self.deps[gone]
+            self._left_out.pop(gone, None)
         index: dict[str, set[str]] = {}
+        folders: set[str] = set()
         for doc, files in self.deps.items():
+            mine = {os.path.dirname(f) for f in files}
+            if len(folders | mine) > MAX_FOLDERS:
+                log.warning("verm: watching no more than %d folders; not watching what %s "
+                            "depends on", MAX_FOLDERS, doc)
+                continue
+            folders |= mine
             for f in files:
                 index.setdefault(f, set()).add(doc)
                 real = os.path.realpath(f)
@@ -238,30 +328,41 @@ class Watcher:
         self._sync_watches()
 
     def _sync_watches(self) -> None:
-        """Watch (non-recursively) exactly the folders holding dependencies of open documents."""
-        observer = self._observer
-        if observer is None:
-            return
-        wanted = {_nearest_folder(f) for files in self.deps.values() for f in files}
-        for folder in set(self._watches) - wanted:
-            with contextlib.suppress(Exception):  # its folder may be gone already
-                observer.unschedule(self._watches.pop(folder))
-        handler = _Handler(self)
-        for folder in wanted - set(self._watches):
-            try:
-                self._watches[folder] = observer.schedule(handler, folder, recursive=False)
-            except Exception as exc:
-                if folder not in self._warned:
-                    self._warned.add(folder)
-                    log.warning("verm: cannot watch %s (%s); save the source to re-judge it",
-                                folder, exc)
+        """Watch, recursively, each folder (workspace or user's) that holds a dependency of an
+        open document: one watch, one thread, per folder, not one per dependency folder.
+        Scheduling walks the folder's tree, so it runs off the loop."""
+        folders = self.folders()
+        wanted = {inside(f, folders) for files in self.deps.values() for f in files} - {None}
+        loop = self.server.loop
+        if loop is not None and loop.is_running():
+            loop.run_in_executor(None, self._schedule, wanted)
+        else:
+            self._schedule(wanted)
+
+    def _schedule(self, wanted: set[str | None]) -> None:
+        with self._watch_lock:
+            observer = self._observer
+            if observer is None:
+                return
+            for folder in set(self._watches) - wanted:
+                with contextlib.suppress(Exception):  # its folder may be gone already
+                    observer.unschedule(self._watches.pop(folder))
+            handler = _Handler(self)
+            for folder in sorted(f for f in wanted - set(self._watches) if f is not None):
+                try:
+                    self._watches[folder] = observer.schedule(handler, folder, recursive=True)
+                except Exception as exc:
+                    if folder not in self._warned:
+                        self._warned.add(folder)
+                        log.warning("verm: cannot watch %s (%s); save the source to re-judge "
+                                    "it", folder, exc)
 
     async def stop(self) -> None:
         """On shutdown: no timer left behind, the observer thread ended."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        observer, self._observer = self._observer, None
+        observer, self._observer = self._observer, None  # a schedule under way sees None
         self._watches.clear()
         if observer is not None:
             observer.stop()
