@@ -6,7 +6,8 @@ client offers another): an emoji is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes.
 points to a UTF-16 editor puts every edit after an astral character in the wrong place (a quick
 fix once wrote ``colo"#dd8452"0")``), so every position verm sends or reads goes through here.
 pygls negotiates the encoding and counts the units (``PositionCodec``); this class only keeps
-the lines of the one text the positions refer to.
+the lines of the one text the positions refer to. Of what the client sends, verm reads only
+lines (a hover's line; code actions find their discrepancy by the diagnostic's data).
 """
 
 from __future__ import annotations
@@ -46,16 +47,3 @@ class Columns:
 
     def range_to_client(self, r: Range | lsp.Range) -> lsp.Range:
         return lsp.Range(start=self.to_client(r.start), end=self.to_client(r.end))
-
-    def from_client(self, p: lsp.Position) -> Position:
-        """A client position in code points (a column inside a character rounds down)."""
-        line = None if self.identity else self._line(p.line)
-        if line is None or line.isascii():
-            return Position(p.line, p.character)
-        units = column = 0
-        for char in line:
-            units += self.codec.impl.code_units_for_char(char)
-            if units > p.character:
-                break
-            column += 1
-        return Position(p.line, column)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
 from lsprotocol import types as lsp
 
 from verm.lsp.positions import Columns
@@ -12,6 +17,19 @@ from verm.types import Range
 SEVERITY = {3: lsp.DiagnosticSeverity.Error, 2: lsp.DiagnosticSeverity.Warning,
             1: lsp.DiagnosticSeverity.Information}
 SOURCE = "verm"
+
+log = logging.getLogger("verm.lsp")
+
+
+def guarded(handler: Callable[..., None]) -> Callable[..., None]:
+    """A notification handler that logs its failure (pygls would pop up an error for each)."""
+    @functools.wraps(handler)
+    def run(ls: VermServer, params: Any) -> None:
+        try:
+            handler(ls, params)
+        except Exception:
+            log.exception("verm: %s failed", handler.__name__)
+    return run
 
 
 def diagnostics_for(outcome: Outcome, settings: Settings,
@@ -60,21 +78,25 @@ def diagnostics_for(outcome: Outcome, settings: Settings,
 
 def setup(server: VermServer) -> None:
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @guarded
     def did_open(ls: VermServer, params: lsp.DidOpenTextDocumentParams) -> None:
         if "open" in ls.settings.run_on:
             ls.schedule(params.text_document.uri, "open")
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+    @guarded
     def did_save(ls: VermServer, params: lsp.DidSaveTextDocumentParams) -> None:
         if "save" in ls.settings.run_on or "change" in ls.settings.run_on:
             ls.schedule(params.text_document.uri, "save")
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    @guarded
     def did_change(ls: VermServer, params: lsp.DidChangeTextDocumentParams) -> None:
         if "change" in ls.settings.run_on:
             ls.schedule(params.text_document.uri, "change", ls.settings.debounce_ms / 1000)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @guarded
     def did_close(ls: VermServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.scheduler.forget(uri)
