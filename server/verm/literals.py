@@ -25,11 +25,16 @@ from verm.types import Kind, Position, Range
 LiteralKind = TypingLiteral["color", "string", "number"]
 
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""Where a line ends, for LSP and for the parsers behind every renderer (Python, XML and HTML
+all read a lone '\\r' as a line break; a form feed or U+2028 is none)."""
+
+
 class LineIndex:
-    """Offsets ↔ 0-based (line, column), lines counted at '\\n' as every renderer counts them."""
+    """Offsets ↔ 0-based (line, column in code points), lines ended as ``LINE_BREAK`` says."""
 
     def __init__(self, text: str) -> None:
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
 
     def position(self, offset: int) -> Position:
         line = bisect_right(self.starts, offset) - 1

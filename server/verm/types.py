@@ -2,12 +2,14 @@
 
 Every stage speaks these and nothing else, so a new renderer or critic plugs in without the
 others changing. Boxes are pixel boxes ``(x0, y0, x1, y1)`` with the origin at the image's top
-left; positions are 0-based (line at '\n', column in code points); the language server converts
-columns to the client's position encoding at its boundary (``verm.lsp.positions``).
+left; positions are 0-based, lines ending at \\n, \\r\\n or \\r, columns in code points;
+the language server converts columns to the client's position encoding at its boundary
+(``verm.lsp.positions``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +46,7 @@ class Range:
         """The whole of one 0-based line (its length from ``text`` when known)."""
         width = 0
         if text is not None:
-            lines = text.splitlines()
+            lines = re.split(r"\r\n|\r|\n", text)  # LSP's line ends (not splitlines')
             if 0 <= line < len(lines):
                 width = len(lines[line])
         return cls(Position(line, 0), Position(line, width))

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -84,16 +85,17 @@ CODECS = {"utf-8": ("utf-8", 1), "utf-16": ("utf-16-le", 2), "utf-32": ("utf-32-
 
 
 def apply_as(encoding: str, text: str, edits: list[lsp.TextEdit]) -> str:
-    """Apply edits as an editor counting columns in ``encoding`` code units does; a column
-    inside a character (half a surrogate pair, part of a UTF-8 sequence) is an error."""
+    """Apply edits as an LSP editor does: lines end at \\n, \\r\\n or \\r; columns count
+    ``encoding`` code units, and one inside a character (half a surrogate pair) is an error."""
     codec, width = CODECS[encoding]
 
     def offset(p: lsp.Position) -> int:
-        lines = text.split("\n")
-        units = lines[p.line].encode(codec)
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+        end = starts[p.line + 1] if p.line + 1 < len(starts) else len(text)
+        units = text[starts[p.line]:end].rstrip("\r\n").encode(codec)
         assert p.character * width <= len(units), p
         head = units[: p.character * width].decode(codec)  # strict: raises inside a character
-        return sum(len(line) + 1 for line in lines[: p.line]) + len(head)
+        return starts[p.line] + len(head)
 
     for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character),
                     reverse=True):
@@ -101,27 +103,35 @@ def apply_as(encoding: str, text: str, edits: list[lsp.TextEdit]) -> str:
     return text
 
 
-@pytest.mark.parametrize("offered", [None, ["utf-8", "utf-16"], ["utf-32"]],
-                         ids=["default-utf16", "utf8", "utf32"])
+@pytest.mark.parametrize(("offered", "lone_cr"), [
+    (None, False), (["utf-8", "utf-16"], False), (["utf-32"], False), (None, True),
+], ids=["default-utf16", "utf8", "utf32", "utf16-lone-cr"])
 async def test_quick_fix_on_a_line_with_astral_characters_edits_the_right_columns(
-        client: LanguageClient, pinner: Checker, tmp_path: Path, offered: list[str] | None):
+        client: LanguageClient, pinner: Checker, tmp_path: Path, offered: list[str] | None,
+        lone_cr: bool):
+    """A UTF-16 editor once got code-point columns: ``colo"#dd8452"0")``. A lone carriage
+    return (a line break to LSP, not to verm) moves the literal to the editor's next line."""
     init = await start(client, tmp_path, encodings=offered)
     encoding = (offered or ["utf-16"])[0]
     assert init.capabilities.position_encoding == encoding
     src = tmp_path / "icon.svg"
-    good = '  <circle data-note="😀😀" cx="80" cy="70" r="36" fill="#5E81AC"/>'
-    src.write_text((FIXTURES / "icon.svg").read_text().replace(
-        '  <circle cx="80" cy="70" r="36" fill="#5E81AC"/>', good))
+    good = ('  <circle data-note="😀😀"' + ("\r" if lone_cr else "")
+            + ' cx="80" cy="70" r="36" fill="#5E81AC"/>')
+    src.write_bytes((FIXTURES / "icon.svg").read_text().replace(
+        '  <circle cx="80" cy="70" r="36" fill="#5E81AC"/>', good).encode())
     pin(pinner, src)
-    text = src.read_text().replace('fill="#5E81AC"', 'fill="#D08770"')
-    src.write_text(text)
+    pinned = src.read_bytes().decode()
+    text = pinned.replace('fill="#5E81AC"', 'fill="#D08770"')
+    src.write_bytes(text.encode())
     uri = src.as_uri()
     open_doc(client, uri, text, "xml")
     found = await diagnostics(client, uri)
     [d] = [d for d in found if d.code == "style_error"]
-    line = text.split("\n")[2]
+    literal_line = 3 if lone_cr else 2  # as the editor counts
+    line = re.split(r"\r\n|\r|\n", text)[literal_line]
     units = len(line.encode(CODECS[encoding][0])) // CODECS[encoding][1]
-    assert d.range.start.line == 2 and d.range.end.character <= units
+    assert d.range.start.line == d.range.end.line == literal_line
+    assert d.range.end.character <= units
     actions = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), range=d.range,
         context=lsp.CodeActionContext(diagnostics=[d])))
@@ -129,13 +139,13 @@ async def test_quick_fix_on_a_line_with_astral_characters_edits_the_right_column
     assert fix.edit is not None and fix.edit.document_changes
     edits = [e for change in fix.edit.document_changes
              if isinstance(change, lsp.TextDocumentEdit) for e in change.edits]
-    assert apply_as(encoding, text, edits).split("\n")[2] == good
+    assert apply_as(encoding, text, edits) == pinned
 
     hover = await client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri),
-        position=lsp.Position(line=2, character=units - 1)))
+        position=lsp.Position(line=literal_line, character=units - 1)))
     assert hover is not None and hover.range is not None
-    assert hover.range.end.character <= units
+    assert hover.range.end == d.range.end
 
 
 # -- finding 6: every request answered, bad notifications survived --------------------------

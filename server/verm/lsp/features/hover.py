@@ -15,8 +15,9 @@ def setup(server: VermServer) -> None:
         outcome = ls.outcome(params.text_document.uri)
         if outcome is None or outcome.result is None:
             return None
-        line = params.position.line
         result = outcome.result
+        columns = ls.columns(result.source.text)
+        line = params.position.line  # lines are the same for verm and the client
         here = [d for d in result.discrepancies
                 if d.range is not None and d.range.start.line <= line <= d.range.end.line]
         if not here:
@@ -31,8 +32,9 @@ def setup(server: VermServer) -> None:
                           f"({path_to_uri(outcome.diff_path)})"]
         first = here[0].range
         assert first is not None
-        end = ls.columns(result.source.text).to_client(first.end)
+        start = columns.to_client(first.start)
         return lsp.Hover(
             contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value="\n".join(lines)),
-            range=lsp.Range(start=lsp.Position(line=first.start.line, character=0), end=end),
+            range=lsp.Range(start=lsp.Position(line=start.line, character=0),
+                            end=columns.to_client(first.end)),
         )
