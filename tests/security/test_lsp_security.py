@@ -148,6 +148,44 @@ async def test_quick_fix_on_a_line_with_astral_characters_edits_the_right_column
     assert hover.range.end == d.range.end
 
 
+async def test_incremental_edit_below_a_line_separator_lands_where_the_editor_made_it(
+        client: LanguageClient, pinner: Checker, tmp_path: Path):
+    """U+2028 (or a form feed) is no line break to LSP; the server once counted it as one, so
+    the editor's edit landed a line off in the server's copy, and verm judged and fixed that."""
+    await start(client, tmp_path)
+    src = tmp_path / "icon.svg"
+    pinned = (FIXTURES / "icon.svg").read_text().replace(
+        "</svg>", "<!-- a line\u2028separator -->\n</svg>").replace(
+        '<svg xmlns', '<!-- \u2028 -->\n<svg xmlns')
+    src.write_bytes(pinned.encode())
+    pin(pinner, src)
+    uri = src.as_uri()
+    open_doc(client, uri, pinned, "xml")
+    assert await diagnostics(client, uri) == []
+    line = pinned.split("\n").index('  <circle cx="80" cy="70" r="36" fill="#5E81AC"/>')
+    column = pinned.split("\n")[line].index("5E81AC")
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=line, character=column),
+                            end=lsp.Position(line=line, character=column + 6)),
+            text="D08770")]))
+    edited = pinned.replace("5E81AC", "D08770")
+    client.text_document_did_save(lsp.DidSaveTextDocumentParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    found = await diagnostics(client, uri)
+    assert [(d.code, d.range.start.line) for d in found] == [("style_error", line)], found
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=found[0].range,
+        context=lsp.CodeActionContext(diagnostics=found)))
+    [fix] = [a for a in actions if isinstance(a, lsp.CodeAction) and a.edit is not None]
+    assert fix.edit is not None and fix.edit.document_changes
+    edits = [e for change in fix.edit.document_changes
+             if isinstance(change, lsp.TextDocumentEdit) for e in change.edits]
+    assert apply_as("utf-16", edited, edits) == pinned
+
+
 # -- finding 6: every request answered, bad notifications survived --------------------------
 class RawServer:
     """``verm serve`` driven with hand-written JSON-RPC frames, read with a bounded wait."""

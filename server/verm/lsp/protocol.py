@@ -6,22 +6,68 @@ read loop logs the error, and the request is never answered: the client waits fo
 JSON-RPC forbids. Here such a request gets an error response (InvalidParams, -32602, or
 InvalidRequest, -32600, when the message itself is malformed); a notification is logged and
 dropped; a response the server cannot read fails the request that waits for it.
+
+It also keeps the editor's documents line for line as the editor does: pygls splits lines with
+``str.splitlines``, which also breaks at a form feed, U+2028 and other characters LSP does not
+count, so an edit below one landed on the wrong line and verm judged (and fixed) a text the
+editor never had.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from cattrs.errors import ClassValidationError
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol
+from pygls.workspace import TextDocument, Workspace
+
+from verm.literals import LINE_BREAK
 
 log = logging.getLogger("verm.lsp")
 
 INVALID_PARAMS = -32602
 INVALID_REQUEST = -32600
+
+
+# Where str.splitlines and LSP disagree: breaks LSP does not count, and a lone carriage return
+# (which both count, but the fast path below must not have to think about).
+_NOT_LSP_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")
+
+
+def lsp_lines(text: str) -> list[str]:
+    """``text`` split after each LSP line end (\\n, \\r\\n, \\r), ends kept."""
+    if not _NOT_LSP_BREAKS.search(text):
+        return text.splitlines(True)  # the same lines, at C speed
+    out, start = [], 0
+    for match in LINE_BREAK.finditer(text):
+        out.append(text[start:match.end()])
+        start = match.end()
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+class LspTextDocument(TextDocument):
+    """pygls's document, its lines counted as LSP counts them."""
+
+    @property
+    def lines(self) -> Sequence[str]:
+        return tuple(lsp_lines(self.source))
+
+
+class LspWorkspace(Workspace):
+    """pygls's workspace, holding ``LspTextDocument``s."""
+
+    def _create_text_document(self, doc_uri: str, source: str | None = None,
+                              version: int | None = None,
+                              language_id: str | None = None) -> TextDocument:
+        return LspTextDocument(doc_uri, source=source, version=version, language_id=language_id,
+                               sync_kind=self._sync_kind, position_codec=self.position_codec)
 
 
 class Rejected:
@@ -30,6 +76,15 @@ class Rejected:
 
 class VermProtocol(LanguageServerProtocol):
     """pygls's protocol, with unreadable messages answered instead of dropped."""
+
+    @property
+    def workspace(self) -> Workspace:
+        """pygls's workspace (made at ``initialize``, empty until then) as an ``LspWorkspace``:
+        it adds no state, only how documents are made."""
+        workspace = super().workspace
+        if type(workspace) is Workspace:
+            workspace.__class__ = LspWorkspace
+        return workspace
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
