@@ -25,7 +25,7 @@ from PIL import Image
 from verm.render.base import RenderOptions
 from verm.render.browser import Browser
 from verm.render.chart import MODULES, ChartRenderer
-from verm.render.forkserver import CONTROL, TAKEN, live_children
+from verm.render.forkserver import CONTROL, TAKEN, live_children, owner_alive
 from verm.render.html import HtmlRenderer
 from verm.render.markdown import MarkdownRenderer
 from verm.render.sandbox import Sandbox
@@ -281,22 +281,34 @@ def test_a_literal_too_big_to_compile_is_an_out_of_memory_failure(charts: ChartR
 # ---- temporary files ---------------------------------------------------------------------------
 
 
-def shm_jobs() -> dict[str, int]:
-    """verm-job folders in /dev/shm and their sizes."""
-    out = {}
-    for entry in Path("/dev/shm").glob("verm-job-*"):
-        out[entry.name] = sum(f.stat().st_size for f in entry.glob("*") if f.is_file())
-    return out
+def shm_jobs() -> set[str]:
+    """verm-job folders in /dev/shm."""
+    return {entry.name for entry in Path("/dev/shm").glob("verm-job-*")}
+
+
+def orphaned(names: set[str]) -> set[str]:
+    """Those of ``names`` still in /dev/shm that no live process owns (or names no owner)."""
+    return {n for n in names & shm_jobs() if not owner_alive(n, "verm-job-")}
 
 
 def test_a_flood_of_output_leaves_nothing_in_dev_shm(tmp_path: Path) -> None:
     src = tmp_path / "chart.py"
     src.write_text("import sys\nfor _ in range(300):\n    sys.stdout.write('x' * (1 << 20))\n"
                    + PLOT)
-    before = shm_jobs()
-    assert verm_check(src)["rendered"] is True
-    grown = {k: v for k, v in shm_jobs().items() if k not in before and v > 1 << 20}
-    assert grown == {}
+    for _ in range(2):
+        before = shm_jobs()
+        assert verm_check(src)["rendered"] is True
+        assert orphaned(shm_jobs() - before) == set()
+
+
+def test_output_that_ignores_its_limit_is_stopped(charts: ChartRenderer, tmp_path: Path) -> None:
+    text = ("import sys\nwhile True:\n    try:\n        sys.stdout.write('x' * (1 << 20))\n"
+            "    except OSError:\n        pass\n")
+    started = time.monotonic()
+    result = chart(charts, tmp_path, text, memory_mb=64, timeout_s=8)
+    assert result.failure is not None and "too much output" in result.failure.message
+    assert time.monotonic() - started < 4
+    assert len(result.failure.detail) < 10_000  # only the tail is kept
 
 
 CRASHER = """
@@ -325,14 +337,14 @@ time.sleep(60)
 def test_folders_of_a_killed_verm_are_removed_by_the_next_one(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>hi</p>")
     (tmp_path / "chart.py").write_text("import time\ntime.sleep(60)\n")
-    before = set(shm_jobs())
+    before = shm_jobs()
     proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(tmp_path)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     tmp = Path(tempfile.gettempdir())
     mine = [*tmp.glob(f"verm-fork-{proc.pid}-*"), *tmp.glob(f"verm-browser-{proc.pid}-*")]
     assert len(mine) == 2
-    new_shm = set(shm_jobs()) - before
+    new_shm = shm_jobs() - before
     assert new_shm, "the running job has its folder in /dev/shm"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -342,7 +354,7 @@ def test_folders_of_a_killed_verm_are_removed_by_the_next_one(tmp_path: Path) ->
         assert HtmlRenderer(fresh).render(Source.load(tmp_path / "page.html"),
                                           RenderOptions()).ok
         assert [p for p in mine if p.exists()] == []
-        assert new_shm & set(shm_jobs()) == set()
+        assert new_shm & shm_jobs() == set()
 
 
 # ---- the browser -------------------------------------------------------------------------------

@@ -124,6 +124,10 @@ def _no_answer(result: SandboxResult, options: RenderOptions) -> RenderFailure:
     if result.status == "crash" and result.limit == "processes":
         return RenderFailure("crash", "the script started too many processes (a fork bomb?); "
                              "it was stopped with everything it started", detail=output)
+    if result.status == "crash" and result.limit == "output":
+        return RenderFailure("exception", f"the script wrote too much output (over the "
+                             f"{options.memory_mb} MB limit for its output and files) and was "
+                             "stopped — is a print or write stuck in a loop?", detail=output)
     if result.status == "crash" and result.exit_code == OUT_OF_MEMORY:
         return RenderFailure("memory", f"the script ran out of memory (limit "
                              f"{options.memory_mb} MB) — is a literal, an array or a string "

@@ -54,6 +54,7 @@ OUT_OF_MEMORY = 71  # a worker's exit status when MemoryError escaped the job it
 WORKER_FAILED = 70  # ... and when another exception did (the traceback is in its output)
 TOO_MANY_PROCESSES = "too many processes"
 POLL_S = 0.1  # without a pids cgroup, how often a running job's process count is checked
+ORPHANS_S = 10.0  # how often an idle fork server looks for orphans of a monitor that died
 
 
 def send_message(sock: socket.socket, header: dict[str, Any], blob: bytes = b"") -> None:
@@ -835,6 +836,7 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
     sys.stdout.flush()
     parent = os.getppid()
     buffer = b""
+    orphans_at = time.monotonic() + ORPHANS_S
     while True:
         waiting &= {pid for pid in waiting if _alive(pid)}  # a spare that died unheard
         watched = [taken_r] if waiting else [taken_r, server]
@@ -850,8 +852,9 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
                         fork_one()
         elif server in ready:  # a request and no spare: one for it, and then as usual
             fork_one(prewarm=False)
-        elif not ready:
+        elif not ready and time.monotonic() > orphans_at:
             _orphans(forked)
+            orphans_at = time.monotonic() + ORPHANS_S
 
 
 if __name__ == "__main__":

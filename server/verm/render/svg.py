@@ -103,8 +103,10 @@ def _sandbox_failure(result: SandboxResult, options: RenderOptions,
         return RenderFailure("memory", f"the SVG render ran out of memory (limit "
                                        f"{options.memory_mb} MB); reduce the canvas or the "
                                        "number of elements", detail=result.output)
-    if result.limit == "processes":
-        return RenderFailure("crash", "the SVG render started too many processes",
+    if result.limit in ("processes", "output"):
+        what = "started too many processes" if result.limit == "processes" else \
+            "wrote too much output"
+        return RenderFailure("crash", f"the SVG render {what} and was stopped",
                              detail=result.output)
     how = result.signal_name or (f"exit {result.exit_code}" if result.exit_code is not None
                                  else "no result")
