@@ -788,8 +788,9 @@ RESCAN_S = 0.5  # how often the page processes are looked up again (a worker's n
 
 
 class _MemoryWatch:
-    """Sums the resident memory of Chromium's page processes (renderers: the page, its
-    workers, its ArrayBuffers, none of which a V8 heap flag bounds) while one job runs."""
+    """Sums the memory Chromium's page processes (renderers: the page, its workers) hold of
+    their own while one job runs: ArrayBuffers and canvases too, which no V8 heap flag
+    bounds."""
 
     def __init__(self, serial: int, memory_mb: int, browser_pid: int) -> None:
         self.serial, self.memory_mb, self.browser_pid = serial, memory_mb, browser_pid
@@ -825,14 +826,17 @@ class _MemoryWatch:
 
 
 def _rss(pid: int) -> int:
+    """Bytes the process holds of its own: anonymous and shared-memory pages (ArrayBuffers,
+    canvases), not the library files every Chromium process maps."""
+    total = 0
     try:
-        with open(f"/proc/{pid}/statm") as fh:
-            return int(fh.read().split()[1]) * PAGE_SIZE
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith((b"RssAnon:", b"RssShmem:")):
+                    total += int(line.split()[1]) << 10
     except (OSError, ValueError, IndexError):
         return 0
-
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    return total
 
 
 def _kill(pid: int | None) -> None:
