@@ -124,18 +124,28 @@ def start_time(pid: int) -> int | None:
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
+def _pid_namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
 def owner_tag(pid: int | None = None) -> str:
-    """``PID-START`` of a process: put in a folder's name, it lets a later run tell whether
-    the folder's owner still lives."""
+    """``PID-START-NS`` of a process: put in a folder's name, it lets a later run tell whether
+    the folder's owner still lives (its start time tells a reused pid; NS, its pid namespace:
+    a pid of another container's means nothing here)."""
     pid = os.getpid() if pid is None else pid
-    return f"{pid}-{start_time(pid) or 0}"
+    return f"{pid}-{start_time(pid) or 0}-{_pid_namespace()}"
 
 
 def owner_alive(name: str, prefix: str) -> bool:
-    """Whether the owner named in ``PREFIX-PID-START-…`` lives; True when the name has no
-    owner in it (never remove what we cannot attribute)."""
+    """Whether the owner named in ``PREFIX-PID-START-NS…`` lives; True when the name has no
+    owner of our pid namespace in it (never remove what we cannot attribute)."""
     parts = name[len(prefix):].split("-")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) < 3 or not all(p.isdigit() for p in parts[:3]):
+        return True
+    if int(parts[2]) != _pid_namespace():
         return True
     return start_time(int(parts[0])) == int(parts[1])
 
@@ -740,6 +750,7 @@ def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], limits:
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the fork server's shutdown is not ours
         code = 0
         try:
             _spare(server, taken_w, modules, parent, prewarm, idle_s, limits)
