@@ -576,12 +576,14 @@ def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int
 
 
 def _end(worker: _Worker) -> None:
-    """Kill the worker and everything below this monitor (setsid escapees come back to us, a
-    subreaper), and remove the job's cgroup."""
+    """Kill the worker and everything it started: what is left in the job's cgroup, and
+    everything below this monitor (setsid escapees come back to us, a subreaper) — the scan
+    also finds a root job that moved itself out of its cgroup. After the answer: off the
+    critical path."""
     _kill_group(worker.pid)
-    sweep(os.getpid())
     if worker.cgroup:
         PidsCgroup.end_job(worker.cgroup)
+    sweep(os.getpid())
 
 
 @dataclass
