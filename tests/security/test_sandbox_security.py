@@ -25,9 +25,10 @@ from PIL import Image
 from verm.render.base import RenderOptions
 from verm.render.browser import Browser
 from verm.render.chart import MODULES, ChartRenderer
-from verm.render.forkserver import CONTROL, TAKEN, live_children, owner_alive
+from verm.render.forkserver import CONTROL, TAKEN
 from verm.render.html import HtmlRenderer
 from verm.render.markdown import MarkdownRenderer
+from verm.render.processes import live_children, owner_alive
 from verm.render.sandbox import Sandbox
 from verm.source import Source
 from verm.types import Render

@@ -40,7 +40,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from PIL import Image
 
-from verm.render.forkserver import descendants, owner_tag, remove_stale
+from verm.render.processes import descendants, owner_tag, remove_stale
 
 log = logging.getLogger(__name__)
 

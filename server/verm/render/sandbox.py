@@ -21,14 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from verm.render.forkserver import (
-    HEADER,
-    NPROC_DEFAULT,
-    owner_tag,
-    recv_message,
-    remove_stale,
-    send_message,
-)
+from verm.render.forkserver import HEADER, NPROC_DEFAULT, recv_message, send_message
+from verm.render.processes import owner_tag, remove_stale
 
 Status = Literal["ok", "timeout", "crash", "cancelled", "unavailable"]
 
