@@ -390,6 +390,7 @@ def _wait(conn: socket.socket, worker: _Worker, timeout: float, output_cap: int)
     ``POLL_S``."""
     pidfd = os.pidfd_open(worker.pid)
     start, end, warned = time.monotonic(), _Wait(), []
+    count_at = start + POLL_S
     watched: list[Any] = [worker.done_fd, pidfd, conn, worker.out.fd]
     try:
         while True:
@@ -416,9 +417,11 @@ def _wait(conn: socket.socket, worker: _Worker, timeout: float, output_cap: int)
             if conn in ready:  # the client hung up or sent something: cancel
                 end.cancelled = True
                 return end
-            if not worker.cgroup and not ready and len(descendants(os.getpid())) > worker.nproc:
-                end.too_many = True
-                return end
+            if not worker.cgroup and time.monotonic() >= count_at:  # output may never pause
+                count_at = time.monotonic() + POLL_S
+                if len(descendants(os.getpid())) > worker.nproc:
+                    end.too_many = True
+                    return end
     finally:
         os.close(pidfd)
 
