@@ -15,14 +15,17 @@ from pathlib import Path
 
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
-from verm.config import CRITICS, ConfigError
+from verm.config import CRITICS, ConfigError, Notice
 from verm.pins import (
     BadReferenceError,
+    OutsideWorkspaceError,
     PinExistsError,
     atomic_write,
+    confine,
     default_pin_target,
     pin_render,
     png_bytes,
+    project_root,
 )
 from verm.report import json_line, sarif, text_lines
 from verm.source import SUFFIX_KINDS, Source, SourceError
@@ -38,6 +41,33 @@ class UsageError(Exception):
 
 def _err(message: str) -> None:
     print(f"verm: {message}", file=sys.stderr)
+
+
+class Warnings:
+    """Workspace settings verm ignored or lowered, printed once each on stderr."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def show(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            if notice.message not in self.seen:
+                self.seen.add(notice.message)
+                print(f"verm: warning: {notice.message}", file=sys.stderr)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The user's render settings from the command line (they outrank the config files)."""
+    out: dict[str, object] = {}
+    for flag, key in (("chromium", "chromium"), ("timeout", "timeout"), ("memory", "memory")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _checker(args: argparse.Namespace, critic: str | None = None) -> Checker:
+    return Checker(critic=critic, overrides=_overrides(args))
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -99,7 +129,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     status = EXIT_OK
     results: list[CheckResult] = []
-    with Checker(critic=args.critic) as checker:
+    warnings = Warnings()
+    diff_names: set[Path] = set()
+    with _checker(args, args.critic) as checker:
         try:
             sources = discover(args.sources, checker, args.reference)
         except (UsageError, ConfigError) as exc:
@@ -117,10 +149,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 status = EXIT_USAGE
                 continue
             results.append(result)
+            warnings.show(result.notices)
             if not result.equivalent and status == EXIT_OK:
                 status = EXIT_DISCREPANCIES
             if args.diff_dir is not None:
-                _write_diff(result, args.diff_dir)
+                _write_diff(result, _diff_target(args.diff_dir, path, cwd, diff_names))
             progress.close()
             if args.format == "text":
                 print("\n".join(text_lines(result, cwd)), flush=True)
@@ -136,20 +169,36 @@ def cmd_check(args: argparse.Namespace) -> int:
     return status
 
 
-def _write_diff(result: CheckResult, folder: Path) -> None:
+def _diff_target(folder: Path, source: Path, cwd: Path, taken: set[Path]) -> Path:
+    """``DIR/<path below cwd>/<stem>.diff.png``: sources that share a stem in different folders
+    (or as ``chart.py`` and ``chart.svg``) never overwrite each other's diff."""
+    try:
+        rel = source.absolute().relative_to(cwd.absolute())
+    except ValueError:
+        rel = Path(source.absolute().as_posix().lstrip("/"))
+    rel = Path(*[part for part in rel.parts if part not in ("..", ".")])
+    target = folder / rel.parent / f"{rel.stem}.diff.png"
+    if target in taken:
+        target = folder / rel.parent / f"{rel.name}.diff.png"
+    taken.add(target)
+    return target
+
+
+def _write_diff(result: CheckResult, target: Path) -> None:
     from verm.critic.diffimage import diff_image
     from verm.pins import load_reference
 
     if not result.render.ok or result.critique is None:
         return
     image = diff_image(load_reference(result.pin), result.render, result.critique)
-    atomic_write(folder / f"{result.source.path.stem}.diff.png", png_bytes(image))
+    atomic_write(target, png_bytes(image))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    with Checker() as checker:
+    with _checker(args) as checker:
         try:
             source = Source.load(args.source)
+            Warnings().show(checker.notices(source))
             render = checker.render(source)
         except (SourceError, ConfigError) as exc:
             _err(str(exc))
@@ -175,13 +224,21 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_pin(args: argparse.Namespace) -> int:
     status = EXIT_OK
-    with Checker() as checker:
+    warnings = Warnings()
+    with _checker(args) as checker:
         for path in args.sources:
             try:
                 source = Source.load(path)
                 config = checker.config_for(source.path)
-                target = (args.reference.absolute() if args.reference
-                          else default_pin_target(source, config).path)
+                warnings.show(checker.notices(source))
+                if args.reference:  # the user named it: write there, wherever it is
+                    target, within, why = args.reference.absolute(), [], ""
+                else:
+                    pin = default_pin_target(source, config)
+                    target, why = pin.path, pin.describe()
+                    within = [] if args.allow_outside else [project_root(source.path)]
+                    if within:
+                        confine(target, within, why)  # before the render: fail fast
                 render = checker.render(source)
                 if not render.ok:
                     f = render.failure
@@ -190,10 +247,13 @@ def cmd_pin(args: argparse.Namespace) -> int:
                          f"{f.message}")
                     status = max(status, EXIT_DISCREPANCIES)
                     continue
-                pin_render(render, target, force=args.force)
+                pin_render(render, target, force=args.force, within=within, why=why)
                 print(f"pinned {path} → {target}")
-            except (SourceError, ConfigError, PinExistsError) as exc:
+            except (SourceError, ConfigError, PinExistsError, OutsideWorkspaceError) as exc:
                 _err(str(exc))
+                status = EXIT_USAGE
+            except OSError as exc:
+                _err(f"{path}: cannot write the reference: {exc}")
                 status = EXIT_USAGE
     return status
 
@@ -206,7 +266,13 @@ def cmd_revise(args: argparse.Namespace) -> int:
         _err("--max-renders and --max-seconds must be positive")
         return EXIT_USAGE
     bar = Progress(args.max_renders)
-    with Checker() as checker:
+    if args.write and not args.allow_outside:
+        try:  # the file to write, symlinks resolved, must be in the source's workspace
+            confine(args.source, [project_root(args.source)], "the source path")
+        except OutsideWorkspaceError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+    with _checker(args) as checker:
         try:
             revision = revise(checker, Source.load(args.source), reference=args.reference,
                               max_renders=args.max_renders, max_seconds=args.max_seconds,
@@ -233,7 +299,11 @@ def cmd_revise(args: argparse.Namespace) -> int:
         if raw[len(bom):].decode("utf-8", "replace") != revision.original:
             _err(f"{args.source}: changed on disk while revising; not written, run again")
             return EXIT_USAGE
-        atomic_write(args.source, bom + revision.text.encode("utf-8"))
+        try:
+            atomic_write(args.source, bom + revision.text.encode("utf-8"))
+        except OSError as exc:
+            _err(f"{args.source}: not written: {exc}")
+            return EXIT_USAGE
         print(f"wrote {args.source}", file=sys.stderr)
     return EXIT_OK if revision.equivalent else EXIT_DISCREPANCIES
 
@@ -257,6 +327,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _user_flags(parser: argparse.ArgumentParser) -> None:
+    """Settings only the user may choose (never a workspace file): program and limits."""
+    parser.add_argument("--chromium", default=None, metavar="PATH",
+                        help="Chromium executable for HTML and Markdown (default: your config, "
+                        "$VERM_CHROMIUM, then PATH)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds a render may take (a workspace may only lower it)")
+    parser.add_argument("--memory", type=int, default=None, metavar="MB",
+                        help="MB a render may use (a workspace may only lower it)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verm", description="Judge code by its picture: render a source, compare it with "
@@ -272,7 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which critic judges (default: config, else analytic)")
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--diff-dir", type=Path, default=None,
-                       help="write reference | render | difference images here")
+                       help="write reference | render | difference images here (one per "
+                       "source, by its path)")
+    _user_flags(check)
     check.set_defaults(func=cmd_check)
 
     render = sub.add_parser("render", help="write the render that check judges")
@@ -280,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
     render.add_argument("--anchors", type=Path, default=None, metavar="OUT.json",
                         help="also write the render's anchors (boxes, roles, source ranges)")
+    _user_flags(render)
     render.set_defaults(func=cmd_render)
 
     pin = sub.add_parser("pin", help="approve the current render as the reference")
@@ -287,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--reference", type=Path, default=None,
                      help="where to write (default: the resolved pin, else <stem>.ref.png)")
     pin.add_argument("--force", action="store_true", help="replace an existing reference")
+    pin.add_argument("--allow-outside", action="store_true",
+                     help="write a reference the workspace maps outside itself")
+    _user_flags(pin)
     pin.set_defaults(func=cmd_pin)
 
     revise = sub.add_parser("revise", help="edit literals until the render matches the reference")
@@ -299,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop after S seconds (default 60)")
     revise.add_argument("--write", action="store_true",
                         help="write the revised source (default: print the diff only)")
+    revise.add_argument("--allow-outside", action="store_true",
+                        help="--write even where the source links outside its workspace")
+    _user_flags(revise)
     revise.set_defaults(func=cmd_revise)
 
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
@@ -32,8 +33,11 @@ from typing import Any
 
 from verm.render.base import RenderOptions
 from verm.source import Source
+from verm.types import Range
 
 CONFIG_FILES = ("verm.toml", "pyproject.toml")
+USER_CONFIG_ENV = "VERM_CONFIG"  # the user config file, instead of ~/.config/verm/config.toml
+TEMPLATE_FIELDS = ("stem", "name", "dir")
 CRITICS = ("analytic", "model", "remote", "ensemble")
 SVG_BACKENDS = ("cairosvg", "resvg")
 
@@ -46,8 +50,9 @@ class ConfigError(Exception):
 class Config:
     path: Path | None = None  # the file the settings came from
     references: tuple[tuple[str, str], ...] = ()  # (source glob, reference template)
-    options: RenderOptions = field(default_factory=RenderOptions)
+    options: RenderOptions = field(default_factory=RenderOptions)  # the file's, over defaults
     critic: str = "analytic"
+    settings: tuple[tuple[str, Any], ...] = ()  # the file's render settings, as written
 
     @property
     def root(self) -> Path | None:
@@ -100,11 +105,54 @@ def _bool(value: Any, where: str) -> bool:
     raise ConfigError(f"{where}: expected true or false, got {value!r}")
 
 
+# Settings a workspace file (``verm.toml``, ``[tool.verm]``, a pragma) may never set: they choose
+# a program to start, a server or model to use, a secret, or how much verm reads and keeps. Only
+# the user may (``~/.config/verm/config.toml``, editor settings, the environment, CLI flags); a
+# workspace that sets one gets a warning and the value is ignored. The value says why.
+USER_ONLY: dict[str, str] = {
+    "chromium": "it names the program verm starts for HTML and Markdown",
+    "model": "it names the model verm loads",
+    "adapter": "it names the model adapter verm loads",
+    "quantize": "it decides how the user's GPU loads the model",
+    "endpoint": "it names the server verm sends renders to",
+    "model-name": "it names the model on the user's server",
+    "api-key": "it is a secret for the user's server",
+    "policy": "it names the model verm loads",
+    "policy-endpoint": "it names the server verm sends renders to",
+    "policy-name": "it names the model on the user's server",
+    "trusted": "only the user decides whether a workspace is trusted",
+    "allow-outside": "only the user lets verm write outside the workspace",
+    "watch-folders": "only the user chooses folders outside the workspace to watch",
+}
+USER_ONLY_PREFIXES = ("max-",)  # read and cache caps (max-source-mb, ...), except max-pixels
+# Limits a workspace may lower, never raise above the user's: key → RenderOptions field, unit.
+LIMITS: dict[str, tuple[str, str]] = {"timeout": ("timeout_s", "s"), "memory": ("memory_mb", "MB"),
+                                      "max-pixels": ("max_pixels", "px")}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A workspace setting verm ignored or lowered: said once, where it was written."""
+
+    message: str
+    range: Range | None = None  # the pragma's line; None: a config file (top of the source)
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "-").lower()
+
+
+def user_only(key: str) -> bool:
+    k = _key(key)
+    return k in USER_ONLY or (k.startswith(USER_ONLY_PREFIXES) and k not in LIMITS)
+
+
 def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str) -> RenderOptions:
-    """Overlay render settings (config keys or pragmas) on ``options``; unknown keys are ignored."""
+    """Overlay the *user's* render settings (user config, editor, CLI) on ``options``; unknown
+    keys are ignored. Workspace files go through ``apply_workspace``."""
     changes: dict[str, Any] = {}
     for key, value in settings.items():
-        k = key.replace("_", "-").lower()
+        k = _key(key)
         at = f"{where}: {key}"
         if k == "timeout":
             changes["timeout_s"] = _number(value, at, 0.1, 600)
@@ -127,6 +175,45 @@ def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str)
         elif k == "preload":
             changes.update(_preload(value, at))
     return replace(options, **changes)
+
+
+def apply_workspace(options: RenderOptions, settings: dict[str, Any], where: str,
+                    ceiling: RenderOptions, line: Range | None = None,
+                    lines: dict[str, Range] | None = None,
+                    ) -> tuple[RenderOptions, list[Notice]]:
+    """Overlay a workspace file's settings (config file or pragmas) on ``options``.
+
+    User-only keys are ignored with a notice; limits above ``ceiling`` (the user's) are held at
+    the user's, with a notice. ``lines`` maps a pragma key to its line.
+    """
+    allowed: dict[str, Any] = {}
+    notices: list[Notice] = []
+    for key, value in settings.items():
+        k = _key(key)
+        at = (lines or {}).get(key, line)
+        if user_only(k):
+            notices.append(Notice(
+                f"{where}: ignored `{key}`: {USER_ONLY.get(k, 'it caps what verm reads')}, so "
+                f"only your own settings may set it (~/.config/verm/config.toml, editor "
+                f"settings, environment or command line), never a file in the workspace", at))
+            continue
+        allowed[key] = value
+    result = apply_settings(options, allowed, where)
+    changes: dict[str, Any] = {}
+    for key in allowed:
+        limit = LIMITS.get(_key(key))
+        if limit is None:
+            continue
+        field_name, unit = limit
+        asked, most = getattr(result, field_name), getattr(ceiling, field_name)
+        if asked > most:
+            changes[field_name] = most
+            notices.append(Notice(
+                f"{where}: `{key}` asks for {asked:g} {unit}, above your limit of {most:g} "
+                f"{unit}; using {most:g} {unit} (a workspace may only lower limits; raise yours "
+                f"in ~/.config/verm/config.toml, editor settings or on the command line)",
+                (lines or {}).get(key, line)))
+    return (replace(result, **changes) if changes else result), notices
 
 
 def _preload(value: Any, where: str) -> dict[str, Any]:
@@ -173,6 +260,26 @@ def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
+def _check_template(template: str, where: str) -> str:
+    """A reference template may use {stem}, {name} and {dir} plainly: no index, attribute,
+    conversion or format spec (``{stem:>1500000000}`` would allocate gigabytes)."""
+    if len(template) > 1024:
+        raise ConfigError(f"{where}: reference template is {len(template)} characters long")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: reference template {template!r}: {exc}") from None
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS or spec or conversion:
+            got = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ConfigError(
+                f"{where}: reference template {template!r}: use only {{stem}}, {{name}} and "
+                f"{{dir}}, without index or format spec (got {{{got}}})")
+    return template
+
+
 def load_config(start: Path) -> Config:
     found = find_config_file(start.absolute())
     if found is None:
@@ -183,14 +290,75 @@ def load_config(start: Path) -> Config:
     refs = settings.get("references", {})
     if not isinstance(refs, dict) or not all(isinstance(v, str) for v in refs.values()):
         raise ConfigError(f"{path}: [tool.verm.references] must map source globs to paths")
+    for pattern, template in refs.items():
+        _check_template(template, f"{path}: references[{pattern!r}]")
     critic = str(settings.get("critic", "analytic"))
     if critic not in CRITICS:
         raise ConfigError(f"{path}: critic must be one of {', '.join(CRITICS)}, got {critic!r}")
-    options = apply_settings(RenderOptions(), settings, str(path))
-    return Config(path=path, references=tuple(refs.items()), options=options, critic=critic)
+    rest = {k: v for k, v in settings.items() if k not in ("references", "critic")}
+    # Validated now (a bad value is a ConfigError at load); limits are held to the user's later.
+    options = apply_settings(RenderOptions(), {k: v for k, v in rest.items() if not user_only(k)},
+                             str(path))
+    return Config(path=path, references=tuple(refs.items()), options=options, critic=critic,
+                  settings=tuple(rest.items()))
 
 
-def render_options(source: Source, config: Config) -> RenderOptions:
-    """The config's options with the source's own pragmas on top."""
+def user_config_path() -> Path:
+    """``$VERM_CONFIG``, else ``$XDG_CONFIG_HOME/verm/config.toml`` (``~/.config`` by default)."""
+    explicit = os.environ.get(USER_CONFIG_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "verm" / "config.toml"
+
+
+def load_user_settings(path: Path | None = None) -> dict[str, Any]:
+    """The user's own settings (every key allowed, limits included); {} when there is no file.
+
+    The same keys as ``[tool.verm]`` plus the user-only ones (``chromium``, ``model``,
+    ``endpoint``, ``max-*-mb``...), at the top level or under ``[tool.verm]``.
+    """
+    path = path or user_config_path()
+    if not path.is_file():
+        return {}
+    settings = _settings_in(path)
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path}: must be a table of settings")
+    apply_settings(RenderOptions(), settings, str(path))  # report bad values now
+    return settings
+
+
+def resolve_options(source: Source, config: Config, user: RenderOptions | None = None,
+                    overrides: dict[str, Any] | None = None,
+                    ) -> tuple[RenderOptions, list[Notice]]:
+    """What a render of ``source`` uses, and the workspace settings verm ignored or lowered.
+
+    Layers, lowest first: ``user`` (defaults < the user config file), the workspace config file,
+    ``overrides`` (editor settings, CLI flags), the source's pragmas. The user's layers set the
+    limits; the workspace's (config file, pragmas) may only lower them and may not set
+    user-only keys.
+    """
+    user = user or RenderOptions()
+    ceiling = apply_settings(user, overrides or {}, "your settings")
+    notices: list[Notice] = []
+    options = user
+    if config.settings:
+        options, found = apply_workspace(options, dict(config.settings), str(config.path), ceiling)
+        notices += found
+    if overrides:
+        options = apply_settings(options, overrides, "your settings")
     pragmas = {k: v for k, (v, _line) in source.pragmas.items() if k != "reference"}
-    return apply_settings(config.options, pragmas, f"{source.path} (verm: pragma)")
+    if pragmas:
+        lines = {k: Range.of_line(line, source.text) for k, (_v, line) in source.pragmas.items()}
+        options, found = apply_workspace(options, pragmas, f"{source.path.name} (verm: pragma)",
+                                         ceiling, lines=lines)
+        notices += found
+    return options, notices
+
+
+def render_options(source: Source, config: Config, user: RenderOptions | None = None,
+                   overrides: dict[str, Any] | None = None) -> RenderOptions:
+    """The options a render of ``source`` uses (see ``resolve_options``)."""
+    return resolve_options(source, config, user, overrides)[0]
