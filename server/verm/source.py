@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verm.safeio import DEFAULT_LIMITS, MB, ReadLimits, UnsafeReadError, raise_hint, read_source
 from verm.types import Kind
 
 SUFFIX_KINDS: dict[str, Kind] = {
@@ -55,8 +56,13 @@ class Source:
     pragmas: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path, text: str | None = None) -> Source:
-        """Read ``path`` (or take the editor's unsaved ``text``) and parse its pragmas."""
+    def load(cls, path: Path, text: str | None = None,
+             limits: ReadLimits | None = None) -> Source:
+        """Read ``path`` (or take the editor's unsaved ``text``) and parse its pragmas.
+
+        Only a regular file within ``limits.source_bytes`` is read (a workspace may hold a
+        symlink to ``/dev/zero`` or a FIFO); the editor's text is held to the same cap.
+        """
         path = Path(path).absolute()
         kind = kind_of(path)
         if kind is None:
@@ -64,13 +70,18 @@ class Source:
                 f"{path}: verm does not know how to render '{path.suffix or path.name}' files "
                 f"(known: {', '.join(sorted(SUFFIX_KINDS))})"
             )
+        most = (limits or DEFAULT_LIMITS).source_bytes
+        if text is not None and len(text) > most:  # characters: at least as many bytes
+            raise SourceError(
+                f"source {path} is {len(text) / MB:.3g} MB; verm reads at most {most / MB:.3g} "
+                f"MB of a source ({raise_hint('source_bytes')})")
         if text is None:
-            if path.is_dir():
-                raise SourceError(f"{path}: is a directory, not a source file")
             try:
-                raw = path.read_bytes()
+                raw = read_source(path, limits)
             except FileNotFoundError:
                 raise SourceError(f"{path}: no such file") from None
+            except UnsafeReadError as exc:
+                raise SourceError(str(exc)) from None
             except OSError as exc:
                 raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
             try:
