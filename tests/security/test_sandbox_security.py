@@ -148,6 +148,7 @@ if os.getpid() != root:
 
 def test_a_fork_bomb_hits_the_process_limit_as_root_and_leaves_nothing(
         charts: ChartRenderer, tmp_path: Path) -> None:
+    assert chart(charts, tmp_path, PLOT).ok  # the fork server is up: time the bomb alone
     started = time.monotonic()
     result = chart(charts, tmp_path, BOMB, timeout_s=8)
     assert result.failure is not None, "the bomb ran to the end: no process limit"
@@ -163,6 +164,7 @@ def test_without_a_cgroup_the_monitor_counts_and_stops_a_bomb(
     monkeypatch.setenv("VERM_SANDBOX_CGROUP", "0")
     with Sandbox(MODULES, nproc=NPROC) as box:
         renderer = ChartRenderer(box)
+        assert chart(renderer, tmp_path, PLOT).ok
         started = time.monotonic()
         result = chart(renderer, tmp_path, BOMB, timeout_s=8)
         assert result.failure is not None
@@ -329,15 +331,21 @@ assert HtmlRenderer(Browser(idle_close_s=0)).render(Source.load(folder / "page.h
                                                     RenderOptions()).ok
 threading.Thread(target=charts.render, args=(Source.load(folder / "chart.py"),
                                              RenderOptions(timeout_s=60)), daemon=True).start()
-time.sleep(1.5)
-print("ready", flush=True)
+for _ in range(600):
+    if (folder / "running").exists():
+        print("ready", flush=True)
+        break
+    time.sleep(0.05)
+else:
+    sys.exit("the chart job never started")
 time.sleep(60)
 """
 
 
 def test_folders_of_a_killed_verm_are_removed_by_the_next_one(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>hi</p>")
-    (tmp_path / "chart.py").write_text("import time\ntime.sleep(60)\n")
+    (tmp_path / "chart.py").write_text("import time\nopen('running', 'w').close()\n"
+                                       "time.sleep(60)\n")
     before = shm_jobs()
     proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(tmp_path)],
                             stdout=subprocess.PIPE, text=True)
