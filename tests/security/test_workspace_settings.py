@@ -6,6 +6,7 @@ Every attack is a real file in a real workspace run through the real CLI (or Che
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
@@ -15,6 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from PIL import Image
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from verm.check import Checker
 from verm.config import ConfigError, load_config
@@ -50,7 +55,7 @@ def page(folder: Path, pragma: str = "") -> Path:
 
 @pytest.mark.parametrize("where", ["pragma", "verm.toml", "pyproject"])
 def test_workspace_cannot_choose_the_chromium_program(tmp_path: Path, where: str) -> None:
-    script, marker = evil_program(tmp_path)
+    _script, marker = evil_program(tmp_path)
     if where == "pragma":
         src = page(tmp_path, "<!-- verm: chromium=./evil.sh -->")
     else:
@@ -169,3 +174,73 @@ def test_plain_templates_still_work(tmp_path: Path) -> None:
     (tmp_path / "charts").mkdir()
     config = load_config(tmp_path)
     assert config.reference_for(tmp_path / "charts" / "a.py") == tmp_path / "design/charts/a.png"
+
+
+# -- the editor: the same rules, said as diagnostics --------------------------------------------
+SERVER = ClientServerConfig(server_command=[*VERM, "serve"])
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient):
+    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        return None
+
+    # A workspace's .vscode/settings.json reaches the server this way: it claims trust.
+    lsp_client.set_configuration({"trusted": True}, section="verm")
+
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _diagnostics(client: LanguageClient, root: Path, src: Path,
+                       options: dict) -> list[lsp.Diagnostic]:
+    await client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
+        initialization_options=options))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=src.as_uri(), language_id="html", version=1, text=src.read_text())))
+    for _ in range(600):
+        if src.as_uri() in client.diagnostics:
+            return client.diagnostics[src.as_uri()]
+        await asyncio.sleep(0.1)
+    raise AssertionError("no diagnostics")
+
+
+async def test_editor_untrusted_pragma_chromium_is_a_warning_not_a_program(
+        client: LanguageClient, tmp_path: Path) -> None:
+    _script, marker = evil_program(tmp_path)
+    src = page(tmp_path, "<!-- verm: reference=page.ref.png chromium=./evil.sh -->")
+    verm("render", src.name, "-o", "page.ref.png", cwd=tmp_path)
+    marker.unlink(missing_ok=True)
+    found = await _diagnostics(client, tmp_path, src, {"trusted": False})
+    assert not marker.exists()
+    warnings = [d for d in found if d.code == "workspace-setting"]
+    assert len(warnings) == 1 and warnings[0].range.start.line == 1  # on the pragma's line
+    assert warnings[0].severity == lsp.DiagnosticSeverity.Warning
+    assert "ignored `chromium`" in warnings[0].message
+
+
+async def test_editor_trust_is_not_a_workspace_setting(client: LanguageClient,
+                                                       tmp_path: Path) -> None:
+    marker = tmp_path / "RAN"
+    src = tmp_path / "chart.py"
+    src.write_text(f"open({str(marker)!r}, 'w').write('x')\nimport matplotlib.pyplot as plt\n"
+                   f"plt.plot([1, 2])\n")
+    Image.new("RGB", (64, 48), "white").save(tmp_path / "chart.ref.png")
+    outside = tmp_path.parent / f"{tmp_path.name}-root"  # the workspace is another folder
+    outside.mkdir(exist_ok=True)
+    await client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=outside.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=outside.as_uri(), name="ws")],
+        initialization_options={}))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=src.as_uri(), language_id="python", version=1, text=src.read_text())))
+    for _ in range(600):
+        if src.as_uri() in client.diagnostics:
+            break
+        await asyncio.sleep(0.1)
+    found = client.diagnostics[src.as_uri()]
+    assert not marker.exists()
+    assert any("not trusted" in d.message for d in found), found
