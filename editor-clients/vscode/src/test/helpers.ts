@@ -10,6 +10,7 @@ export interface SettingSchema {
   readonly enum?: unknown[];
   readonly description?: string;
   readonly markdownDescription?: string;
+  readonly scope?: string;
 }
 
 export interface Manifest {

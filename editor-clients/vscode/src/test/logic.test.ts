@@ -148,4 +148,12 @@ describe('package.json', () => {
     assert.equal(trust.supported, 'limited');
     assert.ok(trust.restrictedConfigurations?.includes('verm.server.command'));
   });
+
+  it('lets no workspace settings file, trusted or not, pick a program or raise a limit', () => {
+    // VS Code ignores a machine-scoped setting in .vscode/settings.json: only the user sets it.
+    const props = m.contributes.configuration.properties;
+    for (const key of ['verm.server.command', 'verm.chromium', 'verm.timeout']) {
+      assert.equal(props[key]?.scope, 'machine', key);
+    }
+  });
 });
