@@ -761,7 +761,11 @@ class Browser:
                 if left > 0 and watch is not None:
                     self._cond.wait(min(left, MEMORY_POLL_S))
                     if self._armed is not None and self._armed[0] == watch.serial:
-                        self._check_memory(watch)
+                        try:
+                            self._check_memory(watch)
+                        except Exception as exc:  # the watchdog must outlive any surprise
+                            log.warning("cannot check the page's memory: %s", exc)
+                            self._memory = None
                     continue
                 if left > 0:
                     self._cond.wait(left)

@@ -65,15 +65,19 @@ def owner_alive(name: str, prefix: str) -> bool:
     parts = name[len(prefix):].split("-")
     if len(parts) < 3 or not all(p.isdigit() for p in parts[:3]):
         return True
-    if int(parts[2]) != _pid_namespace():
-        return True
+    if int(parts[1]) == 0 or int(parts[2]) != _pid_namespace():
+        return True  # no start time (no /proc) or another namespace's pid: cannot tell
     return start_time(int(parts[0])) == int(parts[1])
 
 
 def live_children() -> dict[int, list[int]]:
     """ppid → live (non-zombie) children, for every process we can see."""
     tree: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no /proc (not Linux): nothing we can see
+        return tree
+    for name in names:
         if name.isdigit():
             fields = _stat(name)
             if fields and fields[0] not in (b"Z", b"X"):
