@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from verm.render.base import RenderOptions
+from verm.safeio import ReadLimits
 from verm.source import Source
 from verm.types import Range
 
@@ -125,6 +126,7 @@ USER_ONLY: dict[str, str] = {
     "watch-folders": "only the user chooses folders outside the workspace to watch",
 }
 USER_ONLY_PREFIXES = ("max-",)  # read and cache caps (max-source-mb, ...), except max-pixels
+USER_ONLY.update({key: "it caps what verm reads and keeps" for key in ReadLimits.KEYS})
 # Limits a workspace may lower, never raise above the user's: key → RenderOptions field, unit.
 LIMITS: dict[str, tuple[str, str]] = {"timeout": ("timeout_s", "s"), "memory": ("memory_mb", "MB"),
                                       "max-pixels": ("max_pixels", "px")}

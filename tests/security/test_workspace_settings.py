@@ -235,12 +235,14 @@ async def test_editor_trust_is_not_a_workspace_setting(client: LanguageClient,
         capabilities=client_capabilities("visual-studio-code"), root_uri=outside.as_uri(),
         workspace_folders=[lsp.WorkspaceFolder(uri=outside.as_uri(), name="ws")],
         initialization_options={}))
+    await asyncio.sleep(1.5)  # the server asks for workspace/configuration after `initialized`
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
         uri=src.as_uri(), language_id="python", version=1, text=src.read_text())))
     for _ in range(600):
         if src.as_uri() in client.diagnostics:
             break
         await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # a re-judgement after settings arrive would run it now
     found = client.diagnostics[src.as_uri()]
     assert not marker.exists()
     assert any("not trusted" in d.message for d in found), found
