@@ -36,7 +36,7 @@ class SandboxResult:
     elapsed_ms: float = 0.0
     signal_name: str | None = None
     exit_code: int | None = None
-    limit: str | None = None  # "processes": the job started more than it may
+    limit: str | None = None  # "processes" or "output": the job went past that limit
 
 
 def _read_result(path: str) -> tuple[dict[str, Any], bytes]:
@@ -49,7 +49,9 @@ def _read_result(path: str) -> tuple[dict[str, Any], bytes]:
     finally:
         folder = os.path.dirname(path)
         if os.path.basename(folder).startswith("verm-job-"):
-            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                os.rmdir(folder)
 
 
 class Job:
