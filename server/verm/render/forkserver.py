@@ -8,6 +8,12 @@ enforces the wall timeout, kills the worker's whole process group when the clien
 is ~6× faster than a fresh interpreter (NOTES.md) and keeps the caller single-process-safe: the
 caller never forks itself, so it may have threads.
 
+Containment (issue 7): the worker keeps no descriptor of ours but its done pipe; its output goes
+to a pipe of which the monitor keeps the tail; rlimits never exceed fixed ceilings; the job runs
+in a pids cgroup of its own where one can be made (else the monitor counts its processes); the
+monitor and the fork server are subreapers, so a double-forked, setsid child is still found and
+killed when the job ends, and SIGTERM makes the fork server kill its whole tree before it exits.
+
 Wire format, both ways: a 4-byte big-endian length, a JSON header, then ``blob_len`` raw bytes.
 """
 
