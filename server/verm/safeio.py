@@ -161,6 +161,8 @@ def read_bounded(path: Path | str, *, limit: int, what: str, expect: str = "a re
     ``setting`` is given, the user-config key that raises it); other ``OSError`` as ``open`` does.
     """
     path = Path(path)
+    if "\0" in str(path):  # os.stat would raise ValueError, which callers do not expect
+        raise UnsafeReadError(f"{what} {str(path)!r} contains a NUL character", path)
     kind = _kind(os.stat(path).st_mode)  # before open: opening a device can have side effects
     if kind is None:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
