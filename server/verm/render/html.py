@@ -68,13 +68,21 @@ _INHERITED = ("color", "font-size", "font-weight", "font-family", "font-style", 
 # ---- the render's deadline ---------------------------------------------------------------------
 
 
+TIMEOUT_S_MAX = 600.0  # ceilings whatever the options say (defence behind the config's clamps)
+MEMORY_MB_MAX = 64 << 10
+
+
+def _within(value: float, high: float, default: float) -> float:
+    return min(value, high) if value > 0 and math.isfinite(value) else default
+
+
 class Deadline:
     """The render's ``timeout_s`` from its start, for the work outside the browser too (parsing
     a huge page, mapping its elements back): checked in the loops that grow with the input."""
 
     def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        self.at = time.monotonic() + timeout_s
+        self.timeout_s = _within(timeout_s, TIMEOUT_S_MAX, 10.0)
+        self.at = time.monotonic() + self.timeout_s
 
     def left(self) -> float:
         return self.at - time.monotonic()
@@ -85,7 +93,14 @@ class Deadline:
                                  "large page? split it, or raise the timeout)")
 
 
-NO_DEADLINE = Deadline(float("inf"))
+class _Never(Deadline):
+    """No deadline: for callers outside a render (tests, tools)."""
+
+    def __init__(self) -> None:
+        self.timeout_s = self.at = math.inf
+
+
+NO_DEADLINE = _Never()
 
 
 # ---- positions ---------------------------------------------------------------------------------
@@ -691,7 +706,8 @@ def shoot(browser: Browser, path: Path, site: Site, arg: dict[str, Any],
                               max_pixels=int(options.max_pixels / scale),
                               crop_margin=crop_margin),
         site=site, viewport=viewport, timeout_s=deadline.left(),
-        chromium_path=options.chromium_path, scale=scale, memory_mb=options.memory_mb,
+        chromium_path=options.chromium_path, scale=scale,
+        memory_mb=int(_within(options.memory_mb, MEMORY_MB_MAX, 2048)),
         reported_s=deadline.timeout_s)
     image = decode_png(page.png)
     records, origin = to_image_px(page.data["elements"], page.origin, scale)
