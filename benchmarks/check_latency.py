@@ -68,7 +68,7 @@ def main() -> None:
             first = checker.render(source)  # starts the warm workers
             assert first.ok, first.failure
             ref_path = Path(tmp) / f"{src.stem}.png"
-            pin_render(first, ref_path)
+            pin_render(first, ref_path, within=())  # a temp folder of our own choosing
             ref_image = Image.open(ref_path).convert("RGB")
             checker.render(source)
             checker.check(source, ref_path)  # warm the critic too

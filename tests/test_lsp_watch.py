@@ -58,7 +58,9 @@ def pin(pinner: Checker, src: Path, reference: Path | None = None) -> Path:
     """Pin ``src``'s own render (as the sibling reference unless told where)."""
     render = pinner.render(Source.load(src))
     assert render.ok, render.failure
-    return pin_render(render, reference or src.with_name(f"{src.stem}.ref.png"), force=True)
+    # The test chooses where (sometimes a folder beside the workspace): no confinement.
+    return pin_render(render, reference or src.with_name(f"{src.stem}.ref.png"), force=True,
+                      within=())
 
 
 @pytest_lsp.fixture(params=[VSCODE, NEOVIM], config=SERVER)
