@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import queue
+import random
 import re
 import subprocess
 import sys
@@ -21,9 +22,11 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from verm.check import Checker
+from verm.lsp.protocol import LspTextDocument
 from verm.pins import pin_render
 from verm.source import Source
 
@@ -184,6 +187,37 @@ async def test_incremental_edit_below_a_line_separator_lands_where_the_editor_ma
     edits = [e for change in fix.edit.document_changes
              if isinstance(change, lsp.TextDocumentEdit) for e in change.edits]
     assert apply_as("utf-16", edited, edits) == pinned
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_the_servers_copy_follows_every_edit_exactly(encoding: str):
+    """The document the server judges is the editor's, after any edit: lines ended by \\n,
+    \\r\\n or a lone \\r (not U+2028 or a form feed), columns in ``encoding`` units. The fast
+    path for large documents and pygls's own path must both hold (seeded random edits)."""
+    rng = random.Random(7)
+    codec = PositionCodec(encoding)
+    alphabet = ["a", " ", "\n", "😀", "é", "\r\n", "\r", "\u2028", "\x0c"]
+
+    def where(text: str) -> tuple[lsp.Position, int]:
+        """A random position between characters, and its code-point offset."""
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+        line = rng.randrange(len(starts))
+        end = starts[line + 1] if line + 1 < len(starts) else len(text)
+        content = text[starts[line]:end].rstrip("\r\n")
+        k = rng.randint(0, len(content))
+        return (lsp.Position(line=line, character=codec.client_num_units(content[:k])),
+                starts[line] + k)
+
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        doc = LspTextDocument("file:///t.svg", text, position_codec=codec)
+        for _ in range(5):
+            (start, a), (end, b) = sorted([where(text), where(text)], key=lambda w: w[1])
+            new = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+            doc.apply_change(lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=start, end=end), text=new))
+            text = text[:a] + new + text[b:]
+            assert doc.source == text
 
 
 # -- finding 6: every request answered, bad notifications survived --------------------------
