@@ -172,17 +172,21 @@ def read_bounded(path: Path | str, *, limit: int, what: str, expect: str = "a re
             if kind is None:
                 if st.st_size > limit:
                     _too_large(path, st.st_size, limit, what, setting)
-                return _read_at_most(fd, path, limit, what, setting)
+                return _read_at_most(fd, path, limit, what, setting, st.st_size)
         finally:
             os.close(fd)
     raise UnsafeReadError(f"{what} {_shown(path)} is {kind}, not {expect}", path)
 
 
-def _read_at_most(fd: int, path: Path, limit: int, what: str, setting: str | None) -> bytes:
+def _read_at_most(fd: int, path: Path, limit: int, what: str, setting: str | None,
+                  expected: int) -> bytes:
+    """At most ``limit + 1`` bytes; the file's ``expected`` size plus one in a single read (no
+    copy), then 1 MB at a time for a file that grew or reported no size (``/proc``)."""
     chunks: list[bytes] = []
     size = 0
+    first = min(expected, limit) + 1
     while size <= limit:
-        chunk = os.read(fd, min(limit + 1 - size, 1 << 20))
+        chunk = os.read(fd, min(limit + 1 - size, first if not chunks else 1 << 20))
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
