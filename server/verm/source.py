@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verm.safeio import DEFAULT_LIMITS, MB, ReadLimits, UnsafeReadError, raise_hint, read_source
+from verm.safeio import ReadLimits, UnsafeReadError, read_source
 from verm.types import Kind
 
 SUFFIX_KINDS: dict[str, Kind] = {
@@ -61,7 +61,8 @@ class Source:
         """Read ``path`` (or take the editor's unsaved ``text``) and parse its pragmas.
 
         Only a regular file within ``limits.source_bytes`` is read (a workspace may hold a
-        symlink to ``/dev/zero`` or a FIFO); the editor's text is held to the same cap.
+        symlink to ``/dev/zero`` or a FIFO). The editor's text is the server's to cap (its
+        ``maxFileMB``), before it gets here.
         """
         path = Path(path).absolute()
         kind = kind_of(path)
@@ -70,11 +71,6 @@ class Source:
                 f"{path}: verm does not know how to render '{path.suffix or path.name}' files "
                 f"(known: {', '.join(sorted(SUFFIX_KINDS))})"
             )
-        most = (limits or DEFAULT_LIMITS).source_bytes
-        if text is not None and len(text) > most:  # characters: at least as many bytes
-            raise SourceError(
-                f"source {path} is {len(text) / MB:.3g} MB; verm reads at most {most / MB:.3g} "
-                f"MB of a source ({raise_hint('source_bytes')})")
         if text is None:
             try:
                 raw = read_source(path, limits)
