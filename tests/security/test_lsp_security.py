@@ -340,6 +340,7 @@ async def test_huge_document_gets_one_size_diagnostic_and_blocks_nothing(
     [d] = await diagnostics(client, big.as_uri(), timeout=30)
     size = f"{len(text.encode()) / 1e6:.1f} MB"
     assert size in d.message and "up to 8 MB" in d.message and "maxFileMB" in d.message, d
+    assert "max-source-mb" in d.message
     assert d.source == "verm" and d.range.start.line == 0
     assert slowest < 2.0  # a loaded machine parses the 20 MB message well within this
     client.diagnostics.pop(big.as_uri())
@@ -412,3 +413,26 @@ async def test_links_all_over_the_disk_start_no_threads_and_no_watch_outside(
     client.diagnostics.pop(uri, None)
     css.write_text("circle { stroke: none; opacity: 1; }\n")
     assert await diagnostics(client, uri, timeout=10) == []  # re-judged: its stylesheet changed
+
+
+@pytest.mark.parametrize("user_folder", [False, True], ids=["workspace-only", "watchFolders"])
+async def test_a_stylesheet_outside_the_workspace_is_watched_only_in_a_users_folder(
+        client: LanguageClient, pinner: Checker, tmp_path: Path, user_folder: bool):
+    workspace, shared = tmp_path / "project", tmp_path / "shared"
+    workspace.mkdir()
+    shared.mkdir()
+    css = shared / "theme.css"
+    css.write_text("circle { stroke: none; }\n")
+    await start(client, workspace, {"watchFolders": [str(shared)]} if user_folder else {})
+    icon = workspace / "icon.svg"
+    icon.write_text((FIXTURES / "icon.svg").read_text().replace(
+        "</svg>", '<!-- href="../shared/theme.css" -->\n</svg>'))
+    pin(pinner, icon)
+    uri = icon.as_uri()
+    open_doc(client, uri, icon.read_text(), "xml")
+    assert await diagnostics(client, uri) == []
+    await asyncio.sleep(0.5)  # the watch is placed after the judgement
+    client.diagnostics.pop(uri, None)
+    css.write_text("circle { stroke: none; opacity: 1; }\n")
+    await asyncio.sleep(2.0)
+    assert (uri in client.diagnostics) is user_folder

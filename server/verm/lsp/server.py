@@ -24,18 +24,18 @@ from pygls.workspace.position_codec import PositionCodec
 
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
-from verm.config import ConfigError
+from verm.config import ConfigError, load_user_settings
 from verm.lsp.jobs import Request, Scheduler, Token
 from verm.lsp.positions import Columns
 from verm.lsp.protocol import VermProtocol
 from verm.lsp.settings import Settings, merge
 from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes
+from verm.safeio import DEFAULT_LIMITS, MB, USER_CONFIG, ReadLimits
 from verm.source import Source, SourceError, kind_of
 from verm.types import TOP_OF_FILE, Range
 
 log = logging.getLogger("verm.lsp")
 
-DEFAULT_MAX_FILE_MB = 5.0  # a larger document is not judged (the user's maxFileMB raises it)
 
 
 @dataclass
@@ -85,6 +85,7 @@ class VermServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.roots: list[Path] = []
         self._lock = threading.Lock()
+        self._user_config: dict[str, Any] | None = None
         # Hooks features register instead of wrapping each other's handlers (pygls allows one
         # handler per method): after each judgement (worker thread), after `initialized` and
         # at shutdown (on the loop).
@@ -131,17 +132,31 @@ class VermServer(LanguageServer):
             return
         self.scheduler.schedule(Request(uri, str(path), text, version, reason=reason), delay_s)
 
+    def user_config(self) -> dict[str, Any]:
+        """The user's own config file (``~/.config/verm/config.toml``), read once; {} if none
+        or unreadable (the Checker reports its problems)."""
+        if self._user_config is None:
+            try:
+                self._user_config = load_user_settings()
+            except Exception:
+                self._user_config = {}
+        return self._user_config
+
     def max_file_bytes(self) -> int:
-        """The size cap of a judged document: the user's ``maxFileMB`` (editor settings, never
-        a workspace file), else 5 MB. Above it nothing is parsed, rendered or watched."""
+        """The size cap of a judged document: the editor's ``maxFileMB``, else the user
+        config's ``max-source-mb`` (the cap on a source read from disk), else 8 MB. Never a
+        workspace file's. Above it nothing is parsed, rendered or watched."""
         value = self.settings.extra.get("maxFileMB", self.settings.extra.get("max_file_mb"))
         try:
             mb = float(value) if value is not None and not isinstance(value, bool) else None
         except (TypeError, ValueError):
             mb = None
-        if mb is None or not 0 < mb <= 100_000:
-            mb = DEFAULT_MAX_FILE_MB
-        return int(mb * 1_000_000)
+        if mb is not None and 0 < mb <= 100_000:
+            return int(mb * MB)
+        try:
+            return ReadLimits.from_mapping(self.user_config()).source_bytes
+        except Exception:
+            return DEFAULT_LIMITS.source_bytes
 
     def too_big(self, uri: str, text: str, version: int | None) -> bool:
         """On the loop: over the cap, say so instead of judging (O(1) below a quarter of the
@@ -155,8 +170,9 @@ class VermServer(LanguageServer):
         self.scheduler.forget(uri)  # whatever was pending for a smaller version
         with self._lock:
             self.outcomes.pop(uri, None)
-        message = (f"verm: this file is {size / 1e6:.1f} MB; verm judges files up to "
-                   f"{cap / 1e6:g} MB (set verm.maxFileMB in your editor settings to raise it)")
+        message = (f"verm: this file is {size / MB:.1f} MB; verm judges files up to "
+                   f"{cap / MB:g} MB (raise verm.maxFileMB in your editor settings, or "
+                   f"max-source-mb in {USER_CONFIG})")
         diagnostic = lsp.Diagnostic(
             range=lsp.Range(start=lsp.Position(line=0, character=0),
                             end=lsp.Position(line=0, character=0)),

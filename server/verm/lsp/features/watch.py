@@ -224,15 +224,16 @@ class Watcher:
         self._left_out: dict[str, int] = {}  # uri → dependencies not watched (told once)
 
     def folders(self) -> list[str]:
-        """Where files may be watched: the workspace folders, then the user's ``watchFolders``
-        (editor settings; absolute paths), at most ``MAX_ROOTS``."""
+        """Where files may be watched: the workspace folders, then the user's own folders
+        (editor setting ``watchFolders``, user config ``watch-folders``; absolute paths), at
+        most ``MAX_ROOTS``. A workspace file cannot add one."""
         out = [os.path.normpath(os.path.abspath(root)) for root in self.server.roots]
-        extra = self.server.settings.extra.get("watchFolders")
-        if isinstance(extra, str):
-            extra = [extra]
-        for folder in extra if isinstance(extra, list) else []:
-            if isinstance(folder, str) and os.path.isabs(os.path.expanduser(folder)):
-                out.append(os.path.normpath(os.path.expanduser(folder)))
+        for extra in (self.server.settings.extra.get("watchFolders"),
+                      self.server.user_config().get("watch-folders")):
+            for folder in [extra] if isinstance(extra, str) else (
+                    extra if isinstance(extra, list) else []):
+                if isinstance(folder, str) and os.path.isabs(os.path.expanduser(folder)):
+                    out.append(os.path.normpath(os.path.expanduser(folder)))
         return list(dict.fromkeys(out))[:MAX_ROOTS]
 
     # after each judgement ----------------------------------------------------------------
