@@ -248,7 +248,7 @@ class RawServer:
         self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.proc.stdin.flush()
 
-    def response(self, msg_id: int, timeout: float = 15.0) -> dict[str, Any]:
+    def response(self, msg_id: int | str | None, timeout: float = 15.0) -> dict[str, Any]:
         """The response to ``msg_id`` (notifications and other responses are skipped)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -293,9 +293,20 @@ def test_requests_with_invalid_params_get_invalid_params_errors(tmp_path: Path):
                      "params": {"textDocument": {"uri": uri},
                                 "position": {"line": 2, "character": 0}}})
         for i in [*range(10, 10 + len(bad)), "code"]:
-            answer = server.response(i)  # type: ignore[arg-type]
+            answer = server.response(i)
             assert answer["error"]["code"] == -32602, answer
         assert server.response(20) == {"jsonrpc": "2.0", "id": 20, "result": None}
+        server.send({"jsonrpc": "2.0", "id": {"an": "object"}, "method": "textDocument/hover",
+                     "params": {}})
+        assert server.response(None)["error"]["code"] == -32600
+        server.send(b"{not json")
+        assert server.response(None)["error"]["code"] == -32700
+        server.send(b"[1, 2]")
+        assert server.response(None)["error"]["code"] == -32600
+        server.send({"jsonrpc": "2.0", "id": 21, "method": "textDocument/hover",
+                     "params": {"textDocument": {"uri": uri},
+                                "position": {"line": 0, "character": 0}}})
+        assert server.response(21)["result"] is None  # still serving
         server.send({"jsonrpc": "2.0", "id": 30, "method": "shutdown"})
         assert "result" in server.response(30)
         server.send({"jsonrpc": "2.0", "method": "exit"})

@@ -5,7 +5,8 @@ not fit the method's type (a line of -1 or 2**31, a string where a position goes
 read loop logs the error, and the request is never answered: the client waits forever, as
 JSON-RPC forbids. Here such a request gets an error response (InvalidParams, -32602, or
 InvalidRequest, -32600, when the message itself is malformed); a notification is logged and
-dropped; a response the server cannot read fails the request that waits for it.
+dropped; a response the server cannot read fails the request that waits for it; a body that is
+not JSON, or not an object, is answered with id null (ParseError -32700 / InvalidRequest).
 
 It also keeps the editor's documents line for line as the editor does: pygls splits lines with
 ``str.splitlines``, which also breaks at a form feed, U+2028 and other characters LSP does not
@@ -31,6 +32,7 @@ log = logging.getLogger("verm.lsp")
 
 INVALID_PARAMS = -32602
 INVALID_REQUEST = -32600
+PARSE_ERROR = -32700
 
 
 # Line breaks to str.splitlines that LSP does not count.
@@ -165,19 +167,32 @@ class VermProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def reject(self, msg_id: int | str | None, code: int, message: str) -> None:
+        """Answer a request (``None``: one whose id could not be read) with an error."""
+        self._send_data(lsp.ResponseErrorMessage(id=msg_id, error=lsp.ResponseError(
+            code=code, message=message)))
+
+    def unreadable(self, error: Exception) -> None:
+        """pygls's read loop could not use a message at all (not JSON, not an object): answer
+        with id null, as JSON-RPC asks, and log it."""
+        code = PARSE_ERROR if isinstance(error, ValueError) else INVALID_REQUEST
+        log.warning("verm: unreadable message (%s)", _first_error(error))
+        self.reject(None, code, "parse error: not JSON" if code == PARSE_ERROR
+                    else "invalid request: not a JSON-RPC message")
+
     def _reject(self, data: dict[str, Any], cause: BaseException) -> Rejected:
         method = data.get("method")
         msg_id = data.get("id")
         invalid_params = isinstance(cause, ClassValidationError)
         detail = _first_error(cause)
         if method is not None and "id" in data:
-            code = INVALID_PARAMS if invalid_params else INVALID_REQUEST
-            what = "invalid params" if invalid_params else "invalid request"
+            good_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+            if invalid_params and good_id and isinstance(method, str):
+                code, what = INVALID_PARAMS, "invalid params"
+            else:  # the message itself is malformed: an id or method of the wrong type
+                code, what = INVALID_REQUEST, "invalid request"
             log.warning("verm: %s for %s (id %r): %s", what, method, msg_id, detail)
-            answer_id = msg_id if isinstance(msg_id, (int, str)) and not isinstance(
-                msg_id, bool) else None
-            self._send_data(lsp.ResponseErrorMessage(id=answer_id, error=lsp.ResponseError(
-                code=code, message=f"{what} for {method}: {detail}")))
+            self.reject(msg_id if good_id else None, code, f"{what} for {method}: {detail}")
         elif method is not None:
             log.warning("verm: ignoring %s with unreadable params: %s", method, detail)
         else:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.workspace.position_codec import PositionCodec
 
@@ -255,6 +256,14 @@ class VermServer(LanguageServer):
                 await hook()
             except Exception:
                 log.exception("verm: %s hook failed", when)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A message pygls's read loop could not use (not JSON, not an object) is answered as
+        JSON-RPC asks, and logged, not shown as an error pop-up; the rest as pygls does."""
+        if source is JsonRpcException and isinstance(self.protocol, VermProtocol):
+            self.protocol.unreadable(error)
+            return
+        super().report_server_error(error, source)
 
     def columns(self, text: str | None) -> Columns:
         """Positions in ``text`` converted to and from the encoding negotiated at initialize."""
