@@ -9,11 +9,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from verm.config import Config, ConfigError, apply_settings, load_config, render_options
+from verm.config import (
+    Config,
+    ConfigError,
+    Notice,
+    apply_settings,
+    load_config,
+    load_user_settings,
+    resolve_options,
+)
 from verm.critic import get_critic
 from verm.critic.base import Critic
 from verm.locate import locate_all
-from verm.pins import BadReferenceError, Pin, load_reference, resolve_pin, sidecar_path
+from verm.pins import BadReferenceError, Pin, resolve_pin
+from verm.refcache import ReferenceCache
 from verm.render import Renderers
 from verm.render.base import RenderOptions
 from verm.render.sandbox import Job
@@ -44,6 +53,7 @@ class CheckResult:
     critique: Critique | None
     discrepancies: list[Discrepancy] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    notices: list[Notice] = field(default_factory=list)  # workspace settings ignored/lowered
 
     @property
     def kind(self) -> Kind:
@@ -106,13 +116,19 @@ class Checker:
     """Holds the warm renderers and critics so many checks share one start-up cost."""
 
     def __init__(self, critic: str | None = None, renderers: Renderers | None = None,
-                 overrides: dict[str, Any] | None = None) -> None:
+                 overrides: dict[str, Any] | None = None,
+                 user_settings: dict[str, Any] | None = None) -> None:
+        """``overrides``: the editor's settings or CLI flags; ``user_settings``: the user config
+        file's (default: read from ``~/.config/verm/config.toml``). Both are the user's: they
+        set the limits a workspace may only lower, and the user-only keys."""
         self._critic_name = critic
         self.overrides = dict(overrides or {})  # settings above the config files (editor, CLI)
+        self._user_settings = user_settings
+        self._user_options: RenderOptions | None = None
         self._critics: dict[str, Critic] = {}
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
-        self._references: dict[Path, tuple[tuple[int, ...], Reference]] = {}
+        self._references = ReferenceCache()  # decoded references, an LRU bounded in bytes
         # (source, reference) → (reference stamp, scale): a source that matched its reference
         # best drawn at another resolution is drawn at it from the start next time.
         self._scales: dict[tuple[Path, Path], tuple[tuple[int, ...], float]] = {}
@@ -132,25 +148,46 @@ class Checker:
         return critic
 
     def reference(self, pin: Pin) -> Reference:
-        """The pinned reference, decoded once and reused until its file or sidecar changes."""
-        stamp = _stamp(pin.path) + _stamp(sidecar_path(pin.path))
-        cached = self._references.get(pin.path)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        ref = load_reference(pin)
-        self._references[pin.path] = (stamp, ref)
-        return ref
+        """The pinned reference, decoded once and reused until its file or sidecar changes
+        (or the bounded cache needs the room for another)."""
+        return self._references.get(pin)
+
+    def forget(self, reference: Path) -> None:
+        """Let go of the decoded reference at ``reference`` (no open document pins it now)."""
+        self._references.forget(reference)
+
+    def drop_references(self) -> None:
+        """Let go of every decoded reference (e.g. when the user's limits change)."""
+        self._references.clear()
 
     def load(self, path: Path, text: str | None = None) -> Source:
         return Source.load(path, text)
 
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        """The user config file's settings, read once (raises ``ConfigError`` if it is bad)."""
+        if self._user_settings is None:
+            self._user_settings = load_user_settings()
+        return self._user_settings
+
+    def user_options(self) -> RenderOptions:
+        if self._user_options is None:
+            self._user_options = apply_settings(RenderOptions(), self.user_settings,
+                                                "your verm config")
+        return self._user_options
+
+    def resolve_options(self, source: Source) -> tuple[RenderOptions, list[Notice]]:
+        """User config < workspace config < editor/CLI overrides < the source's pragmas; the
+        workspace's layers may only lower the user's limits (see ``verm.config``)."""
+        return resolve_options(source, self.config_for(source.path), self.user_options(),
+                               self.overrides)
+
     def options(self, source: Source) -> RenderOptions:
-        """Config file < editor/CLI overrides < the source's own pragmas."""
-        config = self.config_for(source.path)
-        if self.overrides:
-            config = replace(config, options=apply_settings(config.options, self.overrides,
-                                                            "editor settings"))
-        return render_options(source, config)
+        return self.resolve_options(source)[0]
+
+    def notices(self, source: Source) -> list[Notice]:
+        """The workspace settings this source's render ignores or lowers, each said once."""
+        return self.resolve_options(source)[1]
 
     def render(self, source: Source, on_start: Callable[[Job], None] | None = None,
                scale: float = 1.0) -> Render:
@@ -202,7 +239,8 @@ class Checker:
         found.sort(key=lambda d: ((d.range.start.line if d.range else 0), -d.severity))
         return CheckResult(source=source, pin=pin, render=render, critique=critique,
                            discrepancies=found,
-                           elapsed_ms=(time.perf_counter() - start) * 1000)
+                           elapsed_ms=(time.perf_counter() - start) * 1000,
+                           notices=self.notices(source))
 
     def _judge(self, critic: Critic, ref: Reference, render: Render) -> Critique:
         try:
@@ -254,5 +292,12 @@ class Checker:
         self.close()
 
 
-__all__ = ["BadReferenceError", "CheckResult", "Checker", "ConfigError", "CriticError",
-           "NotPinnedError"]
+__all__ = [
+    "BadReferenceError",
+    "CheckResult",
+    "Checker",
+    "ConfigError",
+    "CriticError",
+    "NotPinnedError",
+    "Notice",
+]

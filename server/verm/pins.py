@@ -13,22 +13,34 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
+import stat
 import tempfile
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
 from verm.config import Config
+from verm.safeio import (
+    DEFAULT_LIMITS,
+    ReadLimits,
+    UnsafeReadError,
+    raise_hint,
+    read_reference,
+    read_sidecar,
+)
 from verm.source import Source
 from verm.types import Anchor, Range, Reference, Render
 
 PinHow = Literal["flag", "pragma", "config", "sibling"]
 SIDECAR_VERSION = 1
-MAX_REFERENCE_PIXELS = 64_000_000  # 8000×8000: larger is a mistake or a decompression bomb
+MAX_REFERENCE_PIXELS = DEFAULT_LIMITS.reference_pixels  # the default; the user may raise it
+log = logging.getLogger("verm.pins")
 
 
 class BadReferenceError(Exception):
@@ -85,44 +97,72 @@ def default_pin_target(source: Source, config: Config) -> Pin:
     return resolve_pin(source, config) or Pin(sibling_reference(source.path), "sibling")
 
 
-def load_reference(pin: Pin) -> Reference:
-    """Read the pinned image as RGB (alpha flattened on white) and its sidecar when valid."""
+def load_reference(pin: Pin, limits: ReadLimits | None = None) -> Reference:
+    """Read the pinned image as RGB (alpha flattened on white) and its sidecar when valid.
+
+    Only a regular file within the user's byte and pixel caps is read (safeio: a workspace may
+    pin ``/dev/zero``, ``/dev/stdin``, a FIFO or a decompression bomb).
+    """
     path = pin.path
-    if not path.exists():
+    try:
+        raw = read_reference(path, limits)
+    except FileNotFoundError:
         raise BadReferenceError(
             f"reference {path} (from {pin.describe()}) does not exist; create it with "
-            f"`verm pin`", pin)
-    if path.is_dir():
-        raise BadReferenceError(f"reference {path} is a directory, not an image", pin)
-    try:
-        raw = path.read_bytes()
+            f"`verm pin`", pin) from None
+    except UnsafeReadError as exc:
+        raise BadReferenceError(str(exc), pin) from None
     except OSError as exc:
         raise BadReferenceError(f"reference {path}: cannot read ({exc.strerror})", pin) from None
-    image = decode_image(raw, path, pin)
-    anchors, size = _read_sidecar(path, raw)
+    image = decode_image(raw, path, pin, limits)
+    anchors, size = _read_sidecar(path, raw, limits)
     return Reference(path=path, image=image, anchors=anchors, anchors_size=size)
 
 
-def decode_image(raw: bytes, path: Path, pin: Pin | None = None) -> Image.Image:
+# Formats whose header verm reads itself: their size is checked against the user's pixel cap
+# before PIL's own decompression-bomb check (89/178 MP), which would hide the size behind
+# "not an image" and could not be raised by the user.
+_HEADERS: tuple[tuple[bytes, type[ImageFile.ImageFile]], ...] = (
+    (b"\x89PNG\r\n\x1a\n", PngImagePlugin.PngImageFile),
+    (b"\xff\xd8\xff", JpegImagePlugin.JpegImageFile),
+)
+
+
+def _open_header(raw: bytes) -> Image.Image:
+    """The image with only its header parsed (no pixels decoded yet)."""
+    for magic, cls in _HEADERS:
+        if raw.startswith(magic):
+            return cls(io.BytesIO(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap comes next
+        return Image.open(io.BytesIO(raw))
+
+
+def decode_image(raw: bytes, path: Path, pin: Pin | None = None,
+                 limits: ReadLimits | None = None) -> Image.Image:
+    """Decode ``raw`` to RGB, refusing more pixels than the user allows before decoding."""
     if not raw:
         raise BadReferenceError(f"reference {path} is empty (0 bytes)", pin)
+    most = (limits or DEFAULT_LIMITS).reference_pixels
+    cap = f"verm accepts at most {most / 1_000_000:g} megapixels ({raise_hint('reference_pixels')})"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(raw))
-            if img.width * img.height > MAX_REFERENCE_PIXELS:
-                raise BadReferenceError(
-                    f"reference {path} is {img.width}×{img.height} pixels; verm accepts at most "
-                    f"{MAX_REFERENCE_PIXELS // 1_000_000} megapixels", pin)
-            img.load()
+        img = _open_header(raw)
+        if img.width * img.height > most:
+            raise BadReferenceError(
+                f"reference {path} is {img.width}×{img.height} pixels; {cap}", pin)
+        img.load()
     except BadReferenceError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        pil = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        why = cap if most < pil else "save it as PNG or JPEG to go beyond"
+        raise BadReferenceError(
+            f"reference {path} is over {pil / 1_000_000:.0f} megapixels; {why}", pin) from None
+    except UnidentifiedImageError:
         raise BadReferenceError(
             f"reference {path} is not an image verm can read (expected PNG; JPEG and WebP also "
             f"work)", pin) from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadReferenceError(f"reference {path} is corrupt or truncated ({exc})", pin) from None
     return flatten(img)
 
@@ -136,10 +176,11 @@ def flatten(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _read_sidecar(path: Path, raw: bytes) -> tuple[list[Anchor] | None, tuple[int, int] | None]:
+def _read_sidecar(path: Path, raw: bytes, limits: ReadLimits | None = None,
+                  ) -> tuple[list[Anchor] | None, tuple[int, int] | None]:
     side = sidecar_path(path)
     try:
-        data = json.loads(side.read_text(encoding="utf-8"))
+        data = json.loads(read_sidecar(side, limits))
         if data.get("version") != SIDECAR_VERSION:
             return None, None
         if data.get("sha256") != hashlib.sha256(raw).hexdigest():
@@ -147,16 +188,41 @@ def _read_sidecar(path: Path, raw: bytes) -> tuple[list[Anchor] | None, tuple[in
         anchors = [Anchor.from_json(a) for a in data["anchors"]]
         w, h = data["size"]
         return anchors, (int(w), int(h))
-    except (OSError, ValueError, KeyError, TypeError):
+    except UnsafeReadError as exc:
+        log.warning("%s; judging without its anchors", exc)
+        return None, None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None, None
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would race other threads)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in its folder and a rename: all or nothing."""
+    """Write ``data`` to ``path`` via a temp file in its folder and a rename: all or nothing.
+
+    A symlink is written through (the link stays, its file changes); an existing file keeps its
+    mode, a new one gets the usual ``0666 & ~umask``, as an editor's save would.
+    """
+    path = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -167,19 +233,76 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+# -- where verm may write -------------------------------------------------------------------
+PROJECT_MARKERS = (".git", ".hg", "verm.toml", "pyproject.toml")
+
+
+class OutsideWorkspaceError(Exception):
+    """A write that would land outside the workspace (a hostile pragma or config, a symlink)."""
+
+
+def project_root(source: Path) -> Path:
+    """The workspace of a source the CLI was pointed at: the nearest folder at or above it that
+    holds a project marker (``.git``, ``verm.toml``, ``pyproject.toml``), else its own folder."""
+    start = Path(os.path.abspath(source))
+    folder = start if start.is_dir() else start.parent
+    for d in (folder, *folder.parents):
+        if any(os.path.lexists(d / marker) for marker in PROJECT_MARKERS):
+            return d
+    return folder
+
+
+def relative_display(path: Path, roots: Sequence[Path]) -> str:
+    """``path`` relative to the root that holds it (the whole path when none does)."""
+    real = Path(os.path.realpath(path))
+    for root in roots:
+        with contextlib.suppress(ValueError):
+            return real.relative_to(os.path.realpath(root)).as_posix()
+    return str(real)
+
+
+def confine(target: Path, roots: Sequence[Path], why: str = "") -> Path:
+    """The real path ``target`` writes to, if it lies inside one of ``roots``.
+
+    Symlinks (of the file and of every folder above it) are resolved first: a reference that is a
+    link to ``~/.bashrc``, or a folder linked out of the workspace, is outside. Raises
+    ``OutsideWorkspaceError`` naming both paths and how to proceed.
+    """
+    real = Path(os.path.realpath(target))
+    for root in roots:
+        if real.is_relative_to(os.path.realpath(root)):
+            return real
+    shown = str(target) if str(real) == os.path.abspath(target) else f"{target} (→ {real})"
+    where = " or ".join(str(r) for r in roots) or "the workspace"
+    raise OutsideWorkspaceError(
+        f"refusing to write {shown}: it is outside the workspace ({where})"
+        f"{f'; it comes from {why}' if why else ''}. A file in the workspace cannot make verm "
+        f"write elsewhere; if you mean it, pass --allow-outside (or --reference PATH) on the "
+        f"command line")
+
+
 def png_bytes(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
 
 
-def pin_render(render: Render, target: Path, *, force: bool = False) -> Path:
+def pin_render(render: Render, target: Path, *, force: bool = False,
+               within: Sequence[Path] | None = None, why: str = "") -> Path:
     """Save ``render`` as the reference at ``target`` (+ anchors sidecar), atomically.
 
-    Raises ``PinExistsError`` when ``target`` exists and ``force`` is false.
+    Both files must lie inside ``within`` (default: the source's project root, see
+    ``project_root``), symlinks resolved; pass ``within=()`` only for a path the user named
+    (``--reference``, ``--allow-outside``). Raises ``PinExistsError`` when ``target`` exists and
+    ``force`` is false, ``OutsideWorkspaceError`` when a file would land outside.
     """
     if not render.ok or render.image is None:
         raise ValueError("cannot pin a render that failed")
+    roots = [project_root(render.source)] if within is None else list(within)
+    real = confine(target, roots, why) if roots else Path(os.path.realpath(target))
+    side = sidecar_path(real)
+    if roots:
+        side = confine(side, roots, why)
     if target.exists() and not force:
         raise PinExistsError(
             f"{target} already exists; pass --force to replace it with the current render")
@@ -192,6 +315,6 @@ def pin_render(render: Render, target: Path, *, force: bool = False) -> Path:
         "sha256": hashlib.sha256(data).hexdigest(),
         "anchors": [a.to_json() for a in render.anchors],
     }
-    atomic_write(target, data)
-    atomic_write(sidecar_path(target), json.dumps(sidecar, indent=1).encode())
+    atomic_write(real, data)
+    atomic_write(side, json.dumps(sidecar, indent=1).encode())
     return target

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlparse
@@ -25,12 +25,12 @@ from pygls.workspace.position_codec import PositionCodec
 
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
-from verm.config import ConfigError, load_user_settings
+from verm.config import ConfigError, Notice, load_user_settings
 from verm.lsp.jobs import Request, Scheduler, Token
 from verm.lsp.positions import Columns
 from verm.lsp.protocol import VermProtocol
 from verm.lsp.settings import Settings, merge
-from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes
+from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes, project_root
 from verm.safeio import DEFAULT_LIMITS, MB, USER_CONFIG, ReadLimits
 from verm.source import Source, SourceError, kind_of
 from verm.types import TOP_OF_FILE, Range
@@ -49,6 +49,7 @@ class Outcome:
     problem: str | None = None  # not pinned / reference unusable / untrusted / config
     problem_range: Range = TOP_OF_FILE
     diff_path: Path | None = None
+    notices: list[Notice] = field(default_factory=list)  # workspace settings ignored/lowered
 
 
 def uri_to_path(uri: str) -> Path:
@@ -97,8 +98,11 @@ class VermServer(LanguageServer):
     # -- settings ------------------------------------------------------------------------
     def apply_settings(self) -> None:
         """Recompute settings: defaults < workspace/configuration < initializationOptions."""
-        settings, problems = merge(Settings(), self.workspace_settings,
-                                   "workspace/configuration")
+        # Trust is the client's statement at start (VS Code's workspace trust), never a
+        # setting: a workspace's own settings file reaches workspace/configuration.
+        shared = {k: v for k, v in (self.workspace_settings or {}).items() if k != "trusted"} \
+            if isinstance(self.workspace_settings, dict) else self.workspace_settings
+        settings, problems = merge(Settings(), shared, "workspace/configuration")
         settings, more = merge(settings, self.init_settings, "initializationOptions")
         for message in problems + more:
             self.notify_user(message, lsp.MessageType.Warning)
@@ -114,6 +118,11 @@ class VermServer(LanguageServer):
         self.call_soon(self.window_show_message, lsp.ShowMessageParams(type=kind, message=message))
 
     # -- trust ---------------------------------------------------------------------------
+    def write_roots(self, path: Path) -> list[Path]:
+        """Where verm may write for ``path``: the workspace folders, or (no folder open) the
+        source's project root. A pragma or config never widens this."""
+        return list(self.roots) or [project_root(path)]
+
     def trusted(self, path: Path) -> bool:
         """May verm execute this source (chart scripts are code)?"""
         if self.settings.trusted is not None:
@@ -193,6 +202,7 @@ class VermServer(LanguageServer):
             outcome.pin = pin
             if pin is None:
                 return outcome  # unpinned: nothing to say
+            outcome.notices = self.checker.notices(source)
             if source.kind == "chart" and not self.trusted(path):
                 outcome.problem = ("verm did not run this chart script: the workspace is not "
                                    "trusted (open its folder as the workspace, or set the "

@@ -17,7 +17,15 @@ from lsprotocol import types as lsp
 
 from verm.literals import LineIndex, scan
 from verm.lsp.server import Outcome, VermServer, path_to_uri, uri_to_path
-from verm.pins import PinExistsError, default_pin_target, pin_render
+from verm.pins import (
+    OutsideWorkspaceError,
+    PinExistsError,
+    confine,
+    default_pin_target,
+    pin_render,
+    relative_display,
+    sidecar_path,
+)
 from verm.proposals import hinted
 from verm.revise import revise
 from verm.source import Source
@@ -53,14 +61,16 @@ def setup(server: VermServer) -> None:
             actions.append(lsp.CodeAction(
                 title=title, kind=lsp.CodeActionKind.QuickFix, diagnostics=diagnostics or None,
                 command=lsp.Command(title=title, command=REVISE, arguments=[uri])))
-        exists = outcome.pin.path.exists()
-        title = ("Pin current render as reference (replaces "
-                 f"{outcome.pin.path.name})" if exists else
-                 f"Pin current render as reference ({outcome.pin.path.name})")
-        actions.append(lsp.CodeAction(
-            title=title, kind=lsp.CodeActionKind.QuickFix if not exists
-            else lsp.CodeActionKind.Source, diagnostics=diagnostics or None,
-            command=lsp.Command(title=title, command=PIN, arguments=[uri])))
+        roots = ls.write_roots(uri_to_path(uri))
+        if _writable(outcome.pin.path, roots):  # never offer a write outside the workspace
+            exists = outcome.pin.path.exists()
+            shown = relative_display(outcome.pin.path, roots)
+            title = (f"Pin current render as reference (replaces {shown})" if exists else
+                     f"Pin current render as reference ({shown})")
+            actions.append(lsp.CodeAction(
+                title=title, kind=lsp.CodeActionKind.QuickFix if not exists
+                else lsp.CodeActionKind.Source, diagnostics=diagnostics or None,
+                command=lsp.Command(title=title, command=PIN, arguments=[uri])))
         if outcome.diff_path is not None:
             actions.append(lsp.CodeAction(
                 title="Open visual diff (reference | render | difference)",
@@ -81,12 +91,23 @@ def setup(server: VermServer) -> None:
             ls.notify_user("verm: not pinning: the workspace is not trusted to run chart scripts",
                            lsp.MessageType.Warning)
             return {"pinned": False, "reason": "untrusted"}
-        target = default_pin_target(source, ls.checker.config_for(path)).path
+        pin = default_pin_target(source, ls.checker.config_for(path))
+        target, roots = pin.path, ls.write_roots(path)
+        try:  # a pragma or config may point anywhere: only the workspace is written
+            confine(target, roots, pin.describe())
+            confine(sidecar_path(target), roots, pin.describe())
+        except OutsideWorkspaceError as exc:
+            ls.notify_user(f"verm: not pinning: {exc}".replace(
+                "; if you mean it, pass --allow-outside (or --reference PATH) on the command line",
+                ""), lsp.MessageType.Error)
+            return {"pinned": False, "reason": "outside"}
+        shown = relative_display(target, roots)
         force = False
         if target.exists():
             answer = await ls.window_show_message_request_async(lsp.ShowMessageRequestParams(
                 type=lsp.MessageType.Warning,
-                message=f"{target.name} already exists. Replace it with the current render?",
+                message=f"{shown} already exists (the reference {pin.describe()} names). "
+                        f"Replace it with the current render?",
                 actions=[lsp.MessageActionItem(title=REPLACE),
                          lsp.MessageActionItem(title="Cancel")]))
             if answer is None or answer.title != REPLACE:
@@ -99,10 +120,13 @@ def setup(server: VermServer) -> None:
                            lsp.MessageType.Error)
             return {"pinned": False, "reason": "render failed"}
         try:
-            pin_render(render, target, force=force)
+            pin_render(render, target, force=force, within=roots, why=pin.describe())
         except PinExistsError as exc:
             ls.notify_user(f"verm: {exc}", lsp.MessageType.Warning)
             return {"pinned": False, "reason": "exists"}
+        except (OutsideWorkspaceError, OSError) as exc:
+            ls.notify_user(f"verm: not pinned: {exc}", lsp.MessageType.Error)
+            return {"pinned": False, "reason": "not written"}
         ls.schedule(uri, "pin")
         return {"pinned": True, "reference": str(target)}
 
@@ -120,6 +144,15 @@ def setup(server: VermServer) -> None:
             return {"shown": True, "diff": str(diff)}
         ls.notify_user(f"verm: visual diff at {diff}")
         return {"shown": False, "diff": str(diff)}
+
+
+def _writable(target: Path, roots: list[Path]) -> bool:
+    try:
+        confine(target, roots)
+        confine(sidecar_path(target), roots)
+    except OutsideWorkspaceError:
+        return False
+    return True
 
 
 def _short(text: str) -> str:

@@ -34,6 +34,23 @@ def guarded(handler: Callable[..., None]) -> Callable[..., None]:
 
 def diagnostics_for(outcome: Outcome, settings: Settings,
                     columns: Columns) -> list[lsp.Diagnostic]:
+    """What a judgement shows: the workspace settings verm ignored, then its findings."""
+    return notice_diagnostics(outcome, columns) + judgement_diagnostics(outcome, settings,
+                                                                        columns)
+
+
+def notice_diagnostics(outcome: Outcome, columns: Columns) -> list[lsp.Diagnostic]:
+    """One warning per workspace setting verm ignored (user-only) or held at the user's limit,
+    on its pragma's line (a config file's: the top of the source)."""
+    return [lsp.Diagnostic(range=columns.range_to_client(n.range or Range.of_line(0)),
+                           message=n.message, severity=lsp.DiagnosticSeverity.Warning,
+                           source=SOURCE, code="workspace-setting",
+                           data={"verm": "notice"})
+            for n in outcome.notices]
+
+
+def judgement_diagnostics(outcome: Outcome, settings: Settings,
+                          columns: Columns) -> list[lsp.Diagnostic]:
     """The diagnostics a judgement shows: discrepancies, a failed render, or why none ran.
 
     ``columns`` turns verm's code-point columns into the client's position encoding."""
