@@ -125,7 +125,8 @@ describe('package.json', () => {
     assert.equal(logic.parseServerCommand(server.command, ctx).ok, true);
     const sent = logic.serverSettings(section);
     assert.ok(Object.values(sent).every((v) => v !== null));
-    assert.deepEqual(Object.keys(sent).sort(), ['debounceMs', 'runOn', 'severityThreshold', 'workers']);
+    assert.deepEqual(Object.keys(sent).sort(), ['debounceMs', 'runOn', 'severityThreshold', 'watchFolders',
+      'workers']);
   });
 
   it('activates on every selected language', () => {
@@ -152,7 +153,8 @@ describe('package.json', () => {
   it('lets no workspace settings file, trusted or not, pick a program or raise a limit', () => {
     // VS Code ignores a machine-scoped setting in .vscode/settings.json: only the user sets it.
     const props = m.contributes.configuration.properties;
-    for (const key of ['verm.server.command', 'verm.chromium', 'verm.timeout']) {
+    for (const key of ['verm.server.command', 'verm.chromium', 'verm.timeout', 'verm.maxFileMB',
+      'verm.watchFolders']) {
       assert.equal(props[key]?.scope, 'machine', key);
     }
   });
