@@ -19,6 +19,7 @@ SUFFIX_KINDS: dict[str, Kind] = {
 }
 
 # `# verm: reference=a.png figure=2`, `<!-- verm: viewport=800x600 -->`, `// verm: ...`
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line ends (str.splitlines has more)
 _PRAGMA = re.compile(r"(?:#|<!--|//|/\*)\s*verm:\s*(?P<body>.*?)\s*(?:-->|\*/)?\s*$")
 _PAIR = re.compile(r"""(?P<key>[A-Za-z_][\w-]*)\s*=\s*(?P<val>"[^"]*"|'[^']*'|\S+)""")
 
@@ -34,7 +35,7 @@ def kind_of(path: Path) -> Kind | None:
 def parse_pragmas(text: str) -> dict[str, tuple[str, int]]:
     """``{key: (value, 0-based line)}`` of every ``verm:`` pragma; later ones win."""
     found: dict[str, tuple[str, int]] = {}
-    for lineno, line in enumerate(text.splitlines()):
+    for lineno, line in enumerate(_LINE_BREAK.split(text)):  # LSP's line ends, as Range
         if "verm:" not in line:
             continue
         m = _PRAGMA.search(line)

@@ -26,6 +26,7 @@ import itertools
 import linecache
 import math
 import os
+import re
 import signal
 import sys
 import sysconfig
@@ -57,6 +58,11 @@ from matplotlib.ticker import FixedFormatter
 from matplotlib.transforms import Bbox
 
 from verm.types import Anchor, Range, RenderFailure
+
+# Line ends as LSP and Python's tokenizer count them (str.splitlines also breaks at form feeds
+# and U+2028, which would put every later anchor a line off).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 Header = dict[str, Any]
 
@@ -387,7 +393,8 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
     scale = float(payload.get("scale") or 1.0)
     payload["scale"] = scale = scale if 0 < scale <= 64 and math.isfinite(scale) else 1.0
     _install(tracker, scale)
-    linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # unsaved text
+    lines = [m.group(0) for m in _LINE_WITH_END.finditer(text)]
+    linecache.cache[path] = (len(text), None, lines, path)  # unsaved text
     module = types.ModuleType("__main__")
     module.__file__ = path
     module.__builtins__ = __builtins__  # type: ignore[attr-defined]
@@ -637,7 +644,7 @@ class _Anchors:
         self.fig, self.renderer = fig, renderer
         self.width, self.height = width, height
         self.px_per_pt = fig.dpi / 72.0
-        self.lines = text.splitlines()
+        self.lines = _LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
         self.out: list[Anchor] = []
         self.skipped = 0
         self.fig_line = _line_of_container(fig)
