@@ -30,3 +30,14 @@ def test_chart_anchor_lines_after_a_line_separator_in_a_string(tmp_path: Path) -
     assert title and title[0].range is not None
     assert title[0].range.start.line == 4
     assert title[0].range.end.character == len("ax.set_title('Sales')")
+
+
+def test_page_anchor_lines_with_lone_carriage_returns(tmp_path: Path) -> None:
+    """Classic Mac line ends: html.parser counts only \\n, LSP counts \\r too."""
+    src = tmp_path / "page.html"
+    src.write_bytes(b"<!doctype html>\r<html><body>\r<p>one</p>\r\n<h1>Title</h1>\r</body></html>\r")
+    with Checker() as checker:
+        render = checker.render(Source.load(src))
+    assert render.ok, render.failure
+    h1 = [a for a in render.anchors if a.text == "Title"]
+    assert h1 and h1[0].range is not None and h1[0].range.start.line == 3, h1

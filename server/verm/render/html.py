@@ -106,12 +106,17 @@ NO_DEADLINE = _Never()
 # ---- positions ---------------------------------------------------------------------------------
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
 class LineIndex:
-    """Offsets ↔ (0-based line, column) in one text, counting lines at '\\n' like html.parser."""
+    """Offsets ↔ (0-based line, column) in one text, lines ended at \\n, \\r\\n or a lone \\r
+    as LSP ends them (``annotate_html`` feeds html.parser a lone \\r as \\n to agree)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
 
     def offset(self, line: int, col: int) -> int:
         return self.starts[min(line, len(self.starts) - 1)] + col
@@ -444,6 +449,9 @@ def annotate_html(text: str, path: Path | None = None,
     With ``path``, local stylesheets the page links are scanned too (their declarations carry
     ``file``). Raises ``BrowserTimeout`` past ``deadline``.
     """
+    # html.parser counts lines at \n only; browsers read a lone \r as \n anyway, and the swap
+    # keeps every offset, so its positions become LSP's.
+    text = _LONE_CR.sub("\n", text)
     parser = _Annotator(text, Path(path).absolute() if path else None, deadline)
     try:
         parser.feed(text)
