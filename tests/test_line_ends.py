@@ -35,7 +35,8 @@ def test_chart_anchor_lines_after_a_line_separator_in_a_string(tmp_path: Path) -
 def test_page_anchor_lines_with_lone_carriage_returns(tmp_path: Path) -> None:
     """Classic Mac line ends: html.parser counts only \\n, LSP counts \\r too."""
     src = tmp_path / "page.html"
-    src.write_bytes(b"<!doctype html>\r<html><body>\r<p>one</p>\r\n<h1>Title</h1>\r</body></html>\r")
+    src.write_bytes(b"<!doctype html>\r<html><body>\r<p>one</p>\r\n<h1>Title</h1>\r"
+                    b"</body></html>\r")
     with Checker() as checker:
         render = checker.render(Source.load(src))
     assert render.ok, render.failure

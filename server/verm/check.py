@@ -17,6 +17,7 @@ from verm.config import (
     load_config,
     load_user_settings,
     resolve_options,
+    user_config_path,
 )
 from verm.critic import get_critic
 from verm.critic.base import Critic
@@ -28,6 +29,7 @@ from verm.render.base import RenderOptions
 from verm.render.sandbox import Job
 from verm.resolution import RESCALABLE, figure_size_discrepancy, ratio, score, text_saturated
 from verm.reward import reward
+from verm.safeio import ReadLimits
 from verm.source import Source
 from verm.types import TAXONOMY, Critique, Discrepancy, Kind, Reference, Render
 
@@ -125,6 +127,7 @@ class Checker:
         self.overrides = dict(overrides or {})  # settings above the config files (editor, CLI)
         self._user_settings = user_settings
         self._user_options: RenderOptions | None = None
+        self._limits: ReadLimits | None = None
         self._critics: dict[str, Critic] = {}
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
@@ -150,6 +153,7 @@ class Checker:
     def reference(self, pin: Pin) -> Reference:
         """The pinned reference, decoded once and reused until its file or sidecar changes
         (or the bounded cache needs the room for another)."""
+        _ = self.limits  # the user's caps, read once, reach the cache before its first read
         return self._references.get(pin)
 
     def forget(self, reference: Path) -> None:
@@ -161,7 +165,20 @@ class Checker:
         self._references.clear()
 
     def load(self, path: Path, text: str | None = None) -> Source:
-        return Source.load(path, text)
+        """``path`` as a source, read from disk within the user's caps (or the editor's text)."""
+        return Source.load(path, text, self.limits)
+
+    @property
+    def limits(self) -> ReadLimits:
+        """What verm reads and keeps at most: the user config's caps (never the workspace's)."""
+        if self._limits is None:
+            try:
+                self._limits = ReadLimits.from_mapping(self.user_settings, where=str(
+                    user_config_path()))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self._references.limits = self._limits
+        return self._limits
 
     @property
     def user_settings(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from verm.pins import (
     project_root,
 )
 from verm.report import json_line, sarif, text_lines
-from verm.source import SUFFIX_KINDS, Source, SourceError
+from verm.source import SUFFIX_KINDS, SourceError
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
@@ -87,10 +87,12 @@ def discover(paths: list[Path], checker: Checker, reference: Path | None) -> lis
         if path.is_file():
             found.append(path)
             continue
+        if not path.is_dir():
+            raise UsageError(f"{path}: not a source file or folder (a device, pipe or socket)")
         pinned = []
         for candidate in _walk(path):
             try:
-                source = Source.load(candidate)
+                source = checker.load(candidate)
                 if checker.pin_of(source, reference) is not None:
                     pinned.append(candidate)
             except SourceError:
@@ -141,7 +143,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for i, path in enumerate(sources):
             progress.step(i, str(path))
             try:
-                result = checker.check(Source.load(path), args.reference)
+                result = checker.check(checker.load(path), args.reference)
             except (SourceError, NotPinnedError, BadReferenceError, ConfigError, CriticError,
                     ValueError) as exc:
                 progress.close()
@@ -153,7 +155,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if not result.equivalent and status == EXIT_OK:
                 status = EXIT_DISCREPANCIES
             if args.diff_dir is not None:
-                _write_diff(result, _diff_target(args.diff_dir, path, cwd, diff_names))
+                _write_diff(checker, result, _diff_target(args.diff_dir, path, cwd, diff_names))
             progress.close()
             if args.format == "text":
                 print("\n".join(text_lines(result, cwd)), flush=True)
@@ -184,20 +186,19 @@ def _diff_target(folder: Path, source: Path, cwd: Path, taken: set[Path]) -> Pat
     return target
 
 
-def _write_diff(result: CheckResult, target: Path) -> None:
+def _write_diff(checker: Checker, result: CheckResult, target: Path) -> None:
     from verm.critic.diffimage import diff_image
-    from verm.pins import load_reference
 
     if not result.render.ok or result.critique is None:
         return
-    image = diff_image(load_reference(result.pin), result.render, result.critique)
+    image = diff_image(checker.reference(result.pin), result.render, result.critique)
     atomic_write(target, png_bytes(image))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     with _checker(args) as checker:
         try:
-            source = Source.load(args.source)
+            source = checker.load(args.source)
             Warnings().show(checker.notices(source))
             render = checker.render(source)
         except (SourceError, ConfigError) as exc:
@@ -228,7 +229,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
     with _checker(args) as checker:
         for path in args.sources:
             try:
-                source = Source.load(path)
+                source = checker.load(path)
                 config = checker.config_for(source.path)
                 warnings.show(checker.notices(source))
                 if args.reference:  # the user named it: write there, wherever it is
@@ -274,7 +275,7 @@ def cmd_revise(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     with _checker(args) as checker:
         try:
-            revision = revise(checker, Source.load(args.source), reference=args.reference,
+            revision = revise(checker, checker.load(args.source), reference=args.reference,
                               max_renders=args.max_renders, max_seconds=args.max_seconds,
                               on_progress=lambda msg, f: bar.step(round(f * bar.total), msg))
         except (SourceError, NotPinnedError, BadReferenceError, ConfigError) as exc:

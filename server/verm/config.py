@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from verm.render.base import RenderOptions
-from verm.safeio import ReadLimits
+from verm.safeio import ReadLimits, read_config
 from verm.source import Source
 from verm.types import Range
 
@@ -235,7 +235,7 @@ def _preload(value: Any, where: str) -> dict[str, Any]:
 
 def _settings_in(path: Path) -> dict[str, Any] | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_config(path).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:

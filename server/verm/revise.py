@@ -177,7 +177,7 @@ class _Search:
         """The judgement of a candidate text; None when it cannot even be configured."""
         self.renders += 1
         try:
-            return self.checker.check(Source.load(self.source.path, text), self.reference)
+            return self.checker.check(self.checker.load(self.source.path, text), self.reference)
         except (ConfigError, SourceError, NotPinnedError, BadReferenceError, ValueError, OSError):
             return None
 

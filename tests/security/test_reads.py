@@ -211,14 +211,14 @@ def test_reference_cache_is_bounded_in_bytes_and_forgets(tmp_path: Path):
         Image.new("RGB", (side, side), (i * 40, 90, 200)).save(path)
         refs.append(Pin(path, "flag"))
     budget = 3 * side * side * 4 + 1000  # three decoded references (PIL keeps RGB in 4 bytes)
-    with Checker() as checker:
-        cache = checker._references  # the limits will come from the user's config
-        cache.limits = ReadLimits(reference_cache_bytes=budget)
+    with Checker(user_settings={"reference-cache-mb": budget / 1_000_000}) as checker:
+        cache = checker._references
         for _ in range(2):
             for pin in refs:
                 assert checker.reference(pin).image.getpixel((0, 0))[1] == 90
                 assert 0 < cache.bytes <= budget
         assert 1 <= len(cache) < len(refs)
+        assert cache.limits.reference_cache_bytes == budget  # from the user's config
         hot = refs[-1]
         assert checker.reference(hot) is checker.reference(hot)  # still reused while fresh
         Image.new("RGB", (side, side), "black").save(hot.path)  # changed on disk: re-read
@@ -274,4 +274,87 @@ async def test_server_refuses_dev_stdin_and_keeps_answering(client: LanguageClie
         text_document=lsp.TextDocumentIdentifier(uri=(tmp_path / "plain.svg").as_uri()),
         position=lsp.Position(line=1, character=3)))
     await asyncio.wait_for(hover, 30)
+    await asyncio.wait_for(client.shutdown_session(), 30)
+
+
+# --- reads the user's caps reach -----------------------------------------------------------------
+
+def test_user_config_caps_what_the_cli_reads(tmp_path: Path):
+    user = tmp_path / "user.toml"
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    src = ws / "icon.svg"
+    src.write_text(ICON + "<!--" + "x" * 30_000 + "-->")
+    shutil.copy(src, ws / "icon.svg.bak")
+    Image.new("RGB", (160, 160), "white").save(ws / "icon.ref.png")
+    user.write_text("max-source-mb = 0.01\n")
+    env = {"VERM_CONFIG": str(user)}
+    run = subprocess.run([sys.executable, "-m", "verm.cli", "check", "icon.svg"], cwd=ws,
+                         capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert run.returncode == 2 and "verm reads at most 0.01 MB of a source" in run.stderr
+    user.write_text("max-source-mb = 1\n")
+    run = subprocess.run([sys.executable, "-m", "verm.cli", "check", "icon.svg"], cwd=ws,
+                         capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+    assert run.returncode == 1, run.stderr  # read and judged (it differs from a white square)
+
+
+def test_fifo_stylesheet_and_fifo_argument_do_not_hang(tmp_path: Path):
+    os.mkfifo(tmp_path / "fifo.css")
+    page = tmp_path / "page.html"
+    page.write_text('<!doctype html><link rel="stylesheet" href="fifo.css">'
+                    '<h1 style="color:#123456">Hi</h1>\n')
+    # Not under the helper's address-space cap: Chromium's driver (node) needs more.
+    done = subprocess.run([sys.executable, "-m", "verm.cli", "render", "page.html", "-o",
+                           "out.png"], cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr  # rendered, the pipe never opened
+    os.mkfifo(tmp_path / "pipe")
+    run = verm("check", "pipe", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "not a source file or folder" in run.stderr
+
+
+def test_sparse_huge_config_is_refused_not_read(tmp_path: Path):
+    with open(tmp_path / "verm.toml", "wb") as fh:
+        fh.truncate(3_000_000_000)  # 3 GB that take no disk space
+    svg_pinned_to(tmp_path, "icon.png")
+    run = verm("check", "icon.svg", cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "verm reads at most 1 MB of a config" in run.stderr
+    assert run.max_rss_mb < 400, run.max_rss_mb
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def test_server_lets_go_of_a_reference_when_its_documents_close(client: LanguageClient,
+                                                                      tmp_path: Path):
+    """Three large references decoded while their documents are open are freed on close."""
+    await client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=tmp_path.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=tmp_path.as_uri(), name="w")]))
+    server = client._server
+    assert server is not None
+    uris = []
+    for i in range(3):
+        big_png(tmp_path / f"ref{i}.png", 4000, 4000)  # 64 MB each, decoded
+        src = svg_pinned_to(tmp_path, f"ref{i}.png", f"icon{i}.svg")
+        uris.append(src.as_uri())
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=src.as_uri(), language_id="xml", version=1,
+                                               text=src.read_text())))
+    for uri in uris:
+        while uri not in client.diagnostics:
+            await asyncio.wait_for(
+                client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 120)
+    await asyncio.sleep(0.5)
+    held = _rss_mb(server.pid)
+    for uri in uris:
+        client.text_document_did_close(lsp.DidCloseTextDocumentParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _rss_mb(server.pid) > held - 120:
+        await asyncio.sleep(0.2)
+    assert _rss_mb(server.pid) <= held - 120, (held, _rss_mb(server.pid))
     await asyncio.wait_for(client.shutdown_session(), 30)

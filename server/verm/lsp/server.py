@@ -32,7 +32,7 @@ from verm.lsp.protocol import VermProtocol
 from verm.lsp.settings import Settings, merge
 from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes, project_root
 from verm.safeio import DEFAULT_LIMITS, MB, USER_CONFIG, ReadLimits
-from verm.source import Source, SourceError, kind_of
+from verm.source import SourceError, kind_of
 from verm.types import TOP_OF_FILE, Range
 
 log = logging.getLogger("verm.lsp")
@@ -197,7 +197,7 @@ class VermServer(LanguageServer):
         path = Path(request.path)
         outcome = Outcome(request)
         try:
-            source = Source.load(path, request.text)
+            source = self.checker.load(path, request.text)
             pin = self.checker.pin_of(source)
             outcome.pin = pin
             if pin is None:

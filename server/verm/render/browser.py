@@ -41,6 +41,7 @@ from urllib.parse import quote, unquote, urlsplit
 from PIL import Image
 
 from verm.render.processes import descendants, owner_tag, remove_stale
+from verm.safeio import DEFAULT_LIMITS, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ T = TypeVar("T")
 
 ORIGIN = "http://verm.invalid"
 ENV_VAR = "VERM_CHROMIUM"
+ASSET_BYTES = DEFAULT_LIMITS.reference_bytes  # the most of one file a page may load (64 MB)
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 _KNOWN_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium",
                 "/usr/bin/google-chrome")
@@ -224,8 +226,8 @@ class Site:
             return None
         if not real.is_file():
             return 404, b"", "text/plain"
-        try:
-            body = real.read_bytes()
+        try:  # a regular file within the cap (never a FIFO, nor a sparse 3 GB "image")
+            body = read_bounded(real, limit=ASSET_BYTES, what="page asset")
         except OSError:
             return 404, b"", "text/plain"
         ctype = _EXTRA_TYPES.get(real.suffix.lower()) or mimetypes.guess_type(real.name)[0]

@@ -37,6 +37,7 @@ from verm.render.browser import (
     path_of_url,
     url_for,
 )
+from verm.safeio import read_stylesheet
 from verm.source import Source
 from verm.types import Anchor, Kind, Range, Render, RenderFailure
 
@@ -413,7 +414,8 @@ class _Annotator(HTMLParser):
                 return
             sheet = sheet.resolve()
             sheet.relative_to(self.path.parent.resolve())
-            text = sheet.read_text(encoding="utf-8", errors="replace")
+            # a regular file within the cap: a FIFO or a sparse 3 GB file must not hang us
+            text = read_stylesheet(sheet).decode("utf-8", errors="replace")
         except (OSError, ValueError):
             return
         css = _Css(_blank_comments(text), LineIndex(text), self.css.order, str(sheet),

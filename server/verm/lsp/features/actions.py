@@ -28,7 +28,6 @@ from verm.pins import (
 )
 from verm.proposals import hinted
 from verm.revise import revise
-from verm.source import Source
 
 log = logging.getLogger("verm.lsp")
 
@@ -86,7 +85,7 @@ def setup(server: VermServer) -> None:
         """Render the document as it is now and save that as its reference."""
         path = uri_to_path(uri)
         doc = ls.workspace.text_documents.get(uri)
-        source = Source.load(path, doc.source if doc is not None else None)
+        source = ls.checker.load(path, doc.source if doc is not None else None)
         if source.kind == "chart" and not ls.trusted(path):
             ls.notify_user("verm: not pinning: the workspace is not trusted to run chart scripts",
                            lsp.MessageType.Warning)
@@ -204,7 +203,7 @@ def setup_revise(server: VermServer) -> None:
         path = uri_to_path(uri)
         doc = ls.workspace.get_text_document(uri)
         text, version = doc.source, doc.version
-        source = Source.load(path, text)
+        source = ls.checker.load(path, text)
         if source.kind == "chart" and not ls.trusted(path):
             ls.notify_user("verm: not revising: the workspace is not trusted to run chart "
                            "scripts", lsp.MessageType.Warning)

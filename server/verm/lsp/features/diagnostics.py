@@ -117,5 +117,9 @@ def setup(server: VermServer) -> None:
     def did_close(ls: VermServer, params: lsp.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.scheduler.forget(uri)
-        ls.outcomes.pop(uri, None)
+        with ls._lock:
+            closed = ls.outcomes.pop(uri, None)
+            still = {o.pin.path for o in ls.outcomes.values() if o.pin is not None}
+        if closed is not None and closed.pin is not None and closed.pin.path not in still:
+            ls.checker.forget(closed.pin.path)  # its decoded reference: no open document needs it
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
