@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
+
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient, client_capabilities
 
 from verm.check import Checker
 from verm.pins import pin_render
@@ -28,3 +32,36 @@ def edit_once(src: Path, old: str, new: str) -> int:
     assert text.count(old) == 1, old
     src.write_text(text.replace(old, new))
     return text[: text.index(old)].count("\n")
+
+
+# -- a language-server session, as an editor opens one --------------------------------------------
+def accept_registrations(client: LanguageClient) -> None:
+    """Answer ``client/registerCapability`` as VS Code does (verm registers file watchers)."""
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        return None
+
+
+async def start_session(client: LanguageClient, root: Path, options: dict | None = None,
+                        spec: str = "visual-studio-code") -> lsp.InitializeResult:
+    """``initialize`` with ``root`` as the one workspace folder."""
+    return await client.initialize_session(lsp.InitializeParams(
+        capabilities=client_capabilities(spec), root_uri=root.as_uri(),
+        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+        initialization_options=options or {}))
+
+
+def open_document(client: LanguageClient, path: Path, language: str) -> None:
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
+        uri=path.as_uri(), language_id=language, version=1, text=path.read_text())))
+
+
+async def published(client: LanguageClient, path: Path,
+                    timeout: float = 60.0) -> list[lsp.Diagnostic]:
+    """The first diagnostics published for ``path`` (waiting up to ``timeout`` seconds)."""
+    async def wait() -> list[lsp.Diagnostic]:
+        while path.as_uri() not in client.diagnostics:
+            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        return list(client.diagnostics[path.as_uri()])
+
+    return await asyncio.wait_for(wait(), timeout)

@@ -17,7 +17,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from support import FIXTURES, edit_once, pinned_copy
+from support import FIXTURES, accept_registrations, edit_once, pinned_copy
 from verm.check import Checker
 
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
@@ -42,13 +42,6 @@ async def start(client: LanguageClient, spec: str, root: Path, options: dict | N
         initialization_options=options or {},
     )
     await client.initialize_session(params)
-
-
-def accept_registrations(client: LanguageClient) -> None:
-    """Answer ``client/registerCapability`` as VS Code does (verm registers file watchers)."""
-    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-    def register(params: lsp.RegistrationParams) -> None:
-        return None
 
 
 @pytest_lsp.fixture(params=CLIENTS, config=SERVER)

@@ -25,6 +25,7 @@ from lsprotocol import types as lsp
 from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from support import accept_registrations
 from verm.check import Checker
 from verm.lsp.protocol import LspTextDocument
 from verm.pins import pin_render
@@ -50,10 +51,7 @@ def pin(pinner: Checker, src: Path) -> Path:
 
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):
-    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-    def register(params: lsp.RegistrationParams) -> None:
-        return None
-
+    accept_registrations(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

@@ -26,6 +26,7 @@ from lsprotocol import types as lsp
 from PIL import Image
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from support import accept_registrations
 from verm.check import Checker
 from verm.pins import BadReferenceError, Pin, load_reference
 from verm.safeio import ReadLimits, UnsafeReadError, read_bounded
@@ -238,10 +239,7 @@ SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "s
 
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):
-    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-    def register(params: lsp.RegistrationParams) -> None:
-        return None
-
+    accept_registrations(lsp_client)
     yield
     server = lsp_client._server  # a server whose stdin a thread stole never exits by itself
     if server is not None and server.returncode is None:

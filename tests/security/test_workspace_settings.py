@@ -19,8 +19,9 @@ import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from PIL import Image
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
+from support import accept_registrations, open_document, published, start_session
 from verm.check import Checker
 from verm.config import ConfigError, load_config
 from verm.source import Source
@@ -182,30 +183,12 @@ SERVER = ClientServerConfig(server_command=[*VERM, "serve"])
 
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):
-    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-    def register(params: lsp.RegistrationParams) -> None:
-        return None
-
+    accept_registrations(lsp_client)
     # A workspace's .vscode/settings.json reaches the server this way: it claims trust.
     lsp_client.set_configuration({"trusted": True}, section="verm")
 
     yield
     await lsp_client.shutdown_session()
-
-
-async def _diagnostics(client: LanguageClient, root: Path, src: Path,
-                       options: dict) -> list[lsp.Diagnostic]:
-    await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name="ws")],
-        initialization_options=options))
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=src.as_uri(), language_id="html", version=1, text=src.read_text())))
-    for _ in range(600):
-        if src.as_uri() in client.diagnostics:
-            return client.diagnostics[src.as_uri()]
-        await asyncio.sleep(0.1)
-    raise AssertionError("no diagnostics")
 
 
 async def test_editor_untrusted_pragma_chromium_is_a_warning_not_a_program(
@@ -214,7 +197,9 @@ async def test_editor_untrusted_pragma_chromium_is_a_warning_not_a_program(
     src = page(tmp_path, "<!-- verm: reference=page.ref.png chromium=./evil.sh -->")
     verm("render", src.name, "-o", "page.ref.png", cwd=tmp_path)
     marker.unlink(missing_ok=True)
-    found = await _diagnostics(client, tmp_path, src, {"trusted": False})
+    await start_session(client, tmp_path, {"trusted": False})
+    open_document(client, src, "html")
+    found = await published(client, src)
     assert not marker.exists()
     warnings = [d for d in found if d.code == "workspace-setting"]
     assert len(warnings) == 1 and warnings[0].range.start.line == 1  # on the pragma's line
@@ -231,17 +216,10 @@ async def test_editor_trust_is_not_a_workspace_setting(client: LanguageClient,
     Image.new("RGB", (64, 48), "white").save(tmp_path / "chart.ref.png")
     outside = tmp_path.parent / f"{tmp_path.name}-root"  # the workspace is another folder
     outside.mkdir(exist_ok=True)
-    await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=outside.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(uri=outside.as_uri(), name="ws")],
-        initialization_options={}))
+    await start_session(client, outside)
     await asyncio.sleep(1.5)  # the server asks for workspace/configuration after `initialized`
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=src.as_uri(), language_id="python", version=1, text=src.read_text())))
-    for _ in range(600):
-        if src.as_uri() in client.diagnostics:
-            break
-        await asyncio.sleep(0.1)
+    open_document(client, src, "python")
+    await published(client, src)
     await asyncio.sleep(1.5)  # a re-judgement after settings arrive would run it now
     found = client.diagnostics[src.as_uri()]
     assert not marker.exists()

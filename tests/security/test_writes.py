@@ -7,7 +7,6 @@ Real files, the real CLI and the real language server (pytest-lsp, as an editor 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -17,9 +16,9 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from support import FIXTURES
+from support import FIXTURES, accept_registrations, open_document, published, start_session
 
 VERM = [sys.executable, "-m", "verm.cli"]
 SERVER = ClientServerConfig(server_command=[*VERM, "serve"])
@@ -158,10 +157,7 @@ def test_diff_dir_keeps_one_image_per_source(tmp_path: Path) -> None:
 # -- the editor ------------------------------------------------------------------------------
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):
-    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-    def register(params: lsp.RegistrationParams) -> None:
-        return None
-
+    accept_registrations(lsp_client)
     lsp_client.asked = []  # type: ignore[attr-defined]
 
     @lsp_client.feature(lsp.WINDOW_SHOW_MESSAGE_REQUEST)
@@ -174,17 +170,9 @@ async def client(lsp_client: LanguageClient):
 
 
 async def _open(client: LanguageClient, ws: Path, src: Path) -> None:
-    await client.initialize_session(lsp.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=ws.as_uri(),
-        workspace_folders=[lsp.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
-        initialization_options={"trusted": False}))
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(
-        uri=src.as_uri(), language_id="svg", version=1, text=src.read_text())))
-    for _ in range(300):
-        if src.as_uri() in client.diagnostics:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("no diagnostics")
+    await start_session(client, ws, {"trusted": False})
+    open_document(client, src, "svg")
+    await published(client, src)
 
 
 async def _actions(client: LanguageClient, src: Path) -> list[str]:
