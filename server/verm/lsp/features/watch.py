@@ -26,7 +26,6 @@ import contextlib
 import logging
 import os
 import re
-import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +37,7 @@ from lsprotocol import types as lsp
 from verm.lsp.jobs import Request
 from verm.lsp.server import Outcome, VermServer, uri_to_path
 from verm.pins import sibling_reference, sidecar_path
+from verm.safeio import read_bounded
 from verm.source import kind_of
 
 if TYPE_CHECKING:
@@ -122,21 +122,12 @@ def linked_files(path: Path, text: str, within: list[str] | None = None) -> set[
 
 def _read_small(path: str, limit: int) -> str | None:
     """A regular file's text if it is at most ``limit`` bytes, else None (never blocks on a
-    FIFO or a device, never reads more than ``limit + 1`` bytes)."""
+    FIFO or a device, never reads more than ``limit + 1`` bytes: ``safeio``)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        data = read_bounded(path, limit=limit, what="linked file")
+    except (OSError, ValueError):
         return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
-        data = os.read(fd, limit + 1)
-        return None if len(data) > limit else data.decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return data.decode("utf-8", errors="replace")
 
 
 def inside(path: str, folders: Iterable[str]) -> str | None:
