@@ -196,8 +196,9 @@ class Checker:
     def resolve_options(self, source: Source) -> tuple[RenderOptions, list[Notice]]:
         """User config < workspace config < editor/CLI overrides < the source's pragmas; the
         workspace's layers may only lower the user's limits (see ``verm.config``)."""
-        return resolve_options(source, self.config_for(source.path), self.user_options(),
-                               self.overrides)
+        options, notices = resolve_options(source, self.config_for(source.path),
+                                           self.user_options(), self.overrides)
+        return replace(options, read_limits=self.limits), notices
 
     def options(self, source: Source) -> RenderOptions:
         return self.resolve_options(source)[0]

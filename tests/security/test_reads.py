@@ -356,3 +356,27 @@ async def test_server_lets_go_of_a_reference_when_its_documents_close(client: La
         await asyncio.sleep(0.2)
     assert _rss_mb(server.pid) <= held - 120, (held, _rss_mb(server.pid))
     await asyncio.wait_for(client.shutdown_session(), 30)
+
+
+def test_the_users_caps_reach_what_a_page_loads(tmp_path: Path):
+    """The page's assets are served within the user's cap: raised or lowered by the user only."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    red = np.zeros((200, 200, 3), np.uint8)
+    red[..., 0] = rng.integers(180, 256, (200, 200))  # noisy red: ~60 KB of PNG
+    Image.fromarray(red).save(tmp_path / "photo.png")
+    assert (tmp_path / "photo.png").stat().st_size > 20_000
+    page = tmp_path / "page.html"
+    page.write_text('<!doctype html><body style="margin:0;background:#fff">'
+                    '<img src="photo.png" width="200" height="200"></body>\n')
+
+    def red_pixels(user: dict) -> int:
+        with Checker(user_settings=user) as checker:
+            render = checker.render(checker.load(page))
+        assert render.ok and render.image is not None, render.failure
+        px = np.asarray(render.image.crop((0, 0, 200, 200)).convert("RGB")).astype(int)
+        return int(((px[..., 0] > 150) & (px[..., 1] < 60) & (px[..., 2] < 60)).sum())
+
+    assert red_pixels({}) > 30_000  # served: the picture shows
+    assert red_pixels({"max-reference-mb": 0.01}) == 0  # over the user's cap: not served

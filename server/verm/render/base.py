@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from verm.safeio import DEFAULT_LIMITS, ReadLimits
 from verm.source import Source
 from verm.types import Kind, Render
 
@@ -30,6 +31,9 @@ class RenderOptions:
     # learns the ones scripts import (see Sandbox.preload).
     preload: tuple[str, ...] = ()
     learn_imports: bool = True
+    # What the renderer itself reads from the workspace (linked stylesheets, page assets): the
+    # user's caps, set by the checker from the user config (never from a workspace file).
+    read_limits: ReadLimits = DEFAULT_LIMITS
 
 
 class Renderer(Protocol):

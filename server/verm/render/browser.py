@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 ORIGIN = "http://verm.invalid"
 ENV_VAR = "VERM_CHROMIUM"
-ASSET_BYTES = DEFAULT_LIMITS.reference_bytes  # the most of one file a page may load (64 MB)
+ASSET_BYTES = DEFAULT_LIMITS.reference_bytes  # default most of one file a page loads (64 MB)
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 _KNOWN_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium",
                 "/usr/bin/google-chrome")
@@ -210,6 +210,7 @@ class Site:
 
     root: Path
     documents: Mapping[Path, bytes] = field(default_factory=dict)
+    max_asset_bytes: int = ASSET_BYTES  # the most of one file a page may load (user's cap)
 
     def resolve(self, url: str) -> tuple[int, bytes, str] | None:
         """(status, body, content type) for ``url``; None when the request must be blocked."""
@@ -227,7 +228,7 @@ class Site:
         if not real.is_file():
             return 404, b"", "text/plain"
         try:  # a regular file within the cap (never a FIFO, nor a sparse 3 GB "image")
-            body = read_bounded(real, limit=ASSET_BYTES, what="page asset")
+            body = read_bounded(real, limit=self.max_asset_bytes, what="page asset")
         except OSError:
             return 404, b"", "text/plain"
         ctype = _EXTRA_TYPES.get(real.suffix.lower()) or mimetypes.guess_type(real.name)[0]

@@ -37,7 +37,7 @@ from verm.render.browser import (
     path_of_url,
     url_for,
 )
-from verm.safeio import read_stylesheet
+from verm.safeio import DEFAULT_LIMITS, ReadLimits, read_stylesheet
 from verm.source import Source
 from verm.types import Anchor, Kind, Range, Render, RenderFailure
 
@@ -359,11 +359,13 @@ _STYLE_ATTR = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""
 
 
 class _Annotator(HTMLParser):
-    def __init__(self, text: str, path: Path | None, deadline: Deadline = NO_DEADLINE) -> None:
+    def __init__(self, text: str, path: Path | None, deadline: Deadline = NO_DEADLINE,
+                 limits: ReadLimits = DEFAULT_LIMITS) -> None:
         super().__init__(convert_charrefs=True)
         self.text = text
         self.path = path
         self.deadline = deadline
+        self.limits = limits
         self.lines = LineIndex(text)
         self.css = _Css(_blank_comments(text), self.lines, itertools.count(), deadline=deadline)
         self.out = Annotated(html=text)
@@ -415,7 +417,7 @@ class _Annotator(HTMLParser):
             sheet = sheet.resolve()
             sheet.relative_to(self.path.parent.resolve())
             # a regular file within the cap: a FIFO or a sparse 3 GB file must not hang us
-            text = read_stylesheet(sheet).decode("utf-8", errors="replace")
+            text = read_stylesheet(sheet, self.limits).decode("utf-8", errors="replace")
         except (OSError, ValueError):
             return
         css = _Css(_blank_comments(text), LineIndex(text), self.css.order, str(sheet),
@@ -445,7 +447,8 @@ class _Annotator(HTMLParser):
 
 
 def annotate_html(text: str, path: Path | None = None,
-                  deadline: Deadline = NO_DEADLINE) -> Annotated:
+                  deadline: Deadline = NO_DEADLINE,
+                  limits: ReadLimits = DEFAULT_LIMITS) -> Annotated:
     """Mark every start tag of ``text`` with its index in the tag table; collect its CSS.
 
     With ``path``, local stylesheets the page links are scanned too (their declarations carry
@@ -454,7 +457,7 @@ def annotate_html(text: str, path: Path | None = None,
     # html.parser counts lines at \n only; browsers read a lone \r as \n anyway, and the swap
     # keeps every offset, so its positions become LSP's.
     text = _LONE_CR.sub("\n", text)
-    parser = _Annotator(text, Path(path).absolute() if path else None, deadline)
+    parser = _Annotator(text, Path(path).absolute() if path else None, deadline, limits)
     try:
         parser.feed(text)
         parser.close()
@@ -910,8 +913,10 @@ class HtmlRenderer:
         deadline = Deadline(options.timeout_s)  # parsing and mapping back count too
         path = Path(source.path).absolute()
         try:
-            doc = annotate_html(source.text, path, deadline)
-            site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")})
+            limits = options.read_limits
+            doc = annotate_html(source.text, path, deadline, limits)
+            site = Site(root=path.parent, documents={path: doc.html.encode("utf-8", "replace")},
+                        max_asset_bytes=limits.reference_bytes)
             taken = shoot(self.browser, path, site, doc.script_arg(), options,
                           full_page=options.full_page, deadline=deadline)
             anchors = build_anchors(taken.records, doc, taken.image.size, taken.origin,

@@ -302,7 +302,8 @@ class MarkdownRenderer:
                "rules": [], "inline": {}}
         try:
             page, items = markdown_page(source.text, title=path.name, deadline=deadline)
-            site = Site(root=path.parent, documents={path: page.encode("utf-8", "replace")})
+            site = Site(root=path.parent, documents={path: page.encode("utf-8", "replace")},
+                        max_asset_bytes=options.read_limits.reference_bytes)
             taken = shoot(self.browser, path, site, arg, options, full_page=True,
                           crop_margin=MARGIN, deadline=deadline)
             deadline.check("mapping the table's cells to its source")
