@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from verm.critic.components import label
+from verm.critic.analytic.components import label
 
 RNG = np.random.default_rng(1)
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from verm.critic.compare import Frame, compare
-from verm.critic.register import register
+from verm.critic.analytic.compare import Frame, compare
+from verm.critic.analytic.register import register
 
 
 def chart(*, grid: bool = False, title: str = "Sales by region", dpi: int = 100) -> Image.Image:

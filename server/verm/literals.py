@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 
-from verm.critic.pixels import Color, parse_hex
+from verm.critic.analytic.pixels import Color, parse_hex
 from verm.types import Kind, Position, Range
 
 LiteralKind = TypingLiteral["color", "string", "number"]

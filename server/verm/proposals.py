@@ -20,9 +20,15 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from verm.critic.findings import SAME_COLOR
-from verm.critic.pixels import Color, background, color_distance, differs_from, dominant_color
-from verm.critic.pixels import parse_hex as _parse_hex
+from verm.critic.analytic.findings import SAME_COLOR
+from verm.critic.analytic.pixels import (
+    Color,
+    background,
+    color_distance,
+    differs_from,
+    dominant_color,
+)
+from verm.critic.analytic.pixels import parse_hex as _parse_hex
 from verm.literals import (
     LineIndex,
     SourceLiteral,

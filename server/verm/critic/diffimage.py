@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from verm.critic.compare import compare
-from verm.critic.pixels import differs_from
-from verm.critic.register import register
+from verm.critic.analytic.compare import compare
+from verm.critic.analytic.pixels import differs_from
+from verm.critic.analytic.register import register
 from verm.types import Critique, Reference, Render
 
 GAP = 8

@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from verm.critic.attribute import Context, attribute
-from verm.critic.compare import Comparison, compare
-from verm.critic.ocr import TextReader
-from verm.critic.pixels import as_rgb, hex_color
-from verm.critic.register import NICE_SCALES, Registration, register, stretch_fits_better
+from verm.critic.analytic.attribute import Context, attribute
+from verm.critic.analytic.compare import Comparison, compare
+from verm.critic.analytic.ocr import TextReader
+from verm.critic.analytic.pixels import as_rgb, hex_color
+from verm.critic.analytic.register import NICE_SCALES, Registration, register, stretch_fits_better
+from verm.critic.analytic.wording import layout_fix
 from verm.critic.taxonomy import blank_category, size_category
-from verm.critic.wording import layout_fix
 from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
 
 MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from verm.critic.compare import Comparison
-from verm.critic.findings import (
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import (
     PAD,
     SAME_COLOR,
     Context,
@@ -26,7 +26,7 @@ from verm.critic.findings import (
     offset,
     union,
 )
-from verm.critic.pixels import color_distance, parse_hex
+from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from verm.critic.components import label
-from verm.critic.pixels import (
+from verm.critic.analytic.components import label
+from verm.critic.analytic.pixels import (
     Color,
     abs_diff,
     as_rgb,
@@ -25,7 +25,7 @@ from verm.critic.pixels import (
     rgb_array,
     sample,
 )
-from verm.critic.register import Registration
+from verm.critic.analytic.register import Registration
 from verm.types import Box
 
 TOLERANCE = 10

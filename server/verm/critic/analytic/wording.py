@@ -6,9 +6,9 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from verm.critic.compare import Comparison, Frame
-from verm.critic.findings import SAME_COLOR, Context, Finding, texty, union
-from verm.critic.pixels import Color, color_distance, hex_color, parse_hex
+from verm.critic.analytic.compare import Comparison, Frame
+from verm.critic.analytic.findings import SAME_COLOR, Context, Finding, texty, union
+from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.taxonomy import categorize, numeric_looking
 from verm.types import Anchor, Box, Discrepancy
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from verm.critic.pixels import Color, as_rgb, background, ink_image, rgb_array, sample
+from verm.critic.analytic.pixels import Color, as_rgb, background, ink_image, rgb_array, sample
 from verm.types import Box
 
 WORK_SIDE = 192

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from verm.critic.compare import Comparison, Frame
-from verm.critic.ocr import TextReader
-from verm.critic.pixels import INK, Color, differs_from, parse_hex
+from verm.critic.analytic.compare import Comparison, Frame
+from verm.critic.analytic.ocr import TextReader
+from verm.critic.analytic.pixels import INK, Color, differs_from, parse_hex
 from verm.types import Anchor, Box
 
 PAD = 1.5  # anchor boxes grow by this (frame px): zero-height lines, anti-aliased edges

@@ -13,9 +13,9 @@ import re
 
 import numpy as np
 
-from verm.critic.blame import blame_pixels, stroke_weight
-from verm.critic.compare import Comparison
-from verm.critic.findings import (
+from verm.critic.analytic.blame import blame_pixels, stroke_weight
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import (
     PAD,
     SAME_COLOR,
     Context,
@@ -28,10 +28,10 @@ from verm.critic.findings import (
     texty,
     union,
 )
-from verm.critic.pixels import Color, color_distance, hex_color, parse_hex
-from verm.critic.sidecar import compare_elements
+from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
+from verm.critic.analytic.sidecar import compare_elements
+from verm.critic.analytic.wording import read_reference_text, word
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
-from verm.critic.wording import read_reference_text, word
 from verm.types import Discrepancy
 
 _ROW = re.compile(r"^(row \d+)\b")

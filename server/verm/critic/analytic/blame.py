@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from verm.critic.compare import Comparison, Region
-from verm.critic.findings import (
+from verm.critic.analytic.compare import Comparison, Region
+from verm.critic.analytic.findings import (
     LIGHT_INK,
     SAME_COLOR,
     Finding,
@@ -25,7 +25,7 @@ from verm.critic.findings import (
     texty,
     union,
 )
-from verm.critic.pixels import (
+from verm.critic.analytic.pixels import (
     Color,
     color_distance,
     differs_from,
