@@ -20,14 +20,11 @@ from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 
 from verm.critic.analytic.pixels import Color, parse_hex
-from verm.types import Kind, Position, Range
+from verm.types import LINE_BREAK, Kind, Position, Range
 
 LiteralKind = TypingLiteral["color", "string", "number"]
 
 
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
-"""Where a line ends, for LSP and for the parsers behind every renderer (Python, XML and HTML
-all read a lone '\\r' as a line break; a form feed or U+2028 is none)."""
 
 
 class LineIndex:

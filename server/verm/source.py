@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verm.safeio import ReadLimits, UnsafeReadError, read_source
-from verm.types import Kind
+from verm.types import LINE_BREAK, Kind
 
 SUFFIX_KINDS: dict[str, Kind] = {
     ".py": "chart",
@@ -19,7 +19,6 @@ SUFFIX_KINDS: dict[str, Kind] = {
 }
 
 # `# verm: reference=a.png figure=2`, `<!-- verm: viewport=800x600 -->`, `// verm: ...`
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line ends (str.splitlines has more)
 _PRAGMA = re.compile(r"(?:#|<!--|//|/\*)\s*verm:\s*(?P<body>.*?)\s*(?:-->|\*/)?\s*$")
 _PAIR = re.compile(r"""(?P<key>[A-Za-z_][\w-]*)\s*=\s*(?P<val>"[^"]*"|'[^']*'|\S+)""")
 
@@ -35,7 +34,7 @@ def kind_of(path: Path) -> Kind | None:
 def parse_pragmas(text: str) -> dict[str, tuple[str, int]]:
     """``{key: (value, 0-based line)}`` of every ``verm:`` pragma; later ones win."""
     found: dict[str, tuple[str, int]] = {}
-    for lineno, line in enumerate(_LINE_BREAK.split(text)):  # LSP's line ends, as Range
+    for lineno, line in enumerate(LINE_BREAK.split(text)):  # LSP's line ends, as Range
         if "verm:" not in line:
             continue
         m = _PRAGMA.search(line)

@@ -18,6 +18,10 @@ from PIL import Image
 
 Box = tuple[float, float, float, float]
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""Where a line ends, for LSP and for the parsers behind every renderer (Python, XML and HTML
+all read a lone '\\r' as a line break; a form feed or U+2028 is none, unlike str.splitlines)."""
+
 Kind = Literal["chart", "svg", "html", "table"]
 """What a source is: the renderer that draws it and the taxonomy domain that judges it."""
 
@@ -46,7 +50,7 @@ class Range:
         """The whole of one 0-based line (its length from ``text`` when known)."""
         width = 0
         if text is not None:
-            lines = re.split(r"\r\n|\r|\n", text)  # LSP's line ends (not splitlines')
+            lines = LINE_BREAK.split(text)
             if 0 <= line < len(lines):
                 width = len(lines[line])
         return cls(Position(line, 0), Position(line, width))

@@ -1,7 +1,7 @@
 """Columns between verm and the editor: code points inside, the negotiated encoding outside.
 
 verm counts columns in code points (Python string indices), lines as LSP does (at '\\n',
-'\\r\\n' or a lone '\\r': ``verm.literals.LINE_BREAK``). LSP counts columns in the code units
+'\\r\\n' or a lone '\\r': ``verm.types.LINE_BREAK``). LSP counts columns in the code units
 of the position encoding agreed at ``initialize`` (UTF-16 unless the client offers another): an
 emoji is 1 code point, 2 UTF-16 units, 4 UTF-8 bytes. Sending code points to a UTF-16 editor
 puts every edit after an astral character in the wrong place (a quick fix once wrote
@@ -16,8 +16,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 from pygls.workspace.position_codec import PositionCodec
 
-from verm.literals import LINE_BREAK
-from verm.types import Position, Range
+from verm.types import LINE_BREAK, Position, Range
 
 CODE_POINTS = lsp.PositionEncodingKind.Utf32
 

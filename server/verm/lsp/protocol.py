@@ -26,7 +26,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol
 from pygls.workspace import TextDocument, Workspace
 
-from verm.literals import LINE_BREAK
+from verm.types import LINE_BREAK
 
 log = logging.getLogger("verm.lsp")
 

@@ -57,11 +57,9 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedFormatter
 from matplotlib.transforms import Bbox
 
-from verm.types import Anchor, Range, RenderFailure
+from verm.types import LINE_BREAK, Anchor, Range, RenderFailure
 
-# Line ends as LSP and Python's tokenizer count them (str.splitlines also breaks at form feeds
-# and U+2028, which would put every later anchor a line off).
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A line with its end, as LINE_BREAK ends it (for linecache: the script's unsaved text).
 _LINE_WITH_END = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 Header = dict[str, Any]
@@ -644,7 +642,7 @@ class _Anchors:
         self.fig, self.renderer = fig, renderer
         self.width, self.height = width, height
         self.px_per_pt = fig.dpi / 72.0
-        self.lines = _LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
+        self.lines = LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
         self.out: list[Anchor] = []
         self.skipped = 0
         self.fig_line = _line_of_container(fig)

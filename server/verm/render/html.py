@@ -39,7 +39,7 @@ from verm.render.browser import (
 )
 from verm.safeio import DEFAULT_LIMITS, ReadLimits, read_stylesheet
 from verm.source import Source
-from verm.types import Anchor, Kind, Range, Render, RenderFailure
+from verm.types import LINE_BREAK, Anchor, Kind, Range, Render, RenderFailure
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,6 @@ NO_DEADLINE = _Never()
 # ---- positions ---------------------------------------------------------------------------------
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
@@ -117,7 +116,7 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
 
     def offset(self, line: int, col: int) -> int:
         return self.starts[min(line, len(self.starts) - 1)] + col

@@ -50,7 +50,7 @@ from cairosvg.surface import PNGSurface
 from lxml import etree
 from PIL import Image
 
-from verm.types import Range, RenderFailure
+from verm.types import LINE_BREAK, Range, RenderFailure
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -643,7 +643,7 @@ class _SourceText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.line_starts = [0, *(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+        self.line_starts = [0, *(m.end() for m in LINE_BREAK.finditer(text))]
         self._tags: list[tuple[int, int, str]] | None = None
 
     def line_of_offset(self, offset: int) -> int:
