@@ -24,6 +24,7 @@ from verm.critic.base import Critic
 from verm.locate import locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
 from verm.refcache import ReferenceCache
+from verm.refcache import stamp as file_stamp
 from verm.render import Renderers
 from verm.render.base import RenderOptions
 from verm.render.sandbox import Job
@@ -92,14 +93,6 @@ def _show(path: Path, relative_to: Path | None) -> str:
         except ValueError:
             pass
     return str(path)
-
-
-def _stamp(path: Path) -> tuple[int, ...]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (-1, -1, -1)
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def failure_discrepancy(render: Render) -> Discrepancy:
@@ -208,10 +201,11 @@ class Checker:
         return self.resolve_options(source)[1]
 
     def render(self, source: Source, on_start: Callable[[Job], None] | None = None,
-               scale: float = 1.0) -> Render:
+               scale: float = 1.0, options: RenderOptions | None = None) -> Render:
         """The render ``check`` judges (raises ``ConfigError`` for bad settings or pragmas);
-        ``scale`` draws it at that many times its natural size."""
-        options = self.options(source)
+        ``scale`` draws it at that many times its natural size; ``options``: already resolved
+        for ``source`` (see ``resolve_options``)."""
+        options = options or self.options(source)
         if scale != 1.0:
             options = replace(options, scale=options.scale * scale)
         return self.renderers.render(source, options, on_start)
@@ -236,11 +230,12 @@ class Checker:
                 f"[tool.verm.references], or pass --reference")
         ref = self.reference(pin)
         critic = self.critic(config)
+        options, notices = self.resolve_options(source)
         key = (source.path.absolute(), pin.path.absolute())
-        stamp = _stamp(pin.path)
+        stamp = file_stamp(pin.path)
         remembered = self._scales.get(key)
         scale = remembered[1] if remembered is not None and remembered[0] == stamp else 1.0
-        render = self.render(source, on_start, scale)
+        render = self.render(source, on_start, scale, options)
         if not render.ok:
             critique = Critique(rendered=False, critic=critic.name)
             found = [failure_discrepancy(render)]
@@ -249,7 +244,8 @@ class Checker:
             if (critique.rendered and critique.discrepancies and ref.anchors is None
                     and source.kind in RESCALABLE):
                 render, critique = self._at_reference_resolution(
-                    source, ref, critic, render, critique, scale, on_start, key, stamp)
+                    source, ref, critic, render, critique, scale, on_start, key, stamp,
+                    options)
             found = locate_all(list(critique.discrepancies), render)
             if not critique.rendered and not found:
                 found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
@@ -258,7 +254,7 @@ class Checker:
         return CheckResult(source=source, pin=pin, render=render, critique=critique,
                            discrepancies=found,
                            elapsed_ms=(time.perf_counter() - start) * 1000,
-                           notices=self.notices(source))
+                           notices=notices)
 
     def _judge(self, critic: Critic, ref: Reference, render: Render) -> Critique:
         try:
@@ -272,14 +268,14 @@ class Checker:
     def _at_reference_resolution(
         self, source: Source, ref: Reference, critic: Critic, render: Render,
         critique: Critique, scale: float, on_start: Callable[[Job], None] | None,
-        key: tuple[Path, Path], stamp: tuple[int, ...],
+        key: tuple[Path, Path], stamp: tuple[int, ...], options: RenderOptions,
     ) -> tuple[Render, Critique]:
         """Judge the source drawn at the reference's size too, when only the resolution
         seems to differ; keep the better verdict (see ``verm.resolution``)."""
         s = ratio(ref.image.size, render)
         if s is None:
             return render, critique
-        again = self.render(source, on_start, scale * s)
+        again = self.render(source, on_start, scale * s, options)
         if not again.ok:
             return render, critique
         second = self._judge(critic, ref, again)
