@@ -25,18 +25,17 @@ from pygls.workspace.position_codec import PositionCodec
 
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
-from verm.config import ConfigError, Notice, load_user_settings
+from verm.config import ConfigError, Notice
 from verm.lsp.jobs import Request, Scheduler, Token
 from verm.lsp.positions import Columns
 from verm.lsp.protocol import VermProtocol
 from verm.lsp.settings import Settings, merge
 from verm.pins import BadReferenceError, Pin, atomic_write, png_bytes, project_root
-from verm.safeio import DEFAULT_LIMITS, MB, USER_CONFIG, ReadLimits
+from verm.safeio import DEFAULT_LIMITS, MB, USER_CONFIG
 from verm.source import SourceError, kind_of
 from verm.types import TOP_OF_FILE, Range
 
 log = logging.getLogger("verm.lsp")
-
 
 
 @dataclass
@@ -87,7 +86,6 @@ class VermServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.roots: list[Path] = []
         self._lock = threading.Lock()
-        self._user_config: dict[str, Any] | None = None
         # Hooks features register instead of wrapping each other's handlers (pygls allows one
         # handler per method): after each judgement (worker thread), after `initialized` and
         # at shutdown (on the loop).
@@ -100,8 +98,9 @@ class VermServer(LanguageServer):
         """Recompute settings: defaults < workspace/configuration < initializationOptions."""
         # Trust is the client's statement at start (VS Code's workspace trust), never a
         # setting: a workspace's own settings file reaches workspace/configuration.
-        shared = {k: v for k, v in (self.workspace_settings or {}).items() if k != "trusted"} \
-            if isinstance(self.workspace_settings, dict) else self.workspace_settings
+        shared = self.workspace_settings
+        if isinstance(shared, dict):
+            shared = {k: v for k, v in shared.items() if k != "trusted"}
         settings, problems = merge(Settings(), shared, "workspace/configuration")
         settings, more = merge(settings, self.init_settings, "initializationOptions")
         for message in problems + more:
@@ -143,14 +142,12 @@ class VermServer(LanguageServer):
         self.scheduler.schedule(Request(uri, str(path), text, version, reason=reason), delay_s)
 
     def user_config(self) -> dict[str, Any]:
-        """The user's own config file (``~/.config/verm/config.toml``), read once; {} if none
-        or unreadable (the Checker reports its problems)."""
-        if self._user_config is None:
-            try:
-                self._user_config = load_user_settings()
-            except Exception:
-                self._user_config = {}
-        return self._user_config
+        """The user's own config file (``~/.config/verm/config.toml``), as the Checker read it;
+        {} when it is unreadable (each judgement reports why)."""
+        try:
+            return self.checker.user_settings
+        except ConfigError:
+            return {}
 
     def max_file_bytes(self) -> int:
         """The size cap of a judged document: the editor's ``maxFileMB``, else the user
@@ -164,8 +161,8 @@ class VermServer(LanguageServer):
         if mb is not None and 0 < mb <= 100_000:
             return int(mb * MB)
         try:
-            return ReadLimits.from_mapping(self.user_config()).source_bytes
-        except Exception:
+            return self.checker.limits.source_bytes
+        except ConfigError:
             return DEFAULT_LIMITS.source_bytes
 
     def too_big(self, uri: str, text: str, version: int | None) -> bool:
@@ -202,7 +199,7 @@ class VermServer(LanguageServer):
             outcome.pin = pin
             if pin is None:
                 return outcome  # unpinned: nothing to say
-            outcome.notices = self.checker.notices(source)
+            outcome.notices = self.checker.notices(source)  # said even if no render follows
             if source.kind == "chart" and not self.trusted(path):
                 outcome.problem = ("verm did not run this chart script: the workspace is not "
                                    "trusted (open its folder as the workspace, or set the "
