@@ -26,6 +26,7 @@ import os
 import re
 import string
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
@@ -125,7 +126,6 @@ USER_ONLY: dict[str, str] = {
     "allow-outside": "only the user lets verm write outside the workspace",
     "watch-folders": "only the user chooses folders outside the workspace to watch",
 }
-USER_ONLY_PREFIXES = ("max-",)  # read and cache caps (max-source-mb, ...), except max-pixels
 USER_ONLY.update({key: "it caps what verm reads and keeps" for key in ReadLimits.KEYS})
 # Limits a workspace may lower, never raise above the user's: key → RenderOptions field, unit.
 LIMITS: dict[str, tuple[str, str]] = {"timeout": ("timeout_s", "s"), "memory": ("memory_mb", "MB"),
@@ -145,8 +145,7 @@ def _key(name: str) -> str:
 
 
 def user_only(key: str) -> bool:
-    k = _key(key)
-    return k in USER_ONLY or (k.startswith(USER_ONLY_PREFIXES) and k not in LIMITS)
+    return _key(key) in USER_ONLY
 
 
 def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str) -> RenderOptions:
@@ -180,24 +179,24 @@ def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str)
 
 
 def apply_workspace(options: RenderOptions, settings: dict[str, Any], where: str,
-                    ceiling: RenderOptions, line: Range | None = None,
-                    lines: dict[str, Range] | None = None,
+                    ceiling: RenderOptions,
+                    at: Callable[[str], Range | None] = lambda key: None,
                     ) -> tuple[RenderOptions, list[Notice]]:
     """Overlay a workspace file's settings (config file or pragmas) on ``options``.
 
     User-only keys are ignored with a notice; limits above ``ceiling`` (the user's) are held at
-    the user's, with a notice. ``lines`` maps a pragma key to its line.
+    the user's, with a notice. ``at(key)``: where the key was written (a pragma's line).
     """
     allowed: dict[str, Any] = {}
     notices: list[Notice] = []
     for key, value in settings.items():
         k = _key(key)
-        at = (lines or {}).get(key, line)
         if user_only(k):
             notices.append(Notice(
-                f"{where}: ignored `{key}`: {USER_ONLY.get(k, 'it caps what verm reads')}, so "
+                f"{where}: ignored `{key}`: {USER_ONLY[k]}, so "
                 f"only your own settings may set it (~/.config/verm/config.toml, editor "
-                f"settings, environment or command line), never a file in the workspace", at))
+                f"settings, environment or command line), never a file in the workspace",
+                at(key)))
             continue
         allowed[key] = value
     result = apply_settings(options, allowed, where)
@@ -214,7 +213,7 @@ def apply_workspace(options: RenderOptions, settings: dict[str, Any], where: str
                 f"{where}: `{key}` asks for {asked:g} {unit}, above your limit of {most:g} "
                 f"{unit}; using {most:g} {unit} (a workspace may only lower limits; raise yours "
                 f"in ~/.config/verm/config.toml, editor settings or on the command line)",
-                (lines or {}).get(key, line)))
+                at(key)))
     return (replace(result, **changes) if changes else result), notices
 
 
@@ -353,9 +352,11 @@ def resolve_options(source: Source, config: Config, user: RenderOptions | None =
         options = apply_settings(options, overrides, "your settings")
     pragmas = {k: v for k, (v, _line) in source.pragmas.items() if k != "reference"}
     if pragmas:
-        lines = {k: Range.of_line(line, source.text) for k, (_v, line) in source.pragmas.items()}
+        def line_of(key: str) -> Range:  # only when there is something to say
+            return Range.of_line(source.pragmas[key][1], source.text)
+
         options, found = apply_workspace(options, pragmas, f"{source.path.name} (verm: pragma)",
-                                         ceiling, lines=lines)
+                                         ceiling, line_of)
         notices += found
     return options, notices
 
