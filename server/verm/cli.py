@@ -31,6 +31,7 @@ from verm.report import json_line, sarif, text_lines
 from verm.source import SUFFIX_KINDS, SourceError
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
+OUTSIDE_HINT = "if you mean it, pass --allow-outside"
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
              "build", "dist", "site-packages"}
 
@@ -250,7 +251,10 @@ def cmd_pin(args: argparse.Namespace) -> int:
                     continue
                 pin_render(render, target, force=args.force, within=within, why=why)
                 print(f"pinned {path} → {target}")
-            except (SourceError, ConfigError, PinExistsError, OutsideWorkspaceError) as exc:
+            except OutsideWorkspaceError as exc:
+                _err(f"{exc}; {OUTSIDE_HINT} (or --reference PATH)")
+                status = EXIT_USAGE
+            except (SourceError, ConfigError, PinExistsError) as exc:
                 _err(str(exc))
                 status = EXIT_USAGE
             except OSError as exc:
@@ -271,7 +275,7 @@ def cmd_revise(args: argparse.Namespace) -> int:
         try:  # the file to write, symlinks resolved, must be in the source's workspace
             confine(args.source, [project_root(args.source)], "the source path")
         except OutsideWorkspaceError as exc:
-            _err(str(exc))
+            _err(f"{exc}; {OUTSIDE_HINT}")
             return EXIT_USAGE
     with _checker(args) as checker:
         try:

@@ -277,8 +277,7 @@ def confine(target: Path, roots: Sequence[Path], why: str = "") -> Path:
     raise OutsideWorkspaceError(
         f"refusing to write {shown}: it is outside the workspace ({where})"
         f"{f'; it comes from {why}' if why else ''}. A file in the workspace cannot make verm "
-        f"write elsewhere; if you mean it, pass --allow-outside (or --reference PATH) on the "
-        f"command line")
+        f"write elsewhere")
 
 
 def png_bytes(image: Image.Image) -> bytes:

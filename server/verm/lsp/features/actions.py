@@ -96,9 +96,7 @@ def setup(server: VermServer) -> None:
             confine(target, roots, pin.describe())
             confine(sidecar_path(target), roots, pin.describe())
         except OutsideWorkspaceError as exc:
-            ls.notify_user(f"verm: not pinning: {exc}".replace(
-                "; if you mean it, pass --allow-outside (or --reference PATH) on the command line",
-                ""), lsp.MessageType.Error)
+            ls.notify_user(f"verm: not pinning: {exc}", lsp.MessageType.Error)
             return {"pinned": False, "reason": "outside"}
         shown = relative_display(target, roots)
         force = False
