@@ -56,12 +56,19 @@ def open_document(client: LanguageClient, path: Path, language: str) -> None:
         uri=path.as_uri(), language_id=language, version=1, text=path.read_text())))
 
 
-async def published(client: LanguageClient, path: Path,
-                    timeout: float = 60.0) -> list[lsp.Diagnostic]:
-    """The first diagnostics published for ``path`` (waiting up to ``timeout`` seconds)."""
+async def diagnostics(client: LanguageClient, uri: str,
+                      timeout: float = 60.0) -> list[lsp.Diagnostic]:
+    """The next diagnostics published for ``uri`` (the caller cleared the old ones), waiting
+    up to ``timeout`` seconds."""
     async def wait() -> list[lsp.Diagnostic]:
-        while path.as_uri() not in client.diagnostics:
+        while uri not in client.diagnostics:
             await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return list(client.diagnostics[path.as_uri()])
+        return list(client.diagnostics[uri])
 
     return await asyncio.wait_for(wait(), timeout)
+
+
+async def published(client: LanguageClient, path: Path,
+                    timeout: float = 60.0) -> list[lsp.Diagnostic]:
+    """The first diagnostics published for ``path``."""
+    return await diagnostics(client, path.as_uri(), timeout)

@@ -17,7 +17,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from support import FIXTURES, accept_registrations, edit_once, pinned_copy
+from support import FIXTURES, accept_registrations, diagnostics, edit_once, pinned_copy
 from verm.check import Checker
 
 CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
@@ -50,16 +50,6 @@ async def client(request, lsp_client: LanguageClient):
     accept_registrations(lsp_client)
     yield
     await lsp_client.shutdown_session()
-
-
-async def diagnostics(client: LanguageClient, uri: str, timeout: float = 60.0):
-    """Wait for the next diagnostics of ``uri`` (the caller cleared the old ones)."""
-    async def wait() -> list[lsp.Diagnostic]:
-        while uri not in client.diagnostics:
-            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return list(client.diagnostics[uri])
-
-    return await asyncio.wait_for(wait(), timeout)
 
 
 def open_doc(client: LanguageClient, src: Path, language: str = "python") -> str:

@@ -25,7 +25,7 @@ from lsprotocol import types as lsp
 from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from support import accept_registrations
+from support import accept_registrations, diagnostics
 from verm.check import Checker
 from verm.lsp.protocol import LspTextDocument
 from verm.pins import pin_render
@@ -64,15 +64,6 @@ async def start(client: LanguageClient, root: Path, options: dict | None = None,
     return await client.initialize_session(lsp.InitializeParams(
         capabilities=caps, root_uri=root.as_uri(), initialization_options=options or {},
         workspace_folders=[lsp.WorkspaceFolder(uri=root.as_uri(), name=root.name)]))
-
-
-async def diagnostics(client: LanguageClient, uri: str, timeout: float = 60.0):
-    async def wait() -> list[lsp.Diagnostic]:
-        while uri not in client.diagnostics:
-            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        return list(client.diagnostics[uri])
-
-    return await asyncio.wait_for(wait(), timeout)
 
 
 def open_doc(client: LanguageClient, uri: str, text: str, language: str) -> None:
