@@ -1,0 +1,1 @@
+"""Model-backed critics: prompts, parsing, the worker, and local and remote model clients."""
