@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from verm.critic.model.words import BLIND_SCORE, match_location
 from verm.types import TOP_OF_FILE, Anchor, Discrepancy, Range, Render
 
 # Words a critic (or a model) may use in `location`, and the anchor roles they name.
@@ -71,11 +72,19 @@ def _by_key(render: Render, key: str) -> Anchor | None:
     return None
 
 
-def _by_words(render: Render, location: str) -> Anchor | None:
+def _by_words(render: Render, location: str, description: str = "",
+              category: str | None = None) -> Anchor | None:
+    """An anchor named by the words: an anchor's own name (what the analytic critic writes),
+    else what a model's words mean (element words, quoted texts, colours, ordinals, subplots,
+    rows and columns, tags; the enclosing element when they name something not drawn), else a
+    bare role word. Words with nothing understood at all stay at the top of the file."""
     loc = location.lower()
     named = [a for a in render.anchors if a.range is not None and a.name.lower() in loc]
     if named:
         return max(named, key=lambda a: len(a.name))
+    found = match_location(location, description, render, category)
+    if found is not None and (found.specific or found.score > BLIND_SCORE):
+        return found.anchor
     for pattern, roles in LOCATION_WORDS:
         if re.search(pattern, loc):
             hits = [a for a in render.anchors if a.role in roles and a.range is not None]
@@ -100,7 +109,7 @@ def locate(d: Discrepancy, render: Render) -> Range:
             return styled
         if anchor.range is not None:
             return anchor.range
-    found = _by_words(render, d.location)
+    found = _by_words(render, d.location, d.description, d.category)
     if found is not None and found.range is not None:
         return found.range
     return TOP_OF_FILE
