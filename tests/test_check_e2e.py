@@ -188,6 +188,6 @@ def test_a_failing_critic_is_a_clear_error_not_a_verdict(tmp_path: Path):
 
     with Checker() as checker:
         src = pinned_copy(checker, tmp_path, "icon.svg")
-        checker._critics["analytic"] = BrokenCritic()  # the critic the config names
+        checker._critics[("analytic", None)] = BrokenCritic()  # the critic the config names
         with pytest.raises(CriticError, match=r"critic failed .*ZeroDivisionError.*report it"):
             checker.check(Source.load(src))

@@ -21,7 +21,7 @@ from verm.config import (
 )
 from verm.critic import get_critic
 from verm.critic.base import Critic
-from verm.locate import locate_all
+from verm.locate import locate, locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
 from verm.refcache import ReferenceCache
 from verm.refcache import stamp as file_stamp
@@ -68,6 +68,9 @@ class CheckResult:
 
     @property
     def reward(self) -> float:
+        """DESIGN.md's reward of what is shown (an ensemble's: its model's, when it answered)."""
+        if self.rendered and self.critique is not None and "reward" in self.critique.meta:
+            return float(self.critique.meta["reward"])
         return reward([d.severity for d in self.discrepancies], rendered=self.rendered)
 
     @property
@@ -83,6 +86,8 @@ class CheckResult:
             "rendered": self.rendered,
             "reward": round(self.reward, 4),
             "errors": [d.to_json() for d in self.discrepancies],
+            **({"notes": list(self.critique.notes)}
+               if self.critique is not None and self.critique.notes else {}),
         }
 
 
@@ -93,6 +98,10 @@ def _show(path: Path, relative_to: Path | None) -> str:
         except ValueError:
             pass
     return str(path)
+
+
+def _line_order(d: Discrepancy) -> tuple[int, int]:
+    return (d.range.start.line if d.range else 0), -d.severity
 
 
 def failure_discrepancy(render: Render) -> Discrepancy:
@@ -121,7 +130,10 @@ class Checker:
         self._user_settings = user_settings
         self._user_options: RenderOptions | None = None
         self._limits: ReadLimits | None = None
-        self._critics: dict[str, Critic] = {}
+        self._critics: dict[tuple[str, Any], Critic] = {}
+        self._model_settings: Any = None
+        # Model loading progress, (message, fraction or None): the server shows $/progress.
+        self.on_model_status: list[Callable[[str, float | None], None]] = []
         self.renderers = renderers or Renderers()
         self._configs: dict[Path, Config] = {}
         self._references = ReferenceCache()  # decoded references, an LRU bounded in bytes
@@ -137,11 +149,53 @@ class Checker:
         return config
 
     def critic(self, config: Config) -> Critic:
+        """The critic the user (or else the workspace's ``critic`` key) asked for, built once
+        per set of model settings and shared by every source."""
         name = self._critic_name or config.critic
-        critic = self._critics.get(name)
+        settings = self.model_settings() if name != "analytic" else None
+        critic = self._critics.get((name, settings))
         if critic is None:
-            critic = self._critics[name] = get_critic(name)
+            try:
+                critic = get_critic(name, settings=settings, analytic=self.analytic_critic(),
+                                    on_status=self._model_status)
+            except ValueError as exc:  # a model critic without a model or server
+                raise ConfigError(str(exc)) from None
+            for key in [k for k in self._critics if k[0] == name]:  # settings changed
+                old = self._critics.pop(key)
+                getattr(old, "close", lambda: None)()
+            self._critics[(name, settings)] = critic
         return critic
+
+    def analytic_critic(self) -> Critic:
+        critic = self._critics.get(("analytic", None))
+        if critic is None:
+            critic = self._critics[("analytic", None)] = get_critic("analytic")
+        return critic
+
+    def model_settings(self) -> Any:
+        """The user's model settings: the user config, then the editor's or CLI's (never a
+        workspace file's; see ``verm.critic.model.settings``)."""
+        if self._model_settings is None:
+            from verm.critic.model.settings import ModelSettings, ModelSettingsError, apply
+
+            try:
+                settings = apply(ModelSettings(), self.user_settings, str(user_config_path()))
+                self._model_settings = apply(settings, self.overrides, "your settings")
+            except ModelSettingsError as exc:
+                raise ConfigError(str(exc)) from None
+        return self._model_settings
+
+    def set_overrides(self, overrides: dict[str, Any]) -> None:
+        """New editor settings: model critics are rebuilt when their settings changed."""
+        self.overrides = dict(overrides)
+        self._model_settings = None
+
+    def _model_status(self, message: str, fraction: float | None) -> None:
+        for listener in list(self.on_model_status):
+            try:
+                listener(message, fraction)
+            except Exception:
+                log.exception("verm: a model status listener failed")
 
     def reference(self, pin: Pin) -> Reference:
         """The pinned reference, decoded once and reused until its file or sidecar changes
@@ -214,8 +268,14 @@ class Checker:
         return resolve_pin(source, self.config_for(source.path), reference)
 
     def check(self, source: Source, reference: Path | None = None,
-              on_start: Callable[[Job], None] | None = None) -> CheckResult:
+              on_start: Callable[[Job], None] | None = None,
+              on_partial: Callable[[list[Discrepancy]], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> CheckResult:
         """Judge ``source`` against its pinned reference.
+
+        With a model critic the analytic critic judges first: ``on_partial`` gets its located
+        findings at once, then again with each model finding added as the model writes it; the
+        result is the model's verdict. ``cancelled()`` stops a model early (a newer save).
 
         Raises ``NotPinnedError`` (no reference), ``BadReferenceError`` (unusable reference) and
         ``ConfigError`` (bad settings); a failed render is a result, not an exception.
@@ -229,7 +289,8 @@ class Checker:
                 f"approve the current render, add a `verm: reference=...` pragma, map it in "
                 f"[tool.verm.references], or pass --reference")
         ref = self.reference(pin)
-        critic = self.critic(config)
+        final = self.critic(config)
+        critic = self.analytic_critic() if getattr(final, "streams", False) else final
         options, notices = self.resolve_options(source)
         key = (source.path.absolute(), pin.path.absolute())
         stamp = file_stamp(pin.path)
@@ -247,14 +308,45 @@ class Checker:
                     source, ref, critic, render, critique, scale, on_start, key, stamp,
                     options)
             found = locate_all(list(critique.discrepancies), render)
+            if final is not critic and critique.rendered:
+                critique, found = self._model_verdict(final, ref, render, critique, found,
+                                                      on_partial, cancelled)
             if not critique.rendered and not found:
                 found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
                                      "the render is blank")]
-        found.sort(key=lambda d: ((d.range.start.line if d.range else 0), -d.severity))
+        found.sort(key=_line_order)
         return CheckResult(source=source, pin=pin, render=render, critique=critique,
                            discrepancies=found,
                            elapsed_ms=(time.perf_counter() - start) * 1000,
                            notices=notices)
+
+    def _model_verdict(self, critic: Any, ref: Reference, render: Render, first: Critique,
+                       found: list[Discrepancy],
+                       on_partial: Callable[[list[Discrepancy]], None] | None,
+                       cancelled: Callable[[], bool] | None,
+                       ) -> tuple[Critique, list[Discrepancy]]:
+        """A model critic's verdict after the analytic ``first`` (shown meanwhile)."""
+        streamed: list[Discrepancy] = []
+
+        def partial() -> None:
+            if on_partial is not None:
+                on_partial(sorted([*found, *streamed], key=_line_order))
+
+        def on_finding(d: Discrepancy) -> None:
+            d.range = locate(d, render)
+            streamed.append(d)
+            partial()
+
+        partial()
+        try:
+            verdict = critic.judge_after(ref, render, first, on_finding if on_partial else None,
+                                         cancelled)
+        except Exception as exc:
+            log.exception("the %s critic failed on %s", critic.name, render.source)
+            raise CriticError(
+                f"{render.source}: verm's {critic.name} critic failed on this render and "
+                f"reference ({type(exc).__name__}: {exc}); please report it") from exc
+        return verdict, locate_all(list(verdict.discrepancies), render)
 
     def _judge(self, critic: Critic, ref: Reference, render: Render) -> Critique:
         try:
@@ -297,6 +389,13 @@ class Checker:
         return best_render, best
 
     def close(self) -> None:
+        for critic in self._critics.values():
+            close = getattr(critic, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    log.exception("verm: closing the %s critic failed", critic.name)
         self.renderers.close()
 
     def __enter__(self) -> Checker:

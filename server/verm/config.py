@@ -32,6 +32,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from verm.critic.model.settings import KEYS as MODEL_KEYS
 from verm.render.base import RenderOptions
 from verm.safeio import ReadLimits, read_config
 from verm.source import Source
@@ -127,6 +128,8 @@ USER_ONLY: dict[str, str] = {
     "watch-folders": "only the user chooses folders outside the workspace to watch",
 }
 USER_ONLY.update({key: "it caps what verm reads and keeps" for key in ReadLimits.KEYS})
+for _key_name in MODEL_KEYS:  # how the user's model is loaded, decoded, reached
+    USER_ONLY.setdefault(_key_name, "it decides how verm runs the user's model")
 # Limits a workspace may lower, never raise above the user's: key → RenderOptions field, unit.
 LIMITS: dict[str, tuple[str, str]] = {"timeout": ("timeout_s", "s"), "memory": ("memory_mb", "MB"),
                                       "max-pixels": ("max_pixels", "px")}

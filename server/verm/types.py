@@ -214,9 +214,13 @@ class Critique:
     critic: str = "analytic"
     elapsed_ms: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. registration scale/offset
+    notes: list[str] = field(default_factory=list)  # about the judgement itself, for the user
 
     @property
     def reward(self) -> float:
+        """DESIGN.md's reward; an ensemble's is its model's (``meta["reward"]``)."""
         from verm.reward import reward
 
+        if self.meta.get("reward") is not None:
+            return float(self.meta["reward"])
         return reward([d.severity for d in self.discrepancies], rendered=self.rendered)

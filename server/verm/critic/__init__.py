@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from verm.critic.analytic import AnalyticCritic
 from verm.critic.base import Critic
 
-
-def _factories() -> dict[str, Callable[..., Critic]]:
-    """Known critics by name (a function, not a module-level dict: no global mutable state)."""
-    return {"analytic": AnalyticCritic}
+CRITIC_NAMES = ("analytic", "model", "remote", "ensemble")
 
 
 def known_critics() -> tuple[str, ...]:
-    return tuple(_factories())
+    return CRITIC_NAMES
 
 
-def get_critic(name: str, **options: Any) -> Critic:
-    """The critic called ``name``, built with ``options`` (e.g. ``ocr=False``)."""
-    factories = _factories()
-    if name not in factories:
-        planned = ("model", "remote", "ensemble")  # DESIGN.md's critics still to come
-        if name in planned:
-            raise ValueError(f"the {name!r} critic is not available in this version of verm yet; "
-                             f"available: {', '.join(factories)}")
-        raise ValueError(f"unknown critic {name!r}; known critics: {', '.join(factories)}")
-    return factories[name](**options)
+def get_critic(name: str, *, settings: Any = None, on_status: Any = None,
+               analytic: AnalyticCritic | None = None, **options: Any) -> Critic:
+    """The critic called ``name``. ``settings`` (``ModelSettings``): the user's model, server
+    and decoding choices for the model critics; ``on_status``: model loading progress;
+    ``options``: the analytic critic's (e.g. ``ocr=False``)."""
+    if name not in CRITIC_NAMES:
+        raise ValueError(f"unknown critic {name!r}; known critics: {', '.join(CRITIC_NAMES)}")
+    if name == "analytic":
+        return AnalyticCritic(**options)
+    from verm.critic.model.settings import ModelSettings
+
+    settings = settings or ModelSettings()
+    analytic = analytic or AnalyticCritic(**options)
+    if name == "remote" or (name == "ensemble" and settings.endpoints and not settings.model):
+        from verm.critic.model.remote import RemoteCritic
+
+        model: Any = RemoteCritic(settings, analytic)
+    else:
+        from verm.critic.model.local import ModelCritic
+
+        model = ModelCritic(settings, analytic, on_status)
+    if name == "ensemble":
+        from verm.critic.ensemble import EnsembleCritic
+
+        return EnsembleCritic(model, analytic)
+    return model
 
 
 __all__ = ["AnalyticCritic", "Critic", "get_critic", "known_critics"]
