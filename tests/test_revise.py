@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from verm.check import Checker
-from verm.literals import format_color, scan
 from verm.pins import pin_render
 from verm.revise import apply_text_edits, revise
+from verm.revise.literals import format_color, scan
 from verm.source import Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "e2e"

@@ -15,7 +15,6 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from verm.literals import LineIndex, scan
 from verm.lsp.server import Outcome, VermServer, path_to_uri, uri_to_path
 from verm.pins import (
     OutsideWorkspaceError,
@@ -26,8 +25,9 @@ from verm.pins import (
     relative_display,
     sidecar_path,
 )
-from verm.proposals import hinted
 from verm.revise import revise
+from verm.revise.literals import LineIndex, scan
+from verm.revise.proposals import hinted
 
 log = logging.getLogger("verm.lsp")
 

@@ -29,7 +29,7 @@ from verm.critic.analytic.pixels import (
     dominant_color,
 )
 from verm.critic.analytic.pixels import parse_hex as _parse_hex
-from verm.literals import (
+from verm.revise.literals import (
     LineIndex,
     SourceLiteral,
     parse_number,
