@@ -273,36 +273,74 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_revise(args: argparse.Namespace) -> int:
-    """Search the source's literals for edits that bring its render to the reference."""
-    from verm.revise import revise
+    """Revise the source until its render matches the reference: with the policy model when
+    one is configured (--policy, --policy-endpoint or the user config), else by searching its
+    literals. Prints the diff; --write applies it."""
+    from verm.config import user_config_path
+    from verm.revise import open_policy, read_settings, revise, revise_with_policy
 
     if args.max_renders < 1 or args.max_seconds <= 0:
         _err("--max-renders and --max-seconds must be positive")
         return EXIT_USAGE
-    bar = Progress(args.max_renders)
+    if args.rounds is not None and args.rounds < 1:
+        _err("--rounds must be positive")
+        return EXIT_USAGE
     if args.write and not args.allow_outside:
         try:  # the file to write, symlinks resolved, must be in the source's workspace
             confine(args.source, [project_root(args.source)], "the source path")
         except OutsideWorkspaceError as exc:
             _err(f"{exc}; {OUTSIDE_HINT}")
             return EXIT_USAGE
-    with _checker(args) as checker:
+    flags = {"policy": args.policy, "policy-adapter": args.policy_adapter,
+             "policy-endpoint": args.policy_endpoint, "policy-name": args.policy_name,
+             "policy-api-key-env": args.policy_api_key_env, "policy-rounds": args.rounds}
+    overrides = {**_overrides(args), **{k: v for k, v in flags.items() if v is not None}}
+    with Checker(critic=args.critic, overrides=overrides) as checker:
+        policy, bar = None, None
         try:
-            revision = revise(checker, checker.load(args.source), reference=args.reference,
-                              max_renders=args.max_renders, max_seconds=args.max_seconds,
-                              on_progress=lambda msg, f: bar.step(round(f * bar.total), msg))
-        except (SourceError, NotPinnedError, BadReferenceError, ConfigError) as exc:
+            source = checker.load(args.source)
+            settings = read_settings(checker.user_settings, checker.overrides,
+                                     str(user_config_path()))
+            if settings.configured and not args.no_policy:
+                policy = open_policy(settings)
+            shown = bar = Progress(settings.rounds if policy is not None else args.max_renders)
+
+            def progress(message: str, fraction: float) -> None:
+                shown.step(round(fraction * shown.total), message)
+
+            if policy is not None:
+                revision = revise_with_policy(checker, source, policy,
+                                              reference=args.reference, on_progress=progress)
+            else:
+                revision = revise(checker, source, reference=args.reference,
+                                  max_renders=args.max_renders, max_seconds=args.max_seconds,
+                                  on_progress=progress)
+        except (SourceError, NotPinnedError, BadReferenceError, ConfigError,
+                CriticError) as exc:
             _err(str(exc))
             return EXIT_USAGE
         finally:
-            bar.close()
+            if policy is not None:
+                policy.close()
+            if bar is not None:
+                bar.close()
     why = {"equivalent": "visually equivalent", "plateau": "no further literal edit helps",
-           "budget": "render/time budget spent", "cancelled": "cancelled"}[revision.stopped]
+           "budget": "render/time budget spent", "rounds": "policy rounds used up",
+           "failed": "the policy could not be used", "cancelled": "cancelled"}[revision.stopped]
+    tried = (f"{sum(r.kept for r in revision.rounds)} of {len(revision.rounds)} policy rounds "
+             f"kept" if revision.reviser == "policy" else f"{len(revision.edits)} edits kept")
     print(f"{args.source}: reward {revision.reward_before:.2f} → {revision.reward_after:.2f} "
-          f"({len(revision.edits)} edits kept, {revision.renders} renders, "
-          f"{revision.seconds:.1f} s; {why})")
+          f"({tried}, {revision.renders} renders, {revision.seconds:.1f} s; {why})")
+    for r in revision.rounds:
+        score = f" (reward {r.reward:.2f})" if r.reward is not None else ""
+        print(f"  round {r.number}: {r.why}{score}")
+    for note in revision.notes:
+        _err(note)
     if not revision.improved:
-        print("no edit of a literal improved the render; nothing to change")
+        print("no revision improved the render; nothing to change" if revision.reviser ==
+              "policy" else "no edit of a literal improved the render; nothing to change")
+        if revision.stopped == "failed":
+            return EXIT_USAGE
         return EXIT_OK if revision.equivalent else EXIT_DISCREPANCIES
     sys.stdout.write(revision.diff(args.source.as_posix()))
     if not args.write:
@@ -418,19 +456,42 @@ def build_parser() -> argparse.ArgumentParser:
     _user_flags(pin)
     pin.set_defaults(func=cmd_pin)
 
-    revise = sub.add_parser("revise", help="edit literals until the render matches the reference")
+    revise = sub.add_parser("revise", help="edit the source until its render matches the "
+                            "reference (a policy model, else a search of its literals)")
     revise.add_argument("source", type=Path, metavar="SRC")
     revise.add_argument("--reference", type=Path, default=None,
                         help="reference image (overrides pins)")
+    revise.add_argument("--critic", choices=CRITICS, default=None,
+                        help="which critic re-judges each revision (default: config, else "
+                        "analytic)")
     revise.add_argument("--max-renders", type=int, default=30, metavar="N",
-                        help="stop after N renders (default 30)")
+                        help="literal search: stop after N renders (default 30)")
     revise.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
-                        help="stop after S seconds (default 60)")
+                        help="literal search: stop after S seconds (default 60)")
     revise.add_argument("--write", action="store_true",
                         help="write the revised source (default: print the diff only)")
     revise.add_argument("--allow-outside", action="store_true",
                         help="--write even where the source links outside its workspace")
+    policy = revise.add_argument_group(
+        "policy model (the paper's reflection loop; the user's alone, also in "
+        "~/.config/verm/config.toml as policy, policy-endpoint, ...)")
+    policy.add_argument("--policy", default=None, metavar="PATH",
+                        help="a Qwen-VL-family instruct checkpoint folder, run on this machine")
+    policy.add_argument("--policy-adapter", default=None, metavar="PATH",
+                        help="a PEFT LoRA adapter for --policy")
+    policy.add_argument("--policy-endpoint", action="append", default=None, metavar="URL",
+                        help="an OpenAI-compatible server serving the policy, e.g. "
+                        "http://gpu-box:8000/v1 (repeat for several)")
+    policy.add_argument("--policy-name", default=None, metavar="NAME",
+                        help="the served policy's name (default: the server's first)")
+    policy.add_argument("--policy-api-key-env", default=None, metavar="VAR",
+                        help="the environment variable holding the policy server's API key")
+    policy.add_argument("--rounds", type=int, default=None, metavar="N",
+                        help="policy rounds: ask, render, judge, keep if better (default 3)")
+    policy.add_argument("--no-policy", action="store_true",
+                        help="search the literals even where a policy is configured")
     _user_flags(revise)
+    _model_flags(revise)
     revise.set_defaults(func=cmd_revise)
 
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")

@@ -15,8 +15,11 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from verm.check import CriticError, NotPinnedError
+from verm.config import ConfigError, user_config_path
 from verm.lsp.server import Outcome, VermServer, path_to_uri, uri_to_path
 from verm.pins import (
+    BadReferenceError,
     OutsideWorkspaceError,
     PinExistsError,
     confine,
@@ -25,7 +28,15 @@ from verm.pins import (
     relative_display,
     sidecar_path,
 )
-from verm.revise import revise
+from verm.revise import (
+    Policy,
+    PolicySettings,
+    Revision,
+    open_policy,
+    read_settings,
+    revise,
+    revise_with_policy,
+)
 from verm.revise.literals import LineIndex, scan
 from verm.revise.proposals import hinted
 
@@ -194,10 +205,52 @@ def quick_fixes(ls: VermServer, uri: str, outcome: Outcome,
     return actions
 
 
+class PolicyPool:
+    """The policy the user configured, kept open between revisions (a local one stays loaded
+    until its worker idles out) and replaced when the user's policy settings change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: tuple[PolicySettings, Policy] | None = None
+
+    def get(self, settings: PolicySettings) -> Policy:
+        with self._lock:
+            if self._open is not None and self._open[0] == settings:
+                return self._open[1]
+            old, self._open = self._open, None
+            if old is not None:
+                old[1].close()
+            policy = open_policy(settings)
+            self._open = (settings, policy)
+            return policy
+
+    def close(self) -> None:
+        with self._lock:
+            old, self._open = self._open, None
+        if old is not None:
+            old[1].close()
+
+
+def policy_settings(ls: VermServer) -> PolicySettings:
+    """The user's policy settings: the user config file, then the editor's (``checker.overrides``
+    carries them as kebab-case keys). Raises ``ConfigError`` for a bad value."""
+    return read_settings(ls.checker.user_settings, ls.checker.overrides,
+                         str(user_config_path()))
+
+
 def setup_revise(server: VermServer) -> None:
+    policies = PolicyPool()
+
+    async def close_policies() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, policies.close)
+
+    server.on_shutdown.append(close_policies)
+
     @server.command(REVISE)
     async def revise_command(ls: VermServer, uri: str, *args: Any) -> dict[str, Any]:
-        """Propose, re-render, re-judge; end with one WorkspaceEdit (or say nothing improved)."""
+        """Propose, re-render, re-judge; end with one WorkspaceEdit of the changed lines only
+        (or say nothing improved). The policy model revises when the user configured one,
+        else the literal search."""
         path = uri_to_path(uri)
         doc = ls.workspace.get_text_document(uri)
         text, version = doc.source, doc.version
@@ -206,14 +259,22 @@ def setup_revise(server: VermServer) -> None:
             ls.notify_user("verm: not revising: the workspace is not trusted to run chart "
                            "scripts", lsp.MessageType.Warning)
             return {"applied": False, "reason": "untrusted"}
+        try:
+            settings = policy_settings(ls)
+            policy = policies.get(settings) if settings.configured else None
+        except ConfigError as exc:
+            ls.notify_user(f"verm: not revising: {exc}", lsp.MessageType.Error)
+            return {"applied": False, "reason": "settings"}
         stop = threading.Event()
         token = str(uuid.uuid4())
         caps = ls.client_capabilities.window
         progress = bool(caps and caps.work_done_progress)
         if progress:
             await ls.work_done_progress.create_async(token)
+            title = ("verm: revising with the policy model" if policy is not None else
+                     "verm: revising to match the reference")
             ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(
-                title="verm: revising to match the reference", cancellable=True, percentage=0))
+                title=title, cancellable=True, percentage=0))
 
         def on_progress(message: str, fraction: float) -> None:
             if progress:
@@ -224,21 +285,32 @@ def setup_revise(server: VermServer) -> None:
             future = ls.work_done_progress.tokens.get(token)
             return stop.is_set() or bool(future is not None and future.cancelled())
 
+        def run() -> Revision:
+            if policy is not None:
+                return revise_with_policy(ls.checker, source, policy, on_progress=on_progress,
+                                          cancelled=cancelled)
+            return revise(ls.checker, source, on_progress=on_progress, cancelled=cancelled)
+
         try:
-            revision = await ls.loop_run(lambda: revise(
-                ls.checker, source, on_progress=on_progress, cancelled=cancelled))
+            revision = await ls.loop_run(run)
         except asyncio.CancelledError:
             stop.set()  # $/cancelRequest: the search stops before its next render
             raise
+        except (ConfigError, CriticError, NotPinnedError, BadReferenceError) as exc:
+            ls.notify_user(f"verm: not revising: {exc}", lsp.MessageType.Error)
+            return {"applied": False, "reason": "error"}
         finally:
             if progress:
                 ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
         summary = {"reward_before": revision.reward_before, "reward_after": revision.reward_after,
-                   "renders": revision.renders, "stopped": revision.stopped}
+                   "renders": revision.renders, "stopped": revision.stopped,
+                   "reviser": revision.reviser}
+        if revision.reviser == "policy":
+            summary["rounds"] = [{"round": r.number, "reward": r.reward, "kept": r.kept,
+                                  "why": r.why} for r in revision.rounds]
         if not revision.improved:
-            ls.notify_user(f"verm: nothing improved the match (reward "
-                           f"{revision.reward_before:.2f}, {revision.renders} renders, "
-                           f"{revision.stopped})")
+            ls.notify_user(_nothing_improved(revision), lsp.MessageType.Warning
+                           if revision.stopped == "failed" else lsp.MessageType.Info)
             return {"applied": False, **summary}
         current = ls.workspace.text_documents.get(uri)
         if current is not None and current.version != version:
@@ -253,3 +325,11 @@ def setup_revise(server: VermServer) -> None:
             label=f"verm: revise to match reference ({revision.reward_before:.2f} → "
                   f"{revision.reward_after:.2f})"))
         return {"applied": bool(answer and answer.applied), **summary}
+
+
+def _nothing_improved(revision: Revision) -> str:
+    """What the user reads when revise changed nothing: the numbers, and the policy's reasons."""
+    head = (f"verm: nothing improved the match (reward {revision.reward_before:.2f}, "
+            f"{revision.renders} renders, {revision.stopped})")
+    reasons = [*revision.notes, *(f"round {r.number}: {r.why}" for r in revision.rounds)]
+    return head + (": " + "; ".join(reasons) if reasons else "")
