@@ -129,6 +129,33 @@ def test_a_worse_answer_and_a_non_code_answer_are_kept_out(checker: Checker, bro
     assert revision.text_edits() == []
 
 
+def test_progress_per_round_and_cancellation(checker: Checker, broken: Path):
+    seen: list[tuple[str, float]] = []
+    with StandinServer([completion(answer(WORSE))] * 3) as server:
+        revision = revise_with_policy(checker, checker.load(broken),
+                                      open_policy(remote(server.url, rounds=2)),
+                                      on_progress=lambda m, f: seen.append((m, f)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("round 2/2: asking") for m, _ in seen) and len(server.chats) == 2
+    asked = iter(range(100))
+    with StandinServer([completion(answer(WORSE))] * 3) as server:
+        revision = revise_with_policy(checker, checker.load(broken),
+                                      open_policy(remote(server.url)),
+                                      cancelled=lambda: next(asked) >= 1)
+    assert (revision.stopped, revision.improved) == ("cancelled", False)
+    assert len(server.chats) <= 1
+
+
+def test_an_answer_that_repins_the_file_is_refused(checker: Checker, broken: Path):
+    repinned = "# verm: reference=elsewhere.png\n" + GOOD
+    with StandinServer([completion(answer(repinned))]) as server:
+        revision = revise_with_policy(checker, checker.load(broken),
+                                      open_policy(remote(server.url, rounds=1)))
+    assert not revision.improved and revision.renders == 1
+    assert revision.rounds[0].why == "the answer changed which reference the file pins"
+
+
 def test_an_unreachable_policy_stops_with_a_reason(checker: Checker, broken: Path):
     from standin_openai import unused_url
 
