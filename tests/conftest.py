@@ -13,3 +13,69 @@ sys.path.insert(0, str(Path(__file__).parent))  # `from support import ...` from
 # a file that does not exist. Set at import, so servers and CLIs the tests start inherit it.
 os.environ["VERM_CONFIG"] = os.path.join(tempfile.mkdtemp(prefix="verm-test-home-"),
                                          "config.toml")
+
+
+# -- tiny vision-language models, built offline once per session (see tests/tinyvl.py) ------------
+import json
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+TITLE_LINE = 7  # 0-based line of ax.set_title in tests/fixtures/e2e/bars.py
+TRAINED_CRITIQUE = {
+    "structure_error_count": 0, "data_error_count": 0, "text_error_count": 1,
+    "style_error_count": 0,
+    "errors": [{"category": "text_error", "severity": 2, "location": "title",
+                "description":
+                    "The title reads 'Sales by quarter' instead of 'Sales per quarter'"}],
+}
+
+
+@dataclass(frozen=True)
+class TrainedCritic:
+    """A tiny critic trained to answer one pair: bars.py pinned, then its title edited."""
+
+    base: Path  # the tiny random Qwen3-VL
+    adapter: Path  # the LoRA adapter that learned TRAINED_CRITIQUE for the pair
+    workspace: Path  # a folder with bars.py (title edited) and its pinned reference
+
+    def copy_workspace(self, to: Path) -> Path:
+        target = to / "ws"
+        shutil.copytree(self.workspace, target)
+        return target / "bars.py"
+
+
+@pytest.fixture(scope="session")
+def tiny_vl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tinyvl import build_tiny_qwen3vl
+
+    return build_tiny_qwen3vl(tmp_path_factory.mktemp("models") / "tiny-qwen3vl")
+
+
+@pytest.fixture(scope="session")
+def trained_critic(tiny_vl: Path, tmp_path_factory: pytest.TempPathFactory) -> TrainedCritic:
+    from support import FIXTURES
+    from tinyvl import train_tiny_critic
+    from verm.check import Checker
+    from verm.critic.model.prompts import bounded, chat_messages, prompt_text
+    from verm.pins import pin_render
+    from verm.source import Source
+
+    workspace = tmp_path_factory.mktemp("trained") / "ws"
+    workspace.mkdir()
+    (workspace / ".git").mkdir()  # a project root
+    src = workspace / "bars.py"
+    shutil.copy(FIXTURES / "bars.py", src)
+    with Checker(critic="analytic") as checker:
+        pinned = checker.render(Source.load(src))
+        pin_render(pinned, src.with_name("bars.ref.png"))
+        text = src.read_text()
+        assert text.splitlines()[TITLE_LINE].startswith("ax.set_title(")
+        src.write_text(text.replace('"Sales per quarter"', '"Sales by quarter"'))
+        render = checker.render(Source.load(src))
+    images = [bounded(pinned.image), bounded(render.image)]
+    adapter = train_tiny_critic(tiny_vl, workspace.parent / "adapter", images,
+                                chat_messages("chart", prompt_text("chart")),
+                                json.dumps(TRAINED_CRITIQUE))
+    return TrainedCritic(tiny_vl, adapter, workspace)

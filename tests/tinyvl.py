@@ -83,3 +83,50 @@ def build_tiny_qwen3vl(out: Path, seed: int = 0, vocab: int = 420) -> Path:
     model.generation_config.pad_token_id = ids("<|endoftext|>")
     model.save_pretrained(out)
     return out
+
+
+def train_tiny_critic(base: Path, out: Path, images: list, prompt: list[dict], target: str,
+                      steps: int = 150, seed: int = 0) -> Path:
+    """Teach the tiny model (a LoRA adapter, TRL's SFT) to answer ``prompt`` about ``images``
+    (reference, render) with exactly ``target``; save the adapter to ``out``."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from trl import SFTConfig, SFTTrainer
+
+    from verm.critic.model.compat import allow_missing_torchvision
+
+    allow_missing_torchvision()
+    torch.manual_seed(seed)
+    row = {"images": images, "prompt": prompt,
+           "completion": [{"role": "assistant", "content": [{"type": "text", "text": target}]}]}
+    processor = AutoProcessor.from_pretrained(base)
+    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
+    config = SFTConfig(output_dir=str(out / "run"), max_steps=steps, learning_rate=5e-3,
+                       per_device_train_batch_size=1, lr_scheduler_type="constant",
+                       bf16=False, use_cpu=True, max_length=None, save_strategy="no",
+                       report_to=[], logging_steps=steps, disable_tqdm=True, seed=seed)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list([row] * 8),
+                         processing_class=processor,
+                         peft_config=LoraConfig(r=16, lora_alpha=32, target_modules="all-linear",
+                                                modules_to_save=["lm_head"]))
+    trainer.train()
+    trainer.model.save_pretrained(out)
+    return out
+
+
+def merge_adapter(base: Path, adapter: Path, out: Path) -> Path:
+    """Base + adapter as one plain checkpoint (what a team would serve with vLLM)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from verm.critic.model.compat import allow_missing_torchvision
+
+    allow_missing_torchvision()
+    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    merged.save_pretrained(out)
+    AutoProcessor.from_pretrained(base).save_pretrained(out)
+    return out

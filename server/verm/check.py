@@ -269,13 +269,14 @@ class Checker:
 
     def check(self, source: Source, reference: Path | None = None,
               on_start: Callable[[Job], None] | None = None,
-              on_partial: Callable[[list[Discrepancy]], None] | None = None,
+              on_partial: Callable[[CheckResult], None] | None = None,
               cancelled: Callable[[], bool] | None = None) -> CheckResult:
         """Judge ``source`` against its pinned reference.
 
-        With a model critic the analytic critic judges first: ``on_partial`` gets its located
-        findings at once, then again with each model finding added as the model writes it; the
-        result is the model's verdict. ``cancelled()`` stops a model early (a newer save).
+        With a model critic the analytic critic judges first: ``on_partial`` gets a result with
+        its located findings at once, then again with each model finding added as the model
+        writes it; the returned result is the model's verdict. ``cancelled()`` stops a model
+        early (a newer save).
 
         Raises ``NotPinnedError`` (no reference), ``BadReferenceError`` (unusable reference) and
         ``ConfigError`` (bad settings); a failed render is a result, not an exception.
@@ -309,8 +310,12 @@ class Checker:
                     options)
             found = locate_all(list(critique.discrepancies), render)
             if final is not critic and critique.rendered:
-                critique, found = self._model_verdict(final, ref, render, critique, found,
-                                                      on_partial, cancelled)
+                critique, found = self._model_verdict(
+                    final, ref, render, critique, found,
+                    None if on_partial is None else lambda shown, first: on_partial(CheckResult(
+                        source=source, pin=pin, render=render, critique=first,
+                        discrepancies=shown, notices=notices)),
+                    cancelled)
             if not critique.rendered and not found:
                 found = [Discrepancy(FAILURE_CATEGORY[render.kind], 3, "render",
                                      "the render is blank")]
@@ -322,7 +327,7 @@ class Checker:
 
     def _model_verdict(self, critic: Any, ref: Reference, render: Render, first: Critique,
                        found: list[Discrepancy],
-                       on_partial: Callable[[list[Discrepancy]], None] | None,
+                       on_partial: Callable[[list[Discrepancy], Critique], None] | None,
                        cancelled: Callable[[], bool] | None,
                        ) -> tuple[Critique, list[Discrepancy]]:
         """A model critic's verdict after the analytic ``first`` (shown meanwhile)."""
@@ -330,7 +335,7 @@ class Checker:
 
         def partial() -> None:
             if on_partial is not None:
-                on_partial(sorted([*found, *streamed], key=_line_order))
+                on_partial(sorted([*found, *streamed], key=_line_order), first)
 
         def on_finding(d: Discrepancy) -> None:
             d.range = locate(d, render)

@@ -7,6 +7,7 @@ Exit status (DESIGN.md): 0 every source visually equivalent; 1 discrepancies or 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -155,6 +156,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             except (SourceError, NotPinnedError, BadReferenceError, ConfigError, CriticError,
                     ValueError) as exc:
                 progress.close()
+                if isinstance(exc, ConfigError):  # say which workspace settings were ignored
+                    with contextlib.suppress(Exception):
+                        warnings.show(checker.notices(checker.load(path)))
                 _err(str(exc))
                 status = EXIT_USAGE
                 continue

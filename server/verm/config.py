@@ -128,7 +128,9 @@ USER_ONLY: dict[str, str] = {
     "watch-folders": "only the user chooses folders outside the workspace to watch",
 }
 USER_ONLY.update({key: "it caps what verm reads and keeps" for key in ReadLimits.KEYS})
-for _key_name in MODEL_KEYS:  # how the user's model is loaded, decoded, reached
+for _key_name in (*MODEL_KEYS, *(f"policy-{k}" for k in (
+        "adapter", "quantize", "device", "api-key-env", "api-key", "timeout", "rounds",
+        "max-new-tokens", "temperature", "image-size"))):  # the user's models: load, decode, reach
     USER_ONLY.setdefault(_key_name, "it decides how verm runs the user's model")
 # Limits a workspace may lower, never raise above the user's: key → RenderOptions field, unit.
 LIMITS: dict[str, tuple[str, str]] = {"timeout": ("timeout_s", "s"), "memory": ("memory_mb", "MB"),

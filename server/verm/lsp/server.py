@@ -111,7 +111,7 @@ class VermServer(LanguageServer):
             old.close()
         self.settings = settings
         self.checker._critic_name = settings.critic
-        self.checker.overrides = settings.render_overrides()
+        self.checker.set_overrides({**settings.render_overrides(), **settings.model_overrides()})
 
     def notify_user(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
         self.call_soon(self.window_show_message, lsp.ShowMessageParams(type=kind, message=message))
@@ -205,7 +205,10 @@ class VermServer(LanguageServer):
                                    "trusted (open its folder as the workspace, or set the "
                                    "`trusted` initialization option)")
                 return outcome
-            outcome.result = self.checker.check(source, on_start=token.attach)
+            outcome.result = self.checker.check(
+                source, on_start=token.attach,
+                on_partial=lambda partial: self.publish_partial(request, outcome, partial),
+                cancelled=lambda: token.cancelled)
         except NotPinnedError:
             return outcome
         except BadReferenceError as exc:
@@ -220,6 +223,24 @@ class VermServer(LanguageServer):
             key = hashlib.sha1(str(result.source.path).encode()).hexdigest()[:12]
             outcome.diff_path = cache_dir() / "diffs" / f"{result.source.path.stem}-{key}.png"
         return outcome
+
+    def publish_partial(self, request: Request, outcome: Outcome, partial: CheckResult) -> None:
+        """In a worker thread: what is known so far while a model judges (the analytic
+        findings, then each model finding as it is written)."""
+        if not self.scheduler.current(request.uri, request.generation):
+            return
+        shown = Outcome(request, result=partial, pin=partial.pin, notices=outcome.notices)
+        with self._lock:
+            self.outcomes[request.uri] = shown  # quick fixes work while the model writes
+        from verm.lsp.features.diagnostics import diagnostics_for
+
+        try:
+            diagnostics = diagnostics_for(shown, self.settings, self.columns(partial.source.text))
+        except Exception:
+            log.exception("verm: could not build the diagnostics of %s", request.uri)
+            return
+        self.call_soon(self.text_document_publish_diagnostics, lsp.PublishDiagnosticsParams(
+            uri=request.uri, diagnostics=diagnostics, version=request.version))
 
     def write_diff(self, outcome: Outcome) -> None:
         """reference | render | difference, in verm's cache (never in the user's tree)."""
@@ -331,12 +352,12 @@ class ClientLogHandler(logging.Handler):
 
 
 def create_server() -> VermServer:
-    from verm.lsp.features import actions, diagnostics, hover, idle, lifecycle, watch
+    from verm.lsp.features import actions, diagnostics, hover, idle, lifecycle, model, watch
 
     server = VermServer()
     handler = ClientLogHandler(server)
     logging.getLogger("verm").addHandler(handler)
     logging.getLogger("verm").setLevel(logging.INFO)
-    for feature in (lifecycle, diagnostics, hover, actions, watch, idle):
+    for feature in (lifecycle, diagnostics, hover, actions, watch, idle, model):
         feature.setup(server)
     return server

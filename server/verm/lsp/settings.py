@@ -15,13 +15,28 @@ from verm.config import CRITICS, ConfigError, apply_settings, parse_viewport
 from verm.render.base import RenderOptions
 
 RUN_ON = ("save", "change", "open")
+# Editor setting → user setting of the model critics and the revision policy (kebab-case keys
+# of verm.critic.model.settings and verm.revise); validated where they are used.
+MODEL_SETTINGS = {
+    "modelPath": "model", "model": "model", "adapter": "adapter", "quantize": "quantize",
+    "device": "device", "endpoint": "endpoint", "modelName": "model-name",
+    "apiKeyEnv": "api-key-env", "maxNewTokens": "max-new-tokens", "temperature": "temperature",
+    "imageSize": "image-size", "prompts": "prompts", "idleUnload": "idle-unload",
+    "trustRemoteCode": "trust-remote-code", "remoteTimeout": "remote-timeout",
+    "policy": "policy", "policyAdapter": "policy-adapter", "policyEndpoint": "policy-endpoint",
+    "policyName": "policy-name", "policyApiKeyEnv": "policy-api-key-env",
+    "policyRounds": "policy-rounds", "policyMaxNewTokens": "policy-max-new-tokens",
+    "policyTemperature": "policy-temperature", "policyQuantize": "policy-quantize",
+    "policyDevice": "policy-device", "policyImageSize": "policy-image-size",
+    "policyTimeout": "policy-timeout",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
     critic: str | None = None  # None: the config file's, else analytic
     model_path: str | None = None
-    endpoint: str | None = None
+    endpoint: str | tuple[str, ...] | None = None
     severity_threshold: int = 1  # show discrepancies of at least this severity (1..3)
     timeout: float | None = None  # seconds; None: the config file's (default 10)
     chromium: str | None = None
@@ -41,6 +56,19 @@ class Settings:
             out["chromium"] = self.chromium
         if self.viewport:
             out["viewport"] = self.viewport
+        return out
+
+    def model_overrides(self) -> dict[str, Any]:
+        """The editor's model and policy settings, as user-config keys (the user's alone)."""
+        out: dict[str, Any] = {}
+        if self.model_path:
+            out["model"] = self.model_path
+        if self.endpoint:
+            out["endpoint"] = self.endpoint
+        for key, value in self.extra.items():
+            name = MODEL_SETTINGS.get(key) or (key if key in MODEL_SETTINGS.values() else None)
+            if name is not None and value is not None and name not in out:
+                out[name] = value
         return out
 
 
@@ -88,8 +116,15 @@ def _check(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("true or false")
         return value
-    if name in ("model_path", "endpoint", "chromium"):
+    if name in ("model_path", "chromium"):
         return None if value in (None, "") else str(value)
+    if name == "endpoint":  # one URL, or several used round-robin
+        if value in (None, "", []):
+            return None
+        urls = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        if not all(u.startswith(("http://", "https://")) for u in urls):
+            raise ValueError("http(s) URLs of an OpenAI-compatible server")
+        return urls[0] if len(urls) == 1 else urls
     raise ValueError("a known setting")
 
 

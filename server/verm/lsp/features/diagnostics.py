@@ -90,6 +90,12 @@ def judgement_diagnostics(outcome: Outcome, settings: Settings,
                   "reference": str(result.pin.path),
                   "diff": str(outcome.diff_path) if outcome.diff_path else None},
         ))
+    notes = result.critique.notes if result.critique is not None else []
+    for note in notes:  # about the judgement itself: a model that did not answer, a cut answer
+        out.append(lsp.Diagnostic(
+            range=to_lsp_range(Range.of_line(0)), message=f"verm: {note}",
+            severity=lsp.DiagnosticSeverity.Information, source=SOURCE, code="critic",
+            data={"verm": "note", "critic": result.critique.critic if result.critique else None}))
     return out
 
 
