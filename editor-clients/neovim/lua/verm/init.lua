@@ -10,7 +10,9 @@ local defaults = {
   filetypes = { "python", "html", "svg", "markdown" },
   root_markers = { "pyproject.toml", "verm.toml", ".git" },
   init_options = {}, -- initializationOptions, e.g. { trusted = true, critic = "analytic" }
-  settings = {}, -- the answer to workspace/configuration, e.g. { verm = { runOn = "change" } }
+  -- the answer to workspace/configuration, e.g. { verm = { runOn = "change" } }; the user's
+  -- own model settings (critic = "model", modelPath, endpoint, ...) go here too (see README)
+  settings = {},
 }
 
 M.config = vim.deepcopy(defaults)

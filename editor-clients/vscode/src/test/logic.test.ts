@@ -2,9 +2,18 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as logic from '../logic';
-import { defaultSection, manifest } from './helpers';
+import * as fs from 'node:fs';
+import { defaultSection, EXTENSION_ROOT, manifest } from './helpers';
 
 const ctx = { workspaceFolder: '/ws', home: '/home/u' };
+
+/** The model and policy settings: each loads a model, reaches a server or spends the GPU. */
+const MODEL_KEYS = ['modelPath', 'adapter', 'quantize', 'device', 'endpoint', 'modelName', 'apiKeyEnv',
+  'maxNewTokens', 'temperature', 'imageSize', 'prompts', 'idleUnload', 'trustRemoteCode', 'remoteTimeout',
+  'remoteRetries', 'remoteConcurrency', 'stream',
+  'policy', 'policyAdapter', 'policyEndpoint', 'policyName', 'policyApiKeyEnv', 'policyRounds',
+  'policyMaxNewTokens', 'policyTemperature', 'policyQuantize', 'policyDevice', 'policyImageSize',
+  'policyTimeout'];
 
 describe('parseServerCommand', () => {
   it('takes the default array as it is', () => {
@@ -66,6 +75,15 @@ describe('serverSettings', () => {
       critic: null, timeout: 5, chromium: '', viewport: '800x600', runOn: ['save'],
       server: { command: ['verm', 'serve'] },
     }), { timeout: 5, viewport: '800x600', runOn: ['save'] });
+  });
+
+  it('forwards the model and policy settings unchanged', () => {
+    const section = {
+      critic: 'remote', modelPath: '/models/critic', endpoint: ['http://a:8000/v1', 'https://b/v1'],
+      apiKeyEnv: 'VERM_KEY', trustRemoteCode: false, temperature: 0, policyRounds: 2, quantize: '4bit',
+      policyEndpoint: 'http://p:8000/v1', idleUnload: 0,
+    };
+    assert.deepEqual(logic.serverSettings(section), section);
   });
 
   it('tolerates a missing or malformed section', () => {
@@ -154,8 +172,31 @@ describe('package.json', () => {
     // VS Code ignores a machine-scoped setting in .vscode/settings.json: only the user sets it.
     const props = m.contributes.configuration.properties;
     for (const key of ['verm.server.command', 'verm.chromium', 'verm.timeout', 'verm.maxFileMB',
-      'verm.watchFolders']) {
+      'verm.watchFolders', ...MODEL_KEYS.map((k) => `verm.${k}`)]) {
       assert.equal(props[key]?.scope, 'machine', key);
+    }
+    // A workspace may choose which critic judges, not which model, server or GPU.
+    assert.equal(props['verm.critic']?.scope, undefined);
+  });
+
+  it('contributes every model and policy setting as a user-only setting, unset by default', () => {
+    const trust = m.capabilities.untrustedWorkspaces;
+    for (const key of MODEL_KEYS) {
+      const schema = props[`verm.${key}`];
+      assert.ok(schema, key);
+      assert.ok(Array.isArray(schema.type) && schema.type.includes('null'), `${key}: type admits null`);
+      assert.equal(schema.default, null, `${key}: default`);
+      assert.match(schema.markdownDescription ?? '', /Only your user settings can set it/, `${key}: description`);
+      assert.ok(trust.restrictedConfigurations?.includes(`verm.${key}`), `${key}: restricted`);
+    }
+    // Every editor name the server maps to a model or policy setting has one (`model` is the
+    // server's alias of `modelPath`).
+    const py = fs.readFileSync(path.join(EXTENSION_ROOT, '..', '..', 'server', 'verm', 'lsp', 'settings.py'), 'utf8');
+    const table = /MODEL_SETTINGS = \{([^}]*)\}/.exec(py)?.[1] ?? '';
+    const serverKeys = [...table.matchAll(/"(\w+)":/g)].map((x) => x[1] ?? '').filter((k) => k !== 'model');
+    assert.ok(serverKeys.length >= 20, 'MODEL_SETTINGS found in server/verm/lsp/settings.py');
+    for (const key of serverKeys) {
+      assert.equal(props[`verm.${key}`]?.scope, 'machine', `server setting ${key}`);
     }
   });
 });
