@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -132,6 +133,7 @@ class Checker:
         self._limits: ReadLimits | None = None
         self._critics: dict[tuple[str, Any], Critic] = {}
         self._model_settings: Any = None
+        self._critic_lock = threading.RLock()
         # Model loading progress, (message, fraction or None): the server shows $/progress.
         self.on_model_status: list[Callable[[str, float | None], None]] = []
         self.renderers = renderers or Renderers()
@@ -153,6 +155,10 @@ class Checker:
         per set of model settings and shared by every source."""
         name = self._critic_name or config.critic
         settings = self.model_settings() if name != "analytic" else None
+        with self._critic_lock:  # sources judged at once share one critic (and its worker)
+            return self._critic(name, settings)
+
+    def _critic(self, name: str, settings: Any) -> Critic:
         critic = self._critics.get((name, settings))
         if critic is None:
             try:
@@ -167,10 +173,11 @@ class Checker:
         return critic
 
     def analytic_critic(self) -> Critic:
-        critic = self._critics.get(("analytic", None))
-        if critic is None:
-            critic = self._critics[("analytic", None)] = get_critic("analytic")
-        return critic
+        with self._critic_lock:
+            critic = self._critics.get(("analytic", None))
+            if critic is None:
+                critic = self._critics[("analytic", None)] = get_critic("analytic")
+            return critic
 
     def model_settings(self) -> Any:
         """The user's model settings: the user config, then the editor's or CLI's (never a

@@ -136,6 +136,40 @@ class Progress:
             sys.stderr.flush()
 
 
+CHECK_ERRORS = (SourceError, NotPinnedError, BadReferenceError, ConfigError, CriticError,
+                ValueError)
+
+
+def _check_one(checker: Checker, path: Path, reference: Path | None
+               ) -> CheckResult | Exception:
+    try:
+        return checker.check(checker.load(path), reference)
+    except CHECK_ERRORS as exc:
+        return exc
+
+
+def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
+            ) -> Iterator[tuple[Path, CheckResult | Exception]]:
+    """Each source's judgement, in the order given. A remote critic spends most of its time
+    waiting for the server: several sources are then judged at once (up to the user's
+    ``remote-concurrency``), the output still in order."""
+    jobs = 1
+    if len(sources) > 1 and args.critic in ("remote", "ensemble"):
+        with contextlib.suppress(ConfigError):
+            settings = checker.model_settings()
+            if args.critic == "remote" or (settings.endpoints and not settings.model):
+                jobs = min(len(sources), settings.remote_concurrency)
+    if jobs == 1:
+        for path in sources:
+            yield path, _check_one(checker, path, args.reference)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="verm-check") as pool:
+        yield from zip(sources, pool.map(lambda p: _check_one(checker, p, args.reference),
+                                         sources), strict=True)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     status = EXIT_OK
@@ -149,12 +183,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             _err(str(exc))
             return EXIT_USAGE
         progress = Progress(len(sources))
-        for i, path in enumerate(sources):
+        for i, (path, outcome) in enumerate(_judged(checker, sources, args)):
             progress.step(i, str(path))
-            try:
-                result = checker.check(checker.load(path), args.reference)
-            except (SourceError, NotPinnedError, BadReferenceError, ConfigError, CriticError,
-                    ValueError) as exc:
+            if isinstance(outcome, Exception):
+                exc = outcome
                 progress.close()
                 if isinstance(exc, ConfigError):  # say which workspace settings were ignored
                     with contextlib.suppress(Exception):
@@ -162,6 +194,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 _err(str(exc))
                 status = EXIT_USAGE
                 continue
+            result = outcome
             results.append(result)
             warnings.show(result.notices)
             if result.critique is not None:

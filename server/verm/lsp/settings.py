@@ -23,6 +23,8 @@ MODEL_SETTINGS = {
     "apiKeyEnv": "api-key-env", "maxNewTokens": "max-new-tokens", "temperature": "temperature",
     "imageSize": "image-size", "prompts": "prompts", "idleUnload": "idle-unload",
     "trustRemoteCode": "trust-remote-code", "remoteTimeout": "remote-timeout",
+    "remoteRetries": "remote-retries", "remoteConcurrency": "remote-concurrency",
+    "stream": "stream",
     "policy": "policy", "policyAdapter": "policy-adapter", "policyEndpoint": "policy-endpoint",
     "policyName": "policy-name", "policyApiKeyEnv": "policy-api-key-env",
     "policyRounds": "policy-rounds", "policyMaxNewTokens": "policy-max-new-tokens",
