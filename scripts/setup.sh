@@ -30,7 +30,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+# The model critics' tests run a tiny model on the CPU: the CPU build of torch, pinned by a
+# constraints file (never by verm's own dependencies: a GPU user picks their CUDA build).
+# VERM_TORCH_CONSTRAINTS=/dev/null keeps a torch you installed yourself.
+.venv/bin/python -m pip install -q -c "${VERM_TORCH_CONSTRAINTS:-scripts/constraints-cpu.txt}" \
+  torch -e '.[dev]'
 echo "setup: verm installed in .venv ($(.venv/bin/verm --version))" >&2
 
 if [ "$demo" = 1 ]; then
