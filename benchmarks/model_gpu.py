@@ -119,6 +119,25 @@ def image_processor(max_side: int) -> Any:
     return Qwen2VLImageProcessorPil(**sizes)
 
 
+def video_processor() -> Any:
+    """Qwen3-VL's own video processor where torchvision works (so ``AutoProcessor`` maps the
+    saved config back on a GPU machine), else the plain one verm's CPU fallback expects."""
+    from verm.critic.model.compat import torchvision_usable
+
+    if torchvision_usable():
+        try:
+            from transformers.models.qwen3_vl.video_processing_qwen3_vl import (
+                Qwen3VLVideoProcessor,
+            )
+
+            return Qwen3VLVideoProcessor()
+        except Exception:
+            pass
+    from transformers.video_processing_utils import BaseVideoProcessor
+
+    return BaseVideoProcessor()
+
+
 def build_processor(out: Path, max_side: int) -> dict[str, int]:
     """tinyvl's byte-level BPE and chat layout, the vocabulary padded with filler tokens to
     Qwen's 151,643 regular ids (the specials follow, as in Qwen), so every id the model can
@@ -131,7 +150,6 @@ def build_processor(out: Path, max_side: int) -> dict[str, int]:
 
     allow_missing_torchvision()
     from transformers import Qwen3VLProcessor
-    from transformers.video_processing_utils import BaseVideoProcessor
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -151,7 +169,7 @@ def build_processor(out: Path, max_side: int) -> dict[str, int]:
     if len(tokenizer) > VOCAB:
         raise SystemExit(f"the tokenizer has {len(tokenizer)} ids, the model only {VOCAB}")
     processor = Qwen3VLProcessor(image_processor=image_processor(max_side), tokenizer=tokenizer,
-                                 video_processor=BaseVideoProcessor(), chat_template=CHAT_TEMPLATE)
+                                 video_processor=video_processor(), chat_template=CHAT_TEMPLATE)
     processor.save_pretrained(out)
     ids = tokenizer.convert_tokens_to_ids
     return {name: int(ids(token)) for name, token in (
