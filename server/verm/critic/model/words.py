@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from verm.critic.model import vocab
 from verm.types import Anchor, Render
 
 BLIND_SCORE = 0.05
@@ -34,131 +35,6 @@ class WordMatch:
     score: float  # 0..1 confidence
     why: str  # "text 'Q3' of bar" / "enclosing axes (left subplot)": for hover and logs
     specific: bool  # False when it fell back to an enclosing element
-
-
-@dataclass(frozen=True)
-class _Word:
-    """One element word of a domain: the roles or tags it names (best first) and its weight."""
-
-    pattern: re.Pattern[str]
-    targets: tuple[str, ...]
-    weight: float = 3.0
-
-
-def _w(pattern: str, *targets: str, weight: float = 3.0) -> _Word:
-    return _Word(re.compile(rf"\b(?:{pattern})\b"), targets, weight)
-
-
-# Most specific phrases first: a phrase consumes its words, so "x-axis tick labels" is ticks and
-# not also "label", and "grid lines" is the grid and not a line.
-_AXIS = r"(?:{a}[- ]?axis|{a}[- ]?axes|{a}|{h} axis)"
-_CHART: tuple[_Word, ...] = (
-    _w(r"legend(?:'s)? (?:entry|entries|labels?|items?|texts?|handles?)", "legend-text"),
-    _w(r"legend|key", "legend", "legend-text"),
-    *(_w(_AXIS.format(a=a, h=h) + r"(?:'s)? ?(?:tick|ticks|tick labels?|tick marks?|labels? of "
-         r"the ticks|ticklabels?|values|numbers)|" + a + r"ticks?", f"{a}ticklabel")
-      for a, h in (("x", "horizontal"), ("y", "vertical"))),
-    *(_w(_AXIS.format(a=a, h=h) + r"(?:'s)? ?(?:label|title|name)|" + a + r"label",
-         f"{a}label") for a, h in (("x", "horizontal"), ("y", "vertical"))),
-    _w(r"super ?title|suptitle|figure title|overall title|main title", "suptitle"),
-    _w(r"titles?|headings?", "title", "suptitle"),
-    _w(r"tick labels?|ticks?|ticklabels?", "xticklabel", "yticklabel"),
-    _w(r"grid ?lines?|grid", "grid"),
-    _w(r"colou?r ?bar|colou?r scale", "colorbar"),
-    *(_w(rf"{a}[- ]?ax[ie]s|{h} axis", f"{a}ticklabel", f"{a}label", weight=2.5)
-      for a, h in (("x", "horizontal"), ("y", "vertical"))),
-    _w(r"spines?|axis lines?|frame|border", "spine"),
-    _w(r"bars?|columns?|histogram|bins?", "bar"),
-    _w(r"pie|wedges?|slices?|sectors?", "wedge"),
-    _w(r"scatter|points?|markers?|dots?", "collection", "line"),
-    _w(r"lines?|curves?|series|trend ?lines?|plot line", "line"),
-    _w(r"annotations?|text|labels?|captions?", "text", "legend-text", "xlabel", "ylabel",
-       weight=2.0),
-    _w(r"image|heat ?map", "image", weight=2.0),
-    _w(r"plot area|axes|subplots?|panels?|plots?|charts?|graphs?", "axes", weight=1.5),
-)
-
-_SVG: tuple[_Word, ...] = (
-    _w(r"rect(?:angle)?s?|squares?|boxe?s?|bars?|background", "rect"),
-    _w(r"circles?|dots?|discs?|rings?", "circle", "ellipse"),
-    _w(r"ellipses?|ovals?", "ellipse", "circle"),
-    _w(r"stars?|polygons?|triangles?|hexagons?|pentagons?|arrows?", "polygon", "path"),
-    _w(r"paths?|curves?|glyphs?", "path", "polygon", weight=2.0),
-    _w(r"shapes?|elements?|objects?", "shape", weight=2.0),
-    _w(r"polylines?|zig-?zags?", "polyline", "line"),
-    _w(r"lines?|strokes? line|dividers?|rules?", "line", "polyline"),
-    _w(r"texts?|labels?|captions?|letters?|words?|titles?", "text", "tspan"),
-    _w(r"groups?", "g"),
-    _w(r"images?|pictures?", "image"),
-    _w(r"icons?|svg|canvas|view ?box|root", "svg", weight=1.5),
-)
-
-_HTML: tuple[_Word, ...] = (
-    _w(r"table header|header (?:row|cells?)|column (?:headers?|headings?)", "th", "header"),
-    _w(r"nav(?:igation)?(?: ?bar| menu)?|menu(?: ?bar)?|top bar", "nav"),
-    _w(r"headers?|banners?|masthead|hero", "header"),
-    _w(r"page title|headings?|headlines?|titles?|h[1-6]", "h1", "h2", "h3", "h4"),
-    _w(r"buttons?|btn|call to action|cta", "button"),
-    _w(r"footers?|bottom bar", "footer"),
-    _w(r"links?|anchors?|hyperlinks?|nav items?|menu items?", "a"),
-    _w(r"paragraphs?|lead|intro", "p"),
-    _w(r"body text|copy|text", "p", "footer", "span", weight=2.0),
-    _w(r"images?|logos?|pictures?|photos?|img|icons?", "img", "svg"),
-    _w(r"inputs?|text ?(?:field|box)|fields?|search box", "input", "textarea", "select"),
-    _w(r"forms?", "form"),
-    _w(r"list items?|bullets?", "li"),
-    _w(r"lists?", "ul", "ol"),
-    _w(r"tables?", "table"),
-    _w(r"cells?", "td", "cell"),
-    _w(r"rows?", "tr"),
-    _w(r"labels?", "label"),
-    _w(r"main content|main|content area", "main", weight=2.0),
-    _w(r"sidebar|aside", "aside"),
-    _w(r"sections?|articles?", "section", "article", weight=2.0),
-    _w(r"cards?|boxe?s?|panels?|containers?|div|blocks?", "div", weight=1.5),
-)
-
-_TABLE: tuple[_Word, ...] = (
-    _w(r"header(?: row| cells?)?|column (?:headers?|headings?|names)|heading row", "header"),
-    _w(r"page title|headings?|titles?|captions?", "h1", "h2", "h3"),
-    _w(r"cells?|values?|entry|entries|numbers?", "cell", weight=2.0),
-    _w(r"tables?|grid|borders?|layout", "table", weight=1.5),
-)
-
-_WORDS = {"chart": _CHART, "svg": _SVG, "html": _HTML, "table": _TABLE}
-
-_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "last": -1, "final": -1, "leftmost": 1, "top": 1,
-    "topmost": 1, "rightmost": -1, "bottommost": -1,
-}
-_ORDINAL = r"(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final|" \
-    r"\d+(?:st|nd|rd|th))"
-_SUBPLOT = r"(?:subplots?|sub-plots?|panels?|plots?|axes|charts?|graphs?)"
-
-_COLOURS = {
-    "red": "#ff0000", "dark red": "#8b0000", "crimson": "#dc143c", "maroon": "#800000",
-    "orange": "#ffa500", "yellow": "#ffff00", "gold": "#ffd700", "amber": "#ffbf00",
-    "green": "#008000", "lime": "#00ff00", "dark green": "#006400", "olive": "#808000",
-    "teal": "#008080", "cyan": "#00ffff", "turquoise": "#40e0d0", "blue": "#0000ff",
-    "light blue": "#add8e6", "sky blue": "#87ceeb", "navy": "#000080", "dark blue": "#00008b",
-    "purple": "#800080", "violet": "#ee82ee", "magenta": "#ff00ff", "pink": "#ffc0cb",
-    "brown": "#8b4513", "black": "#000000", "white": "#ffffff", "gray": "#808080",
-    "grey": "#808080", "light gray": "#d3d3d3", "light grey": "#d3d3d3", "dark gray": "#404040",
-    "dark grey": "#404040", "silver": "#c0c0c0", "beige": "#f5f5dc",
-}
-_COLOUR_WORD = re.compile(r"#[0-9a-f]{6}\b|#[0-9a-f]{3}\b|\b(?:(?:dark|light|sky) )?(?:"
-                          + "|".join(sorted({k.split()[-1] for k in _COLOURS}, key=len,
-                                            reverse=True)) + r")(?:ish)?\b")
-_QUOTE = re.compile(r"(?<![\w])'([^']+)'(?![\w])|\"([^\"]+)\"|‘([^’]+)’|“([^”]+)”|`([^`]+)`")
-_TAG = re.compile(r"<\s*([a-z][a-z0-9]*)[^>]*>")
-_MISSING = re.compile(r"\b(?:missing|absent|omitted|not (?:shown|drawn|rendered|present|"
-                      r"visible|displayed)|lacks?|lacking|dropped|no longer)\b")
-_TEXT_CATEGORIES = ("text_error", "text_symbol_error")
-_DATA_CATEGORIES = ("data_error", "numeric_error", "shape_error")
-_MARK_ROLES = ("bar", "line", "wedge", "collection", "patch", "cell", "shape", "image")
-_TEXT_ROLES = ("title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
-               "legend-text", "text", "header", "cell")
 
 
 @dataclass
@@ -220,11 +96,11 @@ def match_location(location: str, description: str, render: Render,
 def _parse(location: str, description: str, render: Render, ranged: list[Anchor]) -> _Cues:
     loc, desc = location.lower(), description.lower()
     quotes = [next(g for g in m.groups() if g) for t in (location, description)
-              for m in _QUOTE.finditer(t)]
-    cues = _Cues(_QUOTE.sub(" ", loc), _QUOTE.sub(" ", desc), loc, quotes=quotes)
-    cues.missing = bool(_MISSING.search(loc + " " + desc))
-    cues.tags = [m.group(1) for m in _TAG.finditer(loc)]
-    cues.location = _TAG.sub(" ", cues.location)
+              for m in vocab.QUOTE.finditer(t)]
+    cues = _Cues(vocab.QUOTE.sub(" ", loc), vocab.QUOTE.sub(" ", desc), loc, quotes=quotes)
+    cues.missing = bool(vocab.MISSING.search(loc + " " + desc))
+    cues.tags = [m.group(1) for m in vocab.TAG.finditer(loc)]
+    cues.location = vocab.TAG.sub(" ", cues.location)
     _colours(cues)
     if render.kind == "chart":
         _subplot(cues, ranged)
@@ -239,7 +115,7 @@ def _parse(location: str, description: str, render: Render, ranged: list[Anchor]
         _table_names(cues, ranged)
     _ordinal(cues)
     _spot(cues)
-    words = _WORDS.get(render.kind, _CHART)
+    words = vocab.WORDS.get(render.kind, vocab.CHART)
     cues.location = _wants(cues, words, cues.location, 1.0)
     if not cues.wants:
         _wants(cues, words, cues.description, 0.5)
@@ -252,7 +128,7 @@ def _parse(location: str, description: str, render: Render, ranged: list[Anchor]
     return cues
 
 
-def _wants(cues: _Cues, words: Iterable[_Word], text: str, scale: float) -> str:
+def _wants(cues: _Cues, words: Iterable[vocab.Word], text: str, scale: float) -> str:
     """Element words in ``text``, each phrase consumed so a shorter word cannot reuse it."""
     length = max(1, len(text))
     for word in words:
@@ -266,14 +142,14 @@ def _wants(cues: _Cues, words: Iterable[_Word], text: str, scale: float) -> str:
 
 def _colours(cues: _Cues) -> None:
     for text, weight in ((cues.location, 1.0), (cues.description, 0.4)):
-        for m in _COLOUR_WORD.finditer(text):
+        for m in vocab.COLOUR_WORD.finditer(text):
             word = m.group(0).removesuffix("ish")
-            rgb = _rgb(word if word.startswith("#") else _COLOURS.get(word)
-                       or _COLOURS.get(word.split()[-1]))
+            rgb = _rgb(word if word.startswith("#") else vocab.COLOURS.get(word)
+                       or vocab.COLOURS.get(word.split()[-1]))
             if rgb is not None:
                 cues.colours.append((rgb, weight))
         if text is cues.location:
-            cues.location = _COLOUR_WORD.sub(" ", cues.location)
+            cues.location = vocab.COLOUR_WORD.sub(" ", cues.location)
 
 
 def _subplot(cues: _Cues, ranged: list[Anchor]) -> None:
@@ -282,11 +158,12 @@ def _subplot(cues: _Cues, ranged: list[Anchor]) -> None:
     if len(axes) < 2:
         return
     text = cues.location + " " + cues.description
+    subplot = vocab.SUBPLOT
     pos = re.search(r"\b((?:upper|lower|top|bottom)?[- ]?(?:left|right|middle|cent(?:er|re)|top|"
-                    rf"bottom))(?:most|-hand| hand)?(?: side)? {_SUBPLOT}\b|\b{_SUBPLOT} (?:on|at|"
+                    rf"bottom))(?:most|-hand| hand)?(?: side)? {subplot}\b|\b{subplot} (?:on|at|"
                     r"in) the ((?:upper |lower |top |bottom )?(?:left|right|middle|top|bottom))",
                     text)
-    nth = re.search(rf"\b{_ORDINAL} {_SUBPLOT}\b|\b{_SUBPLOT} #?(\d+)\b", text)
+    nth = re.search(rf"\b{vocab.ORDINAL} {vocab.SUBPLOT}\b|\b{vocab.SUBPLOT} #?(\d+)\b", text)
     grid = re.search(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)|\brow (\d+),? col(?:umn)? (\d+)", text)
     chosen: Anchor | None = None
     if grid:
@@ -309,12 +186,12 @@ def _subplot(cues: _Cues, ranged: list[Anchor]) -> None:
             if m:
                 cues.location = cues.location.replace(m.group(0), " ")
         # the subplot word said where, not what: "subplot (1,2)" + "the pie is rotated"
-        cues.location = re.sub(rf"\b{_SUBPLOT}(?:'s)?\b", " ", cues.location)
+        cues.location = re.sub(rf"\b{vocab.SUBPLOT}(?:'s)?\b", " ", cues.location)
 
 
 def _titled(axes: list[Anchor], ranged: list[Anchor], cues: _Cues) -> Anchor | None:
     """The subplot whose title the words quote or name next to a subplot word."""
-    if not re.search(rf"\b{_SUBPLOT}\b", cues.location + " " + cues.description):
+    if not re.search(rf"\b{vocab.SUBPLOT}\b", cues.location + " " + cues.description):
         return None
     for ax in axes:
         title = next((a.text for a in ranged if a.key == f"{ax.key}/title" and a.text), None)
@@ -343,19 +220,19 @@ def _table_position(cues: _Cues) -> None:
         cues.location = cues.location.replace(m.group(0), " ")
     elif m := re.search(r"\brow\s*#?\s*(\d+)\b", text):
         cues.row = int(m.group(1))
-    elif m := re.search(rf"\b{_ORDINAL} row\b", text):
+    elif m := re.search(rf"\b{vocab.ORDINAL} row\b", text):
         cues.row = _ordinal_value(m.group(1))
     elif re.search(r"\b(?:header|heading|top|title) row\b", text):
         cues.row = 0
     if m := re.search(r"\bcol(?:umn)?\s*#?\s*(\d+)\b", text):
         cues.column = int(m.group(1)) - 1
-    elif m := re.search(rf"\b{_ORDINAL} column\b", text):
+    elif m := re.search(rf"\b{vocab.ORDINAL} column\b", text):
         n = _ordinal_value(m.group(1))
         cues.column = n - 1 if n and n > 0 else n
     elif m := (re.search(r"\bcolumn:?\s+([a-z][\w ]*?)\s*(?:$|[,.;)]| column| row| cell)", text)
                or re.search(r"\b([a-z]\w*) column\b", cues.location)):
         cues.column_name = m.group(1)
-    for pat in (r"\brow\s*#?\s*\d+\b", rf"\b{_ORDINAL} (?:row|column)\b",
+    for pat in (r"\brow\s*#?\s*\d+\b", rf"\b{vocab.ORDINAL} (?:row|column)\b",
                 r"\bcol(?:umn)?\s*#?\s*\d+\b"):
         cues.location = re.sub(pat, " ", cues.location)
 
@@ -385,7 +262,7 @@ def _ordinal(cues: _Cues) -> None:
         if m.group(2):
             cues.ordinal = 1
         text = text.replace(m.group(0), " ")
-    if m := re.search(rf"\b{_ORDINAL}\b|#(\d+)\b", text):
+    if m := re.search(rf"\b{vocab.ORDINAL}\b|#(\d+)\b", text):
         cues.ordinal = _ordinal_value(m.group(1) or m.group(2))
         text = text.replace(m.group(0), " ")
     if m := re.search(r"\b(tallest|highest|largest|biggest|longest|widest|shortest|lowest|"
@@ -418,8 +295,8 @@ def _ordinal_value(word: str | None) -> int | None:
     if not word:
         return None
     word = word.lower()
-    if word in _ORDINALS:
-        return _ORDINALS[word]
+    if word in vocab.ORDINALS:
+        return vocab.ORDINALS[word]
     digits = re.match(r"\d+", word)
     return int(digits.group(0)) if digits else None
 
@@ -468,8 +345,8 @@ def _score(a: Anchor, cues: _Cues, render: Render,
     if cues.spot and not a.container and render.image is not None:
         total += 1.2 * _closeness(a, cues.spot, render.size)
     if total > 0 and category:
-        texty = category in _TEXT_CATEGORIES and a.role in _TEXT_ROLES and bool(a.text)
-        if texty or (category in _DATA_CATEGORIES and a.role in _MARK_ROLES):
+        texty = category in vocab.TEXT_CATEGORIES and a.role in vocab.TEXT_ROLES and bool(a.text)
+        if texty or (category in vocab.DATA_CATEGORIES and a.role in vocab.MARK_ROLES):
             total += 0.75
     return total, why
 
@@ -574,7 +451,7 @@ def _anchor_colours(a: Anchor) -> list[tuple[int, int, int]]:
     for v in values:
         rgb = _rgb(v) if isinstance(v, str) else None
         if rgb is None and isinstance(v, str):
-            rgb = _rgb(_COLOURS.get(v.lower()))
+            rgb = _rgb(vocab.COLOURS.get(v.lower()))
         if rgb is not None:
             out.append(rgb)
     return out
