@@ -416,6 +416,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """``verm train …``: the training recipes (``verm_training.cli``), imported only here so
+    no other command pays for (or depends on) the training libraries."""
+    try:
+        from verm_training.cli import main as train_main
+    except ImportError as exc:
+        _err(f"train: the training package is not installed ({exc}); install verm[train]")
+        return EXIT_USAGE
+    return train_main(list(args.train_argv))
+
+
 def _user_flags(parser: argparse.ArgumentParser) -> None:
     """Settings only the user may choose (never a workspace file): program and limits."""
     parser.add_argument("--chromium", default=None, metavar="PATH",
@@ -535,6 +546,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None,
                        help="listen on a TCP socket instead of stdio (for debugging)")
     serve.set_defaults(func=cmd_serve)
+
+    # Everything after `train` is verm_training's to parse (its own --help included): no
+    # option prefix here, so argparse hands `--help` and every flag through untouched.
+    train = sub.add_parser("train", add_help=False, prefix_chars="+",
+                           help="teach the critic your house style; reinforce a code writer "
+                           "(`verm train --help`)")
+    train.add_argument("train_argv", nargs=argparse.REMAINDER)
+    train.set_defaults(func=cmd_train)
     return parser
 
 
