@@ -203,3 +203,32 @@ def test_eval_critic_end_to_end(tmp_path: Path) -> None:
     # same (0) vs recolour (2) vs taller (3): three pairs; a clean render outranks both
     assert res["overall"]["ranking_pairs"] == 3
     assert res["overall"]["ranking_accuracy"] >= 2 / 3
+
+
+def test_eval_critic_on_a_synth_test_split(tmp_path: Path) -> None:
+    """Rows in the reward-model data set's shape (``verm_training.data``), saved by
+    ``datasets``: the "test" split is scored, its labels are the known errors."""
+    import datasets
+
+    from verm_training.cli import main
+    from verm_training.data import Label, make_row
+
+    folder = tmp_path / "img"
+    folder.mkdir()
+    _chart(folder / "ref.png")
+    _chart(folder / "red.png", colour="#d62728")
+    ref, red = Image.open(folder / "ref.png"), Image.open(folder / "red.png")
+    recolour = Label("style_error", 2, "bars", "the bars are red, not blue", line=4)
+    rows = [make_row("chart", ref, red, [recolour], source="a.py", mutation="recolor"),
+            make_row("chart", ref, ref, [], source="a.py", mutation="none")]
+    data = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows[:1]),
+                                 "test": datasets.Dataset.from_list(rows)})
+    data.save_to_disk(str(tmp_path / "rm"))
+    out = tmp_path / "res.json"
+    assert main(["eval-critic", "--data", str(tmp_path / "rm"), "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert (res["format"], res["overall"]["items"]) == ("synth", 2)
+    assert [p["gold_severity"] for p in res["pairs"]] == [2, 0]
+    assert res["pairs"][0]["group"] == res["pairs"][1]["group"] == "a.py"
+    assert res["overall"]["ranking_pairs"] == 1 and res["overall"]["ranking_accuracy"] == 1.0
+    assert main(["eval-critic", "--data", str(tmp_path / "rm"), "--split", "dev"]) == 2

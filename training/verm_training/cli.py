@@ -33,13 +33,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _load(module: str) -> ModuleType | str:
     """The recipe module, or why it cannot be used (a message for the user)."""
     try:
-        return importlib.import_module(module)
+        loaded = importlib.import_module(module)
     except ImportError as exc:
         missing = getattr(exc, "name", None) or str(exc)
         if missing == module or module.startswith(f"{missing}."):
             return f"{module} is not part of this installation of verm"
         return (f"{module} needs {missing!r}, which is not installed; install the training "
                 f"extra: pip install 'verm[train]'")
+    if not callable(getattr(loaded, "add_arguments", None)) or \
+            not callable(getattr(loaded, "run", None)):
+        return f"{module} has no command in it (add_arguments and run) in this version"
+    return loaded
 
 
 def build_parser(command: str | None = None, module: ModuleType | None = None
