@@ -195,8 +195,8 @@ def test_from_git_pairs_an_older_version_labelled_on_its_edited_line(
     assert any(lab.line == title_line and lab.category == "text_error" for lab in labels), labels
 
 
-def test_run_end_to_end_with_two_workers_matches_one(sources: Path, checker: Checker,
-                                                     tmp_path: Path) -> None:
+def test_run_end_to_end_threads_and_processes_give_the_same_rows(sources: Path,
+                                                                 tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     picked = [str(sources / "bar.py"), str(sources / "icon.svg")]
@@ -205,8 +205,8 @@ def test_run_end_to_end_with_two_workers_matches_one(sources: Path, checker: Che
     assert run(args) == 0
     ds = datasets.load_from_disk(str(tmp_path / "cli"))
     assert len(ds["train"]) + len(ds["test"]) == 4
-    one = synthesize(picked, tmp_path / "one", pairs_per_source=2, seed=3, checker=checker,
-                     progress=False)
+    one = synthesize(picked, tmp_path / "one", pairs_per_source=2, seed=3, workers=2,
+                     pool="process", progress=False)
     assert one.pairs == 4
     single = datasets.load_from_disk(str(tmp_path / "one"))
     for split in ("train", "test"):

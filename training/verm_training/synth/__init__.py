@@ -36,11 +36,13 @@ __all__ = ["SynthReport", "add_arguments", "run", "synthesize", "synthesize_from
 def synthesize(sources: Iterable[str | Path], out: str | Path, pairs_per_source: int = 8,
                seed: int = 0, *, test_share: float = 0.2, workers: int = 1,
                image_size: int = 1024, domains: Iterable[str] | None = None,
-               checker: Any = None, progress: bool | None = None) -> SynthReport:
+               checker: Any = None, progress: bool | None = None,
+               pool: str = "thread") -> SynthReport:
     """Mutate every source, render both sides, write the split dataset to ``out``.
 
-    ``checker``: a ``verm.check.Checker`` to render with when ``workers`` is 1 (tests share
-    one to keep its warm renderers); each worker process otherwise makes its own.
+    ``workers`` sources are worked on at once: threads over one ``checker`` (default; made
+    here when None — tests pass one to share its warm renderers) or, with
+    ``pool="process"``, processes with a Checker each (see ``core.run_units``).
     """
     start = time.perf_counter()
     out = Path(out)
@@ -48,7 +50,7 @@ def synthesize(sources: Iterable[str | Path], out: str | Path, pairs_per_source:
     test_keys = split([u.key for u in units], seed, test_share)
     outcomes = run_units(units, synth_source, {"seed": seed, "pairs": pairs_per_source,
                                                "image_size": image_size},
-                         workers=workers, checker=checker, progress=progress)
+                         workers=workers, checker=checker, progress=progress, pool=pool)
     report = SynthReport(out=str(out), seed=seed, workers=workers)
     finish(out, report, outcomes, test_keys,
            f"Pairs made by deterministic mutation of {len(units)} sources "

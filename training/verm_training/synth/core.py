@@ -17,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -213,34 +213,45 @@ def _work(job: tuple[Callable[..., Outcome], Unit, dict[str, Any]]) -> Outcome:
 
 def run_units(units: list[Unit], fn: Callable[..., Outcome], kwargs: dict[str, Any], *,
               workers: int, checker: Any = None, critic: str | None = None,
-              progress: bool | None = None) -> list[Outcome]:
-    """``fn(checker, unit, **kwargs)`` for every unit, in ``workers`` processes (in this one
-    for a single worker), results in the units' order; a progress bar on a terminal."""
+              progress: bool | None = None, pool: str = "thread") -> list[Outcome]:
+    """``fn(checker, unit, **kwargs)`` for every unit, results in the units' order, with a
+    progress bar on a terminal.
+
+    ``pool="thread"``: ``workers`` threads over one Checker — its renders already run in forked
+    sandbox children (charts, SVG), so threads only wait, and one set of warm renderers is
+    started instead of one per process. ``pool="process"``: ``workers`` processes, each with
+    its own Checker (own fork server and browser: more start-up, but pages and tables render
+    in parallel browsers and the parent's Python work is spread too).
+    """
     bar = _progress(len(units), progress)
     results: dict[str, Outcome] = {}
     try:
-        if workers <= 1 or len(units) <= 1:
+        if pool == "process" and workers > 1 and len(units) > 1:
+            with ProcessPoolExecutor(max_workers=min(workers, len(units)),
+                                     mp_context=get_context("spawn"),
+                                     initializer=_init_worker, initargs=(critic,)) as procs:
+                futures = {procs.submit(_work, (fn, unit, kwargs)): unit for unit in units}
+                for future in as_completed(futures):
+                    unit = futures[future]
+                    results[unit.key] = future.result()
+                    bar(unit.key)
+        else:
             own = checker is None
             if own:
                 from verm.check import Checker
 
                 checker = Checker(critic=critic or "analytic")
             try:
-                for unit in units:
-                    results[unit.key] = fn(checker, unit, **kwargs)
-                    bar(unit.key)
+                with ThreadPoolExecutor(max_workers=max(1, min(workers, len(units)))) as threads:
+                    futures = {threads.submit(fn, checker, unit, **kwargs): unit
+                               for unit in units}
+                    for future in as_completed(futures):
+                        unit = futures[future]
+                        results[unit.key] = future.result()
+                        bar(unit.key)
             finally:
                 if own:
                     checker.close()
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(units)),
-                                     mp_context=get_context("spawn"),
-                                     initializer=_init_worker, initargs=(critic,)) as pool:
-                futures = {pool.submit(_work, (fn, unit, kwargs)): unit for unit in units}
-                for future in as_completed(futures):
-                    unit = futures[future]
-                    results[unit.key] = future.result()
-                    bar(unit.key)
     finally:
         bar(None)
     return [results[u.key] for u in units]
