@@ -164,3 +164,24 @@ def test_eval_policy_against_a_served_policy(tmp_path: Path) -> None:
     assert res["domains"]["svg"]["render_rate"] == 0.5
     assert res["domains"]["svg"]["mean_reward"] == 1.0
     assert (kept / "circle.svg").read_text() == SVG
+
+
+def test_eval_critic_with_a_remote_critic(tmp_path: Path) -> None:
+    """--critic remote: each pair judged by the served model (here a stand-in answering in the
+    published schema), its errors scored against the known ones."""
+    found = json.dumps({"structure_error_count": 0, "data_error_count": 0,
+                        "text_error_count": 0, "style_error_count": 1, "errors": [
+                            {"category": "style_error", "severity": 2, "location": "the bar",
+                             "description": "the bar is red instead of blue"}]})
+    answers = [completion(found), completion('{"errors": []}')]
+    with StandinServer(answers) as server:
+        out = tmp_path / "res.json"
+        assert main(["eval-critic", "--vc-rewardbench", str(small_bench(tmp_path / "b")),
+                     "--critic", "remote", "--endpoint", server.url, "--jobs", "1",
+                     "--out", str(out)]) == 0
+        assert len(server.chats) == 2
+    res = json.loads(out.read_text())
+    assert (res["critic"], res["failed"]) == ("remote", 0)
+    assert [(p["id"], p["f1_hard"], p["reward"]) for p in res["pairs"]] == \
+        [("a", 1.0, 1.96), ("b", 1.0, 2.0)]
+    assert res["overall"]["ranking_accuracy"] == 1.0
