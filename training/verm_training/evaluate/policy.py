@@ -11,7 +11,6 @@ same code extractor, so a policy scored here behaves the same in ``verm revise``
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -34,15 +33,11 @@ COLUMNS = (("images", "images", False), ("rendered", "render_rate", True),
 
 
 def generation_prompt(domain: str) -> str:
-    """What the policy is asked: the picture in, the whole source out (one fenced block)."""
-    from verm.revise.prompt import LANGUAGES, WHAT
+    """What the policy is asked: ``verm train rl``'s own instruction for the domain, so a
+    policy is scored on the prompt it was trained on."""
+    from verm_training.rl import INSTRUCTIONS
 
-    lang = LANGUAGES[domain][0]
-    extra = (" Do not call savefig or show: the figure is rendered for you."
-             if domain == "chart" else "")
-    return (f"Write {WHAT[domain]} whose rendering looks exactly like this image: the same "
-            f"content, text, numbers, layout and colours.{extra} Answer with the complete file "
-            f"in one ```{lang} code block and nothing after it.")
+    return INSTRUCTIONS[domain]
 
 
 @dataclass
@@ -58,8 +53,8 @@ class Outcome:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", type=Path, required=True, metavar="DIR",
-                        help="reference images (PNG/JPEG); a sidecar <stem>.json with "
-                        "{\"domain\": \"svg\"} sets an image's domain")
+                        help="reference images (PNG/JPEG); an image's domain comes from its "
+                        "verm pin sidecar or a <stem>.json {\"domain\": \"svg\"}, as in `rl`")
     parser.add_argument("--domain", choices=tuple(TAXONOMY), default="chart",
                         help="the domain of images without a sidecar (default chart)")
     policy = parser.add_argument_group("the policy (one of --policy, --policy-endpoint)")
@@ -87,25 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _images(folder: Path, default: str, limit: int | None) -> list[tuple[Path, str]]:
-    found = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-            continue
-        domain = default
-        sidecar = path.with_suffix(".json")
-        if sidecar.is_file():
-            try:
-                domain = str(json.loads(sidecar.read_text(encoding="utf-8"))["domain"])
-            except (ValueError, KeyError, TypeError):
-                raise ValueError(f"{sidecar}: expected {{\"domain\": \"chart|svg|html|table\"}}"
-                                 ) from None
-            if domain not in TAXONOMY:
-                raise ValueError(f"{sidecar}: domain {domain!r} is not one of "
-                                 f"{', '.join(TAXONOMY)}")
-        found.append((path, domain))
-        if limit is not None and len(found) >= limit:
-            break
-    return found
+    """The reference images and their domains, read as ``verm train rl`` reads them (a pin
+    sidecar's ``kind`` or a ``<stem>.json`` ``{"domain": ...}``, else ``default``)."""
+    from verm_training.rl import domain_of
+
+    found = [(path, domain_of(path, default)) for path in sorted(folder.iterdir())
+             if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()]
+    return found[:limit] if limit is not None else found
 
 
 def _policy_settings(args: argparse.Namespace) -> Any:
