@@ -130,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, ValueError) as exc:
         print(f"eval-critic: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not pairs:
+        getattr(critic, "close", lambda: None)()
+        print(f"eval-critic: {args.vc_rewardbench or args.data}: no pairs to score"
+              + ("" if args.vc_rewardbench else f" in the {args.split!r} split"), file=sys.stderr)
+        return EXIT_USAGE
     judge: Judge | None = None
     matcher = None
     try:
