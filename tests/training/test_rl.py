@@ -94,18 +94,23 @@ def test_the_reward_is_verms_judgement_of_the_rendered_code(refs: Path, tmp_path
         ("svg", svg, "```svg\n<svg><rect width='10' height='10'</svg>\n```", 0.0),  # bad XML
         ("svg", svg, "```svg\n<svg xmlns='http://www.w3.org/2000/svg'></svg>\n```", 0.0),  # blank
     ]
+    logged: dict[str, float] = {}
     with Checker(critic="analytic") as checker:
         reward = VisualReward(checker, tmp_path / "candidates")
         scores = reward(prompts=[None] * len(cases),
                         completions=[_answer(text) for _, _, text, _ in cases],
                         domain=[d for d, _, _, _ in cases], reference=[r for _, r, _, _ in cases],
-                        completion_ids=None, trainer_state=None)
+                        completion_ids=None, trainer_state=None,
+                        log_metric=lambda name, value: logged.__setitem__(name, value))
         # A plausible but different chart renders: 1 <= reward < 2.
         other = reward.score("```python\nimport matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\n```",
                              "chart", chart)
     assert scores == [expected for _, _, _, expected in cases]
     assert all(isinstance(s, float) for s in scores)
     assert 1.0 <= other < 2.0
+    # What became of the batch, logged with TRL's metrics: 2 rendered, 1 without code, 4 not.
+    assert logged == {"verm/no_code": 1 / 7, "verm/not_rendered": 4 / 7, "verm/rendered": 2 / 7,
+                      "verm/refused": 0.0, "verm/critic_failed": 0.0}
     assert not list((tmp_path / "candidates").glob("candidate-*"))  # temp sources cleaned up
 
 
@@ -192,6 +197,13 @@ def test_bad_arguments_are_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
         RLArgs(policy=tmp_path, out=tmp_path, images=tmp_path, critic="remote")
     with pytest.raises(ValueError, match="exactly one"):
         RLArgs(policy=tmp_path, out=tmp_path, images=tmp_path, data=tmp_path)
+    remote = RLArgs(policy=tmp_path, out=tmp_path, images=tmp_path, critic="remote",
+                    endpoints=("http://gpu-a:8000/v1", "http://gpu-b:8000/v1"),
+                    api_key_env="RM_KEY")
+    with rl.make_checker(remote) as checker:  # the reward's critic: the user's settings
+        settings = checker.model_settings()
+        assert isinstance(rl.make_reward(remote, checker), AsyncVisualReward)
+    assert settings.endpoints == remote.endpoints and settings.api_key_env == "RM_KEY"
     assert rl.vllm_wanted("auto", cuda=False) is False
     with pytest.raises(ValueError, match="not installed"):
         rl.vllm_wanted("on", cuda=True)

@@ -217,13 +217,18 @@ def completion_text(completion: Any) -> str:
     return "".join(parts)
 
 
+OUTCOMES = ("no_code", "not_rendered", "rendered", "refused", "critic_failed")
+
+
 class VisualReward:
     """The paper's reward as a TRL reward function, judged by one warm ``Checker``.
 
     Called with ``completions`` and the dataset's ``domain`` and ``reference`` columns; returns
-    one float in [0, 2] per completion. Every failure of the candidate (no code, a crash, a
-    timeout, a blank render, a source verm refuses) is a 0, never an exception: one bad sample
-    must not stop a run.
+    one float in [0, 2] per completion. Whatever the candidate does wrong (no code, a crash, a
+    timeout, a blank render, a source or pragma verm refuses) is a 0, never an exception: one
+    bad sample must not stop a run. A critic that fails on a sample is a 0 too, but said on the
+    log, and the share of each outcome is logged with TRL's metrics (``verm/<outcome>``) so a
+    run whose critic keeps failing shows it.
     """
 
     def __init__(self, checker: Any, workdir: Path) -> None:
@@ -234,28 +239,47 @@ class VisualReward:
         (self.workdir / "verm.toml").touch()
         self.__name__ = "verm_reward"  # TRL names a reward's logged metrics after it
 
-    def score(self, completion: Any, domain: str, reference: str | Path) -> float:
+    def judge(self, completion: Any, domain: str, reference: str | Path) -> tuple[float, str]:
+        """The reward of one completion, and which of ``OUTCOMES`` it had."""
+        from verm.check import ConfigError, CriticError
         from verm.revise.prompt import extract_code
+        from verm.source import SourceError
 
         code = extract_code(completion_text(completion), domain)  # type: ignore[arg-type]
         if code is None:
-            return 0.0
+            return 0.0, "no_code"
         folder = Path(tempfile.mkdtemp(prefix="candidate-", dir=self.workdir))
         try:
             src = folder / f"candidate{SUFFIX[domain]}"
             src.write_text(code, encoding="utf-8")
             result = self.checker.check(self.checker.load(src), reference=Path(reference))
-            return min(2.0, max(0.0, float(result.reward)))
-        except Exception as exc:  # a candidate verm refuses is a candidate that failed
-            log.debug("verm train rl: candidate scored 0 (%s: %s)", type(exc).__name__, exc)
-            return 0.0
+        except (SourceError, ConfigError) as exc:  # the candidate's own doing
+            log.debug("verm train rl: candidate refused (%s)", exc)
+            return 0.0, "refused"
+        except CriticError as exc:
+            log.warning("verm train rl: the critic failed on a candidate, scored 0: %s", exc)
+            return 0.0, "critic_failed"
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        if not result.rendered:
+            return 0.0, "not_rendered"
+        return min(2.0, max(0.0, float(result.reward))), "rendered"
+
+    def score(self, completion: Any, domain: str, reference: str | Path) -> float:
+        return self.judge(completion, domain, reference)[0]
+
+    def _report(self, judged: list[tuple[float, str]], kwargs: dict[str, Any]) -> list[float]:
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric) and judged:
+            for outcome in OUTCOMES:
+                share = sum(o == outcome for _, o in judged) / len(judged)
+                log_metric(f"verm/{outcome}", share)
+        return [r for r, _ in judged]
 
     def __call__(self, prompts: list[Any], completions: list[Any], domain: list[str],
                  reference: list[str], **kwargs: Any) -> list[float]:
-        return [self.score(c, d, r) for c, d, r in zip(completions, domain, reference,
-                                                       strict=True)]
+        return self._report([self.judge(c, d, r) for c, d, r in zip(
+            completions, domain, reference, strict=True)], kwargs)
 
 
 class AsyncVisualReward(VisualReward):
@@ -270,12 +294,12 @@ class AsyncVisualReward(VisualReward):
                        domain: list[str], reference: list[str], **kwargs: Any) -> list[float]:
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(c: Any, d: str, r: str) -> float:
+        async def one(c: Any, d: str, r: str) -> tuple[float, str]:
             async with gate:
-                return await asyncio.to_thread(self.score, c, d, r)
+                return await asyncio.to_thread(self.judge, c, d, r)
 
-        return list(await asyncio.gather(*(one(c, d, r) for c, d, r in zip(
-            completions, domain, reference, strict=True))))
+        return self._report(list(await asyncio.gather(*(one(c, d, r) for c, d, r in zip(
+            completions, domain, reference, strict=True)))), kwargs)
 
 
 def make_checker(args: RLArgs) -> Any:
