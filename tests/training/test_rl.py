@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -38,15 +39,23 @@ from verm_training.rl import (
 TAUGHT_SVG = '<svg><circle cx="80" cy="70" r="36"/></svg>'
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
     """One torch thread: two contend on a shared 2-core machine (ten times slower steps)."""
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    with single_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +83,11 @@ def primed_policy(tiny_vl: Path, refs: Path, tmp_path_factory: pytest.TempPathFa
     tmp = tmp_path_factory.mktemp("primed")
     with Image.open(refs / "icon.png") as im:
         reference = im.convert("RGB")
-    adapter = train_tiny_critic(tiny_vl, tmp / "adapter", [reference], prompt_messages("svg"),
-                                f"```svg\n{TAUGHT_SVG}\n```", steps=60)
-    return merge_adapter(tiny_vl, adapter, tmp / "policy")
+    with single_thread():  # module fixtures are set up before the autouse one_thread
+        adapter = train_tiny_critic(tiny_vl, tmp / "adapter", [reference],
+                                    prompt_messages("svg"), f"```svg\n{TAUGHT_SVG}\n```",
+                                    steps=60)
+        return merge_adapter(tiny_vl, adapter, tmp / "policy")
 
 
 def _answer(text: str) -> list[dict[str, Any]]:
