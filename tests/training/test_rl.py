@@ -30,6 +30,7 @@ from verm_training.rl import (
     RLArgs,
     VisualReward,
     add_arguments,
+    build_dataset,
     prompt_messages,
     references,
     run,
@@ -140,7 +141,8 @@ def test_the_async_reward_judges_a_batch_concurrently_with_the_same_numbers(
     assert scores == [2.0, 0.0, 2.0]
 
 
-def test_prompts_come_from_pinned_references_or_a_synth_dataset(refs: Path, tmp_path: Path):
+def test_prompts_come_from_pinned_references_or_a_synth_dataset(refs: Path, tmp_path: Path,
+                                                                 tiny_vl: Path):
     from datasets import Dataset, DatasetDict
     from PIL import Image
 
@@ -155,6 +157,14 @@ def test_prompts_come_from_pinned_references_or_a_synth_dataset(refs: Path, tmp_
     found = references(RLArgs(policy=tmp_path, out=tmp_path / "o", data=tmp_path / "d"))
     assert [d for _, d in found] == ["svg", "svg"]  # one prompt per source
     assert all(p.is_file() for p, _ in found)
+    # --max-prompt-length leaves long prompts out (image tokens included), never truncates.
+    processor = card.load_processor(tiny_vl, padding_side="left")
+    pairs = references(args)
+    dataset = build_dataset(pairs, 256, processor, max_prompt_length=10_000)
+    assert dataset.column_names == ["prompt", "image", "domain", "reference"]
+    assert max(dataset["image"][0].size) <= 256
+    with pytest.raises(ValueError, match="no prompts left"):
+        build_dataset(pairs, 256, processor, max_prompt_length=10)
     assert prompt_messages("chart")[0]["content"][0] == {"type": "image"}
     assert "matplotlib" in prompt_messages("chart")[0]["content"][1]["text"]
 
