@@ -372,6 +372,8 @@ def lora_config(args: RLArgs) -> Any:
 def train_policy(args: RLArgs) -> Path:
     """Run GRPO; save the policy (a LoRA adapter, or full weights) and the card to
     ``args.out``; return ``args.out``."""
+    if args.images is not None:
+        references(args)  # a bad --images folder is said before torch is even imported
     import torch
     from transformers import AutoModelForImageTextToText
     from trl import GRPOTrainer
@@ -379,7 +381,7 @@ def train_policy(args: RLArgs) -> Path:
     cuda = card.on_cuda()
     resume = card.resume_from(args.out, args.resume)
     args.out.mkdir(parents=True, exist_ok=True)
-    pairs = references(args)  # bad inputs are said before any model loads
+    pairs = references(args)
     processor = card.load_processor(args.policy, padding_side="left",
                                     max_pixels=args.image_size ** 2)
     dataset = build_dataset(pairs, args.image_size, processor, args.max_prompt_length)
