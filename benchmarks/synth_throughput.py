@@ -1,4 +1,4 @@
-"""synth throughput: pairs per second per domain with 1 and 2 workers, where the time goes
+"""synth throughput: pairs per second per domain with 1, 2 and 3 workers, where the time goes
 (rendering, judging the pair — the no-op check and the row's images —, writing the dataset),
 side by side with a naive baseline: a fresh interpreter per render (``verm render`` in a
 subprocess), which is what a first attempt at "render each mutated script" would do.
@@ -76,7 +76,7 @@ def main() -> None:
         folder = Path(tmp)
         for domain in args.domains:
             src = corpus(folder, domain, args.sources)
-            for workers, pool in ((1, "thread"), (2, "thread"), (2, "process")):
+            for workers, pool in ((1, "thread"), (2, "thread"), (3, "thread"), (2, "process")):
                 r = synthesize([src], folder / f"out-{domain}-{workers}-{pool}", args.pairs,
                                seed=0, workers=workers, progress=False, pool=pool)
                 busy = r.render_s + r.judge_s + r.write_s or 1.0

@@ -69,6 +69,8 @@ TIMEOUT_S_MAX = 600.0
 NPROC_DEFAULT = 256  # tasks (threads included) one render may have at once
 OUT_OF_MEMORY = 71  # a worker's exit status when MemoryError escaped the job itself
 WORKER_FAILED = 70  # ... and when another exception did (the traceback is in its output)
+BURST_S = 0.2  # jobs taken less than this apart are a burst (a folder, a dataset; not typing)
+PREWARM_AFTER_S = 1.0  # in a burst, a spare re-warms only after this long without a job
 POLL_S = 0.1  # without a pids cgroup, how often a running job's process count is checked
 ORPHANS_S = 10.0  # how often an idle fork server looks for orphans of a monitor that died
 
@@ -268,11 +270,16 @@ def _recv_request(fd: int) -> dict[str, Any]:
 
 
 def _spare_worker(read_fd: int, done_fd: int, out_fd: int, modules: list[str], parent: int,
-                  prewarm: bool) -> None:
+                  prewarm: float | None) -> None:
     """A worker forked ahead of its job: it re-warms (faulting in its own copy of the warm
     pages and caches, off the critical path), then waits for the job. Never returns."""
     _die_with_parent(signal.SIGKILL, parent)
-    if prewarm:
+    # Re-warming costs a small chart's worth of CPU. Spent while the editor is idle it makes the
+    # next save fast; spent while jobs queue up (a folder checked, a dataset synthesised) it
+    # halves throughput. ``prewarm``: re-warm after that many seconds without a job (0: at once;
+    # None: never); the fork server asks for a delay while jobs come in a burst.
+    if prewarm is not None and (prewarm <= 0
+                                or not select.select([read_fd], [], [], prewarm)[0]):
         with contextlib.suppress(BaseException):
             _warm(modules, "prewarm")
     request = _recv_request(read_fd)
@@ -305,7 +312,8 @@ class _Worker:
     nproc: int
 
 
-def _fork_worker(server: socket.socket, taken_fd: int, modules: list[str], prewarm: bool,
+def _fork_worker(server: socket.socket, taken_fd: int, modules: list[str],
+                 prewarm: float | None,
                  limits: _Limits) -> _Worker:
     read_fd, write_fd = os.pipe()
     done_r, done_w = os.pipe()
@@ -324,7 +332,7 @@ def _fork_worker(server: socket.socket, taken_fd: int, modules: list[str], prewa
 
 
 def _spare(server: socket.socket, taken_fd: int, modules: list[str], parent: int,
-           prewarm: bool, idle_s: float, limits: _Limits) -> None:
+           prewarm: float | None, idle_s: float, limits: _Limits) -> None:
     """A monitor waiting for a connection with a pre-warmed worker; serves one request, exits.
 
     After ``idle_s`` without a request it retires (its worker dies with it): an idle editor
@@ -531,7 +539,7 @@ def _preload(names: str) -> None:
 
 
 def _fork_spare(server: socket.socket, taken_w: int, modules: list[str], limits: _Limits, *,
-                prewarm: bool = True, idle_s: float = 120.0) -> int:
+                prewarm: float | None = 0.0, idle_s: float = 120.0) -> int:
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
@@ -621,13 +629,14 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
     waiting: set[int] = set()  # spares forked and not yet heard from
     forked: set[int] = set()  # every spare (later a monitor) we started
 
-    def fork_one(prewarm: bool = True) -> None:
+    def fork_one(prewarm: float | None = 0.0) -> None:
         pid = _fork_spare(server, taken_w, modules, limits, prewarm=prewarm, idle_s=idle_s)
         waiting.add(pid)
         forked.add(pid)
 
     for _ in range(spares):
         fork_one()
+    last_taken = float("-inf")  # when a spare last took a job
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     parent = os.getppid()
@@ -645,9 +654,12 @@ def serve(sock_path: str, modules: list[str], spares: int = 1,
                 if pid in waiting:
                     waiting.discard(pid)
                     if kind == TAKEN and len(waiting) < spares:
-                        fork_one()
+                        now = time.monotonic()
+                        burst = now - last_taken < BURST_S
+                        last_taken = now
+                        fork_one(PREWARM_AFTER_S if burst else 0.0)
         elif server in ready:  # a request and no spare: one for it, and then as usual
-            fork_one(prewarm=False)
+            fork_one(prewarm=None)
         elif not ready and time.monotonic() > orphans_at:
             _orphans(forked)
             orphans_at = time.monotonic() + ORPHANS_S

@@ -10,6 +10,7 @@ fork-server sandbox for scripts and SVG, the pooled browser for pages and tables
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -150,6 +151,15 @@ def same_pixels(a: Image.Image, b: Image.Image) -> bool:
     return a.size == b.size and a.tobytes() == b.tobytes()
 
 
+def encoded(image: Image.Image) -> dict[str, Any]:
+    """A row's image as PNG bytes, encoded here in the worker (in parallel, the GIL released
+    while zlib works) rather than one by one when the dataset is saved; a fast compression
+    level: the dataset is written once and read by a trainer, size matters less than time."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return {"bytes": buffer.getvalue(), "path": None}
+
+
 def synth_source(checker: Any, unit: Unit, seed: int, pairs: int, image_size: int) -> Outcome:
     """Up to ``pairs`` rows for one source: its render is the reference, each mutation's
     render the prediction; pixel-identical renders (no visible change) are dropped."""
@@ -167,6 +177,7 @@ def synth_source(checker: Any, unit: Unit, seed: int, pairs: int, image_size: in
         return outcome
     rng = random.Random(f"verm-synth:{seed}:{unit.key}")
     shown: list[Image.Image] = [reference.image]
+    ref_png: dict[str, Any] | None = None  # encoded once for all of this source's rows
     for mutation in candidates(source.text, unit.kind, rng):
         if len(outcome.rows) >= pairs or outcome.tried >= pairs * ATTEMPTS_PER_PAIR:
             break
@@ -183,9 +194,12 @@ def synth_source(checker: Any, unit: Unit, seed: int, pairs: int, image_size: in
             outcome.duplicate += 1
         else:
             shown.append(render.image)
-            outcome.rows.append(make_row(unit.kind, reference.image, render.image,
-                                         list(mutation.labels), source=unit.key,
-                                         mutation=mutation.name, longest=image_size))
+            row = make_row(unit.kind, reference.image, render.image, list(mutation.labels),
+                           source=unit.key, mutation=mutation.name, longest=image_size)
+            if ref_png is None:
+                ref_png = encoded(row["images"][0])
+            row["images"] = [ref_png, encoded(row["images"][1])]
+            outcome.rows.append(row)
         outcome.judge_s += time.perf_counter() - t
     return outcome
 
