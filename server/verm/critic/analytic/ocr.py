@@ -6,7 +6,10 @@ and the critic describes text changes without the reference's words.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from PIL import Image, ImageOps
@@ -14,6 +17,8 @@ from PIL import Image, ImageOps
 from verm.types import Box
 
 MIN_TEXT_HEIGHT = 32  # tesseract reads small text far better upscaled to about this height
+_FAILED = object()
+CACHE_SIZE = 1024  # crops remembered: a screenshot's texts are read once, not on every save
 
 
 class TextReader:
@@ -28,6 +33,8 @@ class TextReader:
             except ImportError:
                 pytesseract = None
             self._tess = pytesseract
+        self._seen: OrderedDict[bytes, str | None] = OrderedDict()  # crop digest → text
+        self._lock = threading.Lock()
 
     @property
     def available(self) -> bool:
@@ -55,10 +62,26 @@ class TextReader:
             grey = grey.resize((max(1, round(grey.width * f)), MIN_TEXT_HEIGHT),
                                Image.Resampling.LANCZOS)
         grey = ImageOps.expand(grey, border=8, fill=int(grey.getpixel((0, 0)) or 255))
+        key = hashlib.blake2b(grey.tobytes(), digest_size=16,
+                              person=b"%dx%d" % grey.size).digest()
+        with self._lock:
+            if key in self._seen:  # the same pixels (a reference's text, an unchanged label)
+                self._seen.move_to_end(key)
+                return self._seen[key]
+        text = self._ocr(grey)
+        if text is _FAILED:  # a timeout under load may read fine next time: not remembered
+            return None
+        with self._lock:
+            self._seen[key] = text
+            while len(self._seen) > CACHE_SIZE:
+                self._seen.popitem(last=False)
+        return text
+
+    def _ocr(self, grey: Image.Image) -> Any:
         try:
             text = self._tess.image_to_string(grey, config="--psm 7", timeout=self.timeout_s)
         except Exception:  # OCR is best effort: a timeout or crash just means "unknown"
-            return None
+            return _FAILED
         text = " ".join(str(text).split())
         if not text:
             return None
