@@ -10,6 +10,7 @@ looks by default (``OUT/runs``), and writes down what it was trained on and how
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import platform
@@ -32,7 +33,14 @@ def report_to(value: str) -> list[str]:
     if unknown:
         raise ValueError(f"--report-to: unknown tracker {', '.join(unknown)}; "
                          f"choose from {', '.join(REPORT_TO)}")
-    return [] if not names or "none" in names else names
+    if not names or "none" in names:
+        return []
+    missing = [n for n, module in (("tensorboard", "tensorboard"), ("wandb", "wandb"))
+               if n in names and importlib.util.find_spec(module) is None]
+    if missing:
+        raise ValueError(f"--report-to {', '.join(missing)}: not installed (pip install "
+                         f"{' '.join(missing)}, or pass --report-to none)")
+    return names
 
 
 def on_cuda() -> bool:
