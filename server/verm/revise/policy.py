@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from verm.config import ConfigError
+from verm.critic.model.settings import convert
 
 KEYS: dict[str, tuple[str, str]] = {
     "policy": ("model", "str"),
@@ -38,8 +39,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "rounds": (1, 20), "max_new_tokens": (64, 65536), "temperature": (0.0, 2.0),
     "image_size": (64, 4096), "timeout_s": (1, 3600),
 }
-QUANTIZE = ("auto", "4bit", "8bit", "none")
-
 OnText = Callable[[str], None]
 Cancelled = Callable[[], bool]
 
@@ -81,31 +80,6 @@ class PolicySettings:
         return f"{self.model}" + (f" + {self.adapter}" if self.adapter else "")
 
 
-def _convert(key: str, kind: str, value: Any, where: str) -> Any:
-    at = f"{where}: {key}"
-    if value is None or value == "" or value == []:
-        return None
-    if kind == "str":
-        return str(value)
-    if kind == "quantize":
-        if str(value) not in QUANTIZE:
-            raise PolicySettingsError(f"{at}: expected one of {', '.join(QUANTIZE)}, got "
-                                      f"{value!r}")
-        return str(value)
-    if kind == "urls":
-        urls = [value] if isinstance(value, str) else list(value)
-        parts = [p.strip() for url in urls for p in str(url).split(",") if p.strip()]
-        for part in parts:
-            if not part.startswith(("http://", "https://")):
-                raise PolicySettingsError(f"{at}: expected http(s) URLs, got {part!r}")
-        return tuple(parts) or None
-    try:
-        number = int(value) if kind == "int" else float(value)
-    except (TypeError, ValueError):
-        raise PolicySettingsError(f"{at}: expected a number, got {value!r}") from None
-    return number
-
-
 def apply(base: PolicySettings, settings: dict[str, Any], where: str) -> PolicySettings:
     """``base`` with the policy keys of ``settings`` (one user layer) on top; others ignored."""
     changes: dict[str, Any] = {}
@@ -118,7 +92,7 @@ def apply(base: PolicySettings, settings: dict[str, Any], where: str) -> PolicyS
         if k not in KEYS:
             continue
         name, kind = KEYS[k]
-        converted = _convert(k, kind, value, where)
+        converted = convert(k, kind, value, where, PolicySettingsError)
         if converted is None:
             continue  # unset (an editor's null): the layer below stands
         lo_hi = RANGES.get(name)

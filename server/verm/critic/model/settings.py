@@ -81,9 +81,13 @@ class ModelSettings:
                 "top_p": self.top_p, "top_k": self.top_k}
 
 
-def _convert(key: str, kind: str, value: Any, where: str) -> Any:
+def convert(key: str, kind: str, value: Any, where: str,
+            error: type[Exception] = ModelSettingsError) -> Any:
+    """One user setting as its ``kind`` (str, bool, quantize, urls, int, float); None when unset
+    (None, "", an empty list). Shared by the model critics' and the revision policy's settings;
+    a bad value raises ``error`` naming ``where`` and the key."""
     at = f"{where}: {key}"
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return None
     if kind == "str":
         return str(value)
@@ -95,28 +99,22 @@ def _convert(key: str, kind: str, value: Any, where: str) -> Any:
             return True
         if s in ("0", "false", "no", "off"):
             return False
-        raise ModelSettingsError(f"{at}: expected true or false, got {value!r}")
+        raise error(f"{at}: expected true or false, got {value!r}")
     if kind == "quantize":
         if str(value) not in QUANTIZE:
-            raise ModelSettingsError(f"{at}: expected one of {', '.join(QUANTIZE)}, got {value!r}")
+            raise error(f"{at}: expected one of {', '.join(QUANTIZE)}, got {value!r}")
         return str(value)
     if kind == "urls":
         urls = [value] if isinstance(value, str) else list(value)
-        out = []
-        for url in urls:
-            for part in str(url).split(","):
-                part = part.strip()
-                if not part:
-                    continue
-                if not part.startswith(("http://", "https://")):
-                    raise ModelSettingsError(f"{at}: expected http(s) URLs, got {part!r}")
-                out.append(part)
-        return tuple(out)
+        parts = [p.strip() for url in urls for p in str(url).split(",") if p.strip()]
+        for part in parts:
+            if not part.startswith(("http://", "https://")):
+                raise error(f"{at}: expected http(s) URLs, got {part!r}")
+        return tuple(parts) or None
     try:
-        number = int(value) if kind == "int" else float(value)
+        return int(value) if kind == "int" else float(value)
     except (TypeError, ValueError):
-        raise ModelSettingsError(f"{at}: expected a number, got {value!r}") from None
-    return number
+        raise error(f"{at}: expected a number, got {value!r}") from None
 
 
 def apply(base: ModelSettings, settings: dict[str, Any], where: str) -> ModelSettings:
@@ -131,7 +129,7 @@ def apply(base: ModelSettings, settings: dict[str, Any], where: str) -> ModelSet
         if k not in KEYS:
             continue
         name, kind = KEYS[k]
-        converted = _convert(k, kind, value, where)
+        converted = convert(k, kind, value, where)
         if converted is None and name in ("quantize", "device"):
             continue
         lo_hi = RANGES.get(name)
