@@ -17,6 +17,7 @@ from pathlib import Path
 from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import CRITICS, ConfigError, Notice
+from verm.critic.model.flags import add_model_flags, given_model_flags
 from verm.pins import (
     BadReferenceError,
     OutsideWorkspaceError,
@@ -32,12 +33,6 @@ from verm.report import json_line, sarif, text_lines
 from verm.source import SUFFIX_KINDS, SourceError
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
-# argparse dest → user setting (verm.critic.model.settings): the model critics' flags.
-MODEL_FLAGS = (("model", "model"), ("adapter", "adapter"), ("quantize", "quantize"),
-               ("device", "device"), ("endpoint", "endpoint"), ("model_name", "model-name"),
-               ("api_key_env", "api-key-env"), ("max_new_tokens", "max-new-tokens"),
-               ("temperature", "temperature"), ("image_size", "image-size"),
-               ("prompts", "prompts"))
 OUTSIDE_HINT = "if you mean it, pass --allow-outside"
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
              "build", "dist", "site-packages"}
@@ -65,14 +60,11 @@ class Warnings:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    """The user's render settings from the command line (they outrank the config files)."""
-    out: dict[str, object] = {}
-    for flag, key in (("chromium", "chromium"), ("timeout", "timeout"), ("memory", "memory"),
-                      *MODEL_FLAGS):
-        value = getattr(args, flag, None)
-        if value is not None:
-            out[key] = value
-    return out
+    """The user's settings from the command line (they outrank the config files): render
+    settings and the model critics'."""
+    out: dict[str, object] = {key: getattr(args, key) for key in ("chromium", "timeout", "memory")
+                              if getattr(args, key, None) is not None}
+    return {**out, **given_model_flags(args)}
 
 
 def _checker(args: argparse.Namespace, critic: str | None = None) -> Checker:
@@ -438,33 +430,6 @@ def _user_flags(parser: argparse.ArgumentParser) -> None:
                         help="MB a render may use (a workspace may only lower it)")
 
 
-def _model_flags(parser: argparse.ArgumentParser) -> None:
-    """The model critics' settings (the user's alone; also in ~/.config/verm/config.toml)."""
-    group = parser.add_argument_group("model critics (--critic model|remote|ensemble)")
-    group.add_argument("--model", default=None, metavar="PATH",
-                       help="a Visual-ERM checkpoint folder (or a hub id your machine can reach)")
-    group.add_argument("--adapter", default=None, metavar="PATH", help="a PEFT LoRA adapter")
-    group.add_argument("--quantize", choices=("auto", "4bit", "8bit", "none"), default=None,
-                       help="load the model in 4-bit (default on a CUDA GPU), 8-bit or full")
-    group.add_argument("--device", default=None, metavar="DEV",
-                       help="auto (default), cpu, cuda or cuda:N")
-    group.add_argument("--endpoint", action="append", default=None, metavar="URL",
-                       help="an OpenAI-compatible server, e.g. http://gpu-box:8000/v1 "
-                       "(repeat for several, used round-robin)")
-    group.add_argument("--model-name", default=None, metavar="NAME",
-                       help="the served model's name (default: the server's first)")
-    group.add_argument("--api-key-env", default=None, metavar="VAR",
-                       help="the environment variable holding the server's API key")
-    group.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
-                       help="longest judgement the model may write (default 1024)")
-    group.add_argument("--temperature", type=float, default=None, metavar="T",
-                       help="sampling temperature (default 0: greedy, the same answer twice)")
-    group.add_argument("--image-size", type=int, default=None, metavar="PX",
-                       help="longest side of each image sent to the model (default 1024)")
-    group.add_argument("--prompts", default=None, metavar="DIR",
-                       help="a folder of <domain>.txt prompts replacing verm's")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verm", description="Judge code by its picture: render a source, compare it with "
@@ -483,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write reference | render | difference images here (one per "
                        "source, by its path)")
     _user_flags(check)
-    _model_flags(check)
+    add_model_flags(check)
     check.set_defaults(func=cmd_check)
 
     render = sub.add_parser("render", help="write the render that check judges")
@@ -539,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--no-policy", action="store_true",
                         help="search the literals even where a policy is configured")
     _user_flags(revise)
-    _model_flags(revise)
+    add_model_flags(revise)
     revise.set_defaults(func=cmd_revise)
 
     serve = sub.add_parser("serve", help="run the language server (LSP over stdio)")

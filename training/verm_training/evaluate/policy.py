@@ -20,8 +20,9 @@ from typing import Any
 
 from PIL import Image
 
+from verm.critic.model.flags import given_model_flags
 from verm.types import TAXONOMY
-from verm_training.evaluate.critic_flags import FLAGS, add_critic_flags
+from verm_training.evaluate.critic_flags import add_critic_flags
 from verm_training.evaluate.report import table, write_json
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -165,8 +166,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         policy.close()
         return EXIT_USAGE
-    overrides = {key: getattr(args, dest) for dest, key in FLAGS
-                 if getattr(args, dest, None) is not None}
+    overrides = given_model_flags(args)
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="verm-eval-policy-") as tmp:
