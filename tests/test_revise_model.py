@@ -287,11 +287,9 @@ async def test_lsp_revise_uses_the_policy_from_the_editor_settings(
 
 # -- a local policy: a real (tiny, random) Qwen3-VL in verm's model worker --------------------
 @pytest.fixture(scope="module")
-def tiny_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("torch")
-    from tinyvl import build_tiny_qwen3vl
-
-    return build_tiny_qwen3vl(tmp_path_factory.mktemp("policy") / "tiny-qwen3vl")
+def tiny_policy(tiny_vl: Path) -> Path:
+    """The session's tiny random Qwen3-VL (tests/conftest.py) standing as a policy."""
+    return tiny_vl
 
 
 def test_a_local_policy_that_answers_garbage_changes_nothing(checker: Checker, broken: Path,

@@ -11,13 +11,11 @@ import html as html_lib
 import random
 import re
 
-from verm_training.synth.markup import Tag, declarations, mask, tags
+from verm_training.synth.markup import MarkupMutator, Tag, declarations, mask, tags
 from verm_training.synth.mutation import (
     Mutation,
     blank_out,
     color_name,
-    label,
-    line_at,
     other_color,
     other_number,
     other_text,
@@ -38,18 +36,10 @@ _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _LENGTH = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-class _Mutator:
+class _Mutator(MarkupMutator):
     def __init__(self, text: str, rng: random.Random) -> None:
-        self.text = text
-        self.rng = rng
+        super().__init__(text, rng)
         self.tags = tags(text, html=True)
-        self.out: list[Mutation] = []
-
-    def add(self, family: str, text: str, category: str, severity: int, location: str,
-            description: str, offset: int) -> None:
-        if text != self.text:
-            self.out.append(Mutation(family, f"{family} {location}", text, (
-                label(category, severity, location, description, line_at(text, offset)),)))
 
     def run(self) -> list[Mutation]:
         shadow = mask(self.text)

@@ -8,8 +8,11 @@ hold), so a pragma or a commented-out rule is never edited.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
+
+from verm_training.synth.mutation import Mutation, label, line_at
 
 _MASKED = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^>]*>"
                      r"|(?<=<script)[^>]*>.*?(?=</script>)|/\*.*?\*/", re.S | re.I)
@@ -95,3 +98,19 @@ def declarations(text: str, start: int, end: int) -> list[tuple[str, str, int, i
     shadow = mask(text)
     return [(m.group(1).lower(), text[m.start(2):m.end(2)], m.start(2), m.end(2))
             for m in _DECL.finditer(shadow, start, end)]
+
+
+class MarkupMutator:
+    """What the SVG and HTML mutators share: the text, the seeded choices, and ``add``, which
+    keeps an edit that changed the text, labelled on the line of ``offset``."""
+
+    def __init__(self, text: str, rng: random.Random) -> None:
+        self.text = text
+        self.rng = rng
+        self.out: list[Mutation] = []
+
+    def add(self, family: str, text: str, category: str, severity: int, location: str,
+            description: str, offset: int) -> None:
+        if text != self.text:
+            self.out.append(Mutation(family, f"{family} {location}", text, (
+                label(category, severity, location, description, line_at(text, offset)),)))

@@ -10,13 +10,11 @@ from __future__ import annotations
 import random
 import re
 
-from verm_training.synth.markup import Tag, declarations, tags
+from verm_training.synth.markup import MarkupMutator, Tag, declarations, tags
 from verm_training.synth.mutation import (
     Mutation,
     blank_out,
     color_name,
-    label,
-    line_at,
     ordinal,
     other_color,
     other_number,
@@ -31,13 +29,11 @@ PAINT = ("fill", "stroke")
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-class _Mutator:
+class _Mutator(MarkupMutator):
     def __init__(self, text: str, rng: random.Random) -> None:
-        self.text = text
-        self.rng = rng
+        super().__init__(text, rng)
         self.tags = [t for t in tags(text) if t.depth > 0 or t.name != "svg"]
         self.names = self._names()
-        self.out: list[Mutation] = []
 
     def _names(self) -> dict[int, str]:
         """Each tag's location words: ``<circle>``, or ``second <rect>`` when there are more."""
@@ -51,12 +47,6 @@ class _Mutator:
             seen[t.name] = i + 1
             names[t.start] = f"<{t.name}>" if counts[t.name] == 1 else f"{ordinal(i)} <{t.name}>"
         return names
-
-    def add(self, family: str, text: str, category: str, severity: int, location: str,
-            description: str, offset: int) -> None:
-        if text != self.text:
-            self.out.append(Mutation(family, f"{family} {location}", text, (
-                label(category, severity, location, description, line_at(text, offset)),)))
 
     def run(self) -> list[Mutation]:
         for tag in self.tags:
