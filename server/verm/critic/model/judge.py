@@ -103,15 +103,28 @@ class ModelJudge:
         parser = StreamParser(domain)
         first_at: list[float] = []
 
+        # Findings already placed while streaming, by what the model wrote: the final verdict
+        # reuses them rather than matching their words against the render a second time.
+        placed: dict[tuple[str, int, str, str], list[Discrepancy]] = {}
+
+        def key(error: ModelError) -> tuple[str, int, str, str]:
+            return error.category, error.severity, error.location, error.description
+
         def on_text(text: str) -> None:
             for error in parser.feed(text):
                 if not first_at:
                     first_at.append(time.perf_counter() - start)
                 if on_finding is not None:
+                    d = discrepancy(error, render, reference)
+                    placed.setdefault(key(error), []).append(d)
                     try:
-                        on_finding(discrepancy(error, render, reference))
+                        on_finding(d)
                     except Exception:
                         log.exception("verm: publishing a streamed finding failed")
+
+        def final(error: ModelError) -> Discrepancy:
+            earlier = placed.get(key(error))
+            return earlier.pop(0) if earlier else discrepancy(error, render, reference)
 
         try:
             raw = self.generate(domain, prompt, ref_png, ren_png, on_text, cancelled)
@@ -138,7 +151,7 @@ class ModelJudge:
                          f"{len(judgement.errors)} complete findings kept")
         for problem in judgement.problems:
             log.info("verm: model output: %s", problem)
-        found = [discrepancy(e, render, reference) for e in judgement.errors]
+        found = [final(e) for e in judgement.errors]
         return Critique(rendered=True, discrepancies=found, critic=self.name,
                         elapsed_ms=(time.perf_counter() - start) * 1000, meta=meta, notes=notes)
 
