@@ -90,6 +90,7 @@ class VermServer(LanguageServer):
         # handler per method): after each judgement (worker thread), after `initialized` and
         # at shutdown (on the loop).
         self.on_judged: list[Callable[[Request, Outcome], None]] = []
+        self.on_judging: list[Callable[[int], None]] = []  # +1 a judgement began, -1 ended
         self.on_initialized: list[Callable[[], Awaitable[None]]] = []
         self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
 
@@ -190,7 +191,21 @@ class VermServer(LanguageServer):
         return True
 
     def judge(self, request: Request, token: Token) -> Outcome:
-        """In a worker thread: one judgement of one document."""
+        """In a worker thread: one judgement of one document, counted while it runs."""
+        self._judging(+1)
+        try:
+            return self._judge(request, token)
+        finally:
+            self._judging(-1)
+
+    def _judging(self, delta: int) -> None:
+        for hook in self.on_judging:
+            try:
+                hook(delta)
+            except Exception:
+                log.exception("verm: a judging hook failed")
+
+    def _judge(self, request: Request, token: Token) -> Outcome:
         path = Path(request.path)
         outcome = Outcome(request)
         try:
@@ -352,12 +367,22 @@ class ClientLogHandler(logging.Handler):
 
 
 def create_server() -> VermServer:
-    from verm.lsp.features import actions, diagnostics, hover, idle, lifecycle, model, watch
+    from verm.lsp.features import (
+        actions,
+        diagnostics,
+        hover,
+        idle,
+        lifecycle,
+        model,
+        status,
+        view,
+        watch,
+    )
 
     server = VermServer()
     handler = ClientLogHandler(server)
     logging.getLogger("verm").addHandler(handler)
     logging.getLogger("verm").setLevel(logging.INFO)
-    for feature in (lifecycle, diagnostics, hover, actions, watch, idle, model):
+    for feature in (lifecycle, diagnostics, hover, actions, watch, idle, model, status, view):
         feature.setup(server)
     return server
