@@ -119,4 +119,7 @@ def locate_all(discrepancies: list[Discrepancy], render: Render) -> list[Discrep
     for d in discrepancies:
         if d.range is None:
             d.range = locate(d, render)
+        for r in d.related:
+            if r.range is None:
+                r.range = locate(r, render)
     return discrepancies

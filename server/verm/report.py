@@ -9,7 +9,7 @@ from typing import Any
 
 from verm import __version__
 from verm.check import CheckResult
-from verm.types import TAXONOMY
+from verm.types import TAXONOMY, Range
 
 SEVERITY_WORDS = {3: "error", 2: "warning", 1: "info"}
 SARIF_LEVELS = {3: "error", 2: "warning", 1: "note"}
@@ -24,7 +24,8 @@ def _rel(path: Path, cwd: Path) -> str:
 
 
 def text_lines(result: CheckResult, cwd: Path) -> list[str]:
-    """``path:line:col: severity category: description (location)``, then a summary line."""
+    """``path:line:col: severity category: description (location)``, each followed by the
+    ``note:`` lines of what it also changed, then a summary line."""
     src = _rel(result.source.path, cwd)
     out = []
     for d in result.discrepancies:
@@ -32,6 +33,9 @@ def text_lines(result: CheckResult, cwd: Path) -> list[str]:
         line, col = (start.line + 1, start.character + 1) if start else (1, 1)
         out.append(f"{src}:{line}:{col}: {SEVERITY_WORDS[d.severity]} {d.category}: "
                    f"{d.description} ({d.location})")
+        for r in d.related:  # consequences of this cause, as a compiler's notes
+            rl = r.range.start.line + 1 if r.range else line
+            out.append(f"{src}:{rl}:1: note: also {r.description} ({r.location})")
     out.append(summary(result, cwd))
     return out
 
@@ -56,6 +60,16 @@ def json_line(result: CheckResult, cwd: Path) -> str:
     return json.dumps(result.to_json(relative_to=cwd), ensure_ascii=False)
 
 
+def _region(r: Range | None) -> dict[str, int]:
+    """A SARIF region (1-based lines and columns) for a source range."""
+    return {
+        "startLine": (r.start.line + 1) if r else 1,
+        "startColumn": (r.start.character + 1) if r else 1,
+        "endLine": (r.end.line + 1) if r else 1,
+        "endColumn": (max(r.end.character, r.start.character) + 1) if r else 1,
+    }
+
+
 def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
     """One SARIF 2.1.0 log: a rule per taxonomy category, a result per discrepancy."""
     categories = sorted({c for cats in TAXONOMY.values() for c in cats})
@@ -70,13 +84,7 @@ def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
     for res in results:
         uri = _rel(res.source.path, cwd)
         for d in res.discrepancies:
-            r = d.range
-            region = {
-                "startLine": (r.start.line + 1) if r else 1,
-                "startColumn": (r.start.character + 1) if r else 1,
-                "endLine": (r.end.line + 1) if r else 1,
-                "endColumn": (max(r.end.character, r.start.character) + 1) if r else 1,
-            }
+            region = _region(d.range)
             sarif_results.append({
                 "ruleId": d.category,
                 "ruleIndex": rule_index[d.category],
@@ -86,6 +94,14 @@ def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
                     "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
                     "region": region,
                 }}],
+                **({"relatedLocations": [{
+                    "id": i,
+                    "message": {"text": f"also: {r.description} ({r.location})"},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                        "region": _region(r.range),
+                    },
+                } for i, r in enumerate(d.related)]} if d.related else {}),
                 "properties": {
                     "severity": d.severity,
                     "location": d.location,

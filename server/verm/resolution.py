@@ -61,7 +61,8 @@ def text_saturated(critique: Critique, render: Render) -> bool:
     texts = [a for a in render.anchors if a.role in TEXT_ROLES and not a.container]
     if len(texts) < MIN_TEXTS:
         return False
-    boxes = [d.render_box for d in critique.discrepancies if d.render_box is not None]
+    shown = [r for d in critique.discrepancies for r in (d, *d.related)]
+    boxes = [d.render_box for d in shown if d.render_box is not None]
     hit = sum(1 for a in texts if any(_overlap(a.box, b) for b in boxes))
     return hit >= SATURATED * len(texts)
 

@@ -193,9 +193,12 @@ class Discrepancy:
     anchor: Anchor | None = None  # the render element blamed, when one is
     range: Range | None = None  # filled in by locate
     fix: dict[str, Any] | None = None  # what a quick fix needs: {"kind": "color", "expected": ...}
+    related: list[Discrepancy] = field(default_factory=list)
+    """Consequences folded into this root cause (ticks of a rescaled axis, cells a wider
+    column moved): shown with it, never as diagnostics of their own."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "category": self.category,
             "severity": self.severity,
             "location": self.location,
@@ -203,6 +206,14 @@ class Discrepancy:
             "range": (self.range or TOP_OF_FILE).to_json(),
             "bbox": [round(v, 1) for v in self.ref_box] if self.ref_box else None,
         }
+        if self.related:
+            out["related"] = [{
+                "location": r.location,
+                "description": r.description,
+                "range": (r.range or TOP_OF_FILE).to_json(),
+                "bbox": [round(v, 1) for v in r.ref_box] if r.ref_box else None,
+            } for r in self.related]
+        return out
 
 
 @dataclass

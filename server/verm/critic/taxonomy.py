@@ -13,7 +13,8 @@ from verm.types import TAXONOMY
 
 Nature = str
 """What changed: missing | extra | recolor | restyle | moved | resized | text | changed |
-background | shifted (a parent's content, all moved alike)."""
+background | shifted (a parent's content, all moved alike) | data (a series' values, from the
+sidecar) | limits (an axis's limits or scale, from the sidecar)."""
 
 CHART_TEXT = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
                         "legend-text", "text"})
@@ -59,6 +60,10 @@ def categorize(
     fn = table.get(domain, _chart)
     if nature == "shifted":  # a parent's margin or padding: where things sit
         nature = "moved"
+    if nature == "data":  # the sidecar says the series' own values differ
+        return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
+    if nature == "limits":  # an axis's limits or scale set differently
+        return "structure_error", 2
     if nature == "restyle":  # a thicker line, a bigger font: how it looks, not what it says
         return ("layout_error" if domain == "table" else "style_error"), 1 if share < BIG else 2
     category, severity = fn(role, nature, share, container, has_text, numeric)

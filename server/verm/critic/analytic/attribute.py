@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from verm.critic.analytic.blame import blame_pixels, stroke_weight
+from verm.critic.analytic.causes import group_causes
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import (
     PAD,
@@ -62,10 +63,20 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings += pixel_findings
     findings = _collapse_containers(findings, placed, cmp)
     findings = _pair_moves(findings)
-    findings = _merge(findings)
+    findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     read_reference_text(findings, cmp, ctx)
-    out = [word(f, cmp, ctx) for f in findings]
+    out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
+                       _totals(ctx))
     out.sort(key=lambda d: (-d.severity, d.location))
+    return out
+
+
+def _totals(ctx: Context) -> dict[tuple[int | None, str], int]:
+    """How many render elements of each role each source line drew ("3 of 8 bars")."""
+    out: dict[tuple[int | None, str], int] = {}
+    for a in ctx.render_anchors:
+        key = (a.range.start.line if a.range is not None else None, a.role)
+        out[key] = out.get(key, 0) + 1
     return out
 
 
@@ -149,7 +160,8 @@ def _merge_lines(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _merge_recolors(findings: list[Finding]) -> list[Finding]:
+def _merge_recolors(findings: list[Finding], backgrounds: tuple[Color, ...] = ()
+                    ) -> list[Finding]:
     """One colour changed in the code shows in several places (a line and its legend handle,
     the anti-aliased rim of text drawn on a recoloured shape): one finding, on the biggest."""
     out: list[Finding] = []
@@ -158,17 +170,19 @@ def _merge_recolors(findings: list[Finding]) -> list[Finding]:
         if f.nature != "recolor" or f.ref_color is None or f.render_color is None:
             out.append(f)
             continue
-        g = next((g for g in kept if _same_change(f, g)), None)
+        g = next((g for g in kept if _same_change(f, g, backgrounds)), None)
         if g is not None:
             g.pixels += f.pixels
-            g.also.append(f.name or (f.anchor.name if f.anchor else "figure"))
+            if hex_color(f.render_color) == hex_color(g.render_color):
+                # The same colour drawn elsewhere (a legend handle); a blended rim is not news.
+                g.also.append(f.name or (f.anchor.name if f.anchor else "figure"))
             continue
         kept.append(f)
         out.append(f)
     return out
 
 
-def _same_change(f: Finding, g: Finding) -> bool:
+def _same_change(f: Finding, g: Finding, backgrounds: tuple[Color, ...] = ()) -> bool:
     """``f`` shows ``g``'s colour change: the same colours, or f's own colour mixed with them."""
     assert f.ref_color and f.render_color and g.ref_color and g.render_color
     if hex_color(f.ref_color) == hex_color(g.ref_color) and hex_color(f.render_color) == (
@@ -176,8 +190,12 @@ def _same_change(f: Finding, g: Finding) -> bool:
     ):
         return True
     own = parse_hex(f.anchor.color) if f.anchor else None
-    return own is not None and _mixes(f.ref_color, own, g.ref_color) and _mixes(
-        f.render_color, own, g.render_color)
+    # Mixed with the element's own colour (drawn over it) or with a background (the change's
+    # anti-aliased rim where it crosses this element).
+    bases = [c for c in (own, *backgrounds) if c is not None]
+    return any(_mixes(f.ref_color, base, g.ref_color) and _mixes(f.render_color, base,
+                                                                 g.render_color)
+               for base in bases)
 
 
 def _mixes(c: Color, a: Color, b: Color) -> bool:
@@ -192,9 +210,9 @@ def _mixes(c: Color, a: Color, b: Color) -> bool:
     return 0.0 < t < 1.0 and r2 <= (SAME_COLOR / 2) ** 2
 
 
-def _merge(findings: list[Finding]) -> list[Finding]:
+def _merge(findings: list[Finding], backgrounds: tuple[Color, ...] = ()) -> list[Finding]:
     """One finding per element, and one per kind of guide (all grid lines, all x ticks)."""
-    findings = _merge_recolors(_merge_lines(findings))
+    findings = _merge_recolors(_merge_lines(findings), backgrounds)
     out: list[Finding] = []
     by_group: dict[tuple[str, str], Finding] = {}
     by_anchor: dict[int, Finding] = {}

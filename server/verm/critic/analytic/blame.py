@@ -440,6 +440,12 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     ) >= 0.8 * n:
         return None  # its own colour on both sides: faint rims of a change beside it
     if col_a and col_b and both >= 0.5 and color_distance(col_a, col_b) > SAME_COLOR:
+        exact = cmp.frame.scale == 1.0 and not cmp.lossy  # else shades are stroke weights
+        if exact and texty(anchor) and anchor_color is not None and _shades(
+                (col_a, col_b), anchor_color, cmp.ref_background, cmp.render_background):
+            # Lighter and darker shades of the text's own ink: other glyphs, not a colour.
+            f.nature = "text"
+            return f
         f.nature = "recolor"
         if anchor_color and color_distance(anchor_color, col_b) <= SAME_COLOR:
             f.render_color = anchor_color
@@ -461,6 +467,15 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     f.ref_box = ref_box
     f.nature = moved_or_resized(ref_box, pl.tight)
     return f
+
+
+def _shades(colors: tuple[Color, Color], ink: Color, *backgrounds: Color) -> bool:
+    """Every colour is the ink, a background, or an anti-aliased mix of the two."""
+    def shade(c: Color) -> bool:
+        return any(color_distance(c, k) <= SAME_COLOR for k in (ink, *backgrounds)) or any(
+            bool(_blend(np.array(c, dtype=np.int32)[:, None], np.array([0]), ink, bg)[0])
+            for bg in backgrounds)
+    return all(shade(c) for c in colors)
 
 
 def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Box | None:

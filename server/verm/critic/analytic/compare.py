@@ -35,6 +35,7 @@ FAINT = 14  # lossy references: smaller differences count where both pictures ar
 FLAT = 10  # per-channel 3×3 range under which a neighbourhood is flat
 GROUP_RADIUS = 3  # dilation that joins the glyphs of a word into one region
 MIN_PIXELS = 6  # a region with fewer differing pixels is a speck
+EXACT_MIN_PIXELS = 3  # same renderer, same canvas: no noise, so one changed glyph counts
 JITTER = 2  # px a resampled reference's glyphs may land off (see forgive_jitter)
 JITTER_AREA = 20_000  # regions larger than this (box px) are never jitter
 JITTER_TILE = 12  # px: glyph-sized tiles, each with its own shift
@@ -362,7 +363,8 @@ def compare(
     if reg.method == "identical":
         return cmp
     cmp.diff = cmp.unexplained(a, b)
-    regions = find_regions(cmp.diff)
+    regions = find_regions(cmp.diff, min_pixels=MIN_PIXELS if cmp.lossy or reg.scale != 1.0
+                           else EXACT_MIN_PIXELS)
     if reg.scale != 1.0 and regions:
         regions = forgive_jitter(cmp, regions)
     cmp.regions = regions

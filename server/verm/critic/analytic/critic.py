@@ -65,7 +65,7 @@ class AnalyticCritic:
         shifted = _content_shift(reg, domain, render)
         if shifted is not None:
             found.append(shifted)
-        if cmp.regions or (sidecar and canvas is not None):
+        if cmp.regions or (sidecar and (canvas is not None or cmp.diff.any())):
             ctx = Context(
                 domain=domain,
                 render_anchors=render.anchors,

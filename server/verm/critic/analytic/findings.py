@@ -64,6 +64,9 @@ class Finding:
     members: int = 1  # anchors merged into this finding
     also: list[str] = field(default_factory=list)  # other places showing the same change
     style: tuple[str, object, object] | None = None  # restyle: (property, reference, render)
+    consequence: bool = False  # the sidecar shows it unchanged itself: it moved with others
+    note: str | None = None  # what else the sidecar says about the change ("y-axis now …")
+    line: int | None = None  # the source line to blame when not the anchor's (limits set)
 
     @property
     def role(self) -> str:

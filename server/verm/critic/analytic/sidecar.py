@@ -38,7 +38,8 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
     """Findings from comparing anchors by key; the area each explains is marked in
     ``explained`` so the pixel pass does not report it again."""
     by_key = {p.anchor.key: p for p in render}
-    ref_keys = {p.anchor.key for p in ref}
+    ref_by_key = {p.anchor.key: p for p in ref}
+    ref_keys = set(ref_by_key)
     out: list[Finding] = []
     boxy: list[Finding] = []  # containers whose box changed
     moves: list[tuple[tuple[float, float], Box]] = []  # containers moved: offset, old box
@@ -61,6 +62,15 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                 _mark(explained, rp.box)
             continue
         na = np_.anchor
+        data = data_changed(ra, na)
+        if data and ra.role not in TOP_CONTAINERS and confirmed_near(cmp, rp, np_, by_key):
+            out.append(Finding("data", na, ra, np_.tight, rp.tight,
+                               diff_in(cmp, int_box(union([rp.box, np_.box]), cmp.frame)),
+                               ref_color=parse_hex(ra.color), render_color=parse_hex(na.color),
+                               note=data_note(ra, na, ref_by_key, by_key)))
+            _mark(explained, rp.box)
+            _mark(explained, np_.box)
+            continue
         if not confirmed(rp.box, np_.box):
             continue
         f = Finding("", na, ra, np_.tight, rp.tight,
@@ -77,6 +87,8 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
             f.nature, f.style = "restyle", style
         elif moved and not ctx.canvas_changed:
             f.nature = moved_or_resized(rp.tight, np_.tight)
+            # Same data, drawn elsewhere: its axis was rescaled or its plot resized.
+            f.consequence = data is False
         else:
             continue
         if na.container and f.nature == "recolor":
@@ -105,6 +117,7 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
     for f in boxy:
         if not any(inside(g.box, grow(f.box, PAD), 0.9) for g in out):
             out.append(f)
+    out += _limits(out, render, ref, cmp, explained)
     # Children that moved with their container (a legend's texts) are its move, not theirs.
     out = [f for f in out if not (
         f.nature == "moved" and f.ref_box is not None and f.render_box is not None
@@ -114,6 +127,102 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                                                    strict=True)) <= PAD
                 for off, old in moves))]
     return _shared_shift(_drop_nested(_drop_reflowed(out)), render)
+
+
+def data_changed(ref: Anchor, render: Anchor) -> bool | None:
+    """Whether a mark's data differ (the renderer's digest, or a bar's or wedge's value);
+    None when the sidecar does not say."""
+    for prop in ("data", "value"):
+        a, b = ref.props.get(prop), render.props.get(prop)
+        if a is not None and b is not None:
+            if isinstance(a, float) or isinstance(b, float):
+                try:
+                    return abs(float(a) - float(b)) > 1e-9 * max(1.0, abs(float(a)))
+                except (TypeError, ValueError):
+                    return a != b
+            return a != b
+    return None
+
+
+def confirmed_near(cmp: Comparison, rp: Placed, np_: Placed, by_key: dict[str, Placed]
+                   ) -> bool:
+    """Changed data shows somewhere in the element's plot (a series that set the axis limits
+    may itself be drawn in the same pixels while everything else moved)."""
+    box = int_box(union([rp.box, np_.box]), cmp.frame)
+    if diff_in(cmp, box) >= MIN_CONFIRM:
+        return True
+    plot = by_key.get(_parent_key(np_.anchor.key))
+    return plot is not None and diff_in(cmp, plot.box) >= MIN_CONFIRM
+
+
+def _span(values: object) -> str | None:
+    if not isinstance(values, list) or len(values) != 2:
+        return None
+    return f"{_num(values[0])}–{_num(values[1])}"
+
+
+def _num(v: object) -> str:
+    try:
+        return f"{float(v):.4g}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def data_note(ref: Anchor, render: Anchor, ref_by_key: dict[str, Placed],
+              by_key: dict[str, Placed]) -> str:
+    """What the sidecar says about changed data: values, spans, and the axis they moved."""
+    parts = []
+    if ref.role == "bar" and "value" in ref.props and "value" in render.props:
+        parts.append(f"value {_num(render.props['value'])}, reference {_num(ref.props['value'])}")
+    elif ref.role == "wedge" and "value" in ref.props and "value" in render.props:
+        parts.append(f"angle {_num(render.props['value'])}°, reference "
+                     f"{_num(ref.props['value'])}°")
+    else:
+        for axis in ("y", "x"):
+            a, b = _span(ref.props.get(f"{axis}range")), _span(render.props.get(f"{axis}range"))
+            if a and b and a != b:
+                parts.append(f"{axis} values span {b}, reference {a}")
+    plot = _parent_key(render.key)
+    ra, na = ref_by_key.get(plot), by_key.get(plot)
+    if ra is not None and na is not None:
+        for axis in ("y", "x"):
+            a = _span(ra.anchor.props.get(f"{axis}lim"))
+            b = _span(na.anchor.props.get(f"{axis}lim"))
+            if a and b and a != b:
+                parts.append(f"{axis}-axis now {b}, reference {a}")
+    return "; ".join(parts)
+
+
+def _limits(findings: list[Finding], render: list[Placed], ref: list[Placed], cmp: Comparison,
+            explained: np.ndarray) -> list[Finding]:
+    """A plot whose axis limits or scale changed while none of its data did: the limits are
+    the cause (on the line that set them), its moved marks and ticks the consequences."""
+    ref_by_key = {p.anchor.key: p for p in ref}
+    out: list[Finding] = []
+    for p in render:
+        a = p.anchor
+        if a.role != "axes":
+            continue
+        rp = ref_by_key.get(a.key)
+        if rp is None or diff_in(cmp, p.box) < MIN_CONFIRM:
+            continue
+        if any(f.nature == "data" and f.anchor is not None
+               and f.anchor.key.startswith(a.key + "/") for f in findings):
+            continue
+        for axis in ("y", "x"):
+            old = (rp.anchor.props.get(f"{axis}lim"), rp.anchor.props.get(f"{axis}scale"))
+            new = (a.props.get(f"{axis}lim"), a.props.get(f"{axis}scale"))
+            if None in old or None in new or old == new:
+                continue
+            what = ("scale" if old[1] != new[1] else "limits")
+            shown = (f"{new[1]}, reference {old[1]}" if what == "scale" else
+                     f"{_span(new[0])}, reference {_span(old[0])}")
+            lines = a.props.get("limit_lines") or {}
+            out.append(Finding("limits", a, rp.anchor, p.tight, rp.tight, diff_in(cmp, p.box),
+                               note=f"{axis}-axis {what} {shown}",
+                               line=lines.get(axis) if isinstance(lines, dict) else None))
+            break
+    return out
 
 
 def _parent_key(key: str) -> str:

@@ -10,7 +10,7 @@ from verm.critic.analytic.compare import Comparison, Frame
 from verm.critic.analytic.findings import SAME_COLOR, Context, Finding, texty, union
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.taxonomy import categorize, numeric_looking
-from verm.types import Anchor, Box, Discrepancy
+from verm.types import Anchor, Box, Discrepancy, Range
 
 MAX_OCR = 2  # OCR reads per judgement (~100 ms each)
 FILL_PROPERTIES = ("background-color", "background", "fill")
@@ -66,6 +66,10 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
             fix = {"kind": "color", "expected": ref_hex, "actual": ren_hex}
             if prop:
                 fix["property"] = prop  # which declaration to edit (HTML/SVG styles)
+    elif nature == "data":
+        desc = f"its data differ from the reference{': ' + f.note if f.note else ''}"
+    elif nature == "limits":
+        desc = f.note or "axis limits differ from the reference"
     elif nature == "restyle" and f.style is not None:
         prop, ref_value, render_value = f.style
         desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
@@ -132,6 +136,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
     else:
         ref_box = frame.to_ref(f.ref_box or evidence_box)
         render_box = frame.to_render(f.render_box or evidence_box)
+    if f.note and nature not in ("data", "limits"):
+        desc += f"; {f.note}"
     return Discrepancy(
         category=category,
         severity=severity,
@@ -140,6 +146,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         ref_box=tuple(round(v, 1) for v in ref_box),  # type: ignore[arg-type]
         render_box=tuple(round(v, 1) for v in render_box),  # type: ignore[arg-type]
         anchor=f.anchor or f.ref_anchor,  # a missing element: its anchor in the reference
+        range=Range.of_line(f.line) if f.line is not None else None,
         fix=fix,
     )
 

@@ -72,10 +72,17 @@ def judgement_diagnostics(outcome: Outcome, settings: Settings,
                                                           end=lsp.Position(line=0, character=0))),
         message=f"reference image ({result.pin.describe()})")]
     href = path_to_uri(outcome.diff_path) if outcome.diff_path else None
+    source_uri = path_to_uri(result.source.path)
     out = []
     for index, d in enumerate(result.discrepancies):
         if d.severity < settings.severity_threshold:
             continue
+        # What the root cause also changed (a rescaled axis's ticks, a reflowed column): shown
+        # with it, each on its own line, never as diagnostics of their own.
+        consequences = [lsp.DiagnosticRelatedInformation(
+            location=lsp.Location(uri=source_uri,
+                                  range=to_lsp_range(r.range or Range.of_line(0))),
+            message=f"also: {r.description} ({r.location})") for r in d.related]
         out.append(lsp.Diagnostic(
             range=to_lsp_range(d.range or Range.of_line(0)),
             message=f"{d.description} ({d.location})",
@@ -83,7 +90,7 @@ def judgement_diagnostics(outcome: Outcome, settings: Settings,
             code=d.category,
             code_description=lsp.CodeDescription(href=href) if href else None,
             source=SOURCE,
-            related_information=related,
+            related_information=related + consequences,
             data={"verm": "discrepancy", "index": index, "generation": outcome.request.generation,
                   "category": d.category, "severity": d.severity, "location": d.location,
                   "fix": d.fix, "bbox": d.to_json()["bbox"], "reward": round(result.reward, 4),

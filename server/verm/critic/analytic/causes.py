@@ -1,0 +1,277 @@
+"""Causal grouping: one discrepancy per cause, its consequences folded in as ``related``.
+
+One edit changes many pixels: a bar's new value rescales the axis, so every bar, tick label and
+grid line moves; a longer cell widens its column, so every cell below it moves. Reporting each
+as its own diagnostic buries the cause. Here the findings are split into *causes* (what the code
+said differently: data, text, colour, style, presence) and *consequences* (what moved or resized
+because of them: guides of a rescaled axis, reflowed cells, stray fragments), and every
+consequence is attached to the cause that explains it, with its own range for the editor's
+related information. Several causes on one source line are one cause (the eight bars of one
+``ax.bar`` call).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from verm.critic.analytic.findings import Finding, union
+from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
+from verm.types import Discrepancy
+
+GUIDES = CHART_GUIDES | {"xticklabel", "yticklabel"}
+LAYOUT = frozenset({"moved", "resized", "shifted"})
+_COLUMN = re.compile(r"(?:column|header) '([^']*)'")
+PLURAL = {"bar": "bars", "wedge": "wedges", "line": "lines", "collection": "marker sets",
+          "patch": "shapes", "image": "images", "cell": "cells", "header": "header cells"}
+
+
+@dataclass
+class Item:
+    """A finding and the discrepancy it reads as, with what it explains."""
+
+    finding: Finding
+    d: Discrepancy
+    related: list[Item] = field(default_factory=list)
+
+    @property
+    def role(self) -> str:
+        return self.finding.role
+
+    @property
+    def line(self) -> int | None:
+        a = self.d.anchor
+        return a.range.start.line if a is not None and a.range is not None else None
+
+    @property
+    def group(self) -> str:
+        """The plot (chart) or table column the element belongs to, for matching causes."""
+        a = self.d.anchor
+        if a is None:
+            return ""
+        return a.key.split("/", 1)[0]
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (self.d.severity, self.finding.pixels)
+
+
+def group_causes(findings: list[Finding], found: list[Discrepancy], domain: str,
+                 totals: dict[tuple[int | None, str], int] | None = None) -> list[Discrepancy]:
+    """``found`` (one per finding, same order) with consequences folded into their causes.
+
+    ``totals``: how many render anchors of each (line, role) exist, to say "3 of 8 bars"."""
+    items = [Item(f, d) for f, d in zip(findings, found, strict=True)]
+    if len(items) <= 1:
+        return found
+    if domain == "chart":
+        roots = _fold_chart(items)
+    elif domain in ("html", "table"):
+        roots = _fold_layout(items, domain)
+    else:
+        roots = items
+    roots = _fold_orphans(roots)
+    roots = _one_per_line(roots, totals or {})
+    return [_emit(r) for r in roots]
+
+
+def _rescaled(items: list[Item]) -> set[str]:
+    """Plots whose scale visibly changed: tick texts or places, a mark resized or moved, or
+    the sidecar saying their data or limits changed."""
+    out = set()
+    for it in items:
+        f = it.finding
+        if (f.nature in ("data", "limits") or f.consequence
+                or (it.role in ("xticklabel", "yticklabel") and f.nature in (*LAYOUT, "text"))
+                or (it.role in CHART_MARKS and f.nature in LAYOUT)):
+            out.add(it.group)
+    return out
+
+
+def _is_guide(it: Item, rescaled: set[str]) -> bool:
+    """What an axis rescale or a plot resize changes by itself: ticks, grid and spines that
+    moved (or appeared at new places), the plot area's box, texts that only moved. A grid
+    switched on or recoloured is a cause of its own."""
+    f = it.finding
+    if f.consequence:
+        return True
+    if it.role in GUIDES or (it.role in ("axes", "figure") and f.nature in LAYOUT):
+        if f.nature in (*LAYOUT, "text"):
+            return True
+        return f.nature in ("extra", "missing", "changed") and it.group in rescaled
+    return f.nature in ("moved", "shifted") and it.role not in CHART_MARKS | {"legend"}
+
+
+def _fold_chart(items: list[Item]) -> list[Item]:
+    rescaled = _rescaled(items)
+    guides = [it for it in items if _is_guide(it, rescaled)]
+    roots = [it for it in items if not _is_guide(it, rescaled)]
+    if not roots:
+        # No cause among the findings (limits or ticks set differently): one per plot.
+        by_plot: dict[str, list[Item]] = {}
+        for it in guides:
+            by_plot.setdefault(it.group, []).append(it)
+        for members in by_plot.values():
+            head = max(members, key=_guide_rank)
+            head.related += [m for m in members if m is not head]
+            roots.append(head)
+        return roots
+    for it in guides:
+        _best_cause(it, roots).related.append(it)
+    return roots
+
+
+def _guide_rank(it: Item) -> tuple[int, int, int]:
+    """The guide that says most about the change: tick texts (the new range) first."""
+    return (it.finding.nature == "text", it.role in ("xticklabel", "yticklabel"), it.rank[1])
+
+
+def _best_cause(it: Item, roots: list[Item]) -> Item:
+    """The cause that explains ``it``: in the same plot, marks (data) before the rest."""
+    def score(r: Item) -> tuple[int, int, int, int]:
+        return (r.group == it.group, r.role in CHART_MARKS | {"cell", "header"},
+                *r.rank)
+    return max(roots, key=score)
+
+
+def _column(it: Item) -> str | None:
+    m = _COLUMN.search(it.d.location)
+    return m.group(1) if m else None
+
+
+def _fold_layout(items: list[Item], domain: str) -> list[Item]:
+    """Pages and tables: what moved or resized because another element changed is that
+    element's consequence (a longer cell widens its column; a taller box pushes what follows)."""
+    moved = [it for it in items if it.finding.nature in LAYOUT]
+    roots = [it for it in items if it.finding.nature not in LAYOUT]
+    if not roots:
+        if not moved:
+            return []
+        # One box grew (or a margin changed): the largest change is the cause, the rest follow.
+        head = max(moved, key=lambda it: (it.finding.nature == "resized", it.rank))
+        head.related += [it for it in moved if it is not head]
+        return [head]
+    for it in moved:
+        col = _column(it) if domain == "table" else None
+        same = [r for r in roots if col is not None and _column(r) == col]
+        cause = max(same or roots, key=lambda r: (_before(r, it), *r.rank))
+        cause.related.append(it)
+    return roots
+
+
+def _before(cause: Item, it: Item) -> bool:
+    """``cause`` sits above or left of ``it``: it can have pushed it."""
+    a, b = cause.finding.box, it.finding.box
+    return a[1] <= b[1] + 1 or a[0] <= b[0] + 1
+
+
+def _orphan(it: Item) -> bool:
+    """A difference no element explains: unanchored, or only the whole canvas / plot area."""
+    a = it.d.anchor
+    return a is None or (a.role in TOP_CONTAINERS and it.finding.nature not in
+                         ("background", "recolor", "limits"))
+
+
+def _fold_orphans(roots: list[Item]) -> list[Item]:
+    """Stray fragments go to the cause whose box they touch (else the nearest in their plot);
+    alone, they are one finding, not many."""
+    orphans = [it for it in roots if _orphan(it)]
+    causes = [it for it in roots if not _orphan(it)]
+    if not orphans:
+        return roots
+    if not causes:
+        head = max(orphans, key=lambda it: it.rank)
+        if len(orphans) > 1:
+            head.finding.evidence = [o.finding.box for o in orphans]
+        head.related += [o for o in orphans if o is not head]
+        return [head]
+    for o in orphans:
+        box = o.finding.box
+        cause = min(causes, key=lambda c: (c.group != o.group, _gap(c.finding.box, box)))
+        cause.related.append(o)
+    return causes
+
+
+def _gap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0.0, max(a[1], b[1]) - min(a[3], b[3]))
+    return dx + dy
+
+
+def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) -> list[Item]:
+    """Causes blamed on one source line are one cause: the worst leads, the others follow,
+    and a line's marks are counted ("8 of 8 bars")."""
+    by_line: dict[object, list[Item]] = {}
+    order: list[object] = []
+    for it in roots:
+        key: object = it.line if it.line is not None else ("loc", it.d.location)
+        if key not in by_line:
+            order.append(key)
+        by_line.setdefault(key, []).append(it)
+    out: list[Item] = []
+    for key in order:
+        members = by_line[key]
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        head = max(members, key=lambda it: it.rank)
+        same_kind = [m for m in members if m.role == head.role
+                     and m.d.category == head.d.category]
+        if len(same_kind) > 1 and head.role in PLURAL:
+            total = totals.get((head.line, head.role), 0)
+            head.d.description = _counted(head, len(same_kind), total)
+            boxes = [m.finding.box for m in same_kind]
+            head.finding.evidence = boxes
+            head.d.ref_box = _round(union([m.d.ref_box for m in same_kind if m.d.ref_box]
+                                          or [head.d.ref_box or (0, 0, 0, 0)]))
+            head.d.render_box = _round(union([m.d.render_box for m in same_kind
+                                              if m.d.render_box]
+                                             or [head.d.render_box or (0, 0, 0, 0)]))
+        for m in members:
+            if m is not head:
+                head.related.append(m)
+        out.append(head)
+    return out
+
+
+def _round(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    return tuple(round(v, 1) for v in box)  # type: ignore[return-value]
+
+
+def _counted(head: Item, n: int, total: int) -> str:
+    """"bar heights differ for 8 of 8 bars (most: bar 'Delta', reference height …)"."""
+    plural = PLURAL.get(head.role, "elements")
+    nature = head.finding.nature
+    what = {"resized": "sizes", "moved": "positions", "recolor": "colours", "data": "values",
+            "text": "texts", "missing": "", "extra": ""}.get(nature, "shapes")
+    if head.role == "bar" and nature == "resized":
+        what = "heights" if "height" in head.d.description else "sizes"
+    of = f"{n} of {max(total, n)}" if total else f"{n}"
+    if nature == "missing":
+        lead = f"{of} {plural} of the reference are missing from the render"
+    elif nature == "extra":
+        lead = f"{of} {plural} in the render are not in the reference"
+    else:
+        lead = f"{plural[:-1] if plural.endswith('s') else plural} {what} differ for {of} {plural}"
+    return f"{lead} (most: {head.d.location}, {head.d.description})"
+
+
+def _emit(it: Item) -> Discrepancy:
+    """The cause's discrepancy with every consequence (depth-first) as ``related``."""
+    related: list[Discrepancy] = []
+    stack = list(it.related)
+    while stack:
+        r = stack.pop(0)
+        r.d.related = []
+        related.append(r.d)
+        stack[0:0] = r.related
+    it.d.related = related
+    guide_texts = [r for r in it.related if r.role in ("xticklabel", "yticklabel")
+                   and r.finding.nature == "text" and r.finding.ref_text and
+                   r.finding.render_text]
+    if guide_texts and it.role not in GUIDES:
+        g = guide_texts[0]
+        axis = "y" if g.role == "yticklabel" else "x"
+        it.d.description += (f"; {axis}-axis ticks now '{g.finding.render_text}', reference "
+                             f"'{g.finding.ref_text}'")
+    return it.d
