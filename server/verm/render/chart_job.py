@@ -44,15 +44,20 @@ matplotlib.use("Agg", force=True)
 import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.artist import Artist
+from matplotlib.axes._base import _AxesBase
 from matplotlib.axis import Axis
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.category import StrCategoryFormatter
+from matplotlib.collections import Collection
 from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer, Container
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.image import AxesImage, FigureImage
 from matplotlib.legend import Legend
-from matplotlib.patches import Wedge
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle, Wedge
+from matplotlib.table import Table
 from matplotlib.text import Text
 from matplotlib.ticker import FixedFormatter
 from matplotlib.transforms import Bbox
@@ -644,6 +649,8 @@ class _Anchors:
         self.px_per_pt = fig.dpi / 72.0
         self.lines = LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
         self.out: list[Anchor] = []
+        self.owners: list[int] = []  # id() of the artist behind each anchor in ``out``
+        self.seen: set[int] = set()  # artists anchored so far: the coarse sweep skips them
         self.skipped = 0
         self.fig_line = _line_of_container(fig)
 
@@ -700,6 +707,8 @@ class _Anchors:
             line: int | None = None, pad: float = 0.0, box: Any = None,
             props: dict[str, Any] | None = None) -> Anchor | None:
         """One anchor, or nothing when the artist is invisible, empty or off the canvas."""
+        if artist is not None:
+            self.seen.add(id(artist))  # considered: the coarse sweep leaves it alone
         try:
             if artist is not None and not artist.get_visible():
                 return None
@@ -735,7 +744,78 @@ class _Anchors:
             self.skipped += 1  # one odd artist must not cost the whole render
             return None
         self.out.append(anchor)
+        self.owners.append(id(artist))
         return anchor
+
+    def guarded(self, walk: Callable[[], None], owner: Any, key: str, sfx: str,
+                fb: int | None) -> None:
+        """Run one step of the walk; when it fails on an artist type it does not know (a 3D
+        patch, a third-party artist), drop what it added and anchor ``owner``'s children
+        coarsely instead: every figure matplotlib can draw must render, even if verm can only
+        say roughly where each part is."""
+        mark = len(self.out)
+        try:
+            walk()
+        except Exception:
+            self.skipped += 1
+            del self.out[mark:], self.owners[mark:]
+            self.seen = set(self.owners)
+            self.coarse(owner, key, sfx, fb)
+
+    def coarse(self, owner: Any, key: str, sfx: str, fb: int | None) -> None:
+        """Anchor by its extent each visible child of ``owner`` the walk did not anchor:
+        tables, ``add_artist`` artists, annotation boxes, figure-level artists, 3D extras."""
+        try:
+            children = list(owner.get_children())
+        except Exception:
+            self.skipped += 1
+            return
+        skip = {id(owner), id(getattr(owner, "patch", None)), *self.seen}
+        skip.update(id(s) for s in getattr(owner, "spines", {}).values())
+        skip.update(id(a) for a in getattr(owner, "_axis_map", {}).values())
+        kinds: dict[str, int] = {}
+        for child in children:
+            if id(child) in skip or isinstance(child, (Axis, Legend, Figure, _AxesBase,
+                                                       SubFigure)):
+                continue  # axes (insets, twins, secondary axes) are walked on their own
+            try:
+                self._coarse_one(child, key, sfx, fb, kinds)
+            except Exception:
+                self.skipped += 1
+
+    def _coarse_one(self, child: Any, key: str, sfx: str, fb: int | None,
+                    kinds: dict[str, int]) -> None:
+        role, what = _coarse_role(child)
+        text = child.get_text() if isinstance(child, Text) else None
+        if text is not None and not text.strip():
+            return
+        j = kinds.get(role, 0)
+        kinds[role] = j + 1
+        label = _public_label(child)
+        name = f"{what} '{_short(label)}'" if label else f"{what} {j + 1}"
+        color = child.get_color() if isinstance(child, Text) else _mark_color(child)
+        lw = child.get_linewidth() if hasattr(child, "get_linewidth") else None
+        pad = self.px_per_pt * 0.5 * max(1.0, float(lw)) if isinstance(lw, (int, float)) else 0
+        box = None
+        if isinstance(child, FigureImage):  # its window extent is empty: pixels from its extent
+            x0, x1, y0, y1 = child.get_extent()
+            box = self._image_box(x0, y0, x1, y1) or _EMPTY
+        elif type(child).get_window_extent is Artist.get_window_extent:  # e.g. axisartist
+            tight = child.get_tightbbox(self.renderer)
+            box = (self._display_box(tight, pad) if tight is not None else None) or _EMPTY
+        self.add(child, role, f"{key}/{role}{j}", name + sfx, fallback=fb, text=text,
+                 color=color, container=role == "table", pad=pad, box=box)
+        if role == "table":
+            self.table_cells(child, f"{key}/table{j}", sfx, fb)
+
+    def table_cells(self, table: Any, key: str, sfx: str, fb: int | None) -> None:
+        """The texts of a ``Table``'s cells, each blamed on the line that made the table."""
+        line = _line_of(table)
+        for (row, col), cell in sorted(table.get_celld().items()):
+            t = cell.get_text()
+            self.text(t, "text", f"{key}/r{row}c{col}", f"table cell '{_short(t.get_text())}'"
+                      + sfx, fb, line=line if line is not None else _line_of(cell),
+                      props={"row": int(row), "column": int(col)})
 
     def text(self, artist: Text | None, role: str, key: str, name: str,
              fallback: int | None, line: int | None = None,
@@ -779,7 +859,10 @@ class _Anchors:
                 suffix = f" ({ax_name})"
             self.axes(ax, f"ax{i}", ax_name, suffix)
         for k, cax in enumerate(bars):
-            self.colorbar(cax, f"cb{k}", "colorbar" if len(bars) == 1 else f"colorbar {k + 1}")
+            name = "colorbar" if len(bars) == 1 else f"colorbar {k + 1}"
+            self.guarded(lambda c=cax, k=k, n=name: self.colorbar(c, f"cb{k}", n),
+                         cax, f"cb{k}", f" ({name})", self.fig_line)
+        self.coarse(fig, "fig", "", self.fig_line)
         return self.out
 
     def axes(self, ax: Any, key: str, ax_name: str, sfx: str) -> None:
@@ -787,19 +870,35 @@ class _Anchors:
         fb = ax_line if ax_line is not None else self.fig_line
         self.add(ax, "axes", key, ax_name, fallback=self.fig_line, color=ax.get_facecolor(),
                  container=True, line=ax_line)
+        self.guarded(lambda: self.axes_parts(ax, key, sfx, fb), ax, key, sfx, fb)
+        self.coarse(ax, key, sfx, fb)
+        for j, inset in enumerate(getattr(ax, "child_axes", ())):
+            what = "secondary axis" if type(inset).__name__ == "SecondaryAxis" else "inset"
+            name = f"{what} {j + 1}{sfx}"
+            self.axes(inset, f"{key}/inset{j}", name, f" ({name})")
+
+    def axes_parts(self, ax: Any, key: str, sfx: str, fb: int | None) -> None:
+        """Titles, axes' labels, ticks, grid, spines, marks and legend of one axes."""
         for attr, k in (("title", "title"), ("_left_title", "title-left"),
                         ("_right_title", "title-right")):
             self.text(getattr(ax, attr, None), "title", f"{key}/{k}", "title" + sfx, fb)
-        if ax.axison:  # `ax.axis("off")` hides labels, ticks, grid and spines
+        # `ax.axis("off")` hides labels, ticks, grid and spines; 3D axes draw their own axes
+        axis_on = getattr(ax, "_axis3don", ax.axison)
+        if axis_on:
             for axis, xy in ((ax.xaxis, "x"), (ax.yaxis, "y")):
                 if axis.get_visible():
                     self.text(axis.label, f"{xy}label", f"{key}/{xy}label",
                               f"{xy}-axis label{sfx}", fb)
                     self.ticks(axis, xy, key, sfx, fb)
                     self.grid(axis, xy, key, sfx, fb)
+            zaxis = getattr(ax, "zaxis", None)  # 3D: texts, as the critics know no z roles
+            if zaxis is not None and zaxis.get_visible():
+                self.text(zaxis.label, "text", f"{key}/zlabel", f"z-axis label{sfx}", fb)
+                self.ticks(zaxis, "z", key, sfx, fb, role="text")
         pad = max(0.5, self.px_per_pt * 0.5)
+        frame_on = ax.get_frame_on() if callable(ax.get_frame_on) else True  # 3D: None
         for side, spine in ax.spines.items():
-            if not (ax.axison and ax.get_frame_on() and spine.get_visible()):
+            if not (axis_on and frame_on and spine.get_visible()):
                 continue
             # Spine.get_window_extent recomputes the ticks (~0.5 ms each): use the path's box.
             lw = spine.get_linewidth()
@@ -812,7 +911,7 @@ class _Anchors:
             self.legend(leg, f"{key}/legend", "legend", sfx, fb)
 
     def ticks(self, axis: Axis, xy: str, key: str, sfx: str, fb: int | None,
-              who: str = "") -> None:
+              who: str = "", role: str | None = None) -> None:
         drawn = _drawn_ticks(axis)
         # Ticks made while drawing copy their looks from the first major tick: a line that
         # styled that one (`plt.xticks(rotation=45)`) styled them all.
@@ -827,7 +926,8 @@ class _Anchors:
                 t = label.get_text()
                 name = f"{who or xy} tick '{_short(t)}'" + sfx
                 own = tfb[attr] if tfb[attr] is not None else fb
-                self.text(label, f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name, own,
+                self.text(label, role or f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name,
+                          own,
                           props={"loc": float(tick.get_loc())})
             j += 1
 
@@ -866,7 +966,14 @@ class _Anchors:
         nb = np_ = nw = 0
         for patch in ax.patches:
             hit = series.get(id(patch))
-            if hit is not None:
+            if hit is not None and not isinstance(patch, Rectangle):  # 3D: a Patch3D
+                cont, label = hit
+                name = f"bar {nb + 1}" + (f" ({_short(label)})" if named and label else "")
+                self.add(patch, "bar", f"{key}/bar{nb}", name + sfx, fallback=fb,
+                         color=patch.get_facecolor(), line=_line_of(patch),
+                         props={"series": label})
+                nb += 1
+            elif hit is not None:
                 cont, label = hit
                 vertical = cont.orientation != "horizontal"
                 if vertical:
@@ -900,6 +1007,7 @@ class _Anchors:
         line_pad = self.px_per_pt * 0.5
         for j, ln in enumerate(ax.lines):
             if not len(ln.get_xydata()):
+                self.seen.add(id(ln))
                 continue  # e.g. a boxplot's empty fliers
             label = _public_label(ln)
             name = f"line '{_short(label)}'" if label else f"line {j + 1}"
@@ -912,7 +1020,7 @@ class _Anchors:
             face = coll.get_facecolor()
             color = face if len(face) else coll.get_edgecolor()
             self.add(coll, "collection", f"{key}/collection{j}", name + sfx, fallback=fb,
-                     color=color, box=self._collection_box(coll, ax), props={"label": label})
+                     color=color, box=self._measured_collection(coll, ax), props={"label": label})
         for j, t in enumerate(ax.texts):
             self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb)
         for j, im in enumerate(ax.images):
@@ -920,8 +1028,8 @@ class _Anchors:
 
     def _bar_boxes(self, ax: Any, bars: list[Any]) -> dict[int, Any]:
         """All unrotated data-space bars in one transform (a histogram has hundreds)."""
-        simple = [p for p in bars if p.get_data_transform() is ax.transData
-                  and not getattr(p, "angle", 0)]
+        simple = [p for p in bars if isinstance(p, Rectangle)
+                  and p.get_data_transform() is ax.transData and not getattr(p, "angle", 0)]
         if not simple:
             return {}
         corners = np.array([(p.get_x(), p.get_y(), p.get_x() + p.get_width(),
@@ -932,6 +1040,59 @@ class _Anchors:
         for p, (x0, y0), (x1, y1) in zip(simple, lo.tolist(), hi.tolist(), strict=True):
             out[id(p)] = self._image_box(x0, y0, x1, y1) or _EMPTY
         return out
+
+    def _measured_collection(self, coll: Any, ax: Any) -> Any:
+        """``_collection_box``, else the window extent, else where the paths were drawn
+        (hexbin, quiver: their data limits say nothing or the wrong thing), else — coarsely —
+        the clip box the collection is drawn in. None: measure it the usual way."""
+        try:
+            box = self._collection_box(coll, ax)
+            if box is None:
+                box = self._box(coll)
+        except Exception:
+            box = None
+        if box is not None and box is not _EMPTY:
+            return box
+        try:
+            drawn = self._drawn_box(coll)
+        except Exception:
+            drawn = None
+        if drawn is not None or box is _EMPTY:
+            return drawn or _EMPTY
+        clip = coll.get_clip_box() if coll.get_clip_on() else None
+        return (self._display_box(clip) or _EMPTY) if clip is not None else None
+
+    def _drawn_box(self, coll: Any, limit: int = 2000) -> Any:
+        """A collection's box as Agg draws it: each path through its own and the collection's
+        transform, shifted by its offset in display space; clipped like the collection. None
+        when it has nothing to measure. At most ``limit`` paths are measured."""
+        paths = coll.get_paths()
+        if not len(paths):
+            return None
+        master = coll.get_transform()
+        per = coll.get_transforms()
+        lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+        for i in range(min(max(len(paths), len(per)), limit)):
+            verts = np.asarray(paths[i % len(paths)].vertices, dtype=float)
+            if not len(verts):
+                continue
+            if len(per):
+                verts = verts @ per[i % len(per)][:2, :2].T + per[i % len(per)][:2, 2]
+            verts = master.transform(verts)
+            lo, hi = np.fmin(lo, np.nanmin(verts, axis=0)), np.fmax(hi, np.nanmax(verts, axis=0))
+        offsets = np.asarray(coll.get_offsets(), dtype=float).reshape(-1, 2)
+        if len(offsets):
+            shifted = coll.get_offset_transform().transform(offsets)
+            lo, hi = lo + np.nanmin(shifted, axis=0), hi + np.nanmax(shifted, axis=0)
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+            return None
+        bbox = Bbox([lo, hi])
+        clip = coll.get_clip_box() if coll.get_clip_on() else None
+        if clip is not None:
+            bbox = Bbox.intersection(bbox, clip)
+            if bbox is None:
+                return _EMPTY
+        return self._display_box(bbox, pad=0.5) or _EMPTY
 
     def _collection_box(self, coll: Any, ax: Any) -> Any:
         """Collections' own window extent is their clip box: use the data limits in display
@@ -985,6 +1146,17 @@ class _Anchors:
         self.text(cax.yaxis.label, "ylabel", f"{key}/ylabel", f"{name} label", fb)
         self.ticks(cax.xaxis, "x", key, "", fb, who=name)
         self.ticks(cax.yaxis, "y", key, "", fb, who=name)
+
+
+def _coarse_role(artist: Any) -> tuple[str, str]:
+    """Role and word for an artist the walk anchors only by its extent."""
+    for kind, role, what in ((Table, "table", "table"), (Text, "text", "text"),
+                             (Line2D, "line", "line"), (Collection, "collection", "collection"),
+                             (Patch, "patch", "shape"), (AxesImage, "image", "image"),
+                             (FigureImage, "image", "image")):
+        if isinstance(artist, kind):
+            return role, what
+    return "artist", type(artist).__name__
 
 
 def _mark_color(artist: Any) -> str | None:
