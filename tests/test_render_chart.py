@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -242,12 +241,13 @@ def test_oversized_figure_is_drawn_at_lower_dpi(renderer: ChartRenderer) -> None
     assert "max_pixels" in result.meta["note"]
 
 
-def test_show_does_not_block_and_savefig_writes_nothing(renderer: ChartRenderer) -> None:
-    target = CHARTS / "x.png"
-    target.unlink(missing_ok=True)
-    result = render(renderer, "show_savefig.py", timeout_s=5)
+def test_show_does_not_block_and_savefig_writes_nothing(renderer: ChartRenderer,
+                                                        tmp_path: Path) -> None:
+    src = tmp_path / "show_savefig.py"  # a copy: the fixtures folder is never written to
+    src.write_text((CHARTS / "show_savefig.py").read_text())
+    result = renderer.render(Source.load(src), RenderOptions(timeout_s=5))
     assert result.ok, result.failure
-    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["show_savefig.py"]
     assert result.size == (200, 150)  # savefig(dpi=50) is honoured; the closed figure captured
 
 
@@ -310,9 +310,7 @@ def test_exception_deep_in_matplotlib_blames_the_user_call(renderer: ChartRender
 
 
 def test_infinite_loop_times_out_on_its_line(renderer: ChartRenderer) -> None:
-    start = time.perf_counter()
     result = render(renderer, "bad_loop.py", timeout_s=2)
-    assert time.perf_counter() - start < 4
     failure = result.failure
     assert failure is not None and failure.reason == "timeout"
     assert failure.message.startswith("timed out after 2 s")
@@ -362,10 +360,9 @@ def test_memory_limit_is_enforced_by_the_sandbox(renderer: ChartRenderer) -> Non
 
 
 def test_output_flood_is_stopped_at_the_limit(renderer: ChartRenderer) -> None:
-    # Output goes to a file in RAM (/dev/shm): it must not grow past the memory budget.
-    start = time.perf_counter()
-    result = render(renderer, "bad_output_flood.py", memory_mb=128, timeout_s=5)
-    assert time.perf_counter() - start < 4
+    # Output goes to a file in RAM (/dev/shm): it must not grow past the memory budget. Stopped
+    # at the limit, not by the timeout: the reason says which.
+    result = render(renderer, "bad_output_flood.py", memory_mb=128, timeout_s=30)
     failure = result.failure
     assert failure is not None and failure.reason == "exception"
     assert "too much output" in failure.message and "128 MB" in failure.message
@@ -381,44 +378,37 @@ def test_script_without_figure_says_how_to_make_one(renderer: ChartRenderer) -> 
 
 
 def test_input_reads_eof_instead_of_hanging(renderer: ChartRenderer) -> None:
-    start = time.perf_counter()
-    result = render(renderer, "bad_input.py", timeout_s=5)
-    assert time.perf_counter() - start < 3
-    failure = result.failure
+    result = render(renderer, "bad_input.py", timeout_s=30)
+    failure = result.failure  # a hang would be a timeout, not an EOFError
     assert failure is not None and failure.reason == "exception"
     assert failure.message.startswith("EOFError")
     assert failure.range.start.line == line_of("bad_input.py", "input(")
 
 
-def test_on_start_hands_out_a_job_that_cancels_the_render(renderer: ChartRenderer) -> None:
+def test_on_start_hands_out_a_job_that_cancels_the_render(renderer: ChartRenderer,
+                                                          tmp_path: Path) -> None:
+    src = tmp_path / "runs.py"  # says when it runs, then never finishes
+    src.write_text("open('running', 'w').close()\nwhile True:\n    pass\n")
     jobs: list[Job] = []
-    timer = threading.Timer(0.5, lambda: jobs[0].cancel())
-    timer.start()
-    start = time.perf_counter()
-    result = renderer.render(Source.load(CHARTS / "bad_loop.py"), RenderOptions(timeout_s=8),
-                             on_start=jobs.append)
-    timer.cancel()
-    assert len(jobs) == 1
-    assert time.perf_counter() - start < 4
+
+    def cancel_once_running() -> None:  # on the event, not on a clock
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "running").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        jobs[0].cancel()
+
+    canceller = threading.Thread(target=cancel_once_running)
+    canceller.start()
+    result = renderer.render(Source.load(src), RenderOptions(timeout_s=60), on_start=jobs.append)
+    canceller.join()
+    assert len(jobs) == 1 and (tmp_path / "running").exists()
+    # cancelled, not timed out: a cancel that did not work would end in "timed out after 60 s"
     assert result.failure is not None and "cancelled" in result.failure.message
     assert render(renderer, "bar.py").ok  # the fork server survives a cancel
 
 
-# --- speed --------------------------------------------------------------------------------------
-
-
-def test_warm_render_is_far_faster_than_a_fresh_interpreter(renderer: ChartRenderer) -> None:
-    source = Source.load(CHARTS / "bar.py")
-    renderer.render(source)
-    runs = [renderer.render(source) for _ in range(20)]
-    total = statistics.median(r.elapsed_ms for r in runs)
-    anchors = statistics.median(r.meta["anchors_ms"] for r in runs)
-    print(f"\nwarm chart render 800x600: median {total:.1f} ms "
-          f"(worker {statistics.median(r.meta['worker_ms'] for r in runs):.1f} ms, "
-          f"anchors {anchors:.1f} ms, {len(runs[0].anchors)} anchors)")
-    # A fresh interpreter needs ~350 ms (NOTES.md); leave room for a loaded machine.
-    assert total < 250
-    assert anchors < 40
+# Speed (warm render against a fresh interpreter) is measured by benchmarks/check_latency.py, not
+# asserted here: a loaded CI machine must not fail a test for being slow.
 
 
 def test_installed_packages_a_script_imports_are_preloaded_for_the_next_renders() -> None:
