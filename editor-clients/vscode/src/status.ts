@@ -1,62 +1,34 @@
-// The status bar item: the active document's last reward, from its verm diagnostics' `data`.
+// The language status item (the `{}` in the status bar): the server's state for the active
+// file's folder — starting, judging n files, loading the model, ready with the file's reward,
+// crashed (click to restart). The text comes from statusView.ts.
 import * as vscode from 'vscode';
-import { formatStatus, type StatusText } from './logic';
+import { documentSelector } from './logic';
+import { statusView, type ServerState } from './statusView';
 
-export class RewardStatus implements vscode.Disposable {
-  private readonly item: vscode.StatusBarItem;
-  private readonly byUri = new Map<string, StatusText>();
-  private readonly subscriptions: vscode.Disposable[];
+const SEVERITY = {
+  information: vscode.LanguageStatusSeverity.Information,
+  warning: vscode.LanguageStatusSeverity.Warning,
+  error: vscode.LanguageStatusSeverity.Error,
+} as const;
 
-  constructor(private readonly openDiffCommand: string) {
-    this.item = vscode.window.createStatusBarItem('verm.reward', vscode.StatusBarAlignment.Right, 100);
-    this.item.name = 'verm reward';
-    this.subscriptions = [
-      vscode.window.onDidChangeActiveTextEditor(() => this.refresh()),
-      vscode.workspace.onDidCloseTextDocument((doc) => {
-        this.byUri.delete(doc.uri.toString());
-        this.refresh();
-      }),
-    ];
+export class ServerStatus implements vscode.Disposable {
+  private readonly item: vscode.LanguageStatusItem;
+
+  constructor() {
+    this.item = vscode.languages.createLanguageStatusItem('verm.status', documentSelector());
+    this.item.name = 'verm';
   }
 
-  /** Called with each batch of diagnostics the server publishes for `uri`. */
-  record(uri: vscode.Uri, diagnostics: readonly vscode.Diagnostic[]): void {
-    const status = formatStatus(diagnostics.map(dataOf));
-    if (status === undefined) {
-      this.byUri.delete(uri.toString());
-    } else {
-      this.byUri.set(uri.toString(), status);
-    }
-    this.refresh();
-  }
-
-  clear(): void {
-    this.byUri.clear();
-    this.refresh();
-  }
-
-  private refresh(): void {
-    const uri = vscode.window.activeTextEditor?.document.uri.toString();
-    const status = uri === undefined ? undefined : this.byUri.get(uri);
-    if (status === undefined) {
-      this.item.hide();
-      return;
-    }
-    this.item.text = status.text;
-    this.item.tooltip = status.tooltip;
-    this.item.command = status.hasDiff ? this.openDiffCommand : undefined;
-    this.item.show();
+  show(state: ServerState): void {
+    const view = statusView(state);
+    this.item.text = view.text;
+    this.item.detail = view.detail;
+    this.item.severity = SEVERITY[view.severity];
+    this.item.busy = view.busy;
+    this.item.command = view.command === undefined ? undefined : { ...view.command };
   }
 
   dispose(): void {
     this.item.dispose();
-    for (const s of this.subscriptions) {
-      s.dispose();
-    }
   }
-}
-
-/** `vscode-languageclient` keeps the LSP `data` on the diagnostics it converts. */
-function dataOf(diagnostic: vscode.Diagnostic): unknown {
-  return (diagnostic as vscode.Diagnostic & { data?: unknown }).data;
 }

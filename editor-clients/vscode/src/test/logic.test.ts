@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as logic from '../logic';
 import * as fs from 'node:fs';
+import { WORKSPACE_MARKERS } from '../activation';
+import { COMMANDS as STATUS_COMMANDS } from '../statusView';
 import { defaultSection, EXTENSION_ROOT, manifest } from './helpers';
 
 const ctx = { workspaceFolder: '/ws', home: '/home/u' };
@@ -61,6 +63,13 @@ describe('serverOptions / initializationOptions / documentSelector', () => {
     assert.deepEqual(logic.initializationOptions(false), { trusted: false });
   });
 
+  it('gives each workspace folder its own files (multi-root)', () => {
+    const selector = logic.documentSelector('/ws/a');
+    assert.ok(selector.every((f) => f.pattern?.startsWith('/ws/a/')), JSON.stringify(selector));
+    assert.equal(selector.find((f) => f.language === 'xml')?.pattern, '/ws/a/**/*.svg');
+    assert.equal(selector.find((f) => f.language === 'python')?.pattern, '/ws/a/**/*');
+  });
+
   it('selects file-scheme python, html, markdown and svg (xml only for *.svg)', () => {
     const selector = logic.documentSelector();
     assert.ok(selector.every((f) => f.scheme === 'file'));
@@ -86,6 +95,15 @@ describe('serverSettings', () => {
     assert.deepEqual(logic.serverSettings(section), section);
   });
 
+  it('sends no model or policy setting, nor the client-only groups, from an untrusted workspace', () => {
+    const section = { critic: 'model', modelPath: '/m', endpoint: 'http://a/v1', policy: '/p', timeout: 5,
+      trace: { server: 'verbose' }, server: { command: null } };
+    assert.deepEqual(logic.serverSettings(section, false), { critic: 'model', timeout: 5 });
+    assert.deepEqual(logic.serverSettings(section, true), { critic: 'model', modelPath: '/m', endpoint: 'http://a/v1',
+      policy: '/p', timeout: 5 });
+    assert.deepEqual([...logic.MODEL_KEYS].sort(), [...MODEL_KEYS].sort());
+  });
+
   it('tolerates a missing or malformed section', () => {
     assert.deepEqual(logic.serverSettings(undefined), {});
     assert.deepEqual(logic.serverSettings(['x']), {});
@@ -93,31 +111,26 @@ describe('serverSettings', () => {
 });
 
 describe('opensInEditor', () => {
-  it('opens diff images in VS Code, anything else as the server asked', () => {
+  it('shows diff images in the view, anything else as the server asked', () => {
     assert.equal(logic.opensInEditor({ uri: 'file:///c/verm/diffs/icon-1.png', external: true }), true);
     assert.equal(logic.opensInEditor({ uri: 'https://example.com/x.png', external: true }), false);
     assert.equal(logic.opensInEditor({ uri: 'file:///x/icon.svg' }), false);
   });
 });
 
-describe('formatStatus', () => {
+describe('judgementOf', () => {
   const d = (severity: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     verm: 'discrepancy', severity, reward: 1.9, reference: '/p/icon.ref.png', diff: '/c/icon.png', ...extra,
   });
 
-  it('shows the reward and counts the discrepancies', () => {
-    const status = logic.formatStatus([d(2), d(3), d(2)]);
-    assert.equal(status?.text, '$(eye) verm 1.90');
-    assert.equal(status?.tooltip,
-      'verm: reward 1.90 of 2.00 — 3 discrepancies (1 error, 2 warnings) against icon.ref.png. Click to open the visual diff.');
-    assert.equal(status?.hasDiff, true);
-    assert.match(logic.formatStatus([d(1, { diff: null })])?.tooltip ?? '', /1 discrepancy \(1 info\) against icon\.ref\.png$/);
+  it('reads the reward and counts the discrepancies from the diagnostics data', () => {
+    assert.deepEqual(logic.judgementOf([d(2), d(3), d(2)]), { reward: 1.9, discrepancies: 3 });
   });
 
-  it('says when verm did not judge, and nothing when it has nothing to say', () => {
-    assert.equal(logic.formatStatus([{ verm: 'problem', action: 'pin' }])?.text, '$(eye-closed) verm');
-    assert.equal(logic.formatStatus([]), undefined);
-    assert.equal(logic.formatStatus([undefined, 'x', { verm: 'discrepancy' }]), undefined);
+  it('says nothing when verm has nothing to say', () => {
+    assert.equal(logic.judgementOf([{ verm: 'problem', action: 'pin' }]), undefined);
+    assert.equal(logic.judgementOf([]), undefined);
+    assert.equal(logic.judgementOf([undefined, 'x', { verm: 'discrepancy' }]), undefined);
   });
 });
 
@@ -134,28 +147,44 @@ describe('package.json', () => {
       assert.ok('default' in schema, `${name}: default`);
       assert.ok(schema.description ?? schema.markdownDescription, `${name}: description`);
     }
-    assert.deepEqual(props['verm.server.command']?.default, ['verm', 'serve']);
+    assert.equal(props['verm.server.command']?.default, null, 'found without configuration by default');
+    assert.deepEqual(props['verm.trace.server']?.enum, ['off', 'messages', 'verbose']);
   });
 
   it('has defaults that parse, and that the server gets without nulls', () => {
     const section = defaultSection(m);
-    const server = section['server'] as { command: unknown };
-    assert.equal(logic.parseServerCommand(server.command, ctx).ok, true);
     const sent = logic.serverSettings(section);
     assert.ok(Object.values(sent).every((v) => v !== null));
     assert.deepEqual(Object.keys(sent).sort(), ['debounceMs', 'runOn', 'severityThreshold', 'watchFolders',
       'workers']);
   });
 
-  it('activates on every selected language', () => {
+  it('activates where verm is used: its config, a pinned reference, a pyproject, a selected language', () => {
+    for (const marker of WORKSPACE_MARKERS) {
+      assert.ok(m.activationEvents.includes(`workspaceContains:${marker}`), marker);
+    }
     for (const filter of logic.documentSelector()) {
       assert.ok(m.activationEvents.includes(`onLanguage:${filter.language}`), filter.language);
     }
+    assert.ok(!m.activationEvents.includes('*') && !m.activationEvents.includes('onStartupFinished'));
+  });
+
+  it('is packaged: a bundle as main, an icon, a LICENSE, a repository', () => {
+    const pkg = m as unknown as Record<string, unknown>;
+    assert.equal(m.main, './dist/extension.js');
+    assert.ok(fs.existsSync(path.join(EXTENSION_ROOT, String(pkg['icon']))), 'icon');
+    assert.ok(fs.existsSync(path.join(EXTENSION_ROOT, 'LICENSE')), 'LICENSE');
+    assert.equal((pkg['repository'] as { directory?: string } | undefined)?.directory, 'editor-clients/vscode');
+    assert.equal(pkg['private'], undefined, 'vsce refuses nothing, the marketplace needs it public');
   });
 
   it('contributes titled commands that do not clash with the server commands', () => {
     const ids = m.contributes.commands.map((c) => c.command);
-    assert.equal(ids.length, 4);
+    assert.deepEqual(ids, ['verm.pinCurrentRender', 'verm.reviseToMatchReference', 'verm.openVisualDiff',
+      'verm.restartServer', 'verm.showLogs', 'verm.installServer']);
+    for (const id of Object.values(STATUS_COMMANDS)) {
+      assert.ok(ids.includes(id), `the status item's ${id} is contributed`);
+    }
     assert.ok(m.contributes.commands.every((c) => c.title.length > 0));
     for (const serverCommand of Object.values(logic.SERVER_COMMANDS)) {
       assert.ok(!ids.includes(serverCommand), serverCommand);

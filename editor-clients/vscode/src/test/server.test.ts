@@ -35,6 +35,8 @@ import {
   type TextDocumentEdit,
 } from 'vscode-languageserver-protocol/node';
 import * as logic from '../logic';
+import { INITIAL, statusView, withStatus } from '../statusView';
+import { STATUS, toWebviewData, VISUAL_DIFF, type VisualDiffAnswer } from '../webview';
 import { defaultSection, EXTENSION_ROOT } from './helpers';
 
 const REPO = path.resolve(EXTENSION_ROOT, '..', '..');
@@ -57,6 +59,7 @@ describe('verm serve, as the VS Code client drives it', { timeout: 120_000 }, ()
   let stderr = '';
   const messages: ShowMessageParams[] = [];
   const shown: ShowDocumentParams[] = [];
+  const statuses: unknown[] = [];
   const published: PublishDiagnosticsParams[] = [];
   const waiters: Array<() => void> = [];
   let uri: string;
@@ -97,7 +100,7 @@ describe('verm serve, as the VS Code client drives it', { timeout: 120_000 }, ()
     connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
 
     // What vscode-languageclient answers, with this extension's middleware applied.
-    const section = logic.serverSettings(defaultSection());
+    const section = logic.serverSettings(defaultSection(), true);
     connection.onRequest(ConfigurationRequest.type, (params) =>
       params.items.map((item) => (item.section === logic.SECTION ? section : null)));
     connection.onRequest(RegistrationRequest.type, () => undefined);
@@ -108,6 +111,7 @@ describe('verm serve, as the VS Code client drives it', { timeout: 120_000 }, ()
     });
     connection.onNotification(ShowMessageNotification.type, (params) => { messages.push(params); });
     connection.onNotification(LogMessageNotification.type, () => undefined);
+    connection.onNotification(STATUS, (params: unknown) => { statuses.push(params); });
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       published.push(params);
       waiters.splice(0).forEach((w) => w());
@@ -159,9 +163,12 @@ describe('verm serve, as the VS Code client drives it', { timeout: 120_000 }, ()
     assert.equal(diagnostic.range.start.line, 2);
     assert.match(typeof diagnostic.message === 'string' ? diagnostic.message : diagnostic.message.value, /#5e81ac/i);
 
-    const status = logic.formatStatus(publication.diagnostics.map((d) => d.data as unknown));
-    assert.ok(status, 'status bar text from the diagnostics data');
-    assert.match(status.text, /^\$\(eye\) verm [12]\.\d\d$/);
+    const judged = logic.judgementOf(publication.diagnostics.map((d) => d.data as unknown));
+    assert.ok(judged, 'the status item\'s reward from the diagnostics data');
+    assert.ok(judged.reward >= 1 && judged.reward < 2 && judged.discrepancies >= 1, JSON.stringify(judged));
+    const status = statusView({ ...withStatus(INITIAL, statuses.at(-1)), phase: 'running', active: judged });
+    assert.match(status.text, /^verm: [12]\.\d\d$/);
+    assert.ok(statuses.some((s) => (s as { judging: number }).judging >= 1), JSON.stringify(statuses));
   });
 
   it('offers a quick fix that restores the reference colour', async () => {
@@ -184,6 +191,22 @@ describe('verm serve, as the VS Code client drives it', { timeout: 120_000 }, ()
     const titles = actions.map((a) => a.title);
     assert.ok(titles.some((t) => t.startsWith('Revise to match reference')), titles.join('\n'));
     assert.ok(titles.some((t) => t.startsWith('Pin current render as reference')), titles.join('\n'));
+  });
+
+  it('answers verm/visualDiff with what the view draws', async () => {
+    const answer = await within(WAIT_MS, VISUAL_DIFF, connection.sendRequest<VisualDiffAnswer>(VISUAL_DIFF,
+      { textDocument: { uri } }));
+    assert.equal(answer.state, 'judged', JSON.stringify(answer));
+    const view = answer.view;
+    assert.ok(view);
+    const hit = view.discrepancies.find((d) => d.category === 'style_error');
+    assert.ok(hit && hit.line === 2 && hit.refBox && hit.renderBox, JSON.stringify(view.discrepancies));
+    assert.match(hit.fix ?? '', /#5e81ac/i);
+    for (const picture of [view.images.reference, view.images.render, view.images.diff]) {
+      assert.ok(fs.existsSync(picture), picture);
+    }
+    const data = toWebviewData(view, (f) => `vscode-webview://x${f}`, false);
+    assert.ok(data.images.render.startsWith('vscode-webview://x/') && data.readOnly);
   });
 
   it('opens the visual diff through window/showDocument', async () => {
