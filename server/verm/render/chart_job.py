@@ -21,6 +21,7 @@ import dataclasses
 import dis
 import errno
 import gc
+import hashlib
 import importlib
 import itertools
 import linecache
@@ -44,6 +45,7 @@ matplotlib.use("Agg", force=True)
 import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.axes._base import _AxesBase
 from matplotlib.axis import Axis
 from matplotlib.backend_bases import FigureCanvasBase
@@ -269,6 +271,22 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
         Artist.__init__ = artist_init  # type: ignore[method-assign]
         Artist.stale = stale  # type: ignore[method-assign]
         Text._get_layout = remember_layout  # type: ignore[method-assign]
+
+    def limits(method: Callable[..., Any], xy: str) -> Callable[..., Any]:
+        """Remember the user line that set an axis's limits, scale or ticks: a tick label
+        that changed because of it is blamed there, not on the `subplots` line."""
+        def wrapper(self: Axes, *args: Any, **kwargs: Any) -> Any:
+            if not quiet[0]:
+                line = user_line(getframe(1))
+                if line is not None:
+                    self.__dict__.setdefault("_verm_limit_lines", {})[xy] = line
+            return method(self, *args, **kwargs)
+        return wrapper
+
+    for xy in ("x", "y"):
+        for verb in ("set_{}lim", "set_{}scale", "set_{}ticks", "set_{}ticklabels"):
+            name = verb.format(xy)
+            setattr(Axes, name, limits(getattr(Axes, name), xy))
 
     tracker.stop = stop
     Artist.__init__ = init  # type: ignore[method-assign]
@@ -868,8 +886,9 @@ class _Anchors:
     def axes(self, ax: Any, key: str, ax_name: str, sfx: str) -> None:
         ax_line = _line_of_container(ax)
         fb = ax_line if ax_line is not None else self.fig_line
+        limit_lines = getattr(ax, "_verm_limit_lines", {})
         self.add(ax, "axes", key, ax_name, fallback=self.fig_line, color=ax.get_facecolor(),
-                 container=True, line=ax_line)
+                 container=True, line=ax_line, props=_axes_props(ax, limit_lines))
         self.guarded(lambda: self.axes_parts(ax, key, sfx, fb), ax, key, sfx, fb)
         self.coarse(ax, key, sfx, fb)
         for j, inset in enumerate(getattr(ax, "child_axes", ())):
@@ -913,6 +932,11 @@ class _Anchors:
     def ticks(self, axis: Axis, xy: str, key: str, sfx: str, fb: int | None,
               who: str = "", role: str | None = None) -> None:
         drawn = _drawn_ticks(axis)
+        # A tick text follows the limits, scale or ticks the script set, where it set them.
+        set_line = getattr(axis.axes, "_verm_limit_lines", {}).get(xy) if not who else None
+        if set_line is None and isinstance(axis.get_major_formatter(), StrCategoryFormatter):
+            set_line = _first_mark_line(axis.axes)  # categories come with the data
+        limit_fb = set_line if set_line is not None else fb
         # Ticks made while drawing copy their looks from the first major tick: a line that
         # styled that one (`plt.xticks(rotation=45)`) styled them all.
         template = axis.majorTicks[0] if axis.majorTicks else None
@@ -925,9 +949,8 @@ class _Anchors:
                     continue
                 t = label.get_text()
                 name = f"{who or xy} tick '{_short(t)}'" + sfx
-                own = tfb[attr] if tfb[attr] is not None else fb
-                self.text(label, role or f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name,
-                          own,
+                own = tfb[attr] if tfb[attr] is not None else limit_fb
+                self.text(label, role or f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name, own,
                           props={"loc": float(tick.get_loc())})
             j += 1
 
@@ -996,7 +1019,9 @@ class _Anchors:
                 label = _public_label(patch)
                 name = f"wedge '{_short(label)}'" if label else f"wedge {nw + 1}"
                 self.add(patch, "wedge", f"{key}/wedge{nw}", name + sfx, fallback=fb,
-                         color=patch.get_facecolor(), props={"label": label})
+                         color=patch.get_facecolor(),
+                         props={"label": label, "value": round(
+                             float(patch.theta2 - patch.theta1), 4)})
                 nw += 1
             else:
                 label = _public_label(patch)
@@ -1012,7 +1037,8 @@ class _Anchors:
             label = _public_label(ln)
             name = f"line '{_short(label)}'" if label else f"line {j + 1}"
             self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=ln.get_color(),
-                     pad=line_pad * max(1.0, ln.get_linewidth()), props={"label": label})
+                     pad=line_pad * max(1.0, ln.get_linewidth()),
+                     props={"label": label, **_data_props(ln.get_xydata())})
         for j, coll in enumerate(ax.collections):
             label = _public_label(coll)
             kind = "scatter" if type(coll).__name__ == "PathCollection" else "collection"
@@ -1020,7 +1046,8 @@ class _Anchors:
             face = coll.get_facecolor()
             color = face if len(face) else coll.get_edgecolor()
             self.add(coll, "collection", f"{key}/collection{j}", name + sfx, fallback=fb,
-                     color=color, box=self._measured_collection(coll, ax), props={"label": label})
+                     color=color, box=self._measured_collection(coll, ax),
+                     props={"label": label, **_collection_data(coll)})
         for j, t in enumerate(ax.texts):
             self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb)
         for j, im in enumerate(ax.images):
@@ -1157,6 +1184,62 @@ def _coarse_role(artist: Any) -> tuple[str, str]:
         if isinstance(artist, kind):
             return role, what
     return "artist", type(artist).__name__
+
+
+def _first_mark_line(ax: Any) -> int | None:
+    """The line of the plot's first data call (a categorical axis's names come from it)."""
+    for group in (ax.patches, ax.lines, ax.collections):
+        for artist in group:
+            line = _line_of(artist)
+            if line is not None:
+                return line
+    return None
+
+
+def _axes_props(ax: Any, limit_lines: dict[str, int]) -> dict[str, Any]:
+    """What the plot's axes show (limits, scales) and where the script set them: a sidecar
+    comparison tells a rescaled axis from changed data with these."""
+    try:
+        return {"xlim": [round(float(v), 6) for v in ax.get_xlim()],
+                "ylim": [round(float(v), 6) for v in ax.get_ylim()],
+                "xscale": str(ax.get_xscale()), "yscale": str(ax.get_yscale()),
+                "limit_lines": dict(limit_lines)}
+    except Exception:  # an exotic axes (polar, 3D) still anchors
+        return {"limit_lines": dict(limit_lines)}
+
+
+def _data_props(data: Any) -> dict[str, Any]:
+    """A digest of a series' data and its x / y span: equal digests mean equal data, so a
+    series that only moved with its axis is not reported as changed."""
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        return {}
+    if arr.size == 0:
+        return {}
+    digest = hashlib.blake2b(np.round(arr, 9).tobytes(), digest_size=8).hexdigest()
+    out: dict[str, Any] = {"data": f"{arr.shape}:{digest}"}
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        finite = arr[np.isfinite(arr).all(axis=1)]
+        if len(finite):
+            out["xrange"] = [round(float(finite[:, 0].min()), 6),
+                             round(float(finite[:, 0].max()), 6)]
+            out["yrange"] = [round(float(finite[:, 1].min()), 6),
+                             round(float(finite[:, 1].max()), 6)]
+    return out
+
+
+def _collection_data(coll: Any) -> dict[str, Any]:
+    try:
+        offsets = coll.get_offsets()
+        if offsets is not None and len(offsets) > 1:
+            return _data_props(offsets)
+        paths = coll.get_paths()
+        if paths:
+            return _data_props(np.concatenate([p.vertices for p in paths[:2000]]))
+    except Exception:
+        return {}
+    return {}
 
 
 def _mark_color(artist: Any) -> str | None:

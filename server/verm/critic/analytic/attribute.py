@@ -29,6 +29,7 @@ from verm.critic.analytic.findings import (
     texty,
     union,
 )
+from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.wording import read_reference_text, word
@@ -62,7 +63,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
             pixel_findings = [f for f in pixel_findings if not stroke_weight(f)]
         findings += pixel_findings
     findings = _collapse_containers(findings, placed, cmp)
-    findings = _pair_moves(findings)
+    findings = relocate(_pair_moves(findings), cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     read_reference_text(findings, cmp, ctx)
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,

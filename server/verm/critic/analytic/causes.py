@@ -143,7 +143,14 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
     """Pages and tables: what moved or resized because another element changed is that
     element's consequence (a longer cell widens its column; a taller box pushes what follows)."""
     moved = [it for it in items if it.finding.nature in LAYOUT]
-    roots = [it for it in items if it.finding.nature not in LAYOUT]
+    # Where a moved element used to be, the reference shows its ink over what now lies
+    # there (a shifted column's header over the widened one): that is the move, too.
+    left = [it.finding.ref_box for it in moved
+            if it.finding.nature == "moved" and it.finding.ref_box is not None]
+    uncovered = [it for it in items if it.finding.nature in ("background", "recolor", "changed")
+                 and any(_overlap(it.finding.box, box) >= 0.5 for box in left)]
+    moved += uncovered
+    roots = [it for it in items if it.finding.nature not in LAYOUT and it not in uncovered]
     if not roots:
         if not moved:
             return []
@@ -157,6 +164,15 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
         cause = max(same or roots, key=lambda r: (_before(r, it), *r.rank))
         cause.related.append(it)
     return roots
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+             ) -> float:
+    """Share of ``b`` covered by ``a``."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = max(1e-9, (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / area
 
 
 def _before(cause: Item, it: Item) -> bool:

@@ -1,0 +1,148 @@
+"""Moved, not new: find an element's render pixels elsewhere in the reference.
+
+Without a sidecar an element drawn at a new place reads as *extra* where it is now and leaves
+reference ink where it was — on whatever lay under it (a legend moved off two lines makes both
+lines look changed). Searching the reference for the element's own crop (sum of squared
+differences, by FFT) finds where it was; what it covered there, or covers now, is then a
+consequence of the move, not a change of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, inside, int_box, texty
+from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
+from verm.types import Box
+
+MAX_SEARCHES = 8  # crops searched per judgement (~10 ms each on a chart)
+MIN_SIDE = 6  # px: smaller crops match anywhere
+MIN_CONTRAST = 12.0  # grey standard deviation below which a crop is featureless
+EXACT_RMS = 12.0  # grey RMS error of a match on an exact comparison
+LOSSY_RMS = 28.0  # … on a JPEG or resampled one
+MOVABLE = frozenset({"extra", "text", "changed"})
+
+
+def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+    """Findings of elements drawn elsewhere become moves (``ref_box`` where they were), and
+    marks they covered or uncovered become the move's consequences."""
+    grey_ref: np.ndarray | None = None
+    grey_render: np.ndarray | None = None
+    searched = 0
+    moves: list[Finding] = []
+    for f in sorted(findings, key=lambda f: -f.pixels):
+        a = f.anchor
+        if (searched >= MAX_SEARCHES or f.nature not in MOVABLE or a is None
+                or f.render_box is None or a.role in TOP_CONTAINERS or a.role in CHART_MARKS
+                or (a.container and a.role not in ("legend", "colorbar"))):
+            continue
+        if grey_ref is None or grey_render is None:
+            grey_ref, grey_render = _grey(cmp.ref), _grey(cmp.render)
+        searched += 1
+        rms = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 else EXACT_RMS
+        box = int_box(f.render_box, cmp.frame)
+        if texty(a):
+            # A text's own ink, not its cell: a cell may have grown around unchanged words.
+            ink = _ink_box(grey_render, box)
+            if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
+                f.nature = "resized"  # the same words where they were: the box changed
+                continue
+        found = find(grey_ref, grey_render, box, rms)
+        if found is None:
+            continue
+        f.nature, f.ref_box = "moved", found
+        if texty(a) and f.ref_text is not None and f.ref_text != f.render_text:
+            f.nature = "text"  # same place found but the words differ: keep the text change
+        moves.append(f)
+    for m in moves:
+        if m.nature != "moved" or m.ref_box is None or m.render_box is None:
+            continue
+        for g in findings:
+            if g is m or g.anchor is None or g.anchor.role not in CHART_MARKS:
+                continue
+            if any(inside(e, box, 0.6) for e in (g.evidence or [g.box])
+                   for box in (m.ref_box, m.render_box)):
+                g.consequence = True
+    return findings
+
+
+def _ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
+             ) -> tuple[int, int, int, int] | None:
+    """The bounding box of what differs from the crop's own background (its commonest grey),
+    inside the box's edges (a cell's borders are not its text)."""
+    x0, y0, x1, y1 = box
+    if x1 - x0 > 8 and y1 - y0 > 8:
+        x0, y0, x1, y1 = x0 + 2, y0 + 2, x1 - 2, y1 - 2
+    crop = grey[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    values, counts = np.unique(np.round(crop), return_counts=True)
+    ink = np.abs(crop - values[np.argmax(counts)]) > 24
+    if not ink.any():
+        return None
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1,
+            y0 + int(rows[-1]) + 1)
+
+
+def _fits_in_place(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
+                   rms: float) -> bool:
+    x0, y0, x1, y1 = box
+    a, b = ref[y0:y1, x0:x1], render[y0:y1, x0:x1]
+    if a.size == 0 or a.shape != b.shape or min(b.shape) < 3:
+        return False
+    return float(np.mean((a - b) ** 2)) <= (rms / 2) ** 2
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def find(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
+         rms: float) -> Box | None:
+    """Where the render's crop at ``box`` best matches the reference, when that is elsewhere
+    and the match is close (grey RMS ≤ ``rms``); None otherwise."""
+    x0, y0, x1, y1 = box
+    th, tw = y1 - y0, x1 - x0
+    h, w = ref.shape
+    if th < MIN_SIDE or tw < MIN_SIDE or th >= h or tw >= w:
+        return None
+    t = render[y0:y1, x0:x1]
+    if float(t.std()) < MIN_CONTRAST:
+        return None
+    ssd = _ssd(ref, t)
+    at_place = float(ssd[y0, x0]) if y0 < ssd.shape[0] and x0 < ssd.shape[1] else np.inf
+    best = int(np.argmin(ssd))
+    by, bx = divmod(best, ssd.shape[1])
+    err = float(ssd[by, bx]) / (th * tw)
+    if err > rms * rms or (abs(bx - x0) <= 2 and abs(by - y0) <= 2):
+        return None
+    if at_place / (th * tw) <= 4 * err + 1:
+        return None  # it also fits where it is: nothing moved, something else changed
+    return (float(bx), float(by), float(bx + tw), float(by + th))
+
+
+def _ssd(image: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Sum of squared differences of template ``t`` at every valid offset in ``image``."""
+    h, w = image.shape
+    th, tw = t.shape
+    fh, fw = _fast(h + th), _fast(w + tw)
+    spec = np.fft.rfft2(image, (fh, fw))
+    corr = np.fft.irfft2(spec * np.conj(np.fft.rfft2(t, (fh, fw))), (fh, fw))
+    corr = corr[: h - th + 1, : w - tw + 1]
+    sq = np.pad(np.cumsum(np.cumsum(image.astype(np.float64) ** 2, 0), 1), ((1, 0), (1, 0)))
+    window = sq[th:, tw:] - sq[:-th, tw:] - sq[th:, :-tw] + sq[:-th, :-tw]
+    return np.maximum(window - 2 * corr + float((t.astype(np.float64) ** 2).sum()), 0.0)
+
+
+def _fast(n: int) -> int:
+    """A size ≥ n whose FFT is fast (a product of 2, 3 and 5)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
