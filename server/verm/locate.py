@@ -97,8 +97,12 @@ def locate(d: Discrepancy, render: Render) -> Range:
     """The source range to show ``d`` on."""
     anchor = d.anchor
     if anchor is not None and not any(a is anchor for a in render.anchors):
-        # An element of the reference that the render lacks: its line in the pinned version may
-        # be gone, so blame the nearest element it would sit in (a legend → its axes).
+        # An element of the reference: the render's element of the same key when it has one;
+        # one the render lacks is blamed where the pinned version drew it (the deleted call's
+        # line), else the nearest element it would sit in (a legend → its axes).
+        same = next((a for a in render.anchors if a.key == anchor.key), None)
+        if same is None and anchor.range is not None:
+            return anchor.range
         found = _by_key(render, anchor.key)
         if found is not None:
             return found.range or TOP_OF_FILE

@@ -1,7 +1,8 @@
 """(domain, role, nature) → (category, severity): the error taxonomy of DESIGN.md, per domain.
 
-Severity tracks how wrong it looks: wrong data or structure is 3, text that reads differently 2,
-cosmetic styling 1; a big change counts more than a speck. Every category returned is in
+Severity tracks harm: wrong data or a missing element is 3, a legend, label or text that reads
+differently 2, cosmetics (a colour, a line width, grid and spines) 1 — a colour over a large
+area 2; a speck counts one less. Every category returned is in
 ``TAXONOMY[domain]``.
 """
 
@@ -88,8 +89,8 @@ def _chart(role: str, nature: Nature, share: float, container: bool, has_text: b
             return "style_error", 1
         return "text_error", 2
     if role in CHART_MARKS:
-        if nature == "recolor":
-            return "style_error", 2 if share >= TINY else 1
+        if nature == "recolor":  # a series in another colour: cosmetic, its data are right
+            return "style_error", 1
         return "data_error", 3 if share >= TINY else 2
     if role in CHART_GUIDES:
         return "style_error", 1
@@ -99,7 +100,7 @@ def _chart(role: str, nature: Nature, share: float, container: bool, has_text: b
         return "style_error", 1
     if role == "axes":
         if nature in ("recolor", "background"):
-            return "style_error", 2 if share >= TINY else 1
+            return "style_error", 2 if share >= BIG else 1
         if nature in ("missing", "extra") and not container:
             return "structure_error", 3
         if nature in ("moved", "resized"):
@@ -107,7 +108,7 @@ def _chart(role: str, nature: Nature, share: float, container: bool, has_text: b
         # Unanchored ink inside the plot area is data the renderer did not name.
         return "data_error", min(3, _scaled(2, share))
     if nature in ("recolor", "background"):
-        return "style_error", 2 if share >= TINY else 1
+        return "style_error", 2 if share >= BIG else 1
     return "structure_error", 2
 
 
@@ -119,8 +120,8 @@ def _svg(role: str, nature: Nature, share: float, container: bool, has_text: boo
         if nature in ("missing", "extra"):
             return "structure_error", 2
         return "text_symbol_error", 2
-    if nature in ("recolor", "background"):
-        return "style_error", 2 if share >= TINY else 1
+    if nature in ("recolor", "background"):  # a fill or stroke colour: cosmetic
+        return "style_error", 2 if share >= BIG else 1
     if nature in ("missing", "extra"):
         return "structure_error", _scaled(2, share)
     return "shape_error", _scaled(2, share)
@@ -130,9 +131,9 @@ def _html(role: str, nature: Nature, share: float, container: bool, has_text: bo
           numeric: bool) -> tuple[str, int]:
     texty = role == "text" or (has_text and not container)
     if nature == "recolor":  # the element's own (text) colour
-        return "style_error", 1 if texty or share < TINY else 2
+        return "style_error", 1 if texty or share < BIG else 2
     if nature == "background":  # its fill: a button, a card
-        return "style_error", 1 if share < TINY else 2
+        return "style_error", 1 if share < BIG else 2
     if nature in ("missing", "extra"):
         return "structure_error", _scaled(2, share)
     if nature in ("moved", "resized"):
