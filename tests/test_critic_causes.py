@@ -1,0 +1,168 @@
+"""One diagnostic per cause: each edit below changes many pixels (a rescaled axis, a reflowed
+column, a legend over two lines) and must be reported exactly once, on the edited line, in the
+taxonomy's category — against a pinned render (with its sidecar) and, where the pixels alone can
+tell, against the same picture as a designer's screenshot (no sidecar). Consequences ride along
+as ``related``, each with its own range.
+
+Everything is real: the sources are rendered by verm's renderers, pinned with ``pin_render`` and
+judged by ``Checker.check``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verm.check import Checker
+from verm.pins import pin_render
+
+BARS = '''import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4))
+regions = ["North", "South", "East", "West", "Central", "Coast", "Hills", "Delta"]
+sales = [42, 55, 38, 71, 64, 47, 59, 80]
+ax.bar(regions, sales, color="#1f77b4")
+ax.set_title("Sales by region")
+ax.set_ylabel("Units")
+ax.grid(axis="y", alpha=0.3)
+ax.set_ylim(0, 90)
+'''
+LINES = '''import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4))
+x = list(range(10))
+ax.plot(x, [v * 1.0 for v in x], color="#1f77b4", label="alpha")
+ax.plot(x, [v * 1.5 for v in x], color="#ff7f0e", label="beta")
+ax.plot(x, [v * 0.5 for v in x], color="#2ca02c", label="gamma")
+ax.set_title("Growth")
+ax.legend(loc="upper left")
+ax.grid(True)
+'''
+TABLE = '''| Name | City | Score |
+| --- | --- | --- |
+| Ann | Oslo | 12 |
+| Bob | Rome | 7 |
+| Cid | Lima | 9 |
+'''
+ICON = '''<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
+  <rect x="4" y="4" width="56" height="56" rx="8" fill="#eef"/>
+  <circle cx="32" cy="32" r="18" fill="none" stroke="#336" stroke-width="3"/>
+  <path d="M20 32 L44 32" stroke="#c33" stroke-width="2"/>
+</svg>
+'''
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker() as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, name: str, text: str, old: str, new: str,
+           sidecar: bool) -> list[tuple[str, int, int]]:
+    """(category, line, severity) of each diagnostic for ``text`` edited once (``old`` →
+    ``new``), judged against the unedited render pinned with or without its sidecar."""
+    src = tmp_path / name
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok, render.failure
+    pinned = tmp_path / "pinned.png"
+    pin_render(render, pinned, within=())
+    reference = pinned
+    if not sidecar:
+        reference = tmp_path / "screenshot.png"
+        shutil.copy(pinned, reference)
+    assert text.count(old) == 1
+    edited = text.replace(old, new)
+    result = checker.check(checker.load(src, edited), reference)
+    judged.last = result  # type: ignore[attr-defined]
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in result.discrepancies]
+
+
+BOTH = pytest.mark.parametrize("sidecar", [True, False], ids=["sidecar", "screenshot"])
+
+
+@BOTH
+def test_a_value_that_rescales_the_axis_is_one_data_error_on_the_data_line(
+        checker: Checker, tmp_path: Path, sidecar: bool) -> None:
+    found = judged(checker, tmp_path, "bars.py", BARS.replace("ax.set_ylim(0, 90)\n", ""),
+                   "59, 80]", "59, 30]", sidecar)
+    assert found == [("data_error", 7, 3)]
+    [d] = judged.last.discrepancies  # type: ignore[attr-defined]
+    roles = {r.anchor.role for r in d.related if r.anchor is not None}
+    assert roles & {"yticklabel", "grid", "bar"}, "the rescale's consequences ride along"
+    assert all(r.range is not None for r in d.related)
+    as_json = judged.last.to_json()["errors"][0]  # type: ignore[attr-defined]
+    assert len(as_json["related"]) == len(d.related)
+
+
+def test_a_series_that_sets_the_limits_is_blamed_though_it_looks_the_same(
+        checker: Checker, tmp_path: Path) -> None:
+    """beta is the tallest line: scaled up, it draws the same pixels while the other two
+    shrink. The sidecar's data digests know it is beta's data that changed."""
+    found = judged(checker, tmp_path, "lines.py", LINES, "v * 1.5", "v * 2.5", True)
+    assert found == [("data_error", 7, 3)]
+    [d] = judged.last.discrepancies  # type: ignore[attr-defined]
+    assert "y-axis now" in d.description
+
+
+def test_limits_set_differently_are_one_structure_error_on_the_limits_line(
+        checker: Checker, tmp_path: Path) -> None:
+    found = judged(checker, tmp_path, "bars.py", BARS, "ax.set_ylim(0, 90)",
+                   "ax.set_ylim(0, 150)", True)
+    assert found == [("structure_error", 11, 2)]
+
+
+@BOTH
+def test_a_wider_cell_is_one_text_error_on_its_row_not_its_column(
+        checker: Checker, tmp_path: Path, sidecar: bool) -> None:
+    found = judged(checker, tmp_path, "t.md", TABLE, "| Rome |", "| Rome Capital City |",
+                   sidecar)
+    assert found == [("text_error", 3, 2)]
+
+
+@BOTH
+def test_one_changed_letter_in_a_cell_is_found(checker: Checker, tmp_path: Path,
+                                               sidecar: bool) -> None:
+    assert judged(checker, tmp_path, "t.md", TABLE, "| Rome |", "| Roma |",
+                  sidecar) == [("text_error", 3, 2)]
+
+
+def test_a_removed_legend_is_a_structure_error_on_its_line(checker: Checker,
+                                                           tmp_path: Path) -> None:
+    found = judged(checker, tmp_path, "lines.py", LINES, 'ax.legend(loc="upper left")',
+                   "pass", True)
+    assert found == [("structure_error", 10, 2)]
+
+
+@BOTH
+def test_a_moved_legend_is_one_finding_on_the_legend_call(checker: Checker, tmp_path: Path,
+                                                          sidecar: bool) -> None:
+    """Without a sidecar the legend's old place is found in the reference by its own pixels;
+    the lines it used to cover are its consequence, not changed data."""
+    found = judged(checker, tmp_path, "lines.py", LINES, '"upper left"', '"lower right"',
+                   sidecar)
+    assert found == [("style_error", 10, 1)]
+
+
+@BOTH
+def test_a_recoloured_series_next_to_others_is_one_style_error(checker: Checker,
+                                                                tmp_path: Path,
+                                                                sidecar: bool) -> None:
+    found = judged(checker, tmp_path, "lines.py", LINES, '"#ff7f0e"', '"#d62728"', sidecar)
+    assert found == [("style_error", 7, 1)]
+
+
+def test_a_thicker_stroke_is_a_style_error_not_a_shape_error(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    found = judged(checker, tmp_path, "icon.svg", ICON, 'stroke-width="3"',
+                   'stroke-width="6"', True)
+    assert [(c, line) for c, line, _ in found] == [("style_error", 2)]
