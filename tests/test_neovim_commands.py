@@ -126,6 +126,7 @@ def check_images(seen: dict[str, Any]) -> None:
 def check_settings_and_restart(seen: dict[str, Any]) -> None:
     assert [d["code"] for d in seen["before"]] == ["style_error"], seen["before"]
     assert seen["same_client"] is True, "severityThreshold reached the server without a restart"
+    assert seen["stale_after_restart"] == [], "the stopped server's diagnostics are cleared"
     assert [d["code"] for d in seen["after_restart"]] == ["style_error"]
     verm_settings = seen["settings_after_restart"]["verm"]
     assert verm_settings["severityThreshold"] == "information", "settings kept across a restart"

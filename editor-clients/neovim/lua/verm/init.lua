@@ -270,6 +270,10 @@ function M.restart()
     end
     return true
   end, 20)
+  -- Neovim 0.7 keeps a stopped client's diagnostics: what the old server said must not stay.
+  for _, id in ipairs(ids) do
+    vim.diagnostic.reset(vim.lsp.diagnostic.get_namespace(id))
+  end
   clients, failed = {}, {}
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(M.config.filetypes, vim.bo[bufnr].filetype) then
