@@ -1,27 +1,39 @@
-"""Every test runs as a user with no verm config of their own (tests that need one make it)."""
+"""Every test runs as a user with no verm config of their own (tests that need one make it),
+and writes nothing into the real home: caches, configs and state go to throwaway folders."""
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import shutil
 import sys
 import tempfile
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))  # `from support import ...` from sub-folders
-
-# A user config on the developer's machine must not change what the tests see; VERM_CONFIG names
-# a file that does not exist. Set at import, so servers and CLIs the tests start inherit it.
-os.environ["VERM_CONFIG"] = os.path.join(tempfile.mkdtemp(prefix="verm-test-home-"),
-                                         "config.toml")
-
-
-# -- tiny vision-language models, built offline once per session (see tests/tinyvl.py) ------------
-import json
-import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # `from support import ...` from sub-folders
+
+# Set at import, so servers, CLIs and editors the tests start inherit them (some test modules copy
+# os.environ at import). Everything verm and its parts write under home goes here: verm's diff
+# images and views (XDG_CACHE_HOME/verm), matplotlib's font cache, Chromium's profile bits,
+# fontconfig, Hugging Face and torch caches, Neovim's state; removed when the session ends.
+SESSION_HOME = Path(tempfile.mkdtemp(prefix="verm-test-home-"))
+_SESSION_PID = os.getpid()
+atexit.register(lambda: os.getpid() == _SESSION_PID and shutil.rmtree(SESSION_HOME, True))
+HOME_DIRS = {"XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "data",
+             "XDG_STATE_HOME": "state", "MPLCONFIGDIR": "matplotlib"}
+for _name, _sub in HOME_DIRS.items():
+    os.environ[_name] = str(SESSION_HOME / _sub)
+    (SESSION_HOME / _sub).mkdir()
+# A user config on the developer's machine must not change what the tests see; VERM_CONFIG names
+# a file that does not exist.
+os.environ["VERM_CONFIG"] = str(SESSION_HOME / "user-config.toml")
+
+
+# -- tiny vision-language models, built offline once per session (see tests/tinyvl.py) ------------
 TITLE_LINE = 7  # 0-based line of ax.set_title in tests/fixtures/e2e/bars.py
 TRAINED_CRITIQUE = {
     "structure_error_count": 0, "data_error_count": 0, "text_error_count": 1,
@@ -30,6 +42,16 @@ TRAINED_CRITIQUE = {
                 "description":
                     "The title reads 'Sales by quarter' instead of 'Sales per quarter'"}],
 }
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory,
+              monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own XDG_CACHE_HOME (verm's diff images go to ``<it>/verm/diffs``), passed
+    to the servers and CLIs it starts through the environment."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
 
 
 @dataclass(frozen=True)

@@ -250,24 +250,31 @@ async def vscode(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+async def configured(client: LanguageClient) -> None:
+    """Wait until the server has pulled and applied ``workspace/configuration`` after
+    ``initialized``: it then registers its file watchers with the editor and says so."""
+    await wait_until(lambda: any("watching references" in m.message
+                                 for m in client.log_messages), 30)
+
+
 async def test_pulled_configuration_below_initialization_options(
         vscode: LanguageClient, pinner: Checker, tmp_path: Path):
     """VS Code answers workspace/configuration; initializationOptions still win over it."""
     vscode.set_configuration({"severityThreshold": 3, "timeout": 20}, section="verm")
+    src = pinned(pinner, tmp_path, "icon.svg")  # before the session: it blocks the client
     await start(vscode, "visual-studio-code", tmp_path)
-    src = pinned(pinner, tmp_path, "icon.svg")
     edit(src, 'fill="#5E81AC"', 'fill="#D08770"')
-    await asyncio.sleep(0.3)  # let the server pull its configuration after `initialized`
+    await configured(vscode)
     assert await diagnostics(vscode, open_doc(vscode, src, "xml")) == []
 
 
 async def test_initialization_options_beat_pulled_configuration(
         vscode: LanguageClient, pinner: Checker, tmp_path: Path):
     vscode.set_configuration({"severityThreshold": 3}, section="verm")
+    src = pinned(pinner, tmp_path, "icon.svg")  # before the session: it blocks the client
     await start(vscode, "visual-studio-code", tmp_path, {"severityThreshold": 1})
-    src = pinned(pinner, tmp_path, "icon.svg")
     edit(src, 'fill="#5E81AC"', 'fill="#D08770"')
-    await asyncio.sleep(0.3)
+    await configured(vscode)
     found = await diagnostics(vscode, open_doc(vscode, src, "xml"))
     assert [d.code for d in found] == ["style_error"]
 

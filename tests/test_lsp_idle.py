@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest_lsp
@@ -19,7 +20,7 @@ from support import pinned_copy
 from test_lsp_load import Doc, cmdline, descendants, recording_client
 from verm.check import Checker
 
-IDLE_S = 0.6
+IDLE_S = 2.0  # long enough to see the spare while in use, even on a loaded machine
 SERVER = ClientServerConfig(
     server_command=[sys.executable, "-m", "verm.lsp"],
     client_factory=recording_client,
@@ -39,6 +40,18 @@ def render_workers(server: int) -> list[int]:
     return [pid for pid in descendants(server) if "verm.render.forkserver" in cmdline(pid)]
 
 
+async def render_workers_when(server: int, ok: Callable[[int], bool],
+                              within_s: float = 30.0) -> list[int]:
+    """The render workers as soon as their count satisfies ``ok`` (processes start and retire
+    on their own time: wait for it, do not snapshot), else the last count seen."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not ok(len(found := render_workers(server))):
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    return found
+
+
 async def test_idle_server_retires_spare_workers_and_trims_memory(client, tmp_path: Path):
     with Checker() as checker:
         src = pinned_copy(checker, tmp_path, "icon.svg")
@@ -50,7 +63,7 @@ async def test_idle_server_retires_spare_workers_and_trims_memory(client, tmp_pa
     doc.open()
     await doc.judged(1)
     server = client.server_pid
-    busy = render_workers(server)
+    busy = await render_workers_when(server, lambda n: n >= 3)
     assert len(busy) >= 3, "fork server, spare monitor and spare worker while in use"
 
     async def settled() -> None:
@@ -58,9 +71,9 @@ async def test_idle_server_retires_spare_workers_and_trims_memory(client, tmp_pa
             await asyncio.sleep(0.1)
 
     await asyncio.wait_for(settled(), 30)
-    idle = render_workers(server)
+    idle = await render_workers_when(server, lambda n: n == 1)
     assert len(idle) == 1, f"only the fork server stays when idle: {idle}"
 
     version = doc.save(src.read_text())  # the next save is judged as before
     assert (await doc.judged(version)) == []
-    assert len(render_workers(server)) >= 2
+    assert len(await render_workers_when(server, lambda n: n >= 2)) >= 2

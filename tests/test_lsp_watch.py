@@ -108,8 +108,29 @@ async def opened(client: LanguageClient, src: Path, language: str) -> str:
                                            text=src.read_text())))
     assert await diagnostics(client, uri) == []
     del client.diagnostics[uri]
-    await asyncio.sleep(0.1)  # the server learns the document's dependencies after publishing
+    await watching(client)
     return uri
+
+
+def inotify_watches(pid: int) -> int:
+    """How many inotify watches process ``pid`` holds (Linux: its descriptors' fdinfo)."""
+    count = 0
+    for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            count += info.read_text().count("inotify wd:")
+        except OSError:
+            continue  # a descriptor closed meanwhile
+    return count
+
+
+async def watching(client: LanguageClient) -> None:
+    """Wait until the server watches what the judged documents depend on. As VS Code, it learns
+    them before it publishes (the client reports changes); as Neovim, its watchdog observer
+    then schedules a recursive watch of the workspace folder, off the loop: wait for the
+    kernel's watch itself."""
+    if client.client_spec == NEOVIM:
+        pid = client._server.pid  # type: ignore[attr-defined]  # the server pytest-lsp started
+        await wait_until(lambda: inotify_watches(pid) > 0, 30)
 
 
 def reported(client: LanguageClient, *changes: tuple[Path, lsp.FileChangeType]) -> float:
@@ -164,7 +185,7 @@ async def test_dropped_mock_in_a_new_folder_replaces_the_missing_reference_note(
     [note] = await diagnostics(client, uri)
     assert "does not exist" in note.message
     del client.diagnostics[uri]
-    await asyncio.sleep(0.1)
+    await watching(client)
 
     ref = pin(pinner, src, tmp_path / "design" / "wants.png")  # creates design/ too
     reported(client, (ref, lsp.FileChangeType.Created))

@@ -167,6 +167,18 @@ class VermProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _handle_response(self, msg_id: Any, result: Any | None = None,
+                         error: Any | None = None) -> None:
+        """A late answer to a request verm stopped waiting for (its future was cancelled by a
+        timeout) is dropped: pygls would raise on it, and the read loop would then answer the
+        editor with an error it cannot match to anything."""
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.done():
+            self._request_futures.pop(msg_id, None)
+            log.info("verm: dropped a late answer to request %r (it timed out)", msg_id)
+            return
+        super()._handle_response(msg_id, result, error)
+
     def reject(self, msg_id: int | str | None, code: int, message: str) -> None:
         """Answer a request (``None``: one whose id could not be read) with an error."""
         self._send_data(lsp.ResponseErrorMessage(id=msg_id, error=lsp.ResponseError(
