@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from verm.critic.analytic.findings import Finding, union
+from verm.critic.analytic.findings import SAME_COLOR, Finding, union
+from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Discrepancy
 
@@ -118,7 +119,34 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return roots
+    return _covered(roots)
+
+
+def _covered(roots: list[Item]) -> list[Item]:
+    """A mark "recoloured" in the colour of a new element drawn over it (grid lines switched
+    on across the bars) is that element's consequence, not a colour change of its own."""
+    shown = [it for it in roots if it.finding.nature in ("extra", "missing")
+             and it.d.anchor is not None and it.d.anchor.color]
+    if not shown:
+        return roots
+    out = []
+    for it in roots:
+        f = it.finding
+        cover = None
+        if f.nature == "recolor" and it.role in CHART_MARKS:
+            for s in shown:
+                color = parse_hex(s.d.anchor.color) if s.d.anchor else None
+                seen = f.render_color if s.finding.nature == "extra" else f.ref_color
+                if (color is not None and seen is not None
+                        and color_distance(color, seen) <= SAME_COLOR
+                        and _gap(s.finding.box, f.box) <= 0):
+                    cover = s
+                    break
+        if cover is None:
+            out.append(it)
+        else:
+            cover.related.append(it)
+    return out
 
 
 def _guide_rank(it: Item) -> tuple[int, int, int]:

@@ -40,7 +40,8 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         if grey_ref is None or grey_render is None:
             grey_ref, grey_render = _grey(cmp.ref), _grey(cmp.render)
         searched += 1
-        rms = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 else EXACT_RMS
+        # A legend's frame is translucent: what it now sits over shows through a little.
+        rms = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 or a.container else EXACT_RMS
         box = int_box(f.render_box, cmp.frame)
         if texty(a):
             # A text's own ink, not its cell: a cell may have grown around unchanged words.
