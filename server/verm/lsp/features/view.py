@@ -42,22 +42,22 @@ def view_folder() -> Path:
 
 
 class ViewCache:
-    """The pictures of each document's latest judgement, drawn once per judgement (~20 ms)
-    and replaced by the next (older generations' files are deleted)."""
+    """The pictures of each document's latest outcome, drawn once per outcome (~20 ms) and
+    replaced by the next (older generations' files are deleted). A model critic's streamed
+    partial outcomes share their judgement's generation: each is an outcome of its own."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._drawn: dict[str, tuple[int, dict[str, Any]]] = {}  # uri -> (generation, data)
+        self._drawn: dict[str, tuple[Outcome, dict[str, Any]]] = {}  # uri -> (outcome, data)
 
     def get(self, ls: VermServer, uri: str, outcome: Outcome) -> dict[str, Any]:
-        generation = outcome.request.generation
         with self._lock:
             hit = self._drawn.get(uri)
-            if hit is not None and hit[0] == generation:
+            if hit is not None and hit[0] is outcome:
                 return hit[1]
         data = self._draw(ls, uri, outcome)
         with self._lock:
-            self._drawn[uri] = (generation, data)
+            self._drawn[uri] = (outcome, data)
         return data
 
     def _draw(self, ls: VermServer, uri: str, outcome: Outcome) -> dict[str, Any]:
@@ -68,6 +68,7 @@ class ViewCache:
         key = hashlib.sha1(str(result.source.path).encode()).hexdigest()[:12]
         stem = f"{result.source.path.stem}-{key}"
         folder = view_folder()
+        # The pictures depend on the render and the reference only: one name per judgement.
         paths = {name: folder / f"{stem}-{outcome.request.generation}-{name}.png"
                  for name in PICTURES}
         for name, image in zip(PICTURES, (pictures.reference, pictures.render, pictures.diff),
