@@ -9,10 +9,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from PIL import Image
 
 FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
+# The SARIF 2.1.0 JSON schema (its final release candidate, rtm.5, as GitHub code scanning and
+# the SARIF validator use it), vendored unchanged so the tests run offline: taken from
+# lib/schemas/sarif-2.1.0-rtm.5.json of the npm package @microsoft/jest-sarif@1.0.0-beta.0
+# (MIT; https://registry.npmjs.org/@microsoft/jest-sarif/-/jest-sarif-1.0.0-beta.0.tgz).
+SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif" / "sarif-2.1.0-rtm.5.json"
+
+
+def valid_sarif(log: dict) -> dict:
+    """``log``, after checking it against the SARIF 2.1.0 schema (every error listed)."""
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    validator = jsonschema.Draft4Validator(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
+    assert errors == []
+    return log
 VERM = [sys.executable, "-m", "verm.cli"]
 
 
@@ -46,11 +61,13 @@ def test_discrepancy_text_format_and_exit_1(project: Path):
     (project / "bars.py").write_text(text)
     out = verm("check", "bars.py", cwd=project)
     assert out.returncode == 1
-    first = out.stdout.splitlines()[0]
-    # path:line:col: severity category: description (location) — on the set_title line (8)
-    assert first.startswith("bars.py:8:1: "), first
-    assert "text_error" in first and "(title)" in first
-    assert "reward" in out.stdout.splitlines()[-1]
+    # path:line:col: severity category: description (location) — on the set_title line (8),
+    # then the source's summary: nothing else.
+    assert out.stdout.splitlines() == [
+        "bars.py:8:1: warning text_error: reference text 'Sales per quarter', render "
+        "'Sales per year' (title)",
+        "bars.py: 1 discrepancy (1 warning) against bars.ref.png — reward 1.96",
+    ]
 
 
 def test_json_lines_contract(project: Path):
@@ -63,9 +80,10 @@ def test_json_lines_contract(project: Path):
     for o in objs:
         assert set(o) == {"source", "reference", "kind", "rendered", "reward", "errors"}
     assert objs[0]["errors"] == [] and objs[0]["reward"] == 2.0
-    err = objs[1]["errors"][0]
+    assert [(e["category"], e["severity"], e["location"], e["range"]["start"]["line"])
+            for e in objs[1]["errors"]] == [("style_error", 2, "<circle> #1", 2)]
+    [err] = objs[1]["errors"]
     assert set(err) == {"category", "severity", "location", "description", "range", "bbox"}
-    assert err["range"]["start"] == {"line": 2, "character": err["range"]["start"]["character"]}
     x0, y0, x1, y1 = err["bbox"]
     assert 0 <= x0 < x1 <= 160 and 0 <= y0 < y1 <= 160
     assert 1.0 <= objs[1]["reward"] < 2.0
@@ -75,12 +93,35 @@ def test_sarif_output(project: Path):
     text = (project / "icon.svg").read_text().replace('fill="#5E81AC"', 'fill="#D08770"')
     (project / "icon.svg").write_text(text)
     out = verm("check", "icon.svg", "--format", "sarif", cwd=project)
-    log = json.loads(out.stdout)
+    assert out.returncode == 1
+    log = valid_sarif(json.loads(out.stdout))
     assert log["version"] == "2.1.0"
-    result = log["runs"][0]["results"][0]
-    assert result["ruleId"] in {r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    [run] = log["runs"]
+    rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert [(r["ruleId"], rules[r["ruleIndex"]], r["level"],
+             [loc["physicalLocation"]["region"]["startLine"] for loc in r["locations"]])
+            for r in run["results"]] == [("style_error", "style_error", "warning", [3])]
+    assert "relatedLocations" not in run["results"][0]  # a fill changes nothing else
+
+
+def test_sarif_consequences_are_related_locations(tmp_path: Path):
+    """A longer word widens its column: one result on the edited row; the cells the column
+    moved ride along as relatedLocations, each on its own line, and the log is valid SARIF."""
+    shutil.copy(FIXTURES / "stock.md", tmp_path / "stock.md")
+    assert verm("pin", "stock.md", cwd=tmp_path).returncode == 0
+    src = tmp_path / "stock.md"
+    src.write_text(src.read_text().replace("| Pears  |", "| Grapes |"))
+    out = verm("check", "stock.md", "--format", "sarif", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    [run] = valid_sarif(json.loads(out.stdout))["runs"]
+    [result] = run["results"]
     region = result["locations"][0]["physicalLocation"]["region"]
-    assert region["startLine"] == 3  # 1-based line of the circle
+    assert (result["ruleId"], result["level"], region["startLine"]) == ("text_error", "warning", 6)
+    related = result["relatedLocations"]
+    assert [r["id"] for r in related] == list(range(len(related)))
+    assert sorted(r["physicalLocation"]["region"]["startLine"] for r in related) == [1, 3, 5, 7]
+    assert all(r["physicalLocation"]["artifactLocation"]["uri"] == "stock.md" for r in related)
+    assert all(r["message"]["text"].startswith("also: ") for r in related)
 
 
 def test_render_writes_what_check_judges(project: Path):
@@ -133,8 +174,10 @@ def test_broken_script_is_exit_1_with_the_users_line(project: Path):
     assert out.returncode == 1
     obj = json.loads(out.stdout)
     assert obj["rendered"] is False and obj["reward"] == 0.0
-    assert obj["errors"][0]["range"]["start"]["line"] == 10
-    assert "ZeroDivisionError" in obj["errors"][0]["description"]
+    [err] = obj["errors"]
+    assert (err["category"], err["severity"], err["range"]["start"]["line"]) == (
+        "structure_error", 3, 10)
+    assert "ZeroDivisionError" in err["description"]
 
 
 def test_python_m_verm_imports_nothing_from_the_workspace(tmp_path: Path):
