@@ -92,30 +92,31 @@ def commands_of(actions: list) -> list[dict]:
     return out
 
 
+WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text, value or fill
+# name, language, the pinned literal, its wrong replacement, the one diagnostic's code and
+# severity on the edited line.
 CASES = [
-    ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error"),
-    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error"),
-    ("page.html", "html", "Release notes", "Release plans", "text_error"),
-    ("stock.md", "markdown", "|   7 |", "|   9 |", "numeric_error"),
+    ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error", WARNING),
+    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error", WARNING),
+    ("page.html", "html", "Release notes", "Release plans", "text_error", WARNING),
+    ("stock.md", "markdown", "|   7 |", "|   9 |", "numeric_error", WARNING),
 ]
 
 
-@pytest.mark.parametrize(("name", "language", "old", "new", "category"), CASES,
+@pytest.mark.parametrize(("name", "language", "old", "new", "category", "severity"), CASES,
                          ids=[c[0] for c in CASES])
 async def test_open_shows_the_discrepancy_on_its_line_and_a_fix_clears_it(
         client: LanguageClient, pinner: Checker, tmp_path: Path, name: str, language: str,
-        old: str, new: str, category: str):
+        old: str, new: str, category: str, severity: lsp.DiagnosticSeverity):
     await start(client, client.client_spec, tmp_path)
     src = pinned(pinner, tmp_path, name)
     line = edit(src, old, new)
     uri = open_doc(client, src, language)
     found = await diagnostics(client, uri)
-    hits = [d for d in found if d.code == category and d.range.start.line == line]
-    assert hits, [(d.code, d.range.start.line, d.message) for d in found]
-    d = hits[0]
+    assert [(d.code, d.range.start.line, d.severity) for d in found] == [
+        (category, line, severity)], [(d.code, d.range.start.line, d.message) for d in found]
+    [d] = found
     assert d.source == "verm"
-    assert d.severity in (lsp.DiagnosticSeverity.Warning, lsp.DiagnosticSeverity.Error,
-                          lsp.DiagnosticSeverity.Information)
     assert d.related_information and d.related_information[0].location.uri.endswith(".ref.png")
     assert d.data["category"] == category and d.data["reference"].endswith(".ref.png")
     assert d.code_description is not None and d.code_description.href.endswith(".png")
