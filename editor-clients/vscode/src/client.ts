@@ -249,8 +249,16 @@ export class VermClient implements vscode.Disposable {
           if (!Array.isArray(result)) {
             return result;
           }
-          return result.map((value: unknown, i) =>
-            params.items[i]?.section === logic.SECTION ? logic.serverSettings(value, vscode.workspace.isTrusted) : value);
+          // verm asks without a scopeUri: answer with this client's folder's settings (in a
+          // multi-root workspace each folder's .vscode/settings.json), not the window's.
+          return result.map((value: unknown, i) => {
+            const item = params.items[i];
+            if (item?.section !== logic.SECTION) {
+              return value;
+            }
+            return item.scopeUri === undefined && this.folder !== undefined ? currentSettings(this.folder)
+              : logic.serverSettings(value, vscode.workspace.isTrusted);
+          });
         },
         didChangeConfiguration: async () => {
           await this.client?.sendNotification(DidChangeConfigurationNotification.type, {
