@@ -66,8 +66,64 @@ export interface PythonExtension {
   readonly changed: Emitter;
 }
 
+/** A webview panel that keeps what the extension gives it and lets a test post as the page. */
+export class FakePanel {
+  readonly posted: unknown[] = [];
+  readonly htmls: string[] = [];
+  title = '';
+  options: Record<string, unknown>;
+  private readonly received = new Emitter();
+  private readonly disposed = new Emitter();
+  readonly webview: Record<string, unknown>;
+
+  constructor(options: Record<string, unknown>) {
+    this.options = options;
+    const panel = this;
+    this.webview = {
+      cspSource: 'vscode-webview://fake',
+      asWebviewUri: (uri: FakeUri) => ({ toString: () => `vscode-webview://fake${uri.fsPath}` }),
+      onDidReceiveMessage: (fn: Listener) => panel.received.event(fn),
+      postMessage: async (m: unknown) => {
+        panel.posted.push(m);
+        return true;
+      },
+      get html() {
+        return panel.htmls[panel.htmls.length - 1] ?? '';
+      },
+      set html(v: string) {
+        panel.htmls.push(v);
+      },
+      get options() {
+        return panel.options;
+      },
+      set options(v: Record<string, unknown>) {
+        panel.options = v;
+      },
+    };
+  }
+
+  /** The page posts `m` (as viewer.js would). */
+  fromPage(m: unknown): void {
+    this.received.fire(m);
+  }
+
+  onDidDispose(fn: Listener): { dispose(): void } {
+    return this.disposed.event(fn);
+  }
+
+  reveal(): void {}
+
+  dispose(): void {
+    this.disposed.fire();
+  }
+}
+
 export class FakeVscode {
   readonly shown: Shown[] = [];
+  readonly panels: FakePanel[] = [];
+  /** Editors the extension showed: the document's path and the selection's line. */
+  readonly revealed: Array<{ path: string; line: number }> = [];
+  trusted = true;
   readonly commands = new Map<string, (...args: unknown[]) => unknown>();
   readonly statusItem: Record<string, unknown> = {};
   readonly logs: string[] = [];
@@ -91,6 +147,9 @@ export class FakeVscode {
       EventEmitter: Emitter,
       Disposable: class { constructor(private readonly fn: () => void) {} dispose(): void { this.fn(); } },
       ViewColumn: { One: 1, Beside: -2 },
+      TextEditorRevealType: { InCenterIfOutsideViewport: 2 },
+      CodeActionKind: { QuickFix: { value: 'quickfix' } },
+      Selection: class { constructor(readonly start: { line: number }, readonly end: unknown) {} },
       LanguageStatusSeverity: { Information: 0, Warning: 1, Error: 2 },
       window: {
         createOutputChannel: () => ({ info: log('info'), warn: log('warn'), error: log('error'), trace: log('trace'),
@@ -103,6 +162,21 @@ export class FakeVscode {
         showWarningMessage: message('warning'),
         showInformationMessage: message('information'),
         showErrorMessage: message('error'),
+        createWebviewPanel: (_type: string, _title: string, _column: unknown, options: Record<string, unknown>) => {
+          const panel = new FakePanel(options);
+          self.panels.push(panel);
+          return panel;
+        },
+        showTextDocument: async (doc: { uri: FakeUri }) => {
+          const editor = {
+            document: doc,
+            set selection(s: { start: { line: number } }) {
+              self.revealed.push({ path: doc.uri.fsPath, line: s.start.line });
+            },
+            revealRange: () => undefined,
+          };
+          return editor;
+        },
       },
       languages: {
         createLanguageStatusItem: () => new Proxy(self.statusItem, {
@@ -110,6 +184,7 @@ export class FakeVscode {
           set: (t, k, v) => { t[k as string] = v; return true; },
         }),
         match: () => 1,
+        getDiagnostics: () => [],
       },
       commands: {
         registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
@@ -132,7 +207,17 @@ export class FakeVscode {
           return self.openTexts;
         },
         getConfiguration: () => ({ get: () => undefined, inspect: () => ({}) }),
-        isTrusted: true,
+        get isTrusted() {
+          return self.trusted;
+        },
+        openTextDocument: async (uri: FakeUri) => {
+          const lines = fs.readFileSync(uri.fsPath, 'utf8').split('\n');
+          return {
+            uri,
+            lineCount: lines.length,
+            lineAt: (n: number) => ({ range: { start: { line: n, character: 0 }, end: { line: n, character: lines[n]?.length ?? 0 } } }),
+          };
+        },
         onDidOpenTextDocument: event(),
         onDidChangeWorkspaceFolders: event(),
         onDidGrantWorkspaceTrust: event(),
