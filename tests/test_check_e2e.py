@@ -109,7 +109,8 @@ def test_blank_render_scores_zero(checker: Checker, tmp_path: Path):
     src.write_text("import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(6, 4))\n")
     result = checker.check(Source.load(src))
     assert not result.rendered and result.reward == 0.0
-    assert any("blank" in d.description for d in result.discrepancies)
+    [d] = result.discrepancies
+    assert (d.category, d.severity) == ("structure_error", 3) and "blank" in d.description
 
 
 def test_thicker_line_is_a_style_error_naming_both_widths(checker: Checker, tmp_path: Path):
