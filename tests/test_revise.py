@@ -170,7 +170,7 @@ def test_cli_prints_the_diff_and_writes_only_with_write(checker: Checker, tmp_pa
     broken = src.read_text()
     out = _verm("revise", "bars.py", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "reward 1.92 → 2.00" in out.stdout
+    assert "reward 1.94 → 2.00" in out.stdout
     assert '-ax.set_title("Sales per month")' in out.stdout
     assert '+ax.set_title("Sales per quarter")' in out.stdout
     assert src.read_text() == broken

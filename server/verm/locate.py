@@ -40,6 +40,12 @@ _STYLE_PROPS = {
 
 def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
     """The declaration that sets the colour a colour fix must change, when the renderer knows."""
+    wording = d.category in ("text_error", "text_symbol_error")
+    if wording:  # where the words are (an SVG <text> whose content is on a later line)
+        span = (anchor.props.get("attr_spans") or {}).get("text")
+        if isinstance(span, dict) and "line" in span:
+            return Range.span(int(span["line"]), int(span.get("start", 0)),
+                              int(span.get("end", span.get("start", 0))))
     if not d.fix or d.fix.get("kind") not in ("color", "style", "layout"):
         return None
     prop = str(d.fix.get("property") or "")

@@ -15,7 +15,8 @@ from verm.types import TAXONOMY
 Nature = str
 """What changed: missing | extra | recolor | restyle | moved | resized | text | changed |
 background | shifted (a parent's content, all moved alike) | data (a series' values, from the
-sidecar) | limits (an axis's limits or scale, from the sidecar)."""
+sidecar) | limits (an axis's limits or scale, from the sidecar) | relayout (a layout declaration
+such as display or padding, from the sidecar)."""
 
 CHART_TEXT = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
                         "legend-text", "text"})
@@ -65,6 +66,8 @@ def categorize(
         return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
     if nature == "limits":  # an axis's limits or scale set differently
         return "structure_error", 2
+    if nature == "relayout":  # a layout declaration (display, padding, width) set differently
+        return ("layout_error" if domain in ("html", "table") else "style_error"), 2
     if nature == "restyle":  # a thicker line, a bigger font: how it looks, not what it says
         return ("layout_error" if domain == "table" else "style_error"), 1 if share < BIG else 2
     category, severity = fn(role, nature, share, container, has_text, numeric)
@@ -122,7 +125,9 @@ def _svg(role: str, nature: Nature, share: float, container: bool, has_text: boo
         return "text_symbol_error", 2
     if nature in ("recolor", "background"):  # a fill or stroke colour: cosmetic
         return "style_error", 2 if share >= BIG else 1
-    if nature in ("missing", "extra"):
+    if nature == "missing":  # a part of the icon is gone
+        return "structure_error", 3
+    if nature == "extra":
         return "structure_error", _scaled(2, share)
     return "shape_error", _scaled(2, share)
 
@@ -134,7 +139,9 @@ def _html(role: str, nature: Nature, share: float, container: bool, has_text: bo
         return "style_error", 1 if texty or share < BIG else 2
     if nature == "background":  # its fill: a button, a card
         return "style_error", 1 if share < BIG else 2
-    if nature in ("missing", "extra"):
+    if nature == "missing":  # content the page should show is not there
+        return "structure_error", 3
+    if nature == "extra":
         return "structure_error", _scaled(2, share)
     if nature in ("moved", "resized"):
         return "layout_error", 2

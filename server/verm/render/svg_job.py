@@ -824,6 +824,10 @@ def _anchors(doc: _SourceText, elements: list[etree._Element],
             span = _source_of(doc, infos, i, prop, value)
             if span is not None:
                 spans[prop] = span
+        if text and info.tag_pos is not None:
+            span = _text_span(doc, info.tag_pos.start, text)
+            if span is not None:
+                spans["text"] = span  # a text fix edits the words, not the start tag
         el_id = el.get("id")
         container = tag == "svg" or tag in GROUPS
         main_color = _main_color(fill, stroke) if spans or not container else None
@@ -893,6 +897,19 @@ def _source_of(doc: _SourceText, infos: list[_Element], i: int, prop: str,
                 return {"line": line, "start": start, "end": end}
         i = info.parent
     return None
+
+
+def _text_span(doc: _SourceText, start: int, text: str) -> dict[str, int] | None:
+    """Where the element's words are in the source (the first line of them), after its tag."""
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not first:
+        return None
+    at = doc.text.find(first, start)
+    if at < 0:
+        return None
+    line, col = doc.position(at)
+    end_line, end = doc.position(at + len(first))
+    return {"line": line, "start": col, "end": end if end_line == line else col}
 
 
 def _main_color(fill: str | None, stroke: str | None) -> str | None:

@@ -178,7 +178,13 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
     uncovered = [it for it in items if it.finding.nature in ("background", "recolor", "changed")
                  and any(_overlap(it.finding.box, box) >= 0.5 for box in left)]
     moved += uncovered
-    roots = [it for it in items if it.finding.nature not in LAYOUT and it not in uncovered]
+    # A box that looks different only because something inside it changed (a card whose
+    # bottom edge moved when its paragraph went) follows that change.
+    others = [it for it in items if it.finding.nature not in LAYOUT and it not in uncovered]
+    wrapping = [it for it in others if it.finding.nature in ("changed", "resized")
+                and any(o is not it and _inside_element(o, it) for o in others)]
+    moved += wrapping
+    roots = [it for it in others if it not in wrapping]
     if not roots:
         if not moved:
             return []
@@ -192,6 +198,12 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
         cause = max(same or roots, key=lambda r: (_before(r, it), *r.rank))
         cause.related.append(it)
     return roots
+
+
+def _inside_element(inner: Item, outer: Item) -> bool:
+    """``inner``'s element lies within ``outer``'s element (their anchors' boxes)."""
+    a, b = outer.d.anchor, inner.d.anchor
+    return a is not None and b is not None and a is not b and _overlap(a.box, b.box) >= 0.8
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]

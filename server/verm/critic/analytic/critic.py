@@ -62,7 +62,8 @@ class AnalyticCritic:
         canvas = _canvas_change(reg, cmp, domain, reference, render)
         if canvas is not None:
             found.append(canvas)
-        shifted = _content_shift(reg, domain, render)
+        # With a sidecar each element's own move is known: no page-wide guess needed.
+        shifted = None if sidecar else _content_shift(reg, domain, render)
         if shifted is not None:
             found.append(shifted)
         if cmp.regions or (sidecar and (canvas is not None or cmp.diff.any())):

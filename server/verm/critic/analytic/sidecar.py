@@ -85,6 +85,10 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
             f.nature = "recolor"
         elif (style := restyled(ra, na)) is not None:
             f.nature, f.style = "restyle", style
+        elif (style := css_changed(ra, na)) is not None:
+            # A declaration of its own set differently: the cause, on that declaration's line.
+            f.nature = "restyle" if style[0] in FONT_CSS else "relayout"
+            f.style = style
         elif moved and not ctx.canvas_changed:
             f.nature = moved_or_resized(rp.tight, np_.tight)
             # Same data, drawn elsewhere: its axis was rescaled or its plot resized.
@@ -271,7 +275,7 @@ def _drop_reflowed(findings: list[Finding]) -> list[Finding]:
     """
     growth = []
     for g in findings:
-        if g.nature in ("resized", "restyle") and g.ref_box and g.render_box:
+        if g.nature in ("resized", "restyle", "relayout") and g.ref_box and g.render_box:
             dw = (g.render_box[2] - g.render_box[0]) - (g.ref_box[2] - g.ref_box[0])
             dh = (g.render_box[3] - g.render_box[1]) - (g.ref_box[3] - g.ref_box[1])
             growth.append((g.ref_box, dw, dh))
@@ -296,6 +300,38 @@ def _drop_reflowed(findings: list[Finding]) -> list[Finding]:
 # is visible though neither colour, text nor position changes: a thicker line, a bigger font.
 STYLE_PROPS = ("linewidth", "fontsize", "fontweight", "stroke-width", "font-size",
                "font-weight", "font-family")
+
+
+# Declarations whose change is a matter of colour: the colour comparison reports those.
+COLOR_CSS = frozenset({"color", "background", "background-color", "border-color", "fill",
+                       "stroke", "outline-color", "border"})
+FONT_CSS = frozenset({"font-size", "font-weight", "font-family", "font-style", "font",
+                      "letter-spacing", "text-decoration"})
+
+
+def _css_value(anchor: Anchor, prop: str) -> str | None:
+    css = anchor.props.get("css")
+    if not isinstance(css, dict):
+        return None
+    span = css.get(prop)
+    value = span.get("value") if isinstance(span, dict) else None
+    return " ".join(str(value).lower().split()) if value is not None else None
+
+
+def css_changed(ref: Anchor, render: Anchor) -> tuple[str, object, object] | None:
+    """The first declaration applying to the element (HTML renderer's ``props['css']``) whose
+    value differs between reference and render — a `display`, a `padding`, a font size —
+    or None. Colours are left to the colour comparison."""
+    a, b = ref.props.get("css"), render.props.get("css")
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return None
+    for prop in sorted(set(a) | set(b)):
+        if prop in COLOR_CSS:
+            continue
+        va, vb = _css_value(ref, prop), _css_value(render, prop)
+        if va != vb and va is not None and vb is not None:
+            return prop, va, vb
+    return None
 
 
 def _style_value(anchor: Anchor, prop: str) -> object:

@@ -70,7 +70,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f"its data differ from the reference{': ' + f.note if f.note else ''}"
     elif nature == "limits":
         desc = f.note or "axis limits differ from the reference"
-    elif nature == "restyle" and f.style is not None:
+    elif nature in ("restyle", "relayout") and f.style is not None:
         prop, ref_value, render_value = f.style
         desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
         fix = {"kind": "style", "property": prop, "expected": ref_value, "actual": render_value}
