@@ -94,7 +94,7 @@ def _chart(role: str, nature: Nature, share: float, container: bool, has_text: b
     if role in CHART_MARKS:
         if nature == "recolor":  # a series in another colour: cosmetic, its data are right
             return "style_error", 1
-        return "data_error", 3 if share >= TINY else 2
+        return "data_error", 3  # wrong data is wrong however few pixels show it
     if role in CHART_GUIDES:
         return "style_error", 1
     if role in ("legend", "colorbar"):

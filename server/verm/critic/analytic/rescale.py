@@ -1,0 +1,171 @@
+"""Which series changed when an axis was rescaled, from pixels alone (no sidecar).
+
+A new value that moves the y-axis limits redraws every series: the one whose data changed, and
+all the others, stretched by the same axis map. Against a screenshot nothing says which is
+which — except that map. Each series is found by its colour in both pictures; the unchanged ones
+all agree on one affine map y_render = a·y_reference + b (and one for x), the changed ones do
+not. The map is fitted robustly (each series proposes one, the one most series agree with wins);
+series off the map changed their data, series on it only moved with the axis. When every
+series is on the map, the axis limits themselves changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, Placed, int_box
+from verm.critic.analytic.pixels import near_color
+from verm.types import Anchor
+
+SERIES = frozenset({"line", "collection", "bar", "wedge", "patch"})
+MIN_INK = 12  # pixels of a series' colour needed in each picture
+TOLERANCE = 3.0  # px a series may sit off the fitted map and still be on it
+SERIES_COLOR = 30.0  # RGB distance that is still the series' colour (anti-aliasing aside)
+
+
+@dataclass
+class Series:
+    """One series of a plot: its render anchors (a bar chart's bars share a line and colour)
+    and where its colour's ink spans in each picture (frame px)."""
+
+    anchors: list[Anchor]
+    ref: tuple[float, float, float, float]
+    render: tuple[float, float, float, float]
+
+
+def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparison
+                    ) -> list[Finding]:
+    """Mark the findings of series that only moved with a rescaled axis as consequences; add a
+    data finding for a series that changed though it looks the same; a limits finding when
+    no series changed. Plots without changed tick labels are left alone."""
+    plots = [p for p in placed if p.anchor.role == "axes"]
+    out = list(findings)
+    for plot in plots:
+        key = plot.anchor.key + "/"
+        ticks = [f for f in findings if f.anchor is not None and f.anchor.key.startswith(key)
+                 and f.anchor.role in ("xticklabel", "yticklabel")]
+        if not ticks:
+            continue
+        series = _series(placed, key, plot, cmp)
+        if len(series) < 2:
+            continue
+        changed = _off_map(series)
+        if changed is None:
+            continue
+        members = {id(a) for s in series for a in s.anchors}
+        moved_only = {id(a) for s in series if s not in changed for a in s.anchors}
+        for f in out:
+            if f.anchor is not None and id(f.anchor) in moved_only:
+                f.consequence = True
+        blamed = {id(f.anchor) for f in out if f.anchor is not None and id(f.anchor) in members
+                  and not f.consequence}
+        for s in changed:
+            if not any(id(a) in blamed for a in s.anchors):
+                out.append(_data_finding(s))
+        if not changed:
+            lines = plot.anchor.props.get("limit_lines") or {}
+            axis = "y" if any(f.anchor is not None and f.anchor.role == "yticklabel"
+                              for f in ticks) else "x"
+            line = lines.get(axis) if isinstance(lines, dict) else None
+            out.append(Finding("limits", plot.anchor, None, plot.tight, plot.tight,
+                               sum(f.pixels for f in ticks),
+                               note=(f"{axis}-axis limits differ from the reference: every "
+                                     "series moved with the axis, none changed its data"),
+                               line=line))
+    return out
+
+
+def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison) -> list[Series]:
+    groups: dict[tuple[int | None, tuple[int, int, int]], list[Placed]] = {}
+    for p in placed:
+        a = p.anchor
+        if a.role not in SERIES or not a.key.startswith(key) or p.color is None:
+            continue
+        line = a.range.start.line if a.range is not None else None
+        groups.setdefault((line, p.color), []).append(p)
+    colors = [c for _, c in groups]
+    legend = [p.box for p in placed if p.anchor.role == "legend" and p.anchor.key.startswith(key)]
+    x0, y0, x1, y1 = int_box(plot.tight, cmp.frame)
+    out = []
+    for (_, color), members in groups.items():
+        if all(m.anchor.role == "bar" for m in members):
+            # Each bar is a point of the map: looked for in its own column of the plot.
+            for m in members:
+                bx0, _, bx1, _ = int_box(m.tight, cmp.frame)
+                if bx1 - bx0 < 3:
+                    continue
+                column = (bx0 + 1, y0, bx1 - 1, y1)
+                ref = _span(cmp.ref, color, column, legend)
+                render = _span(cmp.render, color, column, legend)
+                if ref is not None and render is not None:
+                    out.append(Series([m.anchor], ref, render))
+            continue
+        if sum(1 for c in colors if c == color) > 1:
+            continue  # two series of one colour cannot be told apart by it
+        ref = _span(cmp.ref, color, (x0, y0, x1, y1), legend)
+        render = _span(cmp.render, color, (x0, y0, x1, y1), legend)
+        if ref is None or render is None:
+            continue
+        out.append(Series([m.anchor for m in members], ref, render))
+    return out
+
+
+def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int, int],
+          holes: list[tuple[int, int, int, int]]) -> tuple[float, float, float, float] | None:
+    """Bounding box of ``color``'s ink inside ``box``, outside the legend's boxes."""
+    x0, y0, x1, y1 = box
+    mask = near_color(img[y0:y1, x0:x1], color, SERIES_COLOR)
+    for hx0, hy0, hx1, hy1 in holes:
+        mask[max(0, hy0 - y0):max(0, hy1 - y0), max(0, hx0 - x0):max(0, hx1 - x0)] = False
+    if np.count_nonzero(mask) < MIN_INK:
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
+            float(y0 + rows[-1] + 1))
+
+
+def _off_map(series: list[Series]) -> list[Series] | None:
+    """The series that do not follow the axis map most series follow, on the first axis (y,
+    then x) whose map is not the identity; None when no axis moved or no map is supported by
+    more than half of the series (nothing to conclude)."""
+    for axis in (1, 0):  # y first: values are vertical in most charts
+        fit = _best_map(series, axis)
+        if fit is None:
+            continue
+        (scale, shift), on = fit
+        if abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE:
+            continue  # this axis did not move
+        if len(on) < max(2, len(series) // 2 + 1):
+            return None
+        return [t for t in series if t not in on]
+    return None
+
+
+def _best_map(series: list[Series], axis: int
+              ) -> tuple[tuple[float, float], list[Series]] | None:
+    """The map (scale, shift) of one axis that most series' spans follow, and those series."""
+    lo, hi = axis, axis + 2
+    best: tuple[tuple[float, float], list[Series]] | None = None
+    for s in series:
+        a_ref, b_ref = s.ref[lo], s.ref[hi]
+        if b_ref - a_ref < 2:
+            continue
+        scale = (s.render[hi] - s.render[lo]) / (b_ref - a_ref)
+        shift = s.render[lo] - scale * a_ref
+        on = [t for t in series
+              if abs(scale * t.ref[lo] + shift - t.render[lo]) <= TOLERANCE
+              and abs(scale * t.ref[hi] + shift - t.render[hi]) <= TOLERANCE]
+        if best is None or len(on) > len(best[1]):
+            best = ((scale, shift), on)
+    return best
+
+
+def _data_finding(s: Series) -> Finding:
+    head = s.anchors[0]
+    return Finding("data", head, None, s.render, s.ref, 0,
+                   note=(f"drawn over {round(s.ref[3] - s.ref[1])} px of height in the "
+                         f"reference, {round(s.render[3] - s.render[1])} px in the render, "
+                         "while the other series only moved with the rescaled axis"))
