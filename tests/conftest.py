@@ -28,6 +28,7 @@ HOME_DIRS = {"XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config", "XDG_DATA_H
 for _name, _sub in HOME_DIRS.items():
     os.environ[_name] = str(SESSION_HOME / _sub)
     (SESSION_HOME / _sub).mkdir()
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(SESSION_HOME / "hypothesis")  # not ./.hypothesis
 # A user config on the developer's machine must not change what the tests see; VERM_CONFIG names
 # a file that does not exist.
 os.environ["VERM_CONFIG"] = str(SESSION_HOME / "user-config.toml")

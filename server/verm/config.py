@@ -22,6 +22,7 @@ preload = ["pandas"]    # chart workers import these before forking (false: none
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
@@ -90,6 +91,8 @@ def parse_viewport(value: Any, where: str) -> tuple[int, int]:
 def _number(value: Any, where: str, lo: float, hi: float) -> float:
     try:
         v = float(value)
+    except OverflowError:  # an int too large for a float (JSON settings have no size limit)
+        v = math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: expected a number, got {value!r}") from None
     if not lo <= v <= hi:
@@ -160,6 +163,8 @@ def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str)
     for key, value in settings.items():
         k = _key(key)
         at = f"{where}: {key}"
+        if value is None:  # JSON's null (an editor's unset setting): not set, not "None"
+            continue
         if k == "timeout":
             changes["timeout_s"] = _number(value, at, 0.1, 600)
         elif k == "memory":
@@ -173,7 +178,9 @@ def apply_settings(options: RenderOptions, settings: dict[str, Any], where: str)
         elif k == "max-pixels":
             changes["max_pixels"] = int(_number(value, at, 64, 16384))
         elif k == "chromium":
-            changes["chromium_path"] = str(value)
+            if not isinstance(value, str):
+                raise ConfigError(f"{at}: expected the path of a Chromium, got {value!r}")
+            changes["chromium_path"] = value
         elif k == "svg-backend":
             if str(value) not in SVG_BACKENDS:
                 raise ConfigError(f"{at}: expected one of {', '.join(SVG_BACKENDS)}, got {value!r}")

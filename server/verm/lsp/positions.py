@@ -35,14 +35,16 @@ class Columns:
         return self._lines[line] if 0 <= line < len(self._lines) else None
 
     def to_client(self, p: Position | lsp.Position) -> lsp.Position:
-        """A verm position as the client counts it (a column past the line's end: its end)."""
-        line = None if self.text is None else self._line(p.line)
+        """A verm position as the client counts it (a column past the line's end: its end; a
+        negative line or column, which LSP cannot carry: 0)."""
+        line_no, character = max(0, p.line), max(0, p.character)
+        line = None if self.text is None else self._line(line_no)
         if line is None:
-            return lsp.Position(line=p.line, character=p.character)
-        column = min(p.character, len(line))
+            return lsp.Position(line=line_no, character=character)
+        column = min(character, len(line))
         if self.codec.encoding != CODE_POINTS and not line.isascii():
             column = int(self.codec.client_num_units(line[:column]))
-        return lsp.Position(line=p.line, character=column)
+        return lsp.Position(line=line_no, character=column)
 
     def range_to_client(self, r: Range | lsp.Range) -> lsp.Range:
         return lsp.Range(start=self.to_client(r.start), end=self.to_client(r.end))

@@ -141,8 +141,10 @@ def _category(obj: dict[str, Any], domain: str, hint: str | None) -> tuple[str, 
 
 def _severity(value: Any) -> tuple[int, str | None]:
     number: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = float(max(-9, min(9, value)))  # a 400-digit int is just "above 3"
     elif isinstance(value, str):
         if match := re.search(r"-?\d+(?:\.\d+)?", value):
             number = float(match.group())
@@ -154,7 +156,7 @@ def _severity(value: Any) -> tuple[int, str | None]:
         return 2, "no severity given; assumed 2"
     if number is None or number != number:  # NaN
         return 2, f"unreadable severity {value!r}; assumed 2"
-    level = max(1, min(3, int(number + 0.5)))
+    level = max(1, min(3, int(max(-9.0, min(9.0, number)) + 0.5)))  # 1e999, "9"*400: inf
     if level != number:
         return level, f"severity {value!r} is not 1, 2 or 3; read as {level}"
     return level, None
