@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from verm.critic.analytic.blame import blame_pixels, stroke_weight
+from verm.critic.analytic.blame import blame_pixels, chroma_smear, stroke_weight
 from verm.critic.analytic.causes import group_causes
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import (
@@ -62,6 +62,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         pixel_findings = blame_pixels(cmp, placed, explained)
         if frame.scale != 1.0:
             pixel_findings = [f for f in pixel_findings if not stroke_weight(f)]
+        if cmp.lossy:
+            pixel_findings = [f for f in pixel_findings if not chroma_smear(f)]
         findings += pixel_findings
     findings = _collapse_containers(findings, placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)

@@ -41,6 +41,10 @@ OWN_AREA = 8000  # differing pixels above which an element's patch is not re-exa
 MAX_SAMPLES = 60_000  # differing pixels examined one by one; beyond, an even sample
 CLUSTER = 8  # px between unanchored patches that still make one thing
 REF_MARGIN = 6  # a lost pixel this close to a smaller element of its old colour is its
+SMEAR_LUMA = 16  # luma difference within which a thin stroke's new hue is JPEG's chroma smear
+SMEAR_SIDE = 6  # px: an element this narrow is a stroke to JPEG (a histogram's bar)
+SMEAR_PIXELS = 150  # a change this small is a stroke's rim, whatever its element
+SMEAR_SPARSE = 0.2  # changed pixels under this share of their box: strokes, not a fill
 
 
 class Samples:
@@ -497,6 +501,29 @@ def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Bo
     cols = np.flatnonzero(mask.any(axis=0))
     return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
             float(y0 + rows[-1] + 1))
+
+
+def chroma_smear(f: Finding) -> bool:
+    """A thin line or text "recoloured" with the same luma: JPEG keeps a thin stroke's
+    brightness but smears its colour into the background (a red line turns brownish), so on a
+    lossy reference that is compression, not a recolour."""
+    if f.nature != "recolor" or f.anchor is None or f.ref_color is None or f.render_color is None:
+        return False
+    box = f.anchor.box
+    own = parse_hex(f.anchor.color)
+    edge = own is None or color_distance(own, f.render_color) > SAME_COLOR  # not its fill
+    thin = (texty(f.anchor) or f.anchor.role in ("spine", "grid", "line", "text", "collection")
+            or min(box[2] - box[0], box[3] - box[1]) <= SMEAR_SIDE or f.pixels <= SMEAR_PIXELS
+            or edge or f.pixels <= SMEAR_SPARSE * max(1.0, _area(f.box)))
+    return thin and abs(_luma(f.ref_color) - _luma(f.render_color)) <= SMEAR_LUMA
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _luma(c: Color) -> float:
+    return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 
 
 def stroke_weight(f: Finding) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from PIL import Image
+
 from verm.critic.analytic.attribute import Context, attribute
 from verm.critic.analytic.compare import Comparison, compare
 from verm.critic.analytic.ocr import TextReader
@@ -45,6 +47,8 @@ class AnalyticCritic:
         if render.image.mode != "RGB":
             render = replace(render, image=as_rgb(render.image))
         blank = _blank(render, domain)
+        if blank is not None and _one_colour(reference.image) == _one_colour(render.image):
+            blank = None  # the reference is that one colour too: nothing else was to be drawn
         if blank is not None:
             return Critique(rendered=False, discrepancies=[blank], critic=self.name,
                             elapsed_ms=_ms(t0), meta={"blank": True})
@@ -115,6 +119,14 @@ def _blank(render: Render, domain: str) -> Discrepancy | None:
         description=f"the render is blank: all {w}×{h} pixels are {color}; nothing was drawn",
         render_box=(0.0, 0.0, float(w), float(h)),
     )
+
+
+def _one_colour(image: Image.Image) -> tuple[int, ...] | None:
+    """The colour of a picture that is one colour throughout, else None."""
+    extrema = image.getextrema()
+    if any(lo != hi for lo, hi in extrema):  # type: ignore[misc]
+        return None
+    return tuple(lo for lo, _ in extrema)  # type: ignore[misc]
 
 
 def _sidecar_in_ref_pixels(reference: Reference) -> list[Anchor]:
