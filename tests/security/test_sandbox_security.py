@@ -150,11 +150,11 @@ def test_a_fork_bomb_hits_the_process_limit_as_root_and_leaves_nothing(
         charts: ChartRenderer, tmp_path: Path) -> None:
     assert chart(charts, tmp_path, PLOT).ok  # the fork server is up: time the bomb alone
     started = time.monotonic()
-    result = chart(charts, tmp_path, BOMB, timeout_s=8)
+    result = chart(charts, tmp_path, BOMB, timeout_s=60)
     assert result.failure is not None, "the bomb ran to the end: no process limit"
     assert "Resource temporarily unavailable" in result.failure.message
-    assert "too many processes" in result.failure.message
-    assert time.monotonic() - started < 5
+    assert "too many processes" in result.failure.message  # the limit, not the timeout
+    assert time.monotonic() - started < 30
     assert len((tmp_path / "started").read_text().split()) < NPROC
     assert gone(tmp_path) == []
 
@@ -166,10 +166,10 @@ def test_without_a_cgroup_the_monitor_counts_and_stops_a_bomb(
         renderer = ChartRenderer(box)
         assert chart(renderer, tmp_path, PLOT).ok
         started = time.monotonic()
-        result = chart(renderer, tmp_path, BOMB, timeout_s=8)
+        result = chart(renderer, tmp_path, BOMB, timeout_s=60)
         assert result.failure is not None
-        assert "too many processes" in result.failure.message
-        assert time.monotonic() - started < 5
+        assert "too many processes" in result.failure.message  # the limit, not the timeout
+        assert time.monotonic() - started < 30
         assert gone(tmp_path) == []
 
 
@@ -308,9 +308,9 @@ def test_output_that_ignores_its_limit_is_stopped(charts: ChartRenderer, tmp_pat
     text = ("import sys\nwhile True:\n    try:\n        sys.stdout.write('x' * (1 << 20))\n"
             "    except OSError:\n        pass\n")
     started = time.monotonic()
-    result = chart(charts, tmp_path, text, memory_mb=64, timeout_s=8)
+    result = chart(charts, tmp_path, text, memory_mb=64, timeout_s=60)
     assert result.failure is not None and "too much output" in result.failure.message
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 30  # stopped at the limit, long before the timeout
     assert len(result.failure.detail) < 10_000  # only the tail is kept
 
 
@@ -385,11 +385,11 @@ def test_a_page_that_allocates_is_stopped_at_the_memory_cap(browser: Browser,
         assert renderer.render(fine, RenderOptions(memory_mb=300, scale=scale)).ok
     started = time.monotonic()
     result = renderer.render(page(tmp_path, "grow.html", ALLOCATE),
-                             RenderOptions(memory_mb=300, timeout_s=10))
+                             RenderOptions(memory_mb=300, timeout_s=60))
     assert result.failure is not None
-    assert result.failure.reason == "memory"
+    assert result.failure.reason == "memory"  # the cap, not the timeout
     assert "more than 300 MB" in result.failure.message
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
     assert renderer.render(fine, RenderOptions(memory_mb=300)).ok
 
 
