@@ -374,7 +374,9 @@ def test_a_30000_px_canvas_renders_clamped_within_seconds(renderer: SvgRenderer)
     r = render(renderer, "huge.svg")
     elapsed = time.monotonic() - start
     assert r.ok, r.failure
-    assert elapsed < 5, elapsed
+    # Clamped (the size and meta say so); unclamped it would take ~25 s on this machine, far more
+    # on a loaded one: the bound only catches a hang, it does not time the render.
+    assert elapsed < 15, elapsed
     assert r.size == (4096, 4096)
     assert r.meta["clamped"] is True and r.meta["natural_size"] == [30000.0, 30000.0]
     ball = by_key(r)["#ball"]
