@@ -287,6 +287,8 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
         for verb in ("set_{}lim", "set_{}scale", "set_{}ticks", "set_{}ticklabels"):
             name = verb.format(xy)
             setattr(Axes, name, limits(getattr(Axes, name), xy))
+    # The grid is drawn from ticks made at draw time: remember the call that switched it.
+    Axes.grid = limits(Axes.grid, "grid")  # type: ignore[method-assign]
 
     tracker.stop = stop
     Artist.__init__ = init  # type: ignore[method-assign]
@@ -972,6 +974,8 @@ class _Anchors:
             return
         union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                  max(b[2] for b in boxes), max(b[3] for b in boxes))
+        if line is None:
+            line = getattr(axis.axes, "_verm_limit_lines", {}).get("grid")
         self.add(None, "grid", f"{key}/{xy}grid", f"{xy} grid{sfx}", fallback=fb, color=color,
                  line=line, box=union,
                  props={"linewidth": float(lw), "count": len(boxes)})

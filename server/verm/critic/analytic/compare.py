@@ -251,11 +251,18 @@ def _outside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: int) -> np.ndar
 
 
 def noisy(a: np.ndarray, b: np.ndarray) -> bool:
-    """A lossy or resampled reference: many faint differences rather than a few exact ones."""
+    """A lossy or resampled reference: many faint differences spread over the whole picture,
+    rather than a few exact ones. A pale grid switched off differs faintly too, but only along
+    its few lines: faint differences must reach most of the rows that have any."""
     step = 4
     d = channel_max(abs_diff(a[::step, ::step], b[::step, ::step]))
-    faint = np.count_nonzero((d > 0) & (d <= 12))
-    return faint > 0.02 * d.size
+    faint_mask = (d > 0) & (d <= 12)
+    faint = np.count_nonzero(faint_mask)
+    if faint <= 0.02 * d.size:
+        return False
+    rows = np.count_nonzero(faint_mask.any(axis=1))
+    any_rows = np.count_nonzero((d > 0).any(axis=1))
+    return rows >= 0.5 * max(1, any_rows) and rows >= 0.25 * d.shape[0]
 
 
 def find_regions(diff: np.ndarray, radius: int = GROUP_RADIUS,
