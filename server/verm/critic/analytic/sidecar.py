@@ -6,6 +6,8 @@ where the pixels confirm a visible difference there.
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
@@ -39,7 +41,6 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
     ``explained`` so the pixel pass does not report it again."""
     by_key = {p.anchor.key: p for p in render}
     ref_by_key = {p.anchor.key: p for p in ref}
-    ref_keys = set(ref_by_key)
     out: list[Finding] = []
     boxy: list[Finding] = []  # containers whose box changed
     moves: list[tuple[tuple[float, float], Box]] = []  # containers moved: offset, old box
@@ -49,9 +50,11 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
             return _crops_differ(cmp, box_a, box_b)
         return diff_in(cmp, int_box(union([box_a, box_b]), cmp.frame)) >= MIN_CONFIRM
 
+    partner = pair(ref, render)
+    paired = {id(p) for p in partner.values()}
     for rp in ref:
         ra = rp.anchor
-        np_ = by_key.get(ra.key)
+        np_ = partner.get(id(rp))
         if np_ is None:
             if ra.role in TOP_CONTAINERS:
                 continue
@@ -110,7 +113,7 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
         _mark(explained, np_.box)
     for p in render:
         a = p.anchor
-        if a.key in ref_keys or a.role in TOP_CONTAINERS:
+        if id(p) in paired or a.role in TOP_CONTAINERS:
             continue
         if ctx.canvas_changed or diff_in(cmp, p.box) >= MIN_CONFIRM:
             if crop_ink(cmp.render, cmp.render_background, p.box) == 0:
@@ -131,6 +134,40 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                                                    strict=True)) <= PAD
                 for off, old in moves))]
     return _shared_shift(_drop_nested(_drop_reflowed(out)), render)
+
+
+def _signature(a: Anchor) -> tuple[object, ...]:
+    """What an element is, whatever its ordinal key: kind, colour, text, box (to 2 px)."""
+    return (a.role, a.props.get("tag"), a.color, a.text,
+            tuple(round(v / 2) for v in a.box))
+
+
+def pair(ref: list[Placed], render: list[Placed]) -> dict[int, Placed]:
+    """Each reference element's render counterpart (by ``id`` of the reference's Placed).
+
+    Keys name elements by position ("the 5th <path>"), so removing one would shift every key
+    after it and every later element would look changed. Elements are first aligned as
+    sequences of what they are (identical elements pair up across the gap), then the rest
+    by key when that render element is still free."""
+    out: dict[int, Placed] = {}
+    taken: set[int] = set()
+    sig_a = [_signature(p.anchor) for p in ref]
+    sig_b = [_signature(p.anchor) for p in render]
+    matcher = difflib.SequenceMatcher(None, sig_a, sig_b, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            rp, np_ = ref[block.a + k], render[block.b + k]
+            out[id(rp)] = np_
+            taken.add(id(np_))
+    by_key = {p.anchor.key: p for p in render}
+    for rp in ref:
+        if id(rp) in out:
+            continue
+        np_ = by_key.get(rp.anchor.key)
+        if np_ is not None and id(np_) not in taken:
+            out[id(rp)] = np_
+            taken.add(id(np_))
+    return out
 
 
 def data_changed(ref: Anchor, render: Anchor) -> bool | None:

@@ -146,7 +146,11 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         ref_box=tuple(round(v, 1) for v in ref_box),  # type: ignore[arg-type]
         render_box=tuple(round(v, 1) for v in render_box),  # type: ignore[arg-type]
         anchor=f.anchor or f.ref_anchor,  # a missing element: its anchor in the reference
-        range=Range.of_line(f.line) if f.line is not None else None,
+        range=(Range.of_line(f.line) if f.line is not None
+               # Gone from the render: where the pinned version drew it (its key may now
+               # name the element after it).
+               else f.ref_anchor.range if nature == "missing" and f.anchor is None
+               and f.ref_anchor is not None else None),
         fix=fix,
     )
 
