@@ -66,6 +66,23 @@ def _style_range(anchor: Anchor, d: Discrepancy) -> Range | None:
     return None
 
 
+def _data_range(anchor: Anchor, d: Discrepancy) -> Range | None:
+    """Wrong data of a series whose values are written out above its plotting call (a list
+    assigned to a name): that list's line, which is what a fix edits. The values are the last
+    positional argument (`ax.bar(x, height)`, `ax.plot(x, y)`, `ax.pie(x)`), or the first when
+    only the x values differ."""
+    if d.category != "data_error":
+        return None
+    args = anchor.props.get("arg_lines")
+    if not isinstance(args, list) or not args:
+        return None
+    index = len(args) - 1
+    if "x values span" in d.description and "y values span" not in d.description:
+        index = 0
+    line = args[index]
+    return Range.of_line(int(line)) if isinstance(line, int) else None
+
+
 def _by_key(render: Render, key: str) -> Anchor | None:
     """The render's anchor with ``key``, else its nearest ancestor by key path."""
     index = {a.key: a for a in render.anchors}
@@ -114,6 +131,9 @@ def locate(d: Discrepancy, render: Render) -> Range:
             return found.range or TOP_OF_FILE
         anchor = None
     if anchor is not None:
+        written = _data_range(anchor, d)
+        if written is not None:
+            return written
         styled = _style_range(anchor, d)
         if styled is not None:
             return styled

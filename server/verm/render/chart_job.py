@@ -16,6 +16,7 @@ Never raises for bad user input: a failure is a header ``{"ok": false, "failure"
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import dis
@@ -668,6 +669,8 @@ class _Anchors:
         self.width, self.height = width, height
         self.px_per_pt = fig.dpi / 72.0
         self.lines = LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
+        self.source_text = text
+        self._arg_lines: dict[int, list[int | None]] | None = None
         self.out: list[Anchor] = []
         self.owners: list[int] = []  # id() of the artist behind each anchor in ``out``
         self.seen: set[int] = set()  # artists anchored so far: the coarse sweep skips them
@@ -848,6 +851,16 @@ class _Anchors:
         self.add(artist, role, key, name, fallback=fallback, text=content,
                  color=artist.get_color(), line=line, props=props)
 
+    def arg_lines(self, line: int | None) -> list[int | None]:
+        """Where each positional argument of the call on ``line`` got its value: the line of
+        the last assignment to a name passed (a data list defined above `ax.bar`), None for
+        a literal written in the call itself."""
+        if line is None:
+            return []
+        if self._arg_lines is None:
+            self._arg_lines = _call_arg_lines(self.source_text)
+        return self._arg_lines.get(line, [])
+
     # -- the walk
 
     def collect(self) -> list[Anchor]:
@@ -937,7 +950,10 @@ class _Anchors:
         # A tick text follows the limits, scale or ticks the script set, where it set them.
         set_line = getattr(axis.axes, "_verm_limit_lines", {}).get(xy) if not who else None
         if set_line is None and isinstance(axis.get_major_formatter(), StrCategoryFormatter):
-            set_line = _first_mark_line(axis.axes)  # categories come with the data
+            set_line = _first_mark_line(axis.axes)  # categories come with the data …
+            args = self.arg_lines(set_line)
+            if args and args[0] is not None:
+                set_line = args[0]  # … from the list of names passed first
         limit_fb = set_line if set_line is not None else fb
         # Ticks made while drawing copy their looks from the first major tick: a line that
         # styled that one (`plt.xticks(rotation=45)`) styled them all.
@@ -1017,7 +1033,9 @@ class _Anchors:
                 self.add(patch, "bar", f"{key}/bar{nb}", name + sfx, fallback=fb,
                          color=patch.get_facecolor(), box=boxes.get(id(patch)),
                          line=line if line is not None else _line_of(cont.patches[0]),
-                         props={"value": float(value), "category": cat, "series": label})
+                         props={"value": float(value), "category": cat, "series": label,
+                                "arg_lines": self.arg_lines(
+                                    line if line is not None else _line_of(cont.patches[0]))})
                 nb += 1
             elif isinstance(patch, Wedge):
                 label = _public_label(patch)
@@ -1025,7 +1043,8 @@ class _Anchors:
                 self.add(patch, "wedge", f"{key}/wedge{nw}", name + sfx, fallback=fb,
                          color=patch.get_facecolor(),
                          props={"label": label, "value": round(
-                             float(patch.theta2 - patch.theta1), 4)})
+                             float(patch.theta2 - patch.theta1), 4),
+                             "arg_lines": self.arg_lines(_line_of(patch))})
                 nw += 1
             else:
                 label = _public_label(patch)
@@ -1042,7 +1061,8 @@ class _Anchors:
             name = f"line '{_short(label)}'" if label else f"line {j + 1}"
             self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=ln.get_color(),
                      pad=line_pad * max(1.0, ln.get_linewidth()),
-                     props={"label": label, **_data_props(ln.get_xydata())})
+                     props={"label": label, **_data_props(ln.get_xydata()),
+                            "arg_lines": self.arg_lines(_line_of(ln))})
         for j, coll in enumerate(ax.collections):
             label = _public_label(coll)
             kind = "scatter" if type(coll).__name__ == "PathCollection" else "collection"
@@ -1051,7 +1071,8 @@ class _Anchors:
             color = face if len(face) else coll.get_edgecolor()
             self.add(coll, "collection", f"{key}/collection{j}", name + sfx, fallback=fb,
                      color=color, box=self._measured_collection(coll, ax),
-                     props={"label": label, **_collection_data(coll)})
+                     props={"label": label, **_collection_data(coll),
+                            "arg_lines": self.arg_lines(_line_of(coll))})
         for j, t in enumerate(ax.texts):
             self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb)
         for j, im in enumerate(ax.images):
@@ -1188,6 +1209,55 @@ def _coarse_role(artist: Any) -> tuple[str, str]:
         if isinstance(artist, kind):
             return role, what
     return "artist", type(artist).__name__
+
+
+def _call_arg_lines(text: str) -> dict[int, list[int | None]]:
+    """For each line with a call, where its positional arguments got their values (0-based
+    lines): a name's last assignment at or above the call, None for anything else."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    assigned: dict[str, list[int]] = {}
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and _literal_data(
+                node.value):
+            targets = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+        for t in targets:
+            for name in ast.walk(t):
+                if isinstance(name, ast.Name):
+                    assigned.setdefault(name.id, []).append(node.lineno - 1)
+    out: dict[int, list[int | None]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        line = node.lineno - 1
+        lines: list[int | None] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Name) and arg.id in assigned:
+                before = [n for n in assigned[arg.id] if n <= line]
+                lines.append(max(before) if before else None)
+            else:
+                lines.append(None)
+        if line not in out or len(lines) > len(out[line]):
+            out[line] = lines
+    return out
+
+
+def _literal_data(value: ast.expr | None) -> bool:
+    """Data written out in the script (a list or tuple of literals, perhaps inside
+    `np.array(...)`): a change to it is an edit of that line. Data computed or read from a
+    file is not, and stays blamed on the plotting call."""
+    if value is None:
+        return False
+    for node in ast.walk(value):
+        if isinstance(node, (ast.List, ast.Tuple)) and sum(
+                isinstance(e, ast.Constant) or (isinstance(e, ast.UnaryOp)
+                                                and isinstance(e.operand, ast.Constant))
+                for e in node.elts) >= 2:
+            return True
+    return False
 
 
 def _first_mark_line(ax: Any) -> int | None:

@@ -55,16 +55,21 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
         changed = _off_map(series)
         if changed is None:
             continue
-        members = {id(a) for s in series for a in s.anchors}
         moved_only = {id(a) for s in series if s not in changed for a in s.anchors}
         for f in out:
             if f.anchor is not None and id(f.anchor) in moved_only:
                 f.consequence = True
-        blamed = {id(f.anchor) for f in out if f.anchor is not None and id(f.anchor) in members
-                  and not f.consequence}
         for s in changed:
-            if not any(id(a) in blamed for a in s.anchors):
+            own = [f for f in out if f.anchor is not None and not f.consequence
+                   and any(f.anchor is a for a in s.anchors)]
+            if not own:
                 out.append(_data_finding(s))
+                continue
+            # Whatever else it seems to show (a blended crossing, a new size), its data changed.
+            head = max(own, key=lambda f: f.pixels)
+            if head.nature not in ("missing", "extra"):
+                head.nature, head.note = "data", _data_finding(s).note
+                head.ref_color = head.render_color = None
         if not changed:
             lines = plot.anchor.props.get("limit_lines") or {}
             axis = "y" if any(f.anchor is not None and f.anchor.role == "yticklabel"
