@@ -51,6 +51,16 @@ TABLE = '''| Name | City | Score |
 | Bob | Rome | 7 |
 | Cid | Lima | 9 |
 '''
+STOCK = """# Stock
+
+| Item | Qty | Price |
+|------|----:|------:|
+| Item 1 | 7 | 3.50 |
+| Item 2 | 1 | 7.00 |
+| Item 3 | 8 | 10.50 |
+| Item 4 | 2 | 14.00 |
+| Item 5 | 9 | 17.50 |
+"""
 ICON = '''<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
   <rect x="4" y="4" width="56" height="56" rx="8" fill="#eef"/>
   <circle cx="32" cy="32" r="18" fill="none" stroke="#336" stroke-width="3"/>
@@ -167,3 +177,27 @@ def test_a_thicker_stroke_is_a_style_error_not_a_shape_error(checker: Checker,
     found = judged(checker, tmp_path, "icon.svg", ICON, 'stroke-width="3"',
                    'stroke-width="6"', True)
     assert [(c, line) for c, line, _ in found] == [("style_error", 2)]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    # a row removed: every row below moved up a line, cell by cell they all "read differently";
+    # blamed where the pinned version had it
+    ("| Item 3 | 8 | 10.50 |\n", "", [("layout_error", 6, 3)]),
+    # a row duplicated: the copy is the extra row
+    ("| Item 3 | 8 | 10.50 |\n", "| Item 3 | 8 | 10.50 |\n| Item 3 | 8 | 10.50 |\n",
+     [("layout_error", 7, 2)]),
+    # two columns swapped: every cell of both changed
+    ("| Item | Qty | Price |\n|------|----:|------:|\n| Item 1 | 7 | 3.50 |\n"
+     "| Item 2 | 1 | 7.00 |\n| Item 3 | 8 | 10.50 |\n| Item 4 | 2 | 14.00 |\n"
+     "| Item 5 | 9 | 17.50 |\n",
+     "| Item | Price | Qty |\n|------|------:|----:|\n| Item 1 | 3.50 | 7 |\n"
+     "| Item 2 | 7.00 | 1 |\n| Item 3 | 10.50 | 8 |\n| Item 4 | 14.00 | 2 |\n"
+     "| Item 5 | 17.50 | 9 |\n", [("layout_error", 2, 3)]),
+    # a column realigned: one finding on the delimiter row that says how it aligns
+    ("|------|----:|------:|", "|------|----|------:|", [("layout_error", 3, 1)]),
+], ids=["row-removed", "row-duplicated", "columns-swapped", "alignment"])
+def test_a_table_change_of_rows_or_columns_is_one_finding(checker: Checker, tmp_path: Path,
+                                                          old: str, new: str,
+                                                          expected: list[tuple[str, int, int]]
+                                                          ) -> None:
+    assert judged(checker, tmp_path, "stock.md", STOCK, old, new, True) == expected

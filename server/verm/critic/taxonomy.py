@@ -66,6 +66,10 @@ def categorize(
         return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
     if nature == "limits":  # an axis's limits or scale set differently
         return "structure_error", 2
+    if nature in ("rows-missing", "columns-moved"):  # a table's rows or columns, as wholes
+        return "layout_error", 3
+    if nature == "rows-extra":
+        return "layout_error", 2
     if nature == "relayout":  # a layout declaration (display, padding, width) set differently
         return ("layout_error" if domain in ("html", "table") else "style_error"), 2
     if nature == "restyle":  # a thicker line, a bigger font: how it looks, not what it says

@@ -623,6 +623,7 @@ async ({attr, decls, rules, inline, all, crop, inherited}) => {
         'color': rgba(cs.color), 'background-color': rgba(cs.backgroundColor),
         'border-color': rgba(cs.borderTopColor), 'fill': svg ? rgba(cs.fill) : null,
         'font-size': cs.fontSize, 'font-weight': cs.fontWeight, 'font-family': cs.fontFamily,
+        'text-align': cs.textAlign,
       },
       css, cell: (el.localName === 'td' || el.localName === 'th') ? cellInfo(el) : null,
     });
@@ -845,7 +846,9 @@ def _anchor(rec: dict[str, Any], holds: bool, tags: list[Tag], decls: list[Decl]
         "tag": rec["tag"],
         "line_from": "tag" if own else ("ancestor" if inherited else None),
         "style": {**{k: hex_color(style[k]) for k in ("color", "background-color", "border-color")},
-                  **{k: style[k] for k in ("font-size", "font-weight", "font-family")}},
+                  **{k: style[k] for k in ("font-size", "font-weight", "font-family")},
+                  **({"text-align": style["text-align"]} if rec["cell"] and style.get(
+                      "text-align") else {})},
         "css": {prop: decls[i].entry() for prop, i in rec["css"].items() if 0 <= i < len(decls)},
     }
     for key in ("id", "cls", "alt"):

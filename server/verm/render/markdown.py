@@ -264,7 +264,9 @@ def _anchor(item: _Item, rec: dict[str, Any], origin: tuple[int, int],
         "tag": rec["tag"],
         "style": {**{k: hex_color(style[k]) for k in ("color", "background-color",
                                                        "border-color")},
-                  **{k: style[k] for k in ("font-size", "font-weight", "font-family")}},
+                  **{k: style[k] for k in ("font-size", "font-weight", "font-family")},
+                  **({"text-align": style["text-align"]} if item.role in ("cell", "header")
+                     and style.get("text-align") else {})},
     }
     if item.tag_cell:
         props["cell"] = {"row": item.tag_cell[0], "column": item.tag_cell[1],

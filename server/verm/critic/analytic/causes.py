@@ -170,7 +170,7 @@ def _column(it: Item) -> str | None:
 def _fold_layout(items: list[Item], domain: str) -> list[Item]:
     """Pages and tables: what moved or resized because another element changed is that
     element's consequence (a longer cell widens its column; a taller box pushes what follows)."""
-    moved = [it for it in items if it.finding.nature in LAYOUT]
+    moved = [it for it in items if it.finding.nature in LAYOUT or it.finding.consequence]
     # Where a moved element used to be, the reference shows its ink over what now lies
     # there (a shifted column's header over the widened one): that is the move, too.
     left = [it.finding.ref_box for it in moved
@@ -180,7 +180,8 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
     moved += uncovered
     # A box that looks different only because something inside it changed (a card whose
     # bottom edge moved when its paragraph went) follows that change.
-    others = [it for it in items if it.finding.nature not in LAYOUT and it not in uncovered]
+    others = [it for it in items if it.finding.nature not in LAYOUT and it not in uncovered
+              and not it.finding.consequence]
     wrapping = [it for it in others if it.finding.nature in ("changed", "resized")
                 and any(o is not it and _inside_element(o, it) for o in others)]
     moved += wrapping

@@ -70,6 +70,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f"its data differ from the reference{': ' + f.note if f.note else ''}"
     elif nature == "limits":
         desc = f.note or "axis limits differ from the reference"
+    elif nature in ("rows-missing", "rows-extra", "columns-moved"):
+        desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
         prop, ref_value, render_value = f.style
         desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
@@ -136,7 +138,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
     else:
         ref_box = frame.to_ref(f.ref_box or evidence_box)
         render_box = frame.to_render(f.render_box or evidence_box)
-    if f.note and nature not in ("data", "limits"):
+    if f.note and nature not in ("data", "limits", "rows-missing", "rows-extra",
+                                 "columns-moved"):
         desc += f"; {f.note}"
     return Discrepancy(
         category=category,
