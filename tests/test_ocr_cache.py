@@ -53,3 +53,27 @@ def test_a_failed_read_is_not_remembered():
     reader._tess.fail = False
     assert reader.read(picture("Revenue"), box) == "Revenue"
     assert reader._tess.calls == 2
+
+
+def test_a_reading_is_shared_with_the_next_process_through_the_cache_folder(tmp_path):
+    """`verm check` after `verm serve` (or the next CI run) reads nothing again."""
+    first = TextReader(folder=tmp_path)
+    first._tess = Counting(first._tess)
+    box = (5, 15, 300, 50)
+    text = first.read(picture("Revenue by region"), box)
+    assert text is not None and "Revenue" in text
+    later = TextReader(folder=tmp_path)  # a new process: nothing in memory
+    counting = later._tess = Counting(later._tess)
+    assert later.read(picture("Revenue by region"), box) == text
+    assert counting.calls == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp left
+
+
+def test_an_unwritable_cache_folder_only_costs_a_reading(tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    reader = TextReader(folder=blocked / "ocr")
+    counting = reader._tess = Counting(reader._tess)
+    box = (5, 15, 300, 50)
+    assert reader.read(picture("Units sold"), box) is not None
+    assert counting.calls == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace.position_codec import PositionCodec
 
 from verm import __version__
+from verm.cache import cache_dir
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import ConfigError, Notice
 from verm.lsp.jobs import Request, Scheduler, Token
@@ -58,11 +58,6 @@ def uri_to_path(uri: str) -> Path:
 
 def path_to_uri(path: Path) -> str:
     return path.absolute().as_uri()
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "verm"
 
 
 def judged_text(outcome: Outcome) -> str | None:

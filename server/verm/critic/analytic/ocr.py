@@ -6,27 +6,39 @@ and the critic describes text changes without the reference's words.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
 
+from verm.cache import cache_dir
 from verm.types import Box
 
 MIN_TEXT_HEIGHT = 32  # tesseract reads small text far better upscaled to about this height
 _FAILED = object()
 CACHE_SIZE = 1024  # crops remembered: a screenshot's texts are read once, not on every save
+DISK_SIZE = 4096  # readings kept in the cache folder (a few bytes each)
+PRUNE_EVERY = 256  # writes between checks of the folder's size
 
 
 class TextReader:
     """Reads one line of text from an image crop (``--psm 7``); ~100 ms a call."""
 
-    def __init__(self, *, enabled: bool = True, timeout_s: float = 2.0) -> None:
+    def __init__(self, *, enabled: bool = True, timeout_s: float = 2.0,
+                 folder: Path | bool | None = True) -> None:
+        """``folder``: where readings are kept across processes (True: verm's cache folder;
+        None or False: this process only)."""
         self._tess: Any = None
         self.timeout_s = timeout_s
+        self.folder: Path | None = (cache_dir() / "ocr" if folder is True
+                                    else folder or None)  # type: ignore[assignment]
+        self._writes = 0
         if enabled and shutil.which("tesseract"):
             try:
                 import pytesseract
@@ -68,14 +80,44 @@ class TextReader:
             if key in self._seen:  # the same pixels (a reference's text, an unchanged label)
                 self._seen.move_to_end(key)
                 return self._seen[key]
-        text = self._ocr(grey)
-        if text is _FAILED:  # a timeout under load may read fine next time: not remembered
-            return None
+        found, text = self._from_disk(key)
+        if not found:
+            text = self._ocr(grey)
+            if text is _FAILED:  # a timeout under load may read fine next time: not remembered
+                return None
+            self._to_disk(key, text)
         with self._lock:
             self._seen[key] = text
             while len(self._seen) > CACHE_SIZE:
                 self._seen.popitem(last=False)
         return text
+
+    def _from_disk(self, key: bytes) -> tuple[bool, str | None]:
+        """A reading another verm process made of the same pixels (``verm check`` after the
+        editor's server, or the next run of it)."""
+        if self.folder is None:
+            return False, None
+        try:
+            raw = (self.folder / key.hex()).read_bytes()
+        except OSError:
+            return False, None
+        text = raw[:4096].decode("utf-8", "replace")
+        return True, (text or None)
+
+    def _to_disk(self, key: bytes, text: str | None) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{key.hex()}.{os.getpid()}.tmp"
+            tmp.write_bytes((text or "").encode("utf-8"))
+            os.replace(tmp, self.folder / key.hex())  # readers see all of it or nothing
+            self._writes += 1
+            if self._writes % PRUNE_EVERY == 0:
+                _prune(self.folder)
+        except OSError:
+            pass  # a cache that cannot be written only costs the next reading
+
 
     def _ocr(self, grey: Image.Image) -> Any:
         try:
@@ -87,3 +129,17 @@ class TextReader:
             return None
         clean = sum(ch.isalnum() or ch in " .,:;%$€£-+()'/" for ch in text)
         return text if clean >= 0.7 * len(text) else None
+
+
+def _prune(folder: Path) -> None:
+    """Keep the folder bounded: past DISK_SIZE readings, forget the oldest half."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_file() and not e.name.startswith(".")]
+        if len(entries) <= DISK_SIZE:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        for e in entries[: len(entries) // 2]:
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+    except OSError:
+        pass

@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from verm.lsp.server import Outcome, VermServer, cache_dir, uri_to_path
+from verm.cache import cache_dir
+from verm.lsp.server import Outcome, VermServer, uri_to_path
 from verm.pins import OutsideWorkspaceError, atomic_write, confine, png_bytes, sidecar_path
 from verm.revise.literals import LineIndex, scan
 from verm.revise.proposals import hinted
