@@ -66,7 +66,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         if cmp.lossy:
             pixel_findings = [f for f in pixel_findings if not chroma_smear(f)]
         findings += pixel_findings
-    findings = _collapse_containers(findings, placed, cmp)
+    # Children drawn elsewhere are moves before a container can look wholly new.
+    findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)
     if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
         findings = explain_rescale(findings, placed, cmp)

@@ -114,7 +114,9 @@ def register(
         if sidecar_scale is None and abs(ratio_w / ratio_h - 1) <= 0.03 and 0.2 <= ratio_w <= 6:
             s = (ratio_w + ratio_h) / 2
         return Registration(s, 0.0, 0.0, 1.0, method="canvas", **common)
-    if same_canvas and all(abs(u - v) <= 2 for u, v in zip(box_a, box_b, strict=True)):
+    if same_canvas and all(abs(u - v) <= 2 for u, v in zip(box_a[:2], box_b[:2], strict=True)):
+        # Content starting where it did on a canvas of the same size: whatever grew inside
+        # it (a bigger heading pushing the rest down) is judged in place, not as a shift.
         return Registration(1.0, 0.0, 0.0, 0.0, method="same-canvas", **common)
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
