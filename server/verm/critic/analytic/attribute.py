@@ -33,7 +33,7 @@ from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale
 from verm.critic.analytic.sidecar import compare_elements
-from verm.critic.analytic.tables import table_structure
+from verm.critic.analytic.tables import realigned_columns, table_structure
 from verm.critic.analytic.wording import read_reference_text, word
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
 from verm.types import Discrepancy
@@ -74,6 +74,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)
+    elif ctx.domain == "table":
+        findings = realigned_columns(findings, ctx.render_anchors)
     read_reference_text(findings, cmp, ctx)
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
                        _totals(ctx))

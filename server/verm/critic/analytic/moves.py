@@ -43,12 +43,21 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         # A legend's frame is translucent: what it now sits over shows through a little.
         rms = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 or a.container else EXACT_RMS
         box = int_box(f.render_box, cmp.frame)
+        found = None
         if texty(a):
             # A text's own ink, not its cell: a cell may have grown around unchanged words.
             ink = _ink_box(grey_render, box)
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
                 f.nature = "resized"  # the same words where they were: the box changed
                 continue
+            if ink is not None and a.role in ("cell", "header"):
+                # Its words elsewhere in the same row of cells: realigned or shifted over.
+                # Words drawn at another sub-pixel offset anti-alias differently: lossy slack.
+                found = find(grey_ref, grey_render, ink, LOSSY_RMS, band=box)
+                if found is not None:
+                    f.nature, f.ref_box = "moved", _shifted(box, ink, found)
+                    moves.append(f)
+                    continue
         found = find(grey_ref, grey_render, box, rms)
         if found is None:
             continue
@@ -100,14 +109,25 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+def _shifted(box: tuple[int, int, int, int], ink: tuple[int, int, int, int], found: Box) -> Box:
+    dx, dy = found[0] - ink[0], found[1] - ink[1]
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
 def find(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
-         rms: float) -> Box | None:
+         rms: float, band: tuple[int, int, int, int] | None = None) -> Box | None:
     """Where the render's crop at ``box`` best matches the reference, when that is elsewhere
-    and the match is close (grey RMS ≤ ``rms``); None otherwise."""
+    and the match is close (grey RMS ≤ ``rms``); None otherwise. ``band``: search only the
+    rows of that box (a cell's words stay in their row)."""
     x0, y0, x1, y1 = box
     th, tw = y1 - y0, x1 - x0
+    if band is not None:
+        found = find(ref[band[1]:band[3]], render[band[1]:band[3]],
+                     (x0, y0 - band[1], x1, y1 - band[1]), rms, None)
+        return None if found is None else (found[0], found[1] + band[1], found[2],
+                                           found[3] + band[1])
     h, w = ref.shape
-    if th < MIN_SIDE or tw < MIN_SIDE or th >= h or tw >= w:
+    if th < 3 or tw < 3 or th >= h or tw >= w or max(th, tw) < MIN_SIDE:
         return None
     t = render[y0:y1, x0:x1]
     if float(t.std()) < MIN_CONTRAST:

@@ -40,6 +40,47 @@ def table_structure(findings: list[Finding], render: list[Anchor], ref: list[Anc
     return out
 
 
+def realigned_columns(findings: list[Finding], render: list[Anchor]) -> list[Finding]:
+    """Without a sidecar: the texts of one column all found moved sideways in their cells
+    (moves.relocate) is that column realigned — one cause on the Markdown delimiter row, the
+    cells its consequences."""
+    by_column: dict[tuple[str, int], list[Finding]] = defaultdict(list)
+    for f in findings:
+        a = f.anchor
+        cell = a.props.get("cell") if a is not None else None
+        if (f.nature == "moved" and isinstance(cell, dict) and f.ref_box and f.render_box
+                and abs(f.render_box[1] - f.ref_box[1]) <= 1.5
+                and abs(f.render_box[0] - f.ref_box[0]) > 2):
+            by_column[(a.key.split("/", 1)[0], int(cell.get("column", 0)))].append(f)
+    out = list(findings)
+    grids = _grids(render)
+    for (table, column), members in by_column.items():
+        shifts = [f.render_box[0] - f.ref_box[0] for f in members]  # type: ignore[index]
+        if len(members) < 2 or max(shifts) - min(shifts) <= 2:
+            # All moved alike: the column was pushed over (a wider one beside it), while a
+            # realigned column moves words of different widths by different amounts.
+            continue
+        grid = grids.get(table)
+        top = grid[min(grid)].get(column) if grid else None
+        align = (top.props.get("style") or {}).get("text-align") if top is not None else None
+        line = (top.range.start.line + 1 if top is not None and top.range is not None
+                and top.props.get("tag") == "th" else None)
+        head = max(members, key=lambda f: f.pixels)
+        for f in out:
+            a = f.anchor
+            cell = a.props.get("cell") if a is not None else None
+            if (a is not None and isinstance(cell, dict) and a.key.startswith(table + "/")
+                    and int(cell.get("column", -1)) == column):
+                f.consequence = True
+        out.append(Finding("restyle", head.anchor, None, head.render_box, head.ref_box,
+                           sum(f.pixels for f in members),
+                           style=("text-align", f"not {align}" if align else "another",
+                                  align or "changed"),
+                           name=f"column '{_text(top)}'" if top is not None else None,
+                           members=len(members), line=line))
+    return out
+
+
 def _grids(anchors: list[Anchor]) -> dict[str, Grid]:
     tables: dict[str, Grid] = defaultdict(lambda: defaultdict(dict))
     for a in anchors:
