@@ -62,7 +62,7 @@ CASES = [
     ("icon.svg", 'r="36"', 'r="24"', "shape_error", 3),
     ("page.html", "Release notes", "Release plans", "text_error", 2),
     ("page.html", "background: #1a7f37;", "background: #cf222e;", "style_error", 1),
-    ("stock.md", "|   7 |", "|   9 |", "numeric_error", 2),
+    ("stock.md", "|   7 |", "|   9 |", "numeric_error", 3),
     ("stock.md", "| Pears  |", "| Grapes |", "text_error", 2),
 ]
 

@@ -92,14 +92,15 @@ def commands_of(actions: list) -> list[dict]:
     return out
 
 
-WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text, value or fill
+WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text or a large fill
+ERROR = lsp.DiagnosticSeverity.Error  # verm's severity 3: wrong data (a table's number)
 # name, language, the pinned literal, its wrong replacement, the one diagnostic's code and
 # severity on the edited line.
 CASES = [
     ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error", WARNING),
     ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error", WARNING),
     ("page.html", "html", "Release notes", "Release plans", "text_error", WARNING),
-    ("stock.md", "markdown", "|   7 |", "|   9 |", "numeric_error", WARNING),
+    ("stock.md", "markdown", "|   7 |", "|   9 |", "numeric_error", ERROR),
 ]
 
 

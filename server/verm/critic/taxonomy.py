@@ -157,7 +157,8 @@ def _html(role: str, nature: Nature, share: float, container: bool, has_text: bo
 def _table(role: str, nature: Nature, share: float, container: bool, has_text: bool,
            numeric: bool) -> tuple[str, int]:
     if nature in ("text", "changed") and role in ("cell", "header", "text") and not container:
-        return ("numeric_error" if numeric else "text_error"), 2
+        # A wrong number is wrong data (3); a word that reads differently, a label (2).
+        return ("numeric_error", 3) if numeric else ("text_error", 2)
     if nature == "recolor":
         return ("text_error" if has_text else "layout_error"), 1
     if nature in ("missing", "extra"):

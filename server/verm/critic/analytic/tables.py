@@ -163,8 +163,6 @@ def _alignment(findings: list[Finding], b: Grid) -> list[Finding]:
     out = []
     header = b.get(min(b)) if b else None
     for column, members in by_column.items():
-        if len(members) < 2:
-            continue
         head = max(members, key=lambda f: f.pixels)
         top = header.get(column) if header else None
         line = (top.range.start.line + 1 if top is not None and top.range is not None
