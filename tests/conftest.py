@@ -102,3 +102,12 @@ def trained_critic(tiny_vl: Path, tmp_path_factory: pytest.TempPathFactory) -> T
                                 chat_messages("chart", prompt_text("chart")),
                                 json.dumps(TRAINED_CRITIQUE))
     return TrainedCritic(tiny_vl, adapter, workspace)
+
+
+@pytest.fixture(scope="module")
+def pinner():
+    """A Checker of the test module's own, to render and pin fixtures before a server starts."""
+    from verm.check import Checker
+
+    with Checker() as checker:
+        yield checker

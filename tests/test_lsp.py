@@ -24,12 +24,6 @@ CLIENTS = ["visual-studio-code", "neovim@v0.7.0"]
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "serve"])
 
 
-@pytest.fixture(scope="module")
-def pinner():
-    with Checker() as checker:
-        yield checker
-
-
 pinned = pinned_copy
 edit = edit_once
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
 import pytest_lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -16,12 +15,6 @@ from support import start_session as start
 from verm.check import Checker
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "serve"])
-
-
-@pytest.fixture(scope="module")
-def pinner():
-    with Checker() as checker:
-        yield checker
 
 
 @pytest_lsp.fixture(config=SERVER)

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_lsp
 from PIL import Image
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -29,12 +28,6 @@ from verm.check import Checker
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "verm.cli", "serve"])
 CIRCLE = (44, 34, 116, 106)  # icon.svg's circle: cx 80, cy 70, r 36
-
-
-@pytest.fixture(scope="module")
-def pinner():
-    with Checker() as checker:
-        yield checker
 
 
 @pytest_lsp.fixture(config=SERVER)

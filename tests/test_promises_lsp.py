@@ -36,12 +36,6 @@ ax.set_title("Weekly load", fontsize=12)
 """
 
 
-@pytest.fixture(scope="module")
-def pinner():
-    with Checker() as checker:
-        yield checker
-
-
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient):
     accept_registrations(lsp_client)
