@@ -24,7 +24,9 @@ function context(): unknown {
   return { subscriptions: [], extensionUri: FakeUri.file(path.join(__dirname, '..', '..')) };
 }
 
-async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+// Waits on the event itself; the bound only stops a hung test (interpreter probing spawns
+// Python, which takes tens of seconds on a loaded 2-core CI machine).
+async function until(pred: () => boolean, what: string, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
     if (Date.now() > end) {
