@@ -29,7 +29,7 @@ from verm.pins import (
     png_bytes,
     project_root,
 )
-from verm.report import json_line, sarif, text_lines
+from verm.report import github_lines, json_line, sarif, text_lines
 from verm.source import SUFFIX_KINDS, SourceError
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
@@ -200,6 +200,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print("\n".join(text_lines(result, cwd)), flush=True)
             elif args.format == "json":
                 print(json_line(result, cwd), flush=True)
+            elif args.format == "github":
+                print("\n".join(github_lines(result, cwd)), flush=True)
         progress.close()
     if args.format == "sarif":
         print(json.dumps(sarif(results, cwd), indent=2))
@@ -443,7 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", type=Path, help="reference image (overrides pins)")
     check.add_argument("--critic", choices=CRITICS, default=None,
                        help="which critic judges (default: config, else analytic)")
-    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
+                       help="text (people), json (one object per source per line), sarif "
+                            "(code-scanning UIs), github (workflow annotations on the lines)")
     check.add_argument("--diff-dir", type=Path, default=None,
                        help="write reference | render | difference images here (one per "
                        "source, by its path)")

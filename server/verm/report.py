@@ -56,6 +56,37 @@ def summary(result: CheckResult, cwd: Path) -> str:
             f"reward {result.reward:.2f}")
 
 
+GITHUB_LEVELS = {3: "error", 2: "warning", 1: "notice"}
+
+
+def github_lines(result: CheckResult, cwd: Path) -> list[str]:
+    """GitHub Actions workflow commands: one annotation per discrepancy on its source lines
+    (shown on the pull request's diff), then the summary line as plain log text."""
+    src = _rel(result.source.path, cwd)
+    out = []
+    for d in result.discrepancies:
+        r = d.range
+        props = {"file": src, "line": (r.start.line + 1) if r else 1,
+                 "endLine": (max(r.end.line, r.start.line) + 1) if r else 1,
+                 "title": f"verm {d.category} ({d.location})"}
+        if r is not None and r.start.line == r.end.line and r.end.character > r.start.character:
+            props.update(col=r.start.character + 1, endColumn=r.end.character + 1)
+        fields = ",".join(f"{k}={_gh_property(str(v))}" for k, v in props.items())
+        message = d.description + "".join(f"\nalso: {x.description} ({x.location})"
+                                          for x in d.related)
+        out.append(f"::{GITHUB_LEVELS[d.severity]} {fields}::{_gh_data(message)}")
+    out.append(summary(result, cwd))
+    return out
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def json_line(result: CheckResult, cwd: Path) -> str:
     return json.dumps(result.to_json(relative_to=cwd), ensure_ascii=False)
 
