@@ -142,10 +142,11 @@ def _check_one(checker: Checker, path: Path, reference: Path | None
 
 def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
             ) -> Iterator[tuple[Path, CheckResult | Exception]]:
-    """Each source's judgement, in the order given. A remote critic spends most of its time
-    waiting for the server: several sources are then judged at once (up to the user's
-    ``remote-concurrency``), the output still in order."""
-    jobs = 1
+    """Each source's judgement, in the order given. ``--jobs`` sources are judged at once
+    (default: the machine's cores) — renders run in forked sandbox children and browser pages,
+    so threads over one Checker use the cores — and the output stays in order. A remote critic
+    spends most of its time waiting for the server: up to the user's ``remote-concurrency``."""
+    jobs = max(1, min(len(sources), getattr(args, "jobs", None) or os.cpu_count() or 1))
     if len(sources) > 1 and args.critic in ("remote", "ensemble"):
         with contextlib.suppress(ConfigError):
             settings = checker.model_settings()
@@ -160,6 +161,13 @@ def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="verm-check") as pool:
         yield from zip(sources, pool.map(lambda p: _check_one(checker, p, args.reference),
                                          sources), strict=True)
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return n
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -445,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", type=Path, help="reference image (overrides pins)")
     check.add_argument("--critic", choices=CRITICS, default=None,
                        help="which critic judges (default: config, else analytic)")
+    check.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="sources judged at once (default: the machine's cores; 1: one "
+                            "after another); the output is in the same order either way")
     check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
                        help="text (people), json (one object per source per line), sarif "
                             "(code-scanning UIs), github (workflow annotations on the lines)")
