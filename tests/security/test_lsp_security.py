@@ -368,10 +368,14 @@ def inotify_inodes(pid: int) -> set[int]:
     """The inodes a process's inotify descriptors watch (``/proc/PID/fdinfo``)."""
     out = set()
     for info in Path(f"/proc/{pid}/fdinfo").iterdir():
-        with open(info) as fh:
-            for line in fh:
-                if line.startswith("inotify wd:"):
-                    out.add(int(line.split(" ino:")[1].split()[0], 16))
+        try:
+            with open(info) as fh:
+                lines = fh.readlines()
+        except FileNotFoundError:
+            continue  # a descriptor closed between listing and reading: not a watch now
+        for line in lines:
+            if line.startswith("inotify wd:"):
+                out.add(int(line.split(" ino:")[1].split()[0], 16))
     return out
 
 
