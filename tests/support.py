@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -72,3 +75,10 @@ async def published(client: LanguageClient, path: Path,
                     timeout: float = 60.0) -> list[lsp.Diagnostic]:
     """The first diagnostics published for ``path``."""
     return await diagnostics(client, path.as_uri(), timeout)
+
+
+def run_verm(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``verm ARGS`` as a user runs it, in ``cwd``: its own process, UTF-8 output."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([sys.executable, "-m", "verm.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=timeout)

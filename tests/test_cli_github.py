@@ -3,22 +3,15 @@ findings on the pull request's diff, each on the source lines that caused it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from support import FIXTURES
+from support import run_verm as verm
 
 ANNOTATION = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<message>.*)$")
 
-
-def verm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "verm.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=180)
 
 
 def test_each_finding_is_an_annotation_on_its_line_with_its_consequences(tmp_path: Path):

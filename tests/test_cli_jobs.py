@@ -4,19 +4,11 @@ included."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from support import FIXTURES
-
-
-def verm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "verm.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=300)
+from support import run_verm as verm
 
 
 def test_two_jobs_give_the_same_results_in_the_same_order_as_one(tmp_path: Path):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Page, sync_playwright
 
 from support import FIXTURES
 from verm.check import Checker
@@ -31,9 +32,6 @@ from verm.viewer import ASSETS
 from verm.viewer.data import view_data
 from verm.viewer.page import page_html
 from verm.viewer.pictures import aligned
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "editor-clients" / "vscode" / "images"
