@@ -18,6 +18,7 @@ from verm import __version__
 from verm.check import Checker, CheckResult, CriticError, NotPinnedError
 from verm.config import CRITICS, ConfigError, Notice
 from verm.critic.model.flags import add_model_flags, given_model_flags
+from verm.outcome import Outcome
 from verm.pins import (
     BadReferenceError,
     OutsideWorkspaceError,
@@ -29,7 +30,7 @@ from verm.pins import (
     png_bytes,
     project_root,
 )
-from verm.report import github_lines, json_line, sarif, text_lines
+from verm.report import github_lines, json_line, sarif, summary, text_lines, totals_line
 from verm.source import SUFFIX_KINDS, SourceError
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
@@ -79,26 +80,32 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def discover(paths: list[Path], checker: Checker, reference: Path | None) -> list[Path]:
-    """Named files as given; folders expanded to the pinned sources below them."""
+def _pinned(checker: Checker, path: Path, reference: Path | None) -> bool:
+    try:
+        return checker.pin_of(checker.load(path), reference) is not None
+    except SourceError:
+        return False
+
+
+def discover(paths: list[Path], checker: Checker, reference: Path | None,
+             pinned_only: bool = False) -> list[Path]:
+    """Named files as given; folders expanded to the pinned sources below them.
+    ``pinned_only`` (a pre-commit hook's staged files): named files too only when a reference
+    is pinned for them, and no complaint when none is."""
     found: list[Path] = []
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
         if path.is_file():
-            found.append(path)
+            if not pinned_only or (path.suffix.lower() in SUFFIX_KINDS
+                                   and _pinned(checker, path, reference)):
+                found.append(path)
             continue
         if not path.is_dir():
             raise UsageError(f"{path}: not a source file or folder (a device, pipe or socket)")
-        pinned = []
-        for candidate in _walk(path):
-            try:
-                source = checker.load(candidate)
-                if checker.pin_of(source, reference) is not None:
-                    pinned.append(candidate)
-            except SourceError:
-                continue
-        if not pinned:
+        pinned = [candidate for candidate in _walk(path)
+                  if _pinned(checker, candidate, reference)]
+        if not pinned and not pinned_only:
             raise UsageError(
                 f"{path}: no pinned sources below this folder (pin one with `verm pin FILE`, a "
                 f"`verm: reference=...` pragma, [tool.verm.references], or a sibling "
@@ -170,18 +177,76 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _print_each(outcome: Outcome, fmt: str, cwd: Path, seconds: bool = False) -> None:
+    """What a format prints as each source is judged (sarif and junit print at the end);
+    ``seconds``: JSON with the time it took, when known (merged reports keep theirs)."""
+    if fmt == "text":
+        print("\n".join(text_lines(outcome, cwd)), flush=True)
+    elif fmt == "json":
+        print(json_line(outcome, cwd, seconds=seconds), flush=True)
+    elif fmt == "github":
+        print("\n".join(github_lines(outcome, cwd)), flush=True)
+
+
+def _print_end(outcomes: list[Outcome], fmt: str, cwd: Path) -> None:
+    if fmt == "sarif":
+        print(json.dumps(sarif(outcomes, cwd), indent=2))
+    elif fmt == "junit":
+        from verm.junit import junit_xml
+
+        print(junit_xml(outcomes, cwd))
+    elif fmt == "text" and len(outcomes) > 1:
+        print(totals_line(outcomes))
+
+
+def _shard_of(sources: list[Path], args: argparse.Namespace, cwd: Path) -> list[Path]:
+    from verm.shard import read_durations, select
+
+    if args.shard is None:
+        if args.shard_durations is not None:
+            raise UsageError("--shard-durations balances shards: pass --shard I/N with it")
+        return sources
+    durations = read_durations(args.shard_durations) if args.shard_durations else None
+    mine = select(sources, args.shard, cwd, durations)
+    if not mine:
+        _err(f"shard {args.shard.index}/{args.shard.count}: no sources to check (of "
+             f"{len(sources)} in all)")
+    return mine
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    """A path as the reports show it: relative to ``cwd`` when below it."""
+    try:
+        return path.absolute().relative_to(cwd.absolute()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _write_json_report(target: Path, lines: list[str]) -> None:
+    try:
+        atomic_write(target, "".join(f"{line}\n" for line in lines).encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--json-report {target}: cannot write ({exc.strerror})") from None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    from verm.shard import ShardError
+
     cwd = Path.cwd()
     status = EXIT_OK
     results: list[CheckResult] = []
+    outcomes: list[Outcome] = []
+    recorded: list[str] = []  # --json-report lines: each source's JSON, its time and index
     warnings = Warnings()
     diff_names: set[Path] = set()
     with _checker(args, args.critic) as checker:
         try:
-            sources = discover(args.sources, checker, args.reference)
-        except (UsageError, ConfigError) as exc:
+            every = discover(args.sources, checker, args.reference, args.pinned_only)
+            sources = _shard_of(every, args, cwd)
+        except (UsageError, ConfigError, ShardError) as exc:
             _err(str(exc))
             return EXIT_USAGE
+        index = {path: i for i, path in reversed(list(enumerate(every)))}
         progress = Progress(len(sources))
         for i, (path, outcome) in enumerate(_judged(checker, sources, args)):
             progress.step(i, str(path))
@@ -192,10 +257,17 @@ def cmd_check(args: argparse.Namespace) -> int:
                     with contextlib.suppress(Exception):
                         warnings.show(checker.notices(checker.load(path)))
                 _err(str(exc))
+                recorded.append(json.dumps({"source": _shown(path, cwd),
+                                            "error": str(exc), "index": index[path]},
+                                           ensure_ascii=False))
                 status = EXIT_USAGE
                 continue
             result = outcome
             results.append(result)
+            shown = Outcome.of(result, cwd)
+            outcomes.append(shown)
+            line = json.loads(json_line(shown, cwd, seconds=True))
+            recorded.append(json.dumps({**line, "index": index[path]}, ensure_ascii=False))
             warnings.show(result.notices)
             if result.critique is not None:
                 warnings.show([Notice(f"{path}: {note}") for note in result.critique.notes])
@@ -204,20 +276,41 @@ def cmd_check(args: argparse.Namespace) -> int:
             if args.diff_dir is not None:
                 _write_diff(checker, result, _diff_target(args.diff_dir, path, cwd, diff_names))
             progress.close()
-            if args.format == "text":
-                print("\n".join(text_lines(result, cwd)), flush=True)
-            elif args.format == "json":
-                print(json_line(result, cwd), flush=True)
-            elif args.format == "github":
-                print("\n".join(github_lines(result, cwd)), flush=True)
+            _print_each(shown, args.format, cwd)
         progress.close()
-    if args.format == "sarif":
-        print(json.dumps(sarif(results, cwd), indent=2))
-    if args.format == "text" and len(results) > 1:
-        equivalent = sum(r.equivalent for r in results)
-        print(f"{len(results)} sources checked: {equivalent} equivalent, "
-              f"{len(results) - equivalent} with discrepancies")
+    _print_end(outcomes, args.format, cwd)
+    if args.json_report is not None:
+        try:
+            _write_json_report(args.json_report, recorded)
+        except UsageError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
     return status
+
+
+def cmd_merge_reports(args: argparse.Namespace) -> int:
+    """Print the shards' results as the unsharded `verm check` would have, with its exit
+    status: 2 when a report is unreadable or a shard could not check a source, else 1 when a
+    source is not equivalent, else 0."""
+    from verm.merge import ReportError, merge
+
+    cwd = Path.cwd()
+    try:
+        merged = merge(args.reports)
+    except ReportError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    for source in dict.fromkeys(merged.duplicates):
+        _err(f"warning: {source} is in more than one report (overlapping shards?); "
+             f"keeping the first")
+    for outcome in merged.outcomes:
+        _print_each(outcome, args.format, cwd, seconds=True)
+    _print_end(merged.outcomes, args.format, cwd)
+    for failed in merged.failed:
+        _err(failed.error)
+    if merged.failed:
+        return EXIT_USAGE
+    return EXIT_OK if all(o.equivalent for o in merged.outcomes) else EXIT_DISCREPANCIES
 
 
 def _diff_target(folder: Path, source: Path, cwd: Path, taken: set[Path]) -> Path:
@@ -272,42 +365,127 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pin_one(checker: Checker, path: Path, args: argparse.Namespace, force: bool,
+             warnings: Warnings) -> int:
+    """Render ``path`` and write it as its reference, under plain `verm pin`'s rules: the
+    resolved pin (else the sibling), inside the workspace unless --allow-outside, never over an
+    existing reference unless ``force``. Returns the exit status of this one source."""
+    try:
+        source = checker.load(path)
+        config = checker.config_for(source.path)
+        warnings.show(checker.notices(source))
+        if args.reference:  # the user named it: write there, wherever it is
+            target, within, why = args.reference.absolute(), [], ""
+        else:
+            pin = default_pin_target(source, config)
+            target, why = pin.path, pin.describe()
+            within = [] if args.allow_outside else [project_root(source.path)]
+            if within:
+                confine(target, within, why)  # before the render: fail fast
+        render = checker.render(source)
+        if not render.ok:
+            f = render.failure
+            assert f is not None
+            _err(f"{path}:{f.range.start.line + 1}: cannot pin, the render failed: "
+                 f"{f.message}")
+            return EXIT_DISCREPANCIES
+        pin_render(render, target, force=force, within=within, why=why)
+        print(f"pinned {path} → {target}")
+    except OutsideWorkspaceError as exc:
+        _err(f"{exc}; {OUTSIDE_HINT} (or --reference PATH)")
+        return EXIT_USAGE
+    except (SourceError, ConfigError, PinExistsError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except OSError as exc:
+        _err(f"{path}: cannot write the reference: {exc}")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _confirmed(question: str) -> bool:
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def _pin_selected(args: argparse.Namespace) -> int:
+    """`verm pin --missing` (sources whose reference does not exist yet) and `--changed`
+    (sources whose check fails: their references replaced, after saying which and asking)."""
+    cwd = Path.cwd()
+    status = EXIT_OK
+    warnings = Warnings()
+    with _checker(args) as checker:
+        try:
+            sources = discover(args.sources, checker, None)
+        except (UsageError, ConfigError) as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        create: list[tuple[Path, Path]] = []
+        replace: list[tuple[Path, Path, str]] = []
+        for path in sources:
+            try:
+                source = checker.load(path)
+                target = default_pin_target(source, checker.config_for(source.path)).path
+            except (SourceError, ConfigError) as exc:
+                _err(str(exc))
+                status = EXIT_USAGE
+                continue
+            if not os.path.lexists(target):
+                if args.missing:
+                    create.append((path, target))
+                continue
+            if not args.changed:
+                continue
+            result = _check_one(checker, path, None)
+            if isinstance(result, Exception):
+                _err(f"{result}; not re-pinned (replace it with `verm pin --force`)")
+                status = EXIT_USAGE
+            elif not result.rendered:
+                _err(f"{path}: cannot re-pin, the render failed (`verm check {path}` says "
+                     f"why)")
+                status = max(status, EXIT_DISCREPANCIES)
+            elif not result.equivalent:
+                replace.append((path, target, summary(Outcome.of(result, cwd), cwd)))
+        for path, target in create:
+            print(f"will create {_shown(target, cwd)} (no reference for {_shown(path, cwd)} "
+                  f"yet)")
+        for _path, target, why in replace:
+            print(f"will replace {_shown(target, cwd)} ({why})")
+        if not create and not replace:
+            what = " or ".join(m for m, on in (("missing", args.missing),
+                                                ("failing", args.changed)) if on)
+            print(f"nothing to pin: no {what} reference among {len(sources)} sources")
+            return status
+        if replace and not args.yes:
+            sys.stdout.flush()
+            if not sys.stdin.isatty():
+                _err(f"not replacing {len(replace)} reference(s) without a confirmation: run "
+                     f"in a terminal to be asked, or pass --yes")
+                return EXIT_USAGE
+            if not _confirmed(f"replace {len(replace)} reference(s)"
+                              f"{f' and create {len(create)}' if create else ''}?"):
+                _err("nothing pinned")
+                return max(status, EXIT_DISCREPANCIES)
+        for path, _target in create:
+            status = max(status, _pin_one(checker, path, args, False, warnings))
+        for path, _target, _why in replace:
+            status = max(status, _pin_one(checker, path, args, True, warnings))
+    return status
+
+
 def cmd_pin(args: argparse.Namespace) -> int:
+    if args.changed or args.missing:
+        if args.reference is not None:
+            _err("--reference names one file: pin --changed/--missing write each source's "
+                 "own reference")
+            return EXIT_USAGE
+        return _pin_selected(args)
     status = EXIT_OK
     warnings = Warnings()
     with _checker(args) as checker:
         for path in args.sources:
-            try:
-                source = checker.load(path)
-                config = checker.config_for(source.path)
-                warnings.show(checker.notices(source))
-                if args.reference:  # the user named it: write there, wherever it is
-                    target, within, why = args.reference.absolute(), [], ""
-                else:
-                    pin = default_pin_target(source, config)
-                    target, why = pin.path, pin.describe()
-                    within = [] if args.allow_outside else [project_root(source.path)]
-                    if within:
-                        confine(target, within, why)  # before the render: fail fast
-                render = checker.render(source)
-                if not render.ok:
-                    f = render.failure
-                    assert f is not None
-                    _err(f"{path}:{f.range.start.line + 1}: cannot pin, the render failed: "
-                         f"{f.message}")
-                    status = max(status, EXIT_DISCREPANCIES)
-                    continue
-                pin_render(render, target, force=args.force, within=within, why=why)
-                print(f"pinned {path} → {target}")
-            except OutsideWorkspaceError as exc:
-                _err(f"{exc}; {OUTSIDE_HINT} (or --reference PATH)")
-                status = EXIT_USAGE
-            except (SourceError, ConfigError, PinExistsError) as exc:
-                _err(str(exc))
-                status = EXIT_USAGE
-            except OSError as exc:
-                _err(f"{path}: cannot write the reference: {exc}")
-                status = EXIT_USAGE
+            status = max(status, _pin_one(checker, path, args, args.force, warnings))
     return status
 
 
@@ -440,6 +618,20 @@ def _user_flags(parser: argparse.ArgumentParser) -> None:
                         help="MB a render may use (a workspace may only lower it)")
 
 
+FORMATS = ("text", "json", "sarif", "github", "junit")
+FORMAT_HELP = ("text (people), json (one object per source per line), sarif (code-scanning "
+               "UIs), github (workflow annotations on the lines), junit (CI test tabs)")
+
+
+def _shard(value: str) -> object:
+    from verm.shard import Shard, ShardError
+
+    try:
+        return Shard.parse(value)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verm", description="Judge code by its picture: render a source, compare it with "
@@ -456,15 +648,32 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                        help="sources judged at once (default: the machine's cores; 1: one "
                             "after another); the output is in the same order either way")
-    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
-                       help="text (people), json (one object per source per line), sarif "
-                            "(code-scanning UIs), github (workflow annotations on the lines)")
+    check.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    check.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                       help="check only the I-th of N parts of the sources (CI matrices: every "
+                            "machine computes the same split; merge with `verm merge-reports`)")
+    check.add_argument("--shard-durations", type=Path, default=None, metavar="FILE",
+                       help="balance the shards by the time each source took in this JSON "
+                            "report of an earlier run (a --json-report file, or merged ones)")
+    check.add_argument("--json-report", type=Path, default=None, metavar="FILE",
+                       help="also write the JSON report here, each source with its time and "
+                            "place (for `verm merge-reports` and --shard-durations)")
+    check.add_argument("--pinned-only", action="store_true",
+                       help="skip named files no reference is pinned for (a pre-commit hook's "
+                            "staged files), instead of failing")
     check.add_argument("--diff-dir", type=Path, default=None,
                        help="write reference | render | difference images here (one per "
                        "source, by its path)")
     _user_flags(check)
     add_model_flags(check)
     check.set_defaults(func=cmd_check)
+
+    merge = sub.add_parser("merge-reports", help="combine the JSON reports of `verm check "
+                           "--shard` runs into one result and one exit status")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="FILE",
+                       help="`verm check --format json` outputs or --json-report files")
+    merge.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    merge.set_defaults(func=cmd_merge_reports)
 
     render = sub.add_parser("render", help="write the render that check judges")
     render.add_argument("source", type=Path, metavar="SRC")
@@ -481,6 +690,13 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--force", action="store_true", help="replace an existing reference")
     pin.add_argument("--allow-outside", action="store_true",
                      help="write a reference the workspace maps outside itself")
+    pin.add_argument("--changed", action="store_true",
+                     help="re-pin only the sources (files, or pinned ones below folders) whose "
+                          "check fails, after listing them and asking")
+    pin.add_argument("--missing", action="store_true",
+                     help="pin only the sources whose reference does not exist yet")
+    pin.add_argument("--yes", action="store_true",
+                     help="with --changed: replace without asking (scripts, CI)")
     _user_flags(pin)
     pin.set_defaults(func=cmd_pin)
 

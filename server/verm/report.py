@@ -1,4 +1,7 @@
-"""How ``verm check`` prints results: text for people, JSON Lines for scripts, SARIF for CI UIs."""
+"""How ``verm check`` prints results: text for people, JSON Lines for scripts, SARIF for CI UIs,
+GitHub workflow commands, JUnit XML (``verm.junit``). Each prints an ``Outcome`` — of a check
+that just ran, or read back from a shard's JSON report — so ``verm merge-reports`` prints what
+the unsharded run would have."""
 
 from __future__ import annotations
 
@@ -9,24 +12,22 @@ from typing import Any
 
 from verm import __version__
 from verm.check import CheckResult
+from verm.outcome import SEVERITY_WORDS, Outcome
 from verm.types import TAXONOMY, Range
 
-SEVERITY_WORDS = {3: "error", 2: "warning", 1: "info"}
 SARIF_LEVELS = {3: "error", 2: "warning", 1: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _rel(path: Path, cwd: Path) -> str:
-    try:
-        return path.absolute().relative_to(cwd.absolute()).as_posix()
-    except ValueError:
-        return str(path)
+def _outcome(result: CheckResult | Outcome, cwd: Path) -> Outcome:
+    return result if isinstance(result, Outcome) else Outcome.of(result, cwd)
 
 
-def text_lines(result: CheckResult, cwd: Path) -> list[str]:
+def text_lines(result: CheckResult | Outcome, cwd: Path) -> list[str]:
     """``path:line:col: severity category: description (location)``, each followed by the
     ``note:`` lines of what it also changed, then a summary line."""
-    src = _rel(result.source.path, cwd)
+    result = _outcome(result, cwd)
+    src = result.source
     out = []
     for d in result.discrepancies:
         start = d.range.start if d.range else None
@@ -40,18 +41,17 @@ def text_lines(result: CheckResult, cwd: Path) -> list[str]:
     return out
 
 
-def summary(result: CheckResult, cwd: Path) -> str:
-    src = _rel(result.source.path, cwd)
-    ref = _rel(result.pin.path, cwd)
+def summary(result: CheckResult | Outcome, cwd: Path) -> str:
+    """How far the source is from its reference: findings by severity and the reward."""
+    result = _outcome(result, cwd)
+    src, ref = result.source, result.reference
     if not result.rendered:
         return f"{src}: not rendered — reward 0.00 (reference {ref})"
     n = len(result.discrepancies)
     if n == 0:
         return f"{src}: visually equivalent to {ref} — reward {result.reward:.2f}"
-    counts = {w: sum(1 for d in result.discrepancies if SEVERITY_WORDS[d.severity] == w)
-              for w in ("error", "warning", "info")}
     parts = ", ".join(f"{c} {w}{'s' if c != 1 and w != 'info' else ''}"
-                      for w, c in counts.items() if c)
+                      for w, c in result.counts().items() if c)
     return (f"{src}: {n} discrepanc{'y' if n == 1 else 'ies'} ({parts}) against {ref} — "
             f"reward {result.reward:.2f}")
 
@@ -59,10 +59,11 @@ def summary(result: CheckResult, cwd: Path) -> str:
 GITHUB_LEVELS = {3: "error", 2: "warning", 1: "notice"}
 
 
-def github_lines(result: CheckResult, cwd: Path) -> list[str]:
+def github_lines(result: CheckResult | Outcome, cwd: Path) -> list[str]:
     """GitHub Actions workflow commands: one annotation per discrepancy on its source lines
     (shown on the pull request's diff), then the summary line as plain log text."""
-    src = _rel(result.source.path, cwd)
+    result = _outcome(result, cwd)
+    src = result.source
     out = []
     for d in result.discrepancies:
         r = d.range
@@ -87,8 +88,28 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def json_line(result: CheckResult, cwd: Path) -> str:
-    return json.dumps(result.to_json(relative_to=cwd), ensure_ascii=False)
+def json_line(result: CheckResult | Outcome, cwd: Path, seconds: bool = False) -> str:
+    """The ``--format json`` line; ``seconds``: with the time spent judging it (for
+    ``--json-report`` files, which ``--shard-durations`` balances shards by)."""
+    result = _outcome(result, cwd)
+    data = dict(result.json)
+    if seconds and result.seconds is not None:
+        data["seconds"] = round(result.seconds, 3)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def totals_line(results: list[Outcome]) -> str:
+    """The last line of a text report of several sources: how many fail, and the worst."""
+    equivalent = sum(r.equivalent for r in results)
+    line = (f"{len(results)} sources checked: {equivalent} equivalent, "
+            f"{len(results) - equivalent} with discrepancies")
+    failed = sum(not r.rendered for r in results)
+    if failed:
+        line += f" ({failed} not rendered)"
+    if equivalent < len(results):
+        worst = min(results, key=lambda r: r.reward)
+        line += f"; worst: {worst.source}, reward {worst.reward:.2f}"
+    return line
 
 
 def _region(r: Range | None) -> dict[str, int]:
@@ -101,7 +122,7 @@ def _region(r: Range | None) -> dict[str, int]:
     }
 
 
-def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
+def sarif(results: Iterable[CheckResult | Outcome], cwd: Path) -> dict[str, Any]:
     """One SARIF 2.1.0 log: a rule per taxonomy category, a result per discrepancy."""
     categories = sorted({c for cats in TAXONOMY.values() for c in cats})
     rules = [{
@@ -112,8 +133,8 @@ def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
     } for c in categories]
     rule_index = {c: i for i, c in enumerate(categories)}
     sarif_results = []
-    for res in results:
-        uri = _rel(res.source.path, cwd)
+    for res in (_outcome(r, cwd) for r in results):
+        uri = res.source
         for d in res.discrepancies:
             region = _region(d.range)
             sarif_results.append({
@@ -137,7 +158,7 @@ def sarif(results: Iterable[CheckResult], cwd: Path) -> dict[str, Any]:
                     "severity": d.severity,
                     "location": d.location,
                     "bbox": d.to_json()["bbox"],
-                    "reference": _rel(res.pin.path, cwd),
+                    "reference": res.reference,
                     "reward": round(res.reward, 4),
                     "kind": res.kind,
                 },
