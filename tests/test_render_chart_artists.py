@@ -229,3 +229,26 @@ def test_a_sweep_of_plot_kinds_projections_and_toolkits_is_anchored_line_by_line
     # axisartist draws its own axis lines, ticks and labels: anchored coarsely, by extent
     assert any(a.name.startswith("AxisArtist") for a in result.anchors)
     assert "anchors_skipped" not in result.meta
+
+
+def test_a_figure_saved_into_a_buffer_the_script_reads_back_is_written_there(
+        renderer: ChartRenderer, tmp_path: Path) -> None:
+    """matplotlib's gallery (misc/svg_filter_line.py, svg_filter_pie.py) saves the figure as SVG
+    into a BytesIO and parses it: verm's savefig must fill the buffer (it wrote nothing, and the
+    script failed with "ParseError: no element found"); still no file is written."""
+    result, _ = draw(renderer, tmp_path, """
+        import io
+        import xml.etree.ElementTree as ET
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3], label="line")
+        f = io.BytesIO()
+        plt.savefig(f, format="svg")
+        tree, ids = ET.XMLID(f.getvalue())
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=20)
+        assert png.getvalue().startswith(b"\\x89PNG")
+        ax.set_title(f"{len(ids)} ids")
+    """)
+    assert result.image is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chart.py"]
+    assert any(a.text and a.text.endswith(" ids") for a in result.anchors)

@@ -253,8 +253,12 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
                 quiet[0] -= 1
         return wrapper
 
+    figure_savefig = Figure.savefig
+
     def savefig(self: Figure, fname: Any = None, *args: Any, **kwargs: Any) -> None:
-        tracker.saved[id(self)] = kwargs  # honoured at capture; nothing is written
+        tracker.saved[id(self)] = kwargs  # honoured at capture; no file is written
+        if hasattr(fname, "write"):  # an in-memory buffer the script reads back (an SVG it
+            quietly(figure_savefig)(self, fname, *args, **kwargs)  # edits): fill it
 
     def no_op(*args: Any, **kwargs: Any) -> None:
         return None
