@@ -18,7 +18,9 @@ judgement from a JSON object, the *view data*:
       "line": 2,                             # 0-based source line, null when unknown
       "refBox": [x0, y0, x1, y1] | null,     # in the reference picture (W×H pixels)
       "renderBox": [x0, y0, x1, y1] | null,  # in the render picture (W×H pixels)
-      "fix": "Change #D08770 to #5e81ac" | null}],   # the quick fix's title, if any
+      "fix": "Change #D08770 to #5e81ac" | null,     # the quick fix's title, if any
+      "sourceLine": "  <circle fill=...>"}],  # optional: the line's text, shown under it
+  "path": "icons/icon.svg",                  # optional: the source as the entries name it
   "readOnly": false                          # true: no "Accept (pin this render)"
 }
 ```
@@ -27,6 +29,8 @@ The host page puts the data in ``<script type="application/json" id="verm-data">
 ``viewer.js``; the viewer reports what the user asks for through ``window.vermHost.post``
 (VS Code: ``acquireVsCodeApi().postMessage``) as ``{"type": "reveal"|"fix"|"pin", "index",
 "line"}``, and takes fresh data from a ``message`` event ``{"type": "data", "data": {...}}``.
+A page with several judgements (the static report, ``verm.viewer.report_site``) mounts the
+viewer itself: ``VermViewer.mount(container, data, host)``.
 ``verm.viewer.page.page_html`` writes such a page; ``verm.viewer.data.view_data`` builds the
 data from a judgement; ``verm.viewer.pictures.aligned`` draws the three pictures.
 """

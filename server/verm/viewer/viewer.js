@@ -186,6 +186,12 @@
     return `${d.number} · ${d.category} (${SEVERITY_WORDS[d.severity] || d.severity})${where}: ${d.message}`;
   }
 
+  /** "charts/bars.py:8" — where a discrepancy's line is (the data's `path`, else its title). */
+  function sourceWhere(data, d) {
+    const path = (data && (data.path || data.title)) || '';
+    return typeof d.line === 'number' ? `${path}:${d.line + 1}` : path;
+  }
+
   /**
    * What the stage shows in the current mode: its panes, each with the pictures stacked in it
    * (bottom first; `opacity`, and `clip` the share of the width hidden on the right) and its
@@ -252,6 +258,7 @@
     scaleBox: scaleBox,
     boxesFor: boxesFor,
     describe: describe,
+    sourceWhere: sourceWhere,
     layout: layout,
     contentSecurityPolicy: contentSecurityPolicy,
   };
@@ -521,6 +528,11 @@
         go.title = typeof d.line === 'number' ? `Go to line ${d.line + 1}` : 'Select';
         go.addEventListener('click', () => dispatch({ type: 'select', index: d.index }));
         item.appendChild(go);
+        if (typeof d.sourceLine === 'string') { // the line itself, where the host sends it
+          const code = el('div', 'verm-entry-code');
+          code.append(el('span', 'verm-entry-where', sourceWhere(data, d)), el('code', 'verm-entry-source', d.sourceLine));
+          item.appendChild(code);
+        }
         const actions = el('span', 'verm-entry-actions');
         if (d.fix) {
           const fix = el('button', 'verm-fix', `Quick fix: ${d.fix}`);

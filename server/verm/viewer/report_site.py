@@ -1,0 +1,196 @@
+"""``verm check --report DIR``: a static HTML report of a check, for a CI artifact.
+
+It opens from the file system with no server and no network: ``DIR/index.html`` holds every
+result as JSON (no ``fetch`` of local files, which ``file://`` forbids) and loads, from ``DIR``
+itself, the shared viewer (``viewer.js``, ``viewer.css`` — the very component of the editors'
+visual-diff view) and the report's own index (``report.js``, ``report.css``). Each rendered
+source's three aligned pictures (``verm.viewer.pictures``) are PNG files in ``DIR/pictures``.
+
+The workspace is untrusted, and so are the names and texts the report shows: nothing is written
+outside ``DIR`` (picture names are a number and a sanitised stem, written without following
+links), every text travels as escaped JSON and reaches the page through ``textContent`` only,
+and the page's Content-Security-Policy allows nothing but its own files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from verm import __version__
+from verm.check import Checker, CheckResult
+from verm.pins import png_bytes
+from verm.types import Discrepancy
+from verm.viewer import ASSETS
+from verm.viewer.page import content_security_policy, embed_json
+
+TEMPLATE = ASSETS / "report.html"
+COPIED = ("viewer.js", "viewer.css", "report.js", "report.css")
+PICTURES = ("reference", "render", "diff")
+LINE_CHARS = 400  # a source line shown longer than this is cut (a minified page's one line)
+DETAIL_CHARS = 4000  # the tail of a failed render's traceback
+STEM_CHARS = 40
+SEVERITY_WORDS = {3: "error", 2: "warning", 1: "info"}  # as the text output words them
+
+
+class ReportError(Exception):
+    """The report could not be written; the message says where and why."""
+
+
+def report_dir_argument(value: str) -> Path:
+    """``--report DIR`` as argparse checks it before any source is judged: a folder, or a path
+    that does not exist yet (it is created), never a file."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} exists and is not a folder")
+    return path
+
+
+def write_report(folder: Path, results: Sequence[CheckResult], checker: Checker,
+                 cwd: Path) -> Path:
+    """Write the report of ``results`` (in this order) into ``folder``; return its index page.
+    ``checker`` supplies the references; paths are shown relative to ``cwd``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{folder}: cannot create the report folder ({exc})") from None
+    if not folder.is_dir():
+        raise ReportError(f"{folder}: the report needs a folder, this is not one")
+    writer = _Writer(folder)
+    for name in COPIED:
+        writer.write(name, (ASSETS / name).read_bytes())
+    entries = [_entry(i, result, checker, cwd, writer) for i, result in enumerate(results)]
+    report = {"version": __version__, "sources": entries}
+    nonce = secrets.token_urlsafe(18)
+    values = {"csp": html.escape(content_security_policy(nonce, "'self'")),
+              "nonce": html.escape(nonce),
+              "data": embed_json(report)}
+    page = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)],
+                  TEMPLATE.read_text(encoding="utf-8"))
+    return writer.write("index.html", page.encode("utf-8"))
+
+
+class _Writer:
+    """Writes files below one folder only: names are ours (no ``..``, no separators but the
+    one ``pictures/`` level), and a link already there is replaced, never written through."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.real = Path(os.path.realpath(folder))
+
+    def write(self, name: str, data: bytes) -> Path:
+        parts = name.split("/")
+        if any(p in ("", ".", "..") or not _SAFE_NAME.fullmatch(p) for p in parts):
+            raise ReportError(f"{name!r}: not a report file name")  # a bug in this module
+        target = self.folder.joinpath(*parts)
+        parent = target.parent
+        if parent != self.folder:
+            if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
+                raise ReportError(f"{parent}: in the way of the report's pictures (a link or "
+                                  f"a file); remove it or choose another --report folder")
+            parent.mkdir(exist_ok=True)
+        if Path(os.path.realpath(parent)) != self.real.joinpath(*parts[:-1]):
+            raise ReportError(f"{parent}: leads outside the report folder {self.folder}")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{parts[-1]}.", suffix=".tmp", dir=parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)  # replaces a link itself, never its target
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise ReportError(f"{target}: cannot write the report ({exc})") from None
+        return target
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def safe_stem(path: Path) -> str:
+    """A file-name-safe, short form of ``path``'s stem (letters, digits, ``-`` and ``_``)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-_")[:STEM_CHARS]
+    return stem or "source"
+
+
+def _rel(path: Path, cwd: Path) -> str:
+    try:
+        return path.absolute().relative_to(cwd.absolute()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _line_text(lines: list[str], line: int | None) -> str | None:
+    if line is None or not 0 <= line < len(lines):
+        return None
+    text = lines[line].rstrip("\r\n")
+    return text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 1] + "…"
+
+
+def _line(d: Discrepancy) -> int | None:
+    return d.range.start.line if d.range is not None else None
+
+
+def _entry(i: int, result: CheckResult, checker: Checker, cwd: Path,
+           writer: _Writer) -> dict[str, Any]:
+    """One source's part of the report: its verdict, findings (with their lines' text) and,
+    when it rendered, its view data with the pictures written beside the page."""
+    source = _rel(result.source.path, cwd)
+    lines = result.source.text.splitlines()
+    counts = {word: sum(1 for d in result.discrepancies if d.severity == sev)
+              for sev, word in SEVERITY_WORDS.items()}
+    findings = [{
+        "number": n + 1, "category": d.category, "severity": d.severity,
+        "severityWord": SEVERITY_WORDS.get(d.severity, str(d.severity)),
+        "location": d.location, "message": d.description, "line": _line(d),
+        "sourceLine": _line_text(lines, _line(d)),
+        "related": [{"location": r.location, "message": r.description, "line": _line(r)}
+                    for r in d.related],
+    } for n, d in enumerate(result.discrepancies)]
+    entry: dict[str, Any] = {
+        "id": i + 1, "source": source, "reference": _rel(result.pin.path, cwd),
+        "kind": result.kind, "rendered": result.rendered, "equivalent": result.equivalent,
+        "reward": round(result.reward, 4), "counts": counts, "findings": findings,
+        "problem": None, "detail": None, "view": None,
+    }
+    failure = result.render.failure
+    if failure is not None:
+        entry["problem"] = f"render failed: {failure.message}"
+        entry["detail"] = failure.detail[-DETAIL_CHARS:] or None
+    if not result.rendered or not result.render.ok:
+        if entry["problem"] is None:
+            entry["problem"] = (findings[0]["message"] if findings
+                                else "not rendered (blank or failed)")
+        return entry
+    from verm.viewer.data import view_data
+    from verm.viewer.pictures import aligned  # numpy and the critic's registration: only here
+
+    pictures = aligned(checker.reference(result.pin), result.render, result.discrepancies)
+    stem = f"{i + 1:03d}-{safe_stem(result.source.path)}"
+    names: dict[str, str] = {}
+    written: dict[bytes, str] = {}  # a render identical to its reference is one file
+    for name, image in zip(PICTURES, (pictures.reference, pictures.render, pictures.diff),
+                           strict=True):
+        data = png_bytes(image)
+        if data not in written:
+            written[data] = f"pictures/{stem}-{name}.png"
+            writer.write(written[data], data)
+        names[name] = written[data]
+    view = view_data(result, pictures, names, read_only=True)
+    view["title"] = source
+    view["path"] = source
+    view["reference"] = entry["reference"]
+    for d, f in zip(view["discrepancies"], findings, strict=True):
+        if f["sourceLine"] is not None:
+            d["sourceLine"] = f["sourceLine"]
+    entry["view"] = view
+    return entry
