@@ -32,6 +32,7 @@ from verm.pins import (
 )
 from verm.report import github_lines, json_line, sarif, summary, text_lines, totals_line
 from verm.source import SUFFIX_KINDS, SourceError
+from verm.viewer.report_site import report_dir_argument
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
 OUTSIDE_HINT = "if you mean it, pass --allow-outside"
@@ -278,6 +279,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             progress.close()
             _print_each(shown, args.format, cwd)
         progress.close()
+        if args.report is not None:  # extra to the output above, on pass too
+            from verm.viewer.report_site import ReportError, write_report
+
+            try:
+                page = write_report(args.report, results, checker, cwd)
+                print(f"verm: report written to {page}", file=sys.stderr)
+            except ReportError as exc:
+                _err(str(exc))
+                status = EXIT_USAGE
     _print_end(outcomes, args.format, cwd)
     if args.json_report is not None:
         try:
@@ -664,6 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--diff-dir", type=Path, default=None,
                        help="write reference | render | difference images here (one per "
                        "source, by its path)")
+    check.add_argument("--report", type=report_dir_argument, default=None, metavar="DIR",
+                       help="also write a static HTML report here (DIR/index.html: every "
+                       "source, its findings, reference/render/difference viewer)")
     _user_flags(check)
     add_model_flags(check)
     check.set_defaults(func=cmd_check)
