@@ -382,7 +382,8 @@ def test_the_report_is_written_when_every_source_passes(tmp_path: Path, browser:
         page.close()
 
 
-def test_links_in_the_report_folder_are_replaced_not_followed(tmp_path: Path):
+def test_links_in_the_report_folder_are_replaced_not_followed_and_old_pictures_go(
+        tmp_path: Path):
     src = tmp_path / "ws" / "icon.svg"
     src.parent.mkdir()
     shutil.copy(FIXTURES / "icon.svg", src)
@@ -398,6 +399,10 @@ def test_links_in_the_report_folder_are_replaced_not_followed(tmp_path: Path):
         page = write_report(folder, results, checker, src.parent)
         assert page == folder / "index.html" and not page.is_symlink()
         assert (outside / "index.html").read_text() == "keep me"
+        assert len(list((folder / "pictures").glob("001-icon-*.png"))) == 2  # ref = render
+        (folder / "pictures" / "notes.txt").write_text("not the report's")
+        write_report(folder, [], checker, src.parent)  # a later run with fewer sources
+        assert [p.name for p in (folder / "pictures").iterdir()] == ["notes.txt"]
         shutil.rmtree(folder / "pictures")
         (folder / "pictures").symlink_to(outside, target_is_directory=True)
         with pytest.raises(ReportError, match="pictures"):

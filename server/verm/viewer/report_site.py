@@ -67,6 +67,7 @@ def write_report(folder: Path, results: Sequence[CheckResult], checker: Checker,
     for name in COPIED:
         writer.write(name, (ASSETS / name).read_bytes())
     entries = [_entry(i, result, checker, cwd, writer) for i, result in enumerate(results)]
+    writer.remove_stale_pictures()
     report = {"version": __version__, "sources": entries}
     nonce = secrets.token_urlsafe(18)
     values = {"csp": html.escape(content_security_policy(nonce, "'self'")),
@@ -84,6 +85,18 @@ class _Writer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.real = Path(os.path.realpath(folder))
+
+        self.written: set[Path] = set()
+
+    def remove_stale_pictures(self) -> None:
+        """A previous report's pictures this one did not write again (a folder reused by a
+        run with fewer sources): only files named as this module names them."""
+        folder = self.folder / "pictures"
+        if not folder.is_dir() or folder.is_symlink():
+            return
+        for path in folder.iterdir():
+            if _PICTURE_NAME.fullmatch(path.name) and path not in self.written:
+                path.unlink(missing_ok=True)
 
     def write(self, name: str, data: bytes) -> Path:
         parts = name.split("/")
@@ -110,10 +123,12 @@ class _Writer:
                 raise
         except OSError as exc:
             raise ReportError(f"{target}: cannot write the report ({exc})") from None
+        self.written.add(target)
         return target
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_PICTURE_NAME = re.compile(r"[0-9]{3,}-[A-Za-z0-9_-]+-(reference|render|diff)\.png")
 
 
 def safe_stem(path: Path) -> str:
@@ -153,8 +168,6 @@ def _entry(i: int, result: CheckResult, checker: Checker, cwd: Path,
         "severityWord": SEVERITY_WORDS.get(d.severity, str(d.severity)),
         "location": d.location, "message": d.description, "line": _line(d),
         "sourceLine": _line_text(lines, _line(d)),
-        "related": [{"location": r.location, "message": r.description, "line": _line(r)}
-                    for r in d.related],
     } for n, d in enumerate(result.discrepancies)]
     entry: dict[str, Any] = {
         "id": i + 1, "source": source, "reference": _rel(result.pin.path, cwd),
