@@ -6,16 +6,16 @@ engineer changing it needs those numbers after every edit, not a test that passe
 
 The set: every source of the repository that renders (``examples/``, ``tests/fixtures``,
 ``benchmarks/fixtures``), the sources of ``benchmarks/fixtures/quality/`` and a fixed list of
-real-world scripts from matplotlib 3.7.5's source distribution gallery (fetched into
-``$XDG_CACHE_HOME/verm-bench`` or ``~/.cache/verm-bench``, never committed). Each source gives
-an identity pair, up to ``--pairs`` single-error pairs and one triple-error pair, made with
-the training package's own mutators (``verm_training.synth.core.candidates``: exact labels,
-each with its 0-based line). Each pair is judged by ``Checker.check`` against five references
-of the unmutated source: ``sidecar`` (``pin_render``: PNG + anchors), ``screenshot`` (the PNG
-alone), ``jpeg`` (quality 80), ``hidpi`` (drawn at 2×) and ``cropped`` (a few px cut from each
-side). A reference without a sidecar is simply an image with no ``<ref>.anchors.json`` beside
-it; it is passed as ``--reference`` would pass it. A naive critic (plain diff → regions → the
-smallest render anchor) is judged on ``sidecar`` beside it, as the point of comparison.
+real-world scripts from matplotlib 3.7.5's source distribution gallery (fetched with the
+real-world corpus into ``$VERM_CORPUS_CACHE`` or ``~/.cache/verm-corpus``, never committed).
+Each source gives an identity pair, up to ``--pairs`` single-error pairs and one triple-error
+pair, made with the training package's own mutators (``verm_training.synth.core.candidates``:
+exact labels, each with its 0-based line). Each pair is judged by ``Checker.check`` against five
+references of the unmutated source: ``sidecar`` (``pin_render``: PNG + anchors), ``screenshot``
+(the PNG alone), ``jpeg`` (quality 80), ``hidpi`` (drawn at 2×) and ``cropped`` (a few px cut
+from each side). A reference without a sidecar is simply an image with no ``<ref>.anchors.json``
+beside it; it is passed as ``--reference`` would pass it. A naive critic (plain diff → regions →
+the smallest render anchor) is judged on ``sidecar`` beside it, as the point of comparison.
 
     .venv/bin/python benchmarks/critic_quality.py [--quick] [--json out.json]
         [--domains chart,svg,html,table] [--variants sidecar,screenshot,jpeg,hidpi,cropped]
@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,6 +44,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from corpus_sources import matplotlib_examples
 from critic_quality_metrics import Finding, Item, Judged, Pair, line_span, use_lines
 from critic_quality_report import LEGEND, baseline_lines, clean, pair_json, table, worst_lines
 from verm.check import Checker
@@ -191,33 +189,10 @@ def repo_items(domains: Sequence[str]) -> list[Item]:
     return found
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "verm-bench"
-
-
-def gallery_root(cache: Path) -> Path:
-    """matplotlib's sdist ``examples/``, downloaded from PyPI and extracted once into the cache.
-
-    ``--no-binary matplotlib`` rather than ``:all:``: pip prepares the sdist's metadata, and
-    with ``:all:`` it builds the build requirements (numpy 1.23) from source too, which fails
-    here; only matplotlib itself needs to be the sdist.
-    """
-    root = cache / f"matplotlib-{MPL_VERSION}" / "examples"
-    if root.is_dir():
-        return root
-    sdist_dir = cache / "sdist"
-    sdist = sdist_dir / f"matplotlib-{MPL_VERSION}.tar.gz"
-    if not sdist.is_file():
-        print(f"fetching matplotlib {MPL_VERSION} sdist into {sdist_dir} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                        "matplotlib", "-q", "-d", str(sdist_dir), f"matplotlib=={MPL_VERSION}"],
-                       check=True)
-    prefix = f"matplotlib-{MPL_VERSION}/examples/"
-    with tarfile.open(sdist) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
-        tar.extractall(cache, members=members, filter="data")
-    return root
+def gallery_root() -> Path:
+    """matplotlib's sdist ``examples/``: the real-world corpus's, fetched once into its cache
+    and checked against the sha256 its manifest pins (see ``corpus_sources``)."""
+    return matplotlib_examples()
 
 
 def round_robin(scripts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -238,7 +213,7 @@ def gallery_items(count: int, quick: bool) -> list[Item]:
     (the quick ones with --quick)."""
     if count <= 0:
         return []
-    root = gallery_root(cache_dir())
+    root = gallery_root()
     chosen = round_robin([g for g in GALLERY if not quick or g[0] in QUICK_GALLERY])[:count]
     return [Item(root / rel, f"gallery/{rel}", "chart", "gallery", kind) for rel, kind in chosen]
 
