@@ -1,6 +1,6 @@
 """Optional OCR of reference text (tesseract): names what a reference says when no sidecar does.
 
-Never required: without pytesseract or the tesseract binary, ``TextReader.available`` is False
+Never required: without the tesseract binary on PATH, ``TextReader.available`` is False
 and the critic describes text changes without the reference's words.
 """
 
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
+import subprocess
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -39,12 +41,9 @@ class TextReader:
         self.folder: Path | None = (cache_dir() / "ocr" if folder is True
                                     else folder or None)  # type: ignore[assignment]
         self._writes = 0
-        if enabled and shutil.which("tesseract"):
-            try:
-                import pytesseract
-            except ImportError:
-                pytesseract = None
-            self._tess = pytesseract
+        binary = shutil.which("tesseract") if enabled else None
+        if binary:
+            self._tess = Tesseract(binary)
         self._seen: OrderedDict[bytes, str | None] = OrderedDict()  # crop digest → text
         self._lock = threading.Lock()
 
@@ -129,6 +128,25 @@ class TextReader:
             return None
         clean = sum(ch.isalnum() or ch in " .,:;%$€£-+()'/" for ch in text)
         return text if clean >= 0.7 * len(text) else None
+
+
+class Tesseract:
+    """The ``tesseract`` binary on the user's PATH, fed a PNG on stdin.
+
+    Called directly rather than through pytesseract, whose import pulls in pandas when that is
+    installed (a third of a second on every start of ``verm check`` and of the server)."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+
+    def image_to_string(self, image: Image.Image, config: str = "", timeout: float = 2.0
+                        ) -> str:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        done = subprocess.run([self.binary, "stdin", "stdout", *config.split()],
+                              input=buffer.getvalue(), capture_output=True, timeout=timeout,
+                              check=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        return done.stdout.decode("utf-8", "replace")
 
 
 def _prune(folder: Path) -> None:
