@@ -136,6 +136,22 @@ def test_a_dead_fork_server_is_restarted():
         box.close()
 
 
+def test_a_fork_server_started_from_a_thread_outlives_that_thread():
+    """Linux's parent-death signal follows the thread that forked: a fork server started from
+    a short-lived thread (a background start, a preload take-over) must not die with it."""
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)])
+    try:
+        starter = threading.Thread(target=box.start)
+        starter.start()
+        starter.join()
+        pid = box._proc.pid
+        assert not gone(pid, within_s=1.0), "the fork server died with its starting thread"
+        assert box.run("sandbox_jobs:double", {"x": 3}).data["x"] == 6
+        assert box._proc.pid == pid  # served by that one, not a restarted one
+    finally:
+        box.close()
+
+
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as fh:
         return [int(p) for p in fh.read().split()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import select
 import shutil
 import socket
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +68,41 @@ class Job:
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
 
+
+class _Spawner:
+    """Starts every fork server from one thread that lives as long as verm does.
+
+    The fork server asks Linux to signal it when its parent dies (``PR_SET_PDEATHSIG``), and
+    Linux means the parent *thread*: a fork server started from a short-lived thread (a
+    background start at server launch, a preload take-over, a ``--jobs`` worker) was killed as
+    soon as that thread ended, and the next render paid for a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[tuple[tuple[Any, ...], dict[str, Any], Future[Any]]]
+        self._requests = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        done: Future[subprocess.Popen[bytes]] = Future()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="verm-spawner",
+                                                daemon=True)
+                self._thread.start()
+            self._requests.put((args, kwargs, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            args, kwargs, done = self._requests.get()
+            try:
+                done.set_result(subprocess.Popen(*args, **kwargs))
+            except BaseException as exc:  # the caller raises it
+                done.set_exception(exc)
+
+
+_spawner = _Spawner()
 
 MAX_PRELOADS = 16
 FORK_PREFIX = "verm-fork-"
@@ -125,7 +162,7 @@ class Sandbox:
         if self._pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 [*self._pythonpath, *filter(None, [env.get("PYTHONPATH")])])
-        proc = subprocess.Popen(
+        proc = _spawner.popen(
             # -P and a private cwd: nothing is imported from the directory verm was started
             # in (a workspace's own numpy.py must not run outside the sandbox)
             [sys.executable, "-P", "-m", "verm.render.forkserver",
