@@ -434,6 +434,18 @@ def test_installed_packages_a_script_imports_are_preloaded_for_the_next_renders(
         assert seen == "preloaded"
 
 
+def test_a_new_submodule_of_a_loaded_package_starts_no_new_fork_server(tmp_path: Path) -> None:
+    """``tight_layout`` imports private matplotlib modules on first use: matplotlib is loaded
+    in the fork server already, so there is nothing to preload and no fork server to replace
+    (it would cost a second import of matplotlib right on the first save)."""
+    script = tmp_path / "tight.py"
+    script.write_text("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                      "ax.plot([1, 2, 3])\nfig.tight_layout()\n")
+    with Sandbox(MODULES) as box:
+        assert ChartRenderer(box).render(Source.load(script)).ok
+        assert "matplotlib" not in box.preloaded and "numpy" not in box.preloaded
+
+
 def test_declared_preloads_are_loaded_before_the_first_render(tmp_path: Path) -> None:
     """`preload = [...]` in the config: even the first render finds the package imported;
     `preload = false`: nothing is preloaded, nor learned."""

@@ -466,7 +466,7 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
     if header.get("ok"):
         header["exec_ms"] = round((t_exec - t0) * 1000, 2)
     new = set(sys.modules) - imported_before
-    header["imported"] = _installed_modules(new, _import_names(code) & new)
+    header["imported"] = _installed_modules(new, _import_names(code) & new, imported_before)
     return header, blob
 
 
@@ -488,11 +488,14 @@ def _import_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _installed_modules(new: set[str], named: set[str], limit: int = 16) -> list[str]:
+def _installed_modules(new: set[str], named: set[str], loaded: set[str] = frozenset(),
+                       limit: int = 16) -> list[str]:
     """What the fork server may preload for the next renders: the top-level packages of the
     modules this render imported, and the submodules the script itself named (``import
     pandas.plotting``) — only those found in site-packages, never the script's own modules
-    nor the stdlib."""
+    nor the stdlib. A package the fork server had ``loaded`` already is not worth a new fork
+    server for one of its submodules (``tight_layout`` pulls in a private matplotlib module:
+    preloading "matplotlib" would start a second fork server for nothing, on the first save)."""
     roots = tuple(os.path.realpath(p) + os.sep for p in {
         sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
 
@@ -502,7 +505,8 @@ def _installed_modules(new: set[str], named: set[str], limit: int = 16) -> list[
                     for part in name.split("."))
                 and bool(file) and os.path.realpath(file).startswith(roots))
 
-    tops = sorted(n for n in {n.partition(".")[0] for n in new} if installed(n))
+    tops = sorted(n for n in {n.partition(".")[0] for n in new}
+                  if n not in loaded and installed(n))
     subs = sorted(n for n in named if "." in n and installed(n))
     return (tops + subs)[:limit]
 
