@@ -52,6 +52,7 @@ class Session:
     """One server over stdio, and the client side of a person saving files."""
 
     command: list[str]
+    cwd: Path | None = None  # where the editor starts the server (its workspace folder)
     client: LanguageClient = field(init=False)
     waiting: dict[tuple[str, int], asyncio.Future[float]] = field(default_factory=dict)
     published: list[lsp.PublishDiagnosticsParams] = field(default_factory=list)
@@ -88,7 +89,11 @@ class Session:
         def on_message(params: lsp.ShowMessageParams) -> None:
             print(f"  [{self.command[-1]}] {params.message}", file=sys.stderr)
 
-        await client.start_io(*self.command)
+        @client.feature("verm/status")
+        def on_status(params: Any) -> None:
+            """The status item's feed (not timed here)."""
+
+        await client.start_io(*self.command, **({"cwd": str(self.cwd)} if self.cwd else {}))
         self._drain = asyncio.create_task(self._read_stderr())
         await client.initialize_async(lsp.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),

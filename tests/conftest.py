@@ -55,6 +55,14 @@ def own_cache(tmp_path_factory: pytest.TempPathFactory,
     return cache
 
 
+@pytest.fixture(autouse=True)
+def no_prestart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Servers start their render workers when a source needs them, not ahead from a scan of
+    the folder they run in (the repository, full of pinned examples): tests that count workers
+    see only the ones their sources started. tests/test_lsp_warmup.py turns it back on."""
+    monkeypatch.setenv("VERM_PRESTART", "0")
+
+
 @dataclass(frozen=True)
 class TrainedCritic:
     """A tiny critic trained to answer one pair: bars.py pinned, then its title edited."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,12 @@ class Checker:
         if self._user_settings is None:
             self._user_settings = load_user_settings()
         return self._user_settings
+
+    def prestart(self, kinds: Iterable[str]) -> None:
+        """Start the render workers of ``kinds`` in the background (Chromium at the path the
+        user's settings name: a workspace never chooses it)."""
+        chromium = apply_settings(self.user_options(), self.overrides, "your settings")
+        self.renderers.prestart(kinds, chromium.chromium_path)
 
     def user_options(self) -> RenderOptions:
         if self._user_options is None:

@@ -6,9 +6,10 @@ kind is one renderer module plus one line in ``_make``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from verm.render.base import Renderer, RenderOptions
@@ -24,6 +25,34 @@ SANDBOX_MODULES: dict[str, list[str]] = {
     "chart": ["verm.render.chart_job"],
     "svg": ["verm.render.svg_job"],
 }
+
+# Fork servers started before any ``Renderers`` existed (``verm serve`` starts them first thing,
+# while it is still importing); the first ``Renderers`` that needs the kind adopts it.
+_early: dict[str, Sandbox] = {}
+_early_lock = threading.Lock()
+
+
+def _start_in_background(box: Sandbox, kind: str) -> None:
+    def run() -> None:
+        try:
+            box.start()
+        except Exception as exc:  # the first render starts it again and reports why
+            logging.getLogger("verm.render").warning("could not start the %s worker: %s",
+                                                     kind, exc)
+
+    threading.Thread(target=run, name=f"verm-start-{kind}", daemon=True).start()
+
+
+def prestart(kinds: Iterable[str]) -> None:
+    """Start the fork servers of ``kinds`` now, in the background, for the next ``Renderers``."""
+    from verm.render.sandbox import Sandbox
+
+    for kind in kinds:
+        with _early_lock:
+            if kind not in SANDBOX_MODULES or kind in _early:
+                continue
+            box = _early[kind] = Sandbox(SANDBOX_MODULES[kind])
+        _start_in_background(box, kind)
 
 
 class Renderers:
@@ -41,8 +70,21 @@ class Renderers:
         with self._lock:
             box = self._sandboxes.get(kind)
             if box is None:
-                box = self._sandboxes[kind] = Sandbox(SANDBOX_MODULES[kind])
+                with _early_lock:
+                    box = _early.pop(kind, None)
+                if box is None:
+                    box = Sandbox(SANDBOX_MODULES[kind])
+                self._sandboxes[kind] = box
             return box
+
+    def prestart(self, kinds: Iterable[str], chromium_path: str | None = None) -> None:
+        """Start the workers ``kinds`` render with, in the background: the fork servers of
+        charts and icons, Chromium (and one warm page) for pages and tables."""
+        for kind in set(kinds):
+            if kind in SANDBOX_MODULES:
+                _start_in_background(self.sandbox(kind), kind)  # start() is idempotent
+        if {"html", "table"} & set(kinds):
+            self.browser().warm(chromium_path)
 
     def browser(self) -> Browser:
         from verm.render.browser import Browser

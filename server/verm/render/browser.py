@@ -447,6 +447,13 @@ class _Job(Generic[T]):
     future: Future[T] = field(default_factory=Future)
 
 
+@dataclass
+class _Warm:
+    """A request to launch Chromium and open a warm page before any job needs them."""
+
+    chromium_path: str | None
+
+
 class Browser:
     """A lazily started Chromium on its own thread; ``run`` jobs on warm pages from any thread."""
 
@@ -462,7 +469,7 @@ class Browser:
         self.pool_size = max(1, pool_size)
         self.grace_s = grace_s
         self.launch_timeout_s = launch_timeout_s
-        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job[Any] | _Warm | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         # worker-thread state
@@ -501,6 +508,16 @@ class Browser:
             self._ensure_thread()
             self._jobs.put(job)
         return job.future
+
+    def warm(self, chromium_path: str | None = None) -> None:
+        """Launch Chromium and open a warm page now, on the browser's thread, without waiting:
+        a cold start overlaps the launch with the rest of its work. A launch that fails here is
+        only logged; the first real job tries again and reports why."""
+        with self._lock:
+            if threading.current_thread() is self._thread:
+                raise RuntimeError("Browser.warm called from the browser's own thread")
+            self._ensure_thread()
+            self._jobs.put(_Warm(chromium_path or self.chromium_path))
 
     def run(self, fn: Callable[[Lease], T], **kwargs: Any) -> T:
         """``submit`` and wait."""
@@ -548,7 +565,12 @@ class Browser:
                     continue
                 if job is None:
                     break
-                if job.future.set_running_or_notify_cancel():
+                if isinstance(job, _Warm):
+                    try:
+                        self._ensure_browser(job.chromium_path)
+                    except Exception as exc:
+                        log.info("could not start Chromium ahead of the first page: %s", exc)
+                elif job.future.set_running_or_notify_cancel():
                     self._execute(job)
                 if self._jobs.empty():
                     self._replenish()

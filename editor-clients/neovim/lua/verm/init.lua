@@ -56,6 +56,8 @@ local function client_config(root)
   return {
     name = "verm",
     cmd = cfg.cmd,
+    -- started in the project, verm starts the render workers its pinned sources need at once
+    cmd_cwd = root,
     root_dir = root,
     workspace_folders = root and { { uri = vim.uri_from_fname(root), name = root } } or nil,
     -- nil, not {}: an empty Lua table would be sent as a JSON array

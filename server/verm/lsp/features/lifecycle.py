@@ -8,6 +8,7 @@ import logging
 from lsprotocol import types as lsp
 
 from verm.lsp.server import VermServer, uri_to_path
+from verm.lsp.warmup import for_roots
 
 log = logging.getLogger("verm.lsp")
 
@@ -23,6 +24,8 @@ def setup(server: VermServer) -> None:
             roots = [uri_to_path(params.root_uri)]
         ls.roots = roots
         ls.apply_settings()
+        # The workers the workspace's pinned sources need start now, not on the first open
+        for_roots(roots, ls.checker.prestart)
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: VermServer, params: lsp.InitializedParams) -> None:
