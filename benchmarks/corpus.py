@@ -64,7 +64,7 @@ SCRIPT_CLASSES: dict[str, str] = {
     "missing_program": "runs a program that is not installed (ffmpeg, LaTeX)",
     "missing_module": "imports an optional module that is not installed (a GUI toolkit, ...)",
     "removed_api": "calls a matplotlib API removed or changed since 3.7.5",
-    "interactive": "waits on a GUI event loop or user input (runs past the timeout)",
+    "interactive": "needs a display, or waits on a GUI event loop or user input (timeout)",
     "needs_arguments": "expects command-line arguments and exits without them",
     "no_figure": "draws no matplotlib figure (prints, or writes files only)",
     "subprocesses": "starts worker processes, which the sandbox does not allow",
@@ -115,17 +115,22 @@ def classify_failure(failure: RenderFailure, text: str) -> tuple[str, str]:
     """(status, class) of a failed render: the source's own when the message says so, else
     verm's. A traceback through verm's own code is verm's, whatever it says."""
     message, detail = failure.message, failure.detail or ""
+    if re.search(r"No such file or directory: '(ffmpeg|latex|dvipng|convert|gs)'|"
+                 r"latex could not be found|ffmpeg", message):
+        return "script", "missing_program"  # (a draw that needs LaTeX fails in the draw)
+    if re.search(r"Failed to import any of the following Qt binding|example requires \w+",
+                 message):
+        return "script", "missing_module"
     if "drawing the figure failed" in message or "/verm/" in detail:
         return "verm", "render_crash"
+    if message.startswith("TclError: no display name"):
+        return "script", "interactive"
     if failure.reason == "timeout":
         return "script", "interactive"
     if failure.reason == "no-figure":
         return "script", "needs_arguments" if "sys.exit" in message else "no_figure"
     if failure.reason != "exception":
         return "verm", "render_failure"
-    if re.search(r"FileNotFoundError: .*No such file or directory: '(ffmpeg|latex|dvipng|"
-                 r"convert|gs)'|latex could not be found|ffmpeg", message):
-        return "script", "missing_program"
     if message.startswith(("FileNotFoundError", "OSError")):
         return "script", "data_file"
     m = re.match(r"(ModuleNotFoundError|ImportError): No module named '([\w.]+)'", message)

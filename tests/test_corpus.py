@@ -122,6 +122,11 @@ def test_the_sources_own_failures_are_classified_and_as_recorded(
     (RenderFailure("exception", "AttributeError: 'QuadContourSet' object has no attribute "
                    "'collections'"), ("script", "removed_api")),
     (RenderFailure("timeout", "timed out after 10 s at line 39"), ("script", "interactive")),
+    (RenderFailure("exception", "drawing the figure failed: RuntimeError: Failed to process "
+                   "string with tex because latex could not be found"),
+     ("script", "missing_program")),
+    (RenderFailure("exception", "TclError: no display name and no $DISPLAY environment "
+                   "variable"), ("script", "interactive")),
     (RenderFailure("crash", "the script crashed (SIGSEGV)"), ("verm", "render_failure")),
     (RenderFailure("exception", "KeyError: 'x'"), ("verm", "render_failure")),
     (RenderFailure("exception", "TypeError: get_sample_data() got an unexpected keyword "
