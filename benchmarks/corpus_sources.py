@@ -207,7 +207,7 @@ def _items_of(pkg: Package, root: Path, domain: str, cache: Path) -> Iterator[Co
 
 
 HASHED = re.compile(r"^(?P<stem>.+)_cb_[0-9a-f]{8}(?P<ext>\.[a-z0-9]+)$")
-LINKED = re.compile(r"""(?:href|src)\s*=\s*["']([^"'/:]+)["']""")
+LINKED = re.compile(r"""(?:href|src)\s*=\s*["']([^"'/:#?]+)["']""")  # a local file beside the page
 
 
 def coverage_pages(pkg: Package, root: Path, cache: Path) -> Iterator[CorpusItem]:

@@ -80,6 +80,24 @@ def test_the_sample_is_fixed_and_large_enough(sample: list[corpus_sources.Corpus
     assert len({i.package for i in sample if i.kind == "svg"}) == 4  # every icon package
 
 
+def test_each_page_has_the_stylesheet_script_and_images_it_links_and_each_table_is_one(
+        sample: list[corpus_sources.CorpusItem]) -> None:
+    """coverage.py's gold pages link hashed asset names their folders lack: the corpus gives
+    each the file coverage ships, so the page renders as coverage writes it (not unstyled)."""
+    from markdown_it import MarkdownIt
+
+    pages = [i for i in sample if i.kind == "html"]
+    for page in pages:
+        linked = corpus_sources.LINKED.findall(page.path.read_text(encoding="utf-8"))
+        assert any(name.endswith(".css") for name in linked), page.key
+        missing = [n for n in linked if not (page.path.parent / n).is_file()]
+        assert not missing, (page.key, missing)
+    md = MarkdownIt("commonmark").enable("table")
+    for table in (i for i in sample if i.kind == "table"):
+        tokens = md.parse(table.path.read_text(encoding="utf-8"))
+        assert sum(t.type == "table_open" for t in tokens) == 1, table.key
+
+
 def test_verm_neither_crashes_nor_reports_what_did_not_change(
         results: dict[str, bench.Result]) -> None:
     """No render crash, no critic crash, no hang, no finding against the source's own pin,
