@@ -4,12 +4,13 @@ The naive baseline is what a first attempt would do: a fresh interpreter (or a f
 per render, then one plain SSIM over the whole image. verm's path: a warm fork server / warm
 browser page, then the analytic critic with registration and attribution.
 
-    .venv/bin/python benchmarks/check_latency.py [--runs 20] [--naive-runs 5]
+    .venv/bin/python benchmarks/check_latency.py [--runs 20] [--naive-runs 5] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -58,6 +59,8 @@ def main() -> None:
     parser.add_argument("--naive-runs", type=int, default=5)
     parser.add_argument("--gap", type=float, default=0.25,
                         help="seconds between runs, like saves (a spare worker re-warms)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the figures and targets here (python -m benchmarks)")
     args = parser.parse_args()
 
     rows = []
@@ -94,6 +97,14 @@ def main() -> None:
     print(f"render/check: {args.gap:g} s between runs (saves); burst: back to back; naive: a "
           "fresh interpreter (chart, svg) or browser (html) per render + one plain SSIM")
     print("identity checks (render vs its own pin) must report 0 errors")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "settings": {"runs": args.runs, "naive_runs": args.naive_runs, "gap_s": args.gap},
+            "rows": [{"kind": kind, "size": list(size), "render_ms": render_ms,
+                      "check_ms": check_ms, "target_ms": TARGETS_MS[kind], "burst_ms": burst_ms,
+                      "naive_ms": naive_ms, "identity_errors": errors}
+                     for kind, size, render_ms, check_ms, burst_ms, naive_ms, errors in rows],
+        }, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ starts a new server over stdio (a real pygls client), opens one pinned source ri
 first ``publishDiagnostics`` for the opened file. Beside it, the naive server (fresh
 interpreter / browser per judgement) and ``verm check`` of one chart from a fresh shell.
 
-    .venv/bin/python benchmarks/cold_start.py [--runs 7]
+    .venv/bin/python benchmarks/cold_start.py [--runs 7] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--naive-runs", type=int, default=3)
     parser.add_argument("--kinds", default=",".join(TARGETS), help="comma-separated")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the figures and targets here (python -m benchmarks)")
     args = parser.parse_args()
+    rows = []
     with tempfile.TemporaryDirectory(prefix="verm-cold-") as tmp:
         sources = pin_all(Path(tmp))
         print(f"cold start: open → first diagnostics from process start, {args.runs} runs "
@@ -79,9 +83,18 @@ def main() -> None:
             print(f"{kind:6} {init:10.0f}ms {p50(first):8.0f} ({min(first):.0f}–"
                   f"{max(first):.0f}) {p50(naive):8.0f}ms {p50(naive) / p50(first):5.2f}× "
                   f"{target:6.0f} {ok}")
+            rows.append({"kind": kind, "initialize_ms": init, "first_ms": p50(first),
+                         "first_min_ms": min(first), "first_max_ms": max(first),
+                         "naive_ms": p50(naive), "target_ms": target})
         checks = [check_once(sources["chart"]) for _ in range(args.runs)]
         print(f"verm check of one chart from a fresh shell: p50 {p50(checks):.0f} ms "
               f"({min(checks):.0f}–{max(checks):.0f})")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "settings": {"runs": args.runs, "naive_runs": args.naive_runs},
+            "rows": rows, "check_ms": p50(checks), "check_min_ms": min(checks),
+            "check_max_ms": max(checks),
+        }, indent=1) + "\n")
 
 
 if __name__ == "__main__":

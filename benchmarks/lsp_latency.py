@@ -11,12 +11,14 @@ stamps each stage: message in, hand-off to a judging thread, render (and the par
 in the sandboxed worker), critic, publish, message out.
 
     .venv/bin/python benchmarks/lsp_latency.py [--runs 30] [--warm 3] [--naive-runs 8]
+        [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -444,6 +446,21 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"identity saves flagged: verm {flagged} (must be all 0); naive {naive_flagged} (its "
           "plain SSIM against verm's pinned picture; its Markdown tables are styled unlike verm's)")
     failed |= rss > IDLE_RSS_MB or any(flagged.values())
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "settings": {"runs": args.runs, "warm": args.warm, "naive_runs": args.naive_runs,
+                         "pause_s": args.pause, "load": load[0], "cpus": os.cpu_count()},
+            "speedup_target": SPEEDUP, "idle_rss_target_mb": IDLE_RSS_MB,
+            "rows": [{"kind": kind, "p50_ms": statistics.median(times),
+                      "p95_ms": p(times, 0.95), "target_ms": KINDS[kind][2],
+                      "naive_p50_ms": statistics.median(naive[kind]) if kind in naive else None,
+                      "naive_p95_ms": p(naive[kind], 0.95) if kind in naive else None,
+                      "flagged": flagged[kind]}
+                     for kind, times in verm.items()],
+            "stages": stages, "hover_ms": statistics.median(hovers),
+            "warm_rss_mb": warm_rss, "warm_pss_mb": warm_pss,
+            "idle_rss_mb": rss, "idle_pss_mb": pss, "met": not failed,
+        }, indent=1) + "\n")
     return 1 if failed else 0
 
 
@@ -461,6 +478,8 @@ def main() -> None:
     parser.add_argument("--kinds", default="", help="comma-separated subset of kinds")
     parser.add_argument("--no-breakdown", dest="breakdown", action="store_false",
                         help="skip the per-stage timing (a second, profiled verm server)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the figures and targets here (python -m benchmarks)")
     parser.add_argument("--serve-profiled", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_profiled:

@@ -17,6 +17,7 @@ Measured, each beside its naive baseline:
   the model lives in the worker, so the server must not grow with it.
 
     .venv/bin/python benchmarks/model_latency.py [--quick] [--runs 5] [--cold-runs 3]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -402,6 +403,33 @@ def row(what: str, series: Series, note: str = "") -> str:
     return f"{what:<44} {fmt_s(series.p50):>10} {p95:>10} {len(series.values):>4}  {note}"
 
 
+def figures(args: argparse.Namespace, colds: dict[str, tuple[Series, Series]],
+            gens: dict[str, Generation], analytic_check: Series, random_checks: ModelChecks,
+            trained_checks: ModelChecks | None, mem: Memory) -> dict[str, Any]:
+    """The printed figures, in seconds and MB, for ``--json``."""
+    out: dict[str, Any] = {
+        "settings": {"runs": len(analytic_check.values), "max_new_tokens": args.max_new_tokens,
+                     "trained": args.trained},
+        "idle_rss_target_mb": IDLE_RSS_MB,
+        "analytic_check_s": analytic_check.p50,
+        "model_check_s": random_checks.total.p50,
+        "trained_check_s": trained_checks.total.p50 if trained_checks else None,
+        "memory_mb": None if args.skip_memory else {
+            "server_idle": mem.idle, "server_after_analytic": mem.analytic,
+            "server_after_model": mem.model, "worker": mem.worker,
+            "server_maps_torch": mem.server_torch},
+    }
+    for quantize in ("none", "4bit"):
+        total, inside = colds[quantize]
+        gen = gens[quantize]
+        tokens = statistics.median(gen.tokens) if gen.tokens else 0
+        out[quantize] = {"cold_start_s": total.p50, "load_in_worker_s": inside.p50,
+                         "first_text_s": gen.first_text.p50, "full_s": gen.full.p50,
+                         "tokens": tokens, "prompt_tokens": gen.prompt_tokens,
+                         "worker_rss_mb": gen.worker_rss}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -414,6 +442,8 @@ def main() -> int:
     parser.add_argument("--trained", action="store_true",
                         help="also train a LoRA adapter (TRL, ~20 s) so the tiny critic answers "
                              "the pair and its first finding streams: time to that finding")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the figures here (python -m benchmarks)")
     args = parser.parse_args()
     logging.getLogger("verm.model").setLevel(logging.ERROR)  # "the model runs on the CPU"
     runs = args.runs or (3 if args.quick else 5)
@@ -490,6 +520,10 @@ def main() -> int:
           f"4bit {gens['4bit'].worker_rss:.0f} MB")
     print(f"greedy, max_new_tokens {args.max_new_tokens}; cold = what a worker per judgement "
           f"would add; whole run {time.perf_counter() - began:.0f} s")
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures(
+            args, colds, gens, analytic_check, random_checks, trained_checks, mem), indent=1)
+            + "\n")
     busy = max(load_before, os.getloadavg()[0])
     if busy > 0.75 * (os.cpu_count() or 1):
         print(f"note: the machine was busy (load {busy:.1f} on {os.cpu_count()} CPUs): torch's "

@@ -4,6 +4,7 @@ side by side with a naive baseline: a fresh interpreter per render (``verm rende
 subprocess), which is what a first attempt at "render each mutated script" would do.
 
     .venv/bin/python benchmarks/synth_throughput.py [--sources 6] [--pairs 8] [--naive 4]
+        [--json out.json]
 
 Each domain's sources are copies of the test fixtures under distinct names (each copy is its
 own source, with its own seeded mutations). Times include starting the workers' renderers
@@ -13,6 +14,7 @@ own source, with its own seeded mutations). Times include starting the workers' 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import statistics
@@ -70,6 +72,8 @@ def main() -> None:
     ap.add_argument("--naive", type=int, default=4, help="renders for the naive baseline")
     ap.add_argument("--domains", nargs="+", default=list(CORPUS))
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the figures and target here (python -m benchmarks)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="verm-synth-bench-") as tmp:
@@ -99,6 +103,16 @@ def main() -> None:
               f"pairs/s; verm synth: {best:.2f} pairs/s ({best / naive:.1f}×); target "
               f"≥ {TARGET_CHART_PAIRS_S:.0f} chart pairs/s: "
               f"{'met' if best >= TARGET_CHART_PAIRS_S else 'NOT met'}")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "settings": {"sources": args.sources, "pairs": args.pairs, "naive": args.naive},
+            "target_chart_pairs_s": TARGET_CHART_PAIRS_S, "naive_pairs_s": naive,
+            "rows": [{"domain": domain, "workers": workers, "pairs": pairs, "seconds": seconds,
+                      "pairs_s": rate, "render": render, "judge": judge, "write": write,
+                      "noop": noop}
+                     for domain, workers, pairs, seconds, rate, render, judge, write, noop
+                     in rows],
+        }, indent=1) + "\n")
 
 
 if __name__ == "__main__":

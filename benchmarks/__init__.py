@@ -1,0 +1,1 @@
+"""verm's benchmarks: scripts, each runnable alone; ``python -m benchmarks`` runs them all."""
