@@ -201,3 +201,13 @@ def test_a_table_change_of_rows_or_columns_is_one_finding(checker: Checker, tmp_
                                                           expected: list[tuple[str, int, int]]
                                                           ) -> None:
     assert judged(checker, tmp_path, "stock.md", STOCK, old, new, True) == expected
+
+
+def test_a_realigned_column_does_not_swallow_a_changed_cell_of_another(checker: Checker,
+                                                                       tmp_path: Path) -> None:
+    """Two edits in one table: the realignment is one finding on the delimiter row, the wrong
+    number another on its own row (it used to be folded into the realignment)."""
+    found = judged(checker, tmp_path, "stock.md", STOCK,
+                   "|------|----:|------:|\n| Item 1 | 7 | 3.50 |",
+                   "|------|----|------:|\n| Item 1 | 7 | 5.50 |", True)
+    assert sorted(found) == [("layout_error", 3, 1), ("numeric_error", 4, 3)]

@@ -21,23 +21,39 @@ Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
 def table_structure(findings: list[Finding], render: list[Anchor], ref: list[Anchor]
                     ) -> list[Finding]:
     """``findings`` with structural causes added and the cell findings they explain marked as
-    their consequences."""
+    their consequences — only those: a cell whose text changed in another column, beside a
+    realigned one, is a cause of its own."""
     out = list(findings)
     ref_tables, render_tables = _grids(ref), _grids(render)
     for key, grid_b in render_tables.items():
         grid_a = ref_tables.get(key)
         if grid_a is None:
             continue
-        causes = _columns(grid_a, grid_b) or _rows(grid_a, grid_b) or _alignment(out, grid_b)
-        if not causes:
-            continue
         prefix = key + "/"
-        for f in out:
-            a = f.anchor or f.ref_anchor
-            if a is not None and a.key.startswith(prefix) and f not in causes:
-                f.consequence = True
-        out += [c for c in causes if c not in out]
+        mine = [f for f in out if (a := f.anchor or f.ref_anchor) is not None
+                and a.key.startswith(prefix)]
+        structural = _columns(grid_a, grid_b) or _rows(grid_a, grid_b)
+        if structural:
+            # The texts are the reference's, reordered or shifted: every cell change follows
+            # from it but a change of style, which no reordering makes.
+            for f in mine:
+                if f.nature != "restyle":
+                    f.consequence = True
+            out += structural
+        for column, cause in _alignment(mine, grid_b):
+            for f in mine:
+                if f is not cause and _column_of(f) == column and (
+                        f.nature == "moved" or (f.nature == "restyle" and f.style is not None
+                                                and f.style[0] == "text-align")):
+                    f.consequence = True
+            out.append(cause)
     return out
+
+
+def _column_of(f: Finding) -> int | None:
+    a = f.anchor or f.ref_anchor
+    cell = a.props.get("cell") if a is not None else None
+    return int(cell.get("column", 0)) if isinstance(cell, dict) else None
 
 
 def realigned_columns(findings: list[Finding], render: list[Anchor]) -> list[Finding]:
@@ -151,9 +167,9 @@ def _rows(a: Grid, b: Grid) -> list[Finding]:
     return out
 
 
-def _alignment(findings: list[Finding], b: Grid) -> list[Finding]:
+def _alignment(findings: list[Finding], b: Grid) -> list[tuple[int, Finding]]:
     """Every realigned cell of one column: one cause on the table's delimiter row (the line
-    under the header, where Markdown says how a column aligns)."""
+    under the header, where Markdown says how a column aligns), with its column."""
     by_column: dict[int, list[Finding]] = defaultdict(list)
     for f in findings:
         cell = f.anchor.props.get("cell") if f.anchor is not None else None
@@ -171,5 +187,5 @@ def _alignment(findings: list[Finding], b: Grid) -> list[Finding]:
                         sum(f.pixels for f in members), style=head.style,
                         name=f"column '{_text(top)}'" if top is not None else None,
                         members=len(members), line=line)
-        out.append(cause)
+        out.append((column, cause))
     return out
