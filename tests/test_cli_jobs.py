@@ -37,3 +37,45 @@ def test_two_jobs_give_the_same_results_in_the_same_order_as_one(tmp_path: Path)
 def test_jobs_must_be_positive(tmp_path: Path):
     out = verm("check", ".", "--jobs", "0", cwd=tmp_path)
     assert out.returncode == 2 and "positive" in out.stderr
+
+
+def test_no_more_renders_at_once_than_jobs(tmp_path: Path, monkeypatch):
+    """--jobs N starts at most N render workers at once (each with the render's limits), also
+    when more threads judge (a remote critic's concurrency): the others wait their turn."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from verm.render import Renderers
+    from verm.render.base import RenderOptions
+    from verm.source import Source
+    from verm.types import Render
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    class Slow:
+        kind = "svg"
+
+        def render(self, source: Source, options: RenderOptions, **_: object) -> Render:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return Render(kind="svg", source=source.path, image=None)
+
+        def close(self) -> None:
+            pass
+
+    icon = tmp_path / "icon.svg"
+    icon.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    source = Source.load(icon)
+    renderers = Renderers(jobs=2)
+    monkeypatch.setattr(renderers, "_make", lambda kind: Slow())
+    with renderers, ThreadPoolExecutor(max_workers=6) as threads:
+        list(threads.map(lambda _: renderers.render(source, RenderOptions()), range(12)))
+        assert renderers.browser().size == 2  # pages: a Chromium per job at most
+    assert most == 2

@@ -15,7 +15,14 @@ import pytest
 from PIL import ImageChops
 
 from verm.render.base import RenderOptions
-from verm.render.browser import Browser, BrowserCrashed, ChromiumNotFound, Site, find_chromium
+from verm.render.browser import (
+    Browser,
+    BrowserCrashed,
+    BrowserPool,
+    ChromiumNotFound,
+    Site,
+    find_chromium,
+)
 from verm.render.html import HtmlRenderer, annotate_html, options_from_pragmas
 from verm.source import Source
 from verm.types import Anchor, Render
@@ -423,3 +430,81 @@ def test_idle_browser_is_closed_and_relaunched_on_demand(tmp_path: Path,
         second = renderer.render(Source.load(page), RenderOptions(viewport=(200, 100)))
         assert second.ok and browser.launches == 2
         assert second.image.tobytes() == first.image.tobytes()
+
+
+HOLD = """<p>hold</p><script>
+const keep = [];
+for (let i = 0; i < 6; i++) { const c = new Uint8Array(16 << 20); c.fill(7); keep.push(c); }
+const t0 = Date.now(); while (Date.now() - t0 < 1500) {}
+</script>"""
+GROW = """<p>grow</p><script>
+const keep = [];
+const t0 = Date.now();
+while (Date.now() - t0 < 8000 && keep.length < 120) {
+  const c = new Uint8Array(16 << 20); c.fill(7); keep.push(c);
+}
+</script>"""
+
+
+def test_a_pool_renders_pages_at_once_each_in_a_chromium_of_its_own(tmp_path: Path) -> None:
+    """`verm check --jobs 2`: two jobs run at the same time on two Chromiums, never more than
+    the pool's size however many wait, and a job goes to an idle browser first."""
+    spans: list[tuple[int, float, float]] = []
+
+    def hold(lease: object) -> None:
+        start = time.monotonic()
+        time.sleep(0.6)
+        spans.append((threading.get_ident(), start, time.monotonic()))
+
+    site = Site(root=tmp_path)
+    with BrowserPool(size=2, idle_close_s=0) as pool:
+        launched = [pool.submit(lambda lease: None, site=site, viewport=(200, 100),
+                                timeout_s=60) for _ in range(2)]  # both Chromiums started
+        for future in launched:
+            future.result()
+        spans.clear()
+        futures = [pool.submit(hold, site=site, viewport=(200, 100), timeout_s=30)
+                   for _ in range(5)]
+        for future in futures:
+            future.result()
+        assert pool.browsers == 2 and pool.launches == 2
+        assert len({thread for thread, _, _ in spans}) == 2  # one thread per Chromium
+        first, second = sorted(spans, key=lambda s: s[1])[:2]
+        assert first[0] != second[0] and second[1] < first[2]  # the first two at once
+        page = tmp_path / "p.html"
+        page.write_text("<p style='color:#cf222e'>pooled</p>")
+        renderer = HtmlRenderer(pool)
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            renders = list(threads.map(lambda _: renderer.render(
+                Source.load(page), RenderOptions(viewport=(200, 100))), range(6)))
+        assert all(r.ok for r in renders) and pool.browsers == 2
+        assert len({r.image.tobytes() for r in renders}) == 1
+    one_browser = BrowserPool(size=1, idle_close_s=0)
+    with one_browser, ThreadPoolExecutor(max_workers=3) as threads:
+        renderer = HtmlRenderer(one_browser)
+        assert all(threads.map(lambda _: renderer.render(
+            Source.load(page), RenderOptions(viewport=(200, 100))).ok, range(3)))
+        assert one_browser.browsers == 1 and one_browser.launches == 1
+
+
+def test_each_pooled_page_has_the_whole_memory_cap_of_its_own(tmp_path: Path) -> None:
+    """Pages rendered at once do not share one cap: a page holding 96 MB renders beside one
+    that grows past the cap, which alone is stopped."""
+    hold = tmp_path / "hold.html"
+    hold.write_text(HOLD)
+    grow = tmp_path / "grow.html"
+    grow.write_text(GROW)
+    fine = tmp_path / "fine.html"
+    fine.write_text("<p>fine</p>")
+    options = RenderOptions(memory_mb=300, timeout_s=60, viewport=(200, 100))
+    with BrowserPool(size=2, idle_close_s=0) as pool, ThreadPoolExecutor(2) as threads:
+        renderer = HtmlRenderer(pool)
+        warm = list(threads.map(lambda p: renderer.render(Source.load(p), options),
+                                [fine, fine]))
+        assert all(r.ok for r in warm) and pool.launches == 2
+        held, grown = threads.map(lambda p: renderer.render(Source.load(p), options),
+                                  [hold, grow])
+        assert held.ok, held.failure
+        assert grown.failure is not None and grown.failure.reason == "memory"
+        assert "more than 300 MB" in grown.failure.message
+        assert renderer.render(Source.load(fine), options).ok

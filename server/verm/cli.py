@@ -69,8 +69,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
     return {**out, **given_model_flags(args)}
 
 
-def _checker(args: argparse.Namespace, critic: str | None = None) -> Checker:
-    return Checker(critic=critic, overrides=_overrides(args))
+def _checker(args: argparse.Namespace, critic: str | None = None,
+             jobs: int | None = None) -> Checker:
+    """``jobs``: the most renders at once (each its own sandbox child or Chromium)."""
+    from verm.render import Renderers
+
+    return Checker(critic=critic, overrides=_overrides(args), renderers=Renderers(jobs))
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -148,13 +152,19 @@ def _check_one(checker: Checker, path: Path, reference: Path | None
         return exc
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    """``--jobs``, else the machine's cores."""
+    return max(1, getattr(args, "jobs", None) or os.cpu_count() or 1)
+
+
 def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
             ) -> Iterator[tuple[Path, CheckResult | Exception]]:
     """Each source's judgement, in the order given. ``--jobs`` sources are judged at once
-    (default: the machine's cores) — renders run in forked sandbox children and browser pages,
-    so threads over one Checker use the cores — and the output stays in order. A remote critic
-    spends most of its time waiting for the server: up to the user's ``remote-concurrency``."""
-    jobs = max(1, min(len(sources), getattr(args, "jobs", None) or os.cpu_count() or 1))
+    (default: the machine's cores) — renders run in forked sandbox children and in a Chromium
+    each, so threads over one Checker use the cores — and the output stays in order. A remote
+    critic spends most of its time waiting for the server: up to the user's
+    ``remote-concurrency`` sources at once, of which still only ``--jobs`` render at once."""
+    jobs = min(len(sources), _jobs(args))
     if len(sources) > 1 and args.critic in ("remote", "ensemble"):
         with contextlib.suppress(ConfigError):
             settings = checker.model_settings()
@@ -240,7 +250,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     recorded: list[str] = []  # --json-report lines: each source's JSON, its time and index
     warnings = Warnings()
     diff_names: set[Path] = set()
-    with _checker(args, args.critic) as checker:
+    with _checker(args, args.critic, jobs=_jobs(args)) as checker:
         try:
             every = discover(args.sources, checker, args.reference, args.pinned_only)
             sources = _shard_of(every, args, cwd)

@@ -6,6 +6,7 @@ kind is one renderer module plus one line in ``_make``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from verm.source import Source
 from verm.types import Kind, Render, RenderFailure
 
 if TYPE_CHECKING:
-    from verm.render.browser import Browser
+    from verm.render.browser import BrowserPool
     from verm.render.sandbox import Job, Sandbox
 
 # One fork server per kind: a worker forked from a process that imported less forks faster.
@@ -58,11 +59,16 @@ def prestart(kinds: Iterable[str]) -> None:
 class Renderers:
     """Lazily created renderers for every kind; ``close()`` stops their workers."""
 
-    def __init__(self) -> None:
+    def __init__(self, jobs: int | None = None) -> None:
+        """``jobs``: the most renders at once (``verm check --jobs``), each in a worker of its
+        own — a forked sandbox child, or a page in a Chromium of its own — with the render's
+        time and memory limits; more callers wait. None: no cap, one Chromium (the server)."""
         self._lock = threading.Lock()
         self._sandboxes: dict[str, Sandbox] = {}
-        self._browser: Browser | None = None
+        self._browser: BrowserPool | None = None
         self._renderers: dict[Kind, Renderer] = {}
+        self.jobs = jobs
+        self._slots = threading.BoundedSemaphore(jobs) if jobs else None
 
     def sandbox(self, kind: str) -> Sandbox:
         from verm.render.sandbox import Sandbox
@@ -86,12 +92,13 @@ class Renderers:
         if {"html", "table"} & set(kinds):
             self.browser().warm(chromium_path)
 
-    def browser(self) -> Browser:
-        from verm.render.browser import Browser
+    def browser(self) -> BrowserPool:
+        """The Chromiums of pages and tables: as many as renders may run at once."""
+        from verm.render.browser import BrowserPool
 
         with self._lock:
             if self._browser is None:
-                self._browser = Browser()
+                self._browser = BrowserPool(size=self.jobs or 1)
             return self._browser
 
     def _make(self, kind: Kind) -> Renderer:
@@ -127,6 +134,11 @@ class Renderers:
 
         ``on_start`` receives the running sandbox job (charts, SVG) so a caller may cancel it.
         """
+        with self._slots or contextlib.nullcontext():
+            return self._render(source, options, on_start)
+
+    def _render(self, source: Source, options: RenderOptions,
+                on_start: Callable[[Job], None] | None) -> Render:
         start = time.perf_counter()
         try:
             renderer = self.get(source.kind)

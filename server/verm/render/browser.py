@@ -811,6 +811,93 @@ class Browser:
             log.warning("a page used more than %d MB: stopping it", watch.memory_mb)
 
 
+class BrowserPool:
+    """Up to ``size`` ``Browser``s, each its own Chromium on its own thread, behind
+    ``Browser``'s caller-side methods: a job goes to an idle browser, and another Chromium is
+    launched only when every one is busy and fewer than ``size`` run.
+
+    One Chromium renders one page at a time (Playwright's sync API drives it from one thread),
+    so ``verm check --jobs N`` renders N pages at once on N browsers. Each job still runs
+    alone in its browser: its memory cap (the page processes of that browser), deadline and
+    watchdog are its own, and a crash or a kill takes no other job's page with it."""
+
+    def __init__(self, chromium_path: str | None = None, *, size: int = 1,
+                 **browser_kwargs: Any) -> None:
+        self.chromium_path = chromium_path
+        self.size = max(1, size)
+        self._kwargs = browser_kwargs
+        self._lock = threading.Lock()
+        self._browsers: list[Browser] = []
+        self._busy: dict[Browser, int] = {}  # each browser's jobs queued or running
+
+    @property
+    def launches(self) -> int:
+        """How many times a Chromium was started, all browsers together (tests, logs)."""
+        with self._lock:
+            return sum(b.launches for b in self._browsers)
+
+    @property
+    def browsers(self) -> int:
+        """How many browsers were opened (each launches its Chromium on its first job)."""
+        with self._lock:
+            return len(self._browsers)
+
+    def _pick(self) -> Browser:
+        """Called with ``_lock`` held: the least busy browser, a new one while all are busy
+        and there is room."""
+        idle = [b for b in self._browsers if not self._busy[b]]
+        if idle:
+            return idle[0]
+        if len(self._browsers) < self.size:
+            browser = Browser(self.chromium_path, **self._kwargs)
+            self._browsers.append(browser)
+            self._busy[browser] = 0
+            return browser
+        return min(self._browsers, key=lambda b: self._busy[b])
+
+    def submit(self, fn: Callable[[Lease], T], **kwargs: Any) -> Future[T]:
+        """``Browser.submit`` on the least busy browser."""
+        with self._lock:
+            browser = self._pick()
+            self._busy[browser] += 1
+        try:
+            future = browser.submit(fn, **kwargs)
+        except BaseException:
+            self._done(browser)
+            raise
+        future.add_done_callback(lambda _: self._done(browser))
+        return future
+
+    def _done(self, browser: Browser) -> None:
+        with self._lock:
+            if browser in self._busy:
+                self._busy[browser] -= 1
+
+    def run(self, fn: Callable[[Lease], T], **kwargs: Any) -> T:
+        """``submit`` and wait."""
+        return self.submit(fn, **kwargs).result()
+
+    def warm(self, chromium_path: str | None = None) -> None:
+        """Launch the first Chromium ahead of the first page (``Browser.warm``); the others
+        start when jobs overlap."""
+        with self._lock:
+            browser = self._browsers[0] if self._browsers else self._pick()
+        browser.warm(chromium_path)
+
+    def close(self) -> None:
+        """Close every browser; a later job starts afresh."""
+        with self._lock:
+            browsers, self._browsers, self._busy = self._browsers, [], {}
+        for browser in browsers:
+            browser.close()
+
+    def __enter__(self) -> BrowserPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 TMP_PREFIX = "verm-browser-"
 MEMORY_POLL_S = 0.05
 RESCAN_S = 0.5  # how often the page processes are looked up again (a worker's new process)

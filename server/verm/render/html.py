@@ -30,6 +30,7 @@ from verm.render.base import RenderOptions
 from verm.render.browser import (
     Browser,
     BrowserError,
+    BrowserPool,
     BrowserTimeout,
     Lease,
     Site,
@@ -705,7 +706,7 @@ class Shot:
     scale: float
 
 
-def shoot(browser: Browser, path: Path, site: Site, arg: dict[str, Any],
+def shoot(browser: Browser | BrowserPool, path: Path, site: Site, arg: dict[str, Any],
           options: RenderOptions, *, full_page: bool, crop_margin: int | None = None,
           deadline: Deadline | None = None) -> Shot:
     """Load ``path`` from ``site`` on a warm page and capture it, within what is left of
@@ -906,9 +907,9 @@ class HtmlRenderer:
 
     kind: Kind = "html"
 
-    def __init__(self, browser: Browser | None = None) -> None:
+    def __init__(self, browser: Browser | BrowserPool | None = None) -> None:
         self._owns = browser is None
-        self.browser = browser if browser is not None else Browser()
+        self.browser: Browser | BrowserPool = browser if browser is not None else Browser()
 
     def render(self, source: Source, options: RenderOptions) -> Render:
         started = time.perf_counter()

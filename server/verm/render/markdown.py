@@ -22,7 +22,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
 from verm.render.base import RenderOptions
-from verm.render.browser import Browser, BrowserError, Site
+from verm.render.browser import Browser, BrowserError, BrowserPool, Site
 from verm.render.html import (
     ATTR,
     NO_DEADLINE,
@@ -292,9 +292,9 @@ class MarkdownRenderer:
 
     kind: Kind = "table"
 
-    def __init__(self, browser: Browser | None = None) -> None:
+    def __init__(self, browser: Browser | BrowserPool | None = None) -> None:
         self._owns = browser is None
-        self.browser = browser if browser is not None else Browser()
+        self.browser: Browser | BrowserPool = browser if browser is not None else Browser()
 
     def render(self, source: Source, options: RenderOptions) -> Render:
         started = time.perf_counter()
