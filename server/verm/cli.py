@@ -164,7 +164,7 @@ def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
     each, so threads over one Checker use the cores — and the output stays in order. A remote
     critic spends most of its time waiting for the server: up to the user's
     ``remote-concurrency`` sources at once, of which still only ``--jobs`` render at once."""
-    jobs = min(len(sources), _jobs(args))
+    jobs = max(1, min(len(sources), _jobs(args)))
     if len(sources) > 1 and args.critic in ("remote", "ensemble"):
         with contextlib.suppress(ConfigError):
             settings = checker.model_settings()
