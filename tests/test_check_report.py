@@ -33,7 +33,7 @@ from support import FIXTURES
 from support import run_verm as verm
 from verm.check import Checker
 from verm.render.browser import find_chromium, launch_args
-from verm.viewer.report_site import ReportError, safe_stem, write_report
+from verm.viewer.report_site import ReportError, read_site, safe_stem, write_report
 
 HOSTILE_TITLE = "<i id=pwned-desc>Sales</i>"
 HOSTILE_SVG = "<b id=pwned-name>icon.svg"
@@ -343,7 +343,7 @@ def open_source_from_index(page: Page, site: Site) -> None:
 def test_the_report_folder_holds_only_safe_names(site: Site):
     files = [p for p in site.folder.rglob("*") if p.is_file()]
     assert {p.name for p in files if p.parent == site.folder} == {
-        "index.html", "viewer.js", "viewer.css", "report.js", "report.css"}
+        "index.html", "viewer.js", "viewer.css", "report.js", "report.css", "results.jsonl"}
     for p in files:
         assert p.parent in (site.folder, site.folder / "pictures"), p
         assert SAFE_FILE.fullmatch(p.name), p.name
@@ -408,3 +408,117 @@ def test_links_in_the_report_folder_are_replaced_not_followed_and_old_pictures_g
         with pytest.raises(ReportError, match="pictures"):
             write_report(folder, results, checker, src.parent)
     assert sorted(p.name for p in outside.iterdir()) == ["index.html"]
+
+
+def comparable(folder: Path) -> list[dict[str, Any]]:
+    """The report's entries with each picture named by its content, without the numbering."""
+    out = []
+    for entry in read_site(folder):
+        entry = {k: v for k, v in entry.items() if k != "id"}
+        if entry["view"] is not None:
+            images = {k: v if not isinstance(v, str) else hashlib.sha1(
+                (folder / v).read_bytes()).hexdigest() for k, v in entry["view"]["images"].items()}
+            entry["view"] = {**entry["view"], "images": images}
+        out.append(entry)
+    return out
+
+
+def test_merged_shard_reports_are_the_unsharded_report(site: Site, browser: Any):
+    """CI: each of 3 shards writes --report shard-I; `merge-reports --report` of the folders
+    prints the unsharded run's output, exit status included, and writes the unsharded report
+    (the same entries, in the same order, with the same pictures) that opens in the viewer."""
+    shards = site.root / "shards"
+    for i in (1, 2, 3):
+        out = verm("check", ".", "--shard", f"{i}/3", "--format", "json", "--report",
+                   str(shards / f"shard-{i}"), cwd=site.workspace)
+        assert out.returncode in (0, 1), out.stderr
+    merged = site.root / "merged"
+    out = verm("merge-reports", "--format", "json", "--report", str(merged),
+               *[str(shards / f"shard-{i}") for i in (1, 2, 3)], cwd=site.workspace)
+    assert out.returncode == 1, out.stderr
+    assert [json.loads(line) for line in out.stdout.splitlines()] == [
+        {**site.results[s], "seconds": json.loads(line)["seconds"]}
+        for s, line in zip(site.order, out.stdout.splitlines(), strict=True)]
+    assert "report written to" in out.stderr
+    assert comparable(merged) == comparable(site.folder)
+    lines = (merged / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["source"] for line in lines] == site.order
+    assert sorted(p.name for p in (merged / "pictures").iterdir()) == sorted(
+        p.name for p in (site.folder / "pictures").iterdir())
+
+    requests: list[str] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto((merged / "index.html").as_uri())
+        page.wait_for_selector("body[data-ready=true]")
+        assert [r["source"] for r in visible_rows(page)] == site.order
+        open_source(page, "bars.py")
+        page.wait_for_selector("#verm-report-viewer[data-ready=true]")
+        page.click("button.verm-zoom-one")
+        drawn = drawn_boxes(page, "reference")
+        bbox = site.results["bars.py"]["errors"][0]["bbox"]
+        assert len(drawn) == 1 and drawn[0] == pytest.approx(bbox, abs=1.5)
+        page.click("button.verm-mode[data-mode=swipe]")
+        assert page.locator(".verm-stage").get_attribute("data-mode") == "swipe"
+    finally:
+        page.close()
+    assert requests and all(u.startswith("file://") for u in requests)
+    again = verm("merge-reports", "--report", str(merged / "inner"), str(merged),
+                 cwd=site.workspace)  # a merged report is a report folder too
+    assert again.returncode == 1 and comparable(merged / "inner") == comparable(site.folder)
+
+
+def test_a_source_that_could_not_be_checked_is_in_the_report_and_the_merged_one(
+        tmp_path: Path, browser: Any):
+    """A source verm cannot judge (exit status 2: here its reference is no image) is listed,
+    as not checked, with the message verm printed; merging the shards keeps it; merge-reports
+    --report takes only report folders, and never writes into one of them."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in ("icon.svg", "bars.py"):
+        shutil.copy(FIXTURES / name, ws / name)
+        assert verm("pin", name, cwd=ws).returncode == 0
+    shutil.copy(FIXTURES / "icon.svg", ws / "unreadable.svg")
+    (ws / "unreadable.ref.png").write_bytes(b"not a picture")
+    out = verm("check", ".", "--report", str(tmp_path / "report"), cwd=ws)
+    assert out.returncode == 2, out.stderr
+    message = next(line for line in out.stderr.splitlines() if "unreadable" in line)
+    message = message.removeprefix("verm: ")
+    for i in (1, 2):
+        verm("check", ".", "--shard", f"{i}/2", "--report", str(tmp_path / f"shard-{i}"),
+             cwd=ws)
+    merged = verm("merge-reports", "--report", str(tmp_path / "merged"),
+                  str(tmp_path / "shard-1"), str(tmp_path / "shard-2"), cwd=ws)
+    assert merged.returncode == 2 and message in merged.stderr, merged.stderr
+    assert comparable(tmp_path / "merged") == comparable(tmp_path / "report")
+    for folder in ("report", "merged"):
+        page = browser.new_page()
+        try:
+            page.goto((tmp_path / folder / "index.html").as_uri())
+            page.wait_for_selector("body[data-ready=true]")
+            rows = {r["source"]: r for r in visible_rows(page)}
+            assert list(rows) == ["bars.py", "icon.svg", "unreadable.svg"]
+            assert rows["unreadable.svg"]["status"] == "error"
+            assert rows["unreadable.svg"]["reward"] == "—"
+            assert "1 not checked" in (page.locator("#verm-report-totals").text_content() or "")
+            page.click("button[data-filter=failing]")
+            assert [r["source"] for r in visible_rows(page)] == ["unreadable.svg"]
+            page.select_option("#verm-report-sort", "reward-asc")
+            page.click("button[data-filter=all]")
+            assert visible_rows(page)[0]["source"] == "unreadable.svg"
+            open_source(page, "unreadable.svg")
+            assert page.locator("#verm-report-problem").text_content() == message
+            assert (page.locator("#verm-report-meta").text_content() or "").startswith(
+                "not checked · svg")
+            assert not page.locator("#verm-report-viewer").is_visible()
+        finally:
+            page.close()
+    json_report = tmp_path / "shard.json"
+    verm("check", ".", "--shard", "1/2", "--json-report", str(json_report), cwd=ws)
+    refused = verm("merge-reports", "--report", str(tmp_path / "x"), str(json_report), cwd=ws)
+    assert refused.returncode == 2 and "report folders" in refused.stderr
+    assert not (tmp_path / "x").exists()
+    into = verm("merge-reports", "--report", str(tmp_path / "shard-1"),
+                str(tmp_path / "shard-1"), str(tmp_path / "shard-2"), cwd=ws)
+    assert into.returncode == 2 and "one of the reports" in into.stderr

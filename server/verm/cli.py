@@ -242,10 +242,13 @@ def _write_json_report(target: Path, lines: list[str]) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from verm.shard import ShardError
+    from verm.viewer.report_site import Unchecked
 
     cwd = Path.cwd()
     status = EXIT_OK
     results: list[CheckResult] = []
+    reported: list[CheckResult | Unchecked] = []  # --report: judged or not, in order
+    indexes: list[int] = []
     outcomes: list[Outcome] = []
     recorded: list[str] = []  # --json-report lines: each source's JSON, its time and index
     warnings = Warnings()
@@ -271,10 +274,14 @@ def cmd_check(args: argparse.Namespace) -> int:
                 recorded.append(json.dumps({"source": _shown(path, cwd),
                                             "error": str(exc), "index": index[path]},
                                            ensure_ascii=False))
+                reported.append(Unchecked(path, str(exc)))
+                indexes.append(index[path])
                 status = EXIT_USAGE
                 continue
             result = outcome
             results.append(result)
+            reported.append(result)
+            indexes.append(index[path])
             shown = Outcome.of(result, cwd)
             outcomes.append(shown)
             line = json.loads(json_line(shown, cwd, seconds=True))
@@ -293,7 +300,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             from verm.viewer.report_site import ReportError, write_report
 
             try:
-                page = write_report(args.report, results, checker, cwd)
+                page = write_report(args.report, reported, checker, cwd, indexes=indexes,
+                                    records=recorded)
                 print(f"verm: report written to {page}", file=sys.stderr)
             except ReportError as exc:
                 _err(str(exc))
@@ -315,6 +323,12 @@ def cmd_merge_reports(args: argparse.Namespace) -> int:
     from verm.merge import ReportError, merge
 
     cwd = Path.cwd()
+    if args.report is not None:
+        files = [path for path in args.reports if not path.is_dir()]
+        if files:
+            _err(f"--report combines the report folders of `verm check --report DIR` runs "
+                 f"(their pictures); {files[0]} is not one: pass the shards' --report folders")
+            return EXIT_USAGE
     try:
         merged = merge(args.reports)
     except ReportError as exc:
@@ -328,6 +342,18 @@ def cmd_merge_reports(args: argparse.Namespace) -> int:
     _print_end(merged.outcomes, args.format, cwd)
     for failed in merged.failed:
         _err(failed.error)
+    if args.report is not None:
+        from verm.viewer.report_site import ReportError as SiteError
+        from verm.viewer.report_site import merge_sites
+
+        try:
+            page = merge_sites(args.report, args.reports,
+                               lambda e: merged.order(e["source"], e.get("index")),
+                               merged.lines)
+            print(f"verm: report written to {page}", file=sys.stderr)
+        except SiteError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
     if merged.failed:
         return EXIT_USAGE
     return EXIT_OK if all(o.equivalent for o in merged.outcomes) else EXIT_DISCREPANCIES
@@ -693,9 +719,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     merge = sub.add_parser("merge-reports", help="combine the JSON reports of `verm check "
                            "--shard` runs into one result and one exit status")
-    merge.add_argument("reports", nargs="+", type=Path, metavar="FILE",
-                       help="`verm check --format json` outputs or --json-report files")
+    merge.add_argument("reports", nargs="+", type=Path, metavar="REPORT",
+                       help="`verm check --format json` outputs, --json-report files, or "
+                            "--report folders")
     merge.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    merge.add_argument("--report", type=report_dir_argument, default=None, metavar="DIR",
+                       help="also combine the shards' --report folders into one static HTML "
+                       "report here (every source in the unsharded order, its pictures copied)")
     merge.set_defaults(func=cmd_merge_reports)
 
     render = sub.add_parser("render", help="write the render that check judges")

@@ -8,6 +8,10 @@ that could not be checked (a usage or configuration error: exit status 2). With 
 every line the order is exactly the unsharded run's; without, it is the order of a folder walk
 (a folder's files by name, then its sub-folders by name), which is the unsharded order of
 ``verm check FOLDER``.
+
+A ``verm check --report DIR`` folder is a report too: its ``results.jsonl`` is the run's JSON
+report, and ``verm merge-reports --report OUT DIR...`` also combines the folders' HTML reports
+into one (``verm.viewer.report_site.merge_sites``), in the same order.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from verm.outcome import Outcome, ReportLineError
 
@@ -36,6 +41,14 @@ class Merged:
     outcomes: list[Outcome] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources in more than one report
+    lines: list[str] = field(default_factory=list)  # the kept lines, as read, in order
+    indexed: bool = True  # every line had its index (else the folder walk's order)
+
+    def order(self, source: str, index: int | None) -> tuple[Any, ...]:
+        """Where a source goes in the merged order (``index``: its line's, when known)."""
+        if self.indexed and index is not None:
+            return (0, index, "")
+        return (1, 0, _walk_order(source))
 
 
 def _walk_order(source: str) -> list[tuple[int, str]]:
@@ -44,13 +57,23 @@ def _walk_order(source: str) -> list[tuple[int, str]]:
     return [(1, p) for p in parts[:-1]] + [(0, parts[-1] if parts else "")]
 
 
-def read_report(path: Path) -> list[tuple[int | None, Outcome | Failed]]:
+RESULTS = "results.jsonl"  # a --report folder's JSON report (verm.viewer.report_site.RESULTS)
+
+
+def read_report(path: Path) -> list[tuple[int | None, Outcome | Failed, str]]:
+    """Each line of the report ``path`` (a JSON report, or a --report folder's): its index,
+    what it says, and the line itself."""
+    if path.is_dir():
+        if not (path / RESULTS).is_file():
+            raise ReportError(f"{path}: a folder, but not a `verm check --report` folder (no "
+                              f"{RESULTS} in it)")
+        path = path / RESULTS
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ReportError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})"
                           ) from None
-    out: list[tuple[int | None, Outcome | Failed]] = []
+    out: list[tuple[int | None, Outcome | Failed, str]] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -61,9 +84,9 @@ def read_report(path: Path) -> list[tuple[int | None, Outcome | Failed]]:
             index = data.pop("index", None)
             index = int(index) if index is not None else None
             if "error" in data and "reward" not in data:
-                out.append((index, Failed(str(data["source"]), str(data["error"]))))
+                out.append((index, Failed(str(data["source"]), str(data["error"])), line))
             else:
-                out.append((index, Outcome.from_json(data)))
+                out.append((index, Outcome.from_json(data), line))
         except (ValueError, KeyError, TypeError) as exc:
             raise ReportError(f"{path}:{number}: not a line of a verm JSON report ({exc}); "
                               f"pass the output of `verm check --format json` or a "
@@ -73,13 +96,13 @@ def read_report(path: Path) -> list[tuple[int | None, Outcome | Failed]]:
 
 def merge(paths: list[Path]) -> Merged:
     entries = [entry for path in paths for entry in read_report(path)]
-    indexed = all(index is not None for index, _ in entries)
-    entries.sort(key=lambda e: (e[0], "") if indexed else (0, _walk_order(e[1].source)))
-    merged, seen = Merged(), set()
-    for _, item in entries:
+    merged, seen = Merged(indexed=all(index is not None for index, _, _ in entries)), set()
+    entries.sort(key=lambda e: merged.order(e[1].source, e[0]))
+    for _, item, line in entries:
         if item.source in seen:
             merged.duplicates.append(item.source)
             continue
         seen.add(item.source)
+        merged.lines.append(line)
         (merged.failed if isinstance(item, Failed) else merged.outcomes).append(item)
     return merged

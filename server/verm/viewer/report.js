@@ -7,7 +7,7 @@
 'use strict';
 
 (function (root) {
-  const STATUS_WORDS = { pass: 'pass', fail: 'fail', 'not-rendered': 'not rendered' };
+  const STATUS_WORDS = { pass: 'pass', fail: 'fail', 'not-rendered': 'not rendered', error: 'not checked' };
   const SEVERITY_ORDER = ['error', 'warning', 'info'];
 
   /** @param {string} tag @param {string} [cls] @param {string} [text] */
@@ -23,6 +23,9 @@
   }
 
   function statusOf(s) {
+    if (s.error) {
+      return 'error'; // verm could not judge it (exit status 2): no or an unusable reference
+    }
     if (!s.rendered) {
       return 'not-rendered';
     }
@@ -38,7 +41,8 @@
     const shown = sources.filter((s) => filter === 'all' || (filter === 'passing') === (statusOf(s) === 'pass'));
     if (sort === 'reward-asc' || sort === 'reward-desc') {
       const sign = sort === 'reward-asc' ? 1 : -1;
-      shown.sort((a, b) => sign * (a.reward - b.reward) || a.id - b.id);
+      const value = (s) => (typeof s.reward === 'number' ? s.reward : -1); // not checked: lowest
+      shown.sort((a, b) => sign * (value(a) - value(b)) || a.id - b.id);
     } else {
       shown.sort((a, b) => a.id - b.id);
     }
@@ -64,9 +68,11 @@
 
     const failing = sources.filter((s) => statusOf(s) !== 'pass').length;
     const notRendered = sources.filter((s) => statusOf(s) === 'not-rendered').length;
+    const notChecked = sources.filter((s) => statusOf(s) === 'error').length;
+    const aside = [notRendered ? `${notRendered} not rendered` : '', notChecked ? `${notChecked} not checked` : ''].filter(Boolean).join(', ');
     /** @type {HTMLElement} */ (document.getElementById('verm-report-totals')).textContent =
       `${sources.length} ${sources.length === 1 ? 'source' : 'sources'}: ${sources.length - failing} passing, ` +
-      `${failing} failing${notRendered ? ` (${notRendered} not rendered)` : ''}` +
+      `${failing} failing${aside ? ` (${aside})` : ''}` +
       (report.version ? ` · verm ${report.version}` : '');
 
     function row(s) {
@@ -138,9 +144,10 @@
       /** @type {HTMLElement} */ (document.getElementById('verm-report-title')).textContent = s.source;
       const n = (s.findings || []).length;
       const counts = SEVERITY_ORDER.filter((w) => s.counts && s.counts[w]).map((w) => `${s.counts[w]} ${w}`).join(', ');
-      /** @type {HTMLElement} */ (document.getElementById('verm-report-meta')).textContent =
-        `${STATUS_WORDS[status]} · reward ${reward(s)} of 2.00 · ${n} ${n === 1 ? 'finding' : 'findings'}` +
-        `${counts ? ` (${counts})` : ''} · ${s.kind} · reference ${s.reference}`;
+      /** @type {HTMLElement} */ (document.getElementById('verm-report-meta')).textContent = status === 'error'
+        ? `${STATUS_WORDS[status]} · ${s.kind}${s.reference ? ` · reference ${s.reference}` : ''}`
+        : `${STATUS_WORDS[status]} · reward ${reward(s)} of 2.00 · ${n} ${n === 1 ? 'finding' : 'findings'}` +
+          `${counts ? ` (${counts})` : ''} · ${s.kind} · reference ${s.reference}`;
       for (const [cls, step] of [['.verm-report-prev', -1], ['.verm-report-next', 1]]) {
         const link = /** @type {HTMLElement} */ (detail.querySelector(/** @type {string} */ (cls)));
         const other = at >= 0 ? shown[at + /** @type {number} */ (step)] : undefined;

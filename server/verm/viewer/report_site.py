@@ -4,7 +4,10 @@ It opens from the file system with no server and no network: ``DIR/index.html`` 
 result as JSON (no ``fetch`` of local files, which ``file://`` forbids) and loads, from ``DIR``
 itself, the shared viewer (``viewer.js``, ``viewer.css`` — the very component of the editors'
 visual-diff view) and the report's own index (``report.js``, ``report.css``). Each rendered
-source's three aligned pictures (``verm.viewer.pictures``) are PNG files in ``DIR/pictures``.
+source's three aligned pictures (``verm.viewer.pictures``) are PNG files in ``DIR/pictures``,
+and ``DIR/results.jsonl`` holds the check's JSON report (as ``--json-report`` writes it), so
+``verm merge-reports --report OUT DIR...`` combines the report folders of sharded runs into one
+report, in the unsharded order (``merge_sites``).
 
 The workspace is untrusted, and so are the names and texts the report shows: nothing is written
 outside ``DIR`` (picture names are a number and a sanitised stem, written without following
@@ -16,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +44,22 @@ LINE_CHARS = 400  # a source line shown longer than this is cut (a minified page
 DETAIL_CHARS = 4000  # the tail of a failed render's traceback
 STEM_CHARS = 40
 SEVERITY_WORDS = {3: "error", 2: "warning", 1: "info"}  # as the text output words them
+RESULTS = "results.jsonl"  # the check's JSON report, beside the page (merge-reports reads it)
+INDEX_BYTES = 512 << 20  # the most of a shard's index.html merge-reports reads
+PICTURE_BYTES = 256 << 20  # ... and of one of its pictures
 
 
 class ReportError(Exception):
     """The report could not be written; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A source the check could not judge (exit status 2: no or an unusable reference, bad
+    settings): the report lists it with the message ``verm check`` printed."""
+
+    path: Path
+    message: str
 
 
 def report_dir_argument(value: str) -> Path:
@@ -53,10 +71,26 @@ def report_dir_argument(value: str) -> Path:
     return path
 
 
-def write_report(folder: Path, results: Sequence[CheckResult], checker: Checker,
-                 cwd: Path) -> Path:
+def write_report(folder: Path, results: Sequence[CheckResult | Unchecked], checker: Checker,
+                 cwd: Path, *, indexes: Sequence[int] | None = None,
+                 records: Sequence[str] = ()) -> Path:
     """Write the report of ``results`` (in this order) into ``folder``; return its index page.
-    ``checker`` supplies the references; paths are shown relative to ``cwd``."""
+    ``checker`` supplies the references; paths are shown relative to ``cwd``. ``indexes``:
+    each source's place among all the discovered sources (a shard's, for merging);
+    ``records``: the JSON report's lines, written to ``DIR/results.jsonl``."""
+    writer = _open(folder)
+    entries = []
+    for i, result in enumerate(results):
+        entry = (_unchecked(i, result, cwd) if isinstance(result, Unchecked)
+                 else _entry(i, result, checker, cwd, writer))
+        if indexes is not None:
+            entry["index"] = indexes[i]
+        entries.append(entry)
+    writer.write(RESULTS, "".join(f"{line}\n" for line in records).encode("utf-8"))
+    return _finish(writer, entries)
+
+
+def _open(folder: Path) -> _Writer:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -66,7 +100,11 @@ def write_report(folder: Path, results: Sequence[CheckResult], checker: Checker,
     writer = _Writer(folder)
     for name in COPIED:
         writer.write(name, (ASSETS / name).read_bytes())
-    entries = [_entry(i, result, checker, cwd, writer) for i, result in enumerate(results)]
+    return writer
+
+
+def _finish(writer: _Writer, entries: list[dict[str, Any]]) -> Path:
+    """The page, once the pictures are written; the old pictures of a reused folder go."""
     writer.remove_stale_pictures()
     report = {"version": __version__, "sources": entries}
     nonce = secrets.token_urlsafe(18)
@@ -155,6 +193,19 @@ def _line(d: Discrepancy) -> int | None:
     return d.range.start.line if d.range is not None else None
 
 
+def _unchecked(i: int, item: Unchecked, cwd: Path) -> dict[str, Any]:
+    """A source the check could not judge: its message, no verdict."""
+    from verm.source import SUFFIX_KINDS
+
+    return {
+        "id": i + 1, "source": _rel(item.path, cwd), "reference": None,
+        "kind": SUFFIX_KINDS.get(item.path.suffix.lower(), "unknown"), "rendered": False,
+        "equivalent": False, "error": True, "reward": None,
+        "counts": {word: 0 for word in SEVERITY_WORDS.values()}, "findings": [],
+        "problem": item.message, "detail": None, "view": None,
+    }
+
+
 def _entry(i: int, result: CheckResult, checker: Checker, cwd: Path,
            writer: _Writer) -> dict[str, Any]:
     """One source's part of the report: its verdict, findings (with their lines' text) and,
@@ -207,3 +258,82 @@ def _entry(i: int, result: CheckResult, checker: Checker, cwd: Path,
             d["sourceLine"] = f["sourceLine"]
     entry["view"] = view
     return entry
+
+
+# ---- merging the report folders of sharded runs ------------------------------------------------
+
+_DATA = re.compile(r'<script type="application/json" id="verm-report-data">(.*?)</script>', re.S)
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """A regular file's bytes (never through a link, never more than ``limit``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise ReportError(f"{path}: not a file of a verm report (a link, a device, or "
+                              f"larger than {limit >> 20} MB)")
+        return fh.read(limit + 1)[:limit]
+
+
+def is_report_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "index.html").is_file()
+
+
+def read_site(folder: Path) -> list[dict[str, Any]]:
+    """The entries of the report in ``folder`` (its ``index.html``), as ``write_report`` wrote
+    them; raises ``ReportError`` for a folder that holds none."""
+    page = _read_regular(folder / "index.html", INDEX_BYTES).decode("utf-8", "replace")
+    found = _DATA.search(page)
+    try:
+        data = json.loads(found.group(1)) if found else None
+        entries = data["sources"]
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("source"), str) for e in entries):
+            raise ValueError("no list of sources")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReportError(f"{folder}: not a `verm check --report` folder ({exc})") from None
+    return entries
+
+
+def merge_sites(target: Path, folders: Sequence[Path],
+                order: Any, records: Sequence[str] = ()) -> Path:
+    """One report in ``target`` of the report folders ``folders`` (sharded runs of one check):
+    every entry once (the first folder's when in several), sorted by ``order(entry)``, the
+    pictures copied and numbered anew; ``records``: the merged JSON report's lines."""
+    sites = [(folder, read_site(folder)) for folder in folders]
+    real = os.path.realpath(target)
+    if any(os.path.realpath(folder) == real for folder in folders):
+        raise ReportError(f"{target}: is one of the reports to merge; write elsewhere")
+    writer = _open(target)
+    chosen: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for folder, entries in sites:
+        for entry in entries:
+            chosen.setdefault(entry["source"], (folder, entry))
+    merged = sorted(chosen.values(), key=lambda fe: order(fe[1]))
+    out = []
+    for i, (folder, entry) in enumerate(merged):
+        entry = {**entry, "id": i + 1}
+        view = entry.get("view")
+        if isinstance(view, dict) and isinstance(view.get("images"), dict):
+            images = dict(view["images"])
+            copied: dict[str, str] = {}
+            for name in PICTURES:
+                old = images.get(name)
+                if not isinstance(old, str) or not old.startswith("pictures/") \
+                        or not _PICTURE_NAME.fullmatch(old.removeprefix("pictures/")):
+                    raise ReportError(f"{folder}: {entry['source']}: {old!r} is not a picture "
+                                      f"of a verm report")
+                if old not in copied:
+                    stem = old.removeprefix("pictures/").split("-", 1)[1]
+                    copied[old] = f"pictures/{i + 1:03d}-{stem}"
+                    data = _read_regular(folder.joinpath(*old.split("/")), PICTURE_BYTES)
+                    writer.write(copied[old], data)
+                images[name] = copied[old]
+            entry["view"] = {**view, "images": images}
+        out.append(entry)
+    writer.write(RESULTS, "".join(f"{line}\n" for line in records).encode("utf-8"))
+    return _finish(writer, out)
