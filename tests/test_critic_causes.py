@@ -211,3 +211,20 @@ def test_a_realigned_column_does_not_swallow_a_changed_cell_of_another(checker: 
                    "|------|----:|------:|\n| Item 1 | 7 | 3.50 |",
                    "|------|----|------:|\n| Item 1 | 7 | 5.50 |", True)
     assert sorted(found) == [("layout_error", 3, 1), ("numeric_error", 4, 3)]
+
+
+def test_a_renamed_category_is_one_text_error_on_the_list_of_names(checker: Checker,
+                                                                     tmp_path: Path) -> None:
+    """A tick label of a categorical axis is the category's name from the list passed to
+    `ax.bar`: renaming it is a cause (not a tick that followed a rescale), on that list."""
+    found = judged(checker, tmp_path, "bars.py", BARS, '"Hills"', '"Uplands"', True)
+    assert found == [("text_error", 5, 2)]
+
+
+def test_markers_added_to_a_line_are_one_style_error_on_its_call(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    found = judged(checker, tmp_path, "lines.py", LINES, 'label="beta")',
+                   'label="beta", marker="o")', True)
+    assert found == [("style_error", 7, 1)]
+    [d] = judged.last.discrepancies  # type: ignore[attr-defined]
+    assert "marker none" in d.description and "circle" in d.description

@@ -110,7 +110,8 @@ def test_ticks_legend_grid_and_containers(renderer: ChartRenderer) -> None:
             "legend", "legend-text", "bar", "grid", "spine"} <= roles
     tick = anchor(result, "ax0/xtick2")
     assert (tick.role, tick.name, tick.text) == ("xticklabel", "x tick 'Q3'", "Q3")
-    assert line(tick) == line_of("bar.py", "plt.subplots(")  # auto tick: the owning Axes' line
+    # a category's name: the list of names passed to `ax.bar` (what renaming it edits)
+    assert line(tick) == line_of("bar.py", "quarters = [")
     legend = anchor(result, "ax0/legend")
     assert legend.container and line(legend) == line_of("bar.py", "ax.legend(")
     entry = anchor(result, "ax0/legend/text0")

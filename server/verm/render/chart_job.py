@@ -277,14 +277,31 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
         Artist.stale = stale  # type: ignore[method-assign]
         Text._get_layout = remember_layout  # type: ignore[method-assign]
 
+    def direct_line(frame: types.FrameType | None) -> int | None:
+        """The user's line that called the setter itself (or through pyplot: `plt.ylim`), not
+        one whose plotting call set limits on its own (`ax.bar` of categories sets the x
+        limits and ticks inside: the script said nothing about them there). `ax.set(ylim=…)`
+        and `ax.axis(…)` go through the generic setters: their user line counts."""
+        while frame is not None and frame.f_code.co_filename.endswith(
+                ("pyplot.py", "_api/deprecation.py", "artist.py", "axes/_base.py")):
+            frame = frame.f_back
+        if frame is not None and frame.f_code.co_filename == tracker.path:
+            return frame.f_lineno - 1
+        return None
+
     def limits(method: Callable[..., Any], xy: str) -> Callable[..., Any]:
         """Remember the user line that set an axis's limits, scale or ticks: a tick label
         that changed because of it is blamed there, not on the `subplots` line."""
         def wrapper(self: Axes, *args: Any, **kwargs: Any) -> Any:
             if not quiet[0]:
-                line = user_line(getframe(1))
+                frame = getframe(1)
+                line = direct_line(frame)
                 if line is not None:
                     self.__dict__.setdefault("_verm_limit_lines", {})[xy] = line
+                elif (line := user_line(frame)) is not None:
+                    # set by a plotting call on its own (`ax.barh` turns the axes around):
+                    # the limits are that call's, but not the category names
+                    self.__dict__.setdefault("_verm_auto_limit_lines", {})[xy] = line
             return method(self, *args, **kwargs)
         return wrapper
 
@@ -486,6 +503,33 @@ def _import_names(code: types.CodeType) -> set[str]:
             elif ins.opname == "IMPORT_FROM" and last:
                 names.add(f"{last}.{ins.argval}")
     return names
+
+
+_DASHES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dashdot"}
+_MARKERS = {"o": "circle", "s": "square", "^": "triangle up", "v": "triangle down",
+            "D": "diamond", "d": "thin diamond", "x": "x", "+": "plus", ".": "point",
+            "*": "star", "p": "pentagon", "h": "hexagon", "<": "triangle left",
+            ">": "triangle right"}
+
+
+def _line_style(ln: Any) -> dict[str, Any]:
+    """A line's dash pattern and markers, in words: a changed `linestyle=` or `marker=` is a
+    style change of that line (the sidecar compares them), not new data."""
+    dash = str(ln.get_linestyle())
+    marker = ln.get_marker()
+    marker = "none" if marker in (None, "", " ", "None", "none") else str(marker)
+    out: dict[str, Any] = {"linestyle": _DASHES.get(dash, "none" if dash in ("None", " ", "")
+                                                     else dash),
+                           "marker": _MARKERS.get(marker, marker)}
+    if marker != "none":
+        out["markersize"] = float(ln.get_markersize())
+    return out
+
+
+def _limit_lines(ax: Any) -> dict[str, int]:
+    """Where the script set each axis's limits, scale or ticks: its own setter calls, else
+    the plotting call that set them on its own."""
+    return {**getattr(ax, "_verm_auto_limit_lines", {}), **getattr(ax, "_verm_limit_lines", {})}
 
 
 def _installed_modules(new: set[str], named: set[str], loaded: set[str] = frozenset(),
@@ -909,7 +953,7 @@ class _Anchors:
     def axes(self, ax: Any, key: str, ax_name: str, sfx: str) -> None:
         ax_line = _line_of_container(ax)
         fb = ax_line if ax_line is not None else self.fig_line
-        limit_lines = getattr(ax, "_verm_limit_lines", {})
+        limit_lines = _limit_lines(ax)
         self.add(ax, "axes", key, ax_name, fallback=self.fig_line, color=ax.get_facecolor(),
                  container=True, line=ax_line, props=_axes_props(ax, limit_lines))
         self.guarded(lambda: self.axes_parts(ax, key, sfx, fb), ax, key, sfx, fb)
@@ -956,17 +1000,24 @@ class _Anchors:
               who: str = "", role: str | None = None) -> None:
         drawn = _drawn_ticks(axis)
         # A tick text follows the limits, scale or ticks the script set, where it set them.
-        set_line = getattr(axis.axes, "_verm_limit_lines", {}).get(xy) if not who else None
-        if set_line is None and isinstance(axis.get_major_formatter(), StrCategoryFormatter):
-            set_line = _first_mark_line(axis.axes)  # categories come with the data …
+        categorical = isinstance(axis.get_major_formatter(), StrCategoryFormatter)
+        lines = (getattr(axis.axes, "_verm_limit_lines", {}) if categorical
+                 else _limit_lines(axis.axes))
+        set_line = lines.get(xy) if not who else None
+        mark_line = None
+        if set_line is None and categorical:
+            set_line = mark_line = _first_mark_line(axis.axes)  # categories come with the data …
             args = self.arg_lines(set_line)
             if args and args[0] is not None:
                 set_line = args[0]  # … from the list of names passed first
         limit_fb = set_line if set_line is not None else fb
         # Ticks made while drawing copy their looks from the first major tick: a line that
-        # styled that one (`plt.xticks(rotation=45)`) styled them all.
+        # styled that one (`plt.xticks(rotation=45)`) styled them all. A first tick made by
+        # the plotting call or with the axes says nothing: its names come from the list.
         template = axis.majorTicks[0] if axis.majorTicks else None
         tfb = {lab: _line_of(getattr(template, lab, None)) for lab in ("label1", "label2")}
+        if mark_line is not None:
+            tfb = {lab: (None if line in (mark_line, fb) else line) for lab, line in tfb.items()}
         j = 0
         for tick in sorted(drawn, key=lambda t: t.get_loc()):
             for attr, extra in (("label1", ""), ("label2", "/2")):
@@ -976,8 +1027,11 @@ class _Anchors:
                 t = label.get_text()
                 name = f"{who or xy} tick '{_short(t)}'" + sfx
                 own = tfb[attr] if tfb[attr] is not None else limit_fb
+                forced = None
+                if mark_line is not None and _line_of(label) in (None, mark_line, fb):
+                    forced = own  # a category's name: made with the axes, named by the list
                 self.text(label, role or f"{xy}ticklabel", f"{key}/{xy}tick{j}{extra}", name, own,
-                          props={"loc": float(tick.get_loc())})
+                          line=forced, props={"loc": float(tick.get_loc())})
             j += 1
 
     def grid(self, axis: Axis, xy: str, key: str, sfx: str, fb: int | None) -> None:
@@ -999,7 +1053,7 @@ class _Anchors:
         union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
                  max(b[2] for b in boxes), max(b[3] for b in boxes))
         if line is None:
-            line = getattr(axis.axes, "_verm_limit_lines", {}).get("grid")
+            line = _limit_lines(axis.axes).get("grid")
         self.add(None, "grid", f"{key}/{xy}grid", f"{xy} grid{sfx}", fallback=fb, color=color,
                  line=line, box=union,
                  props={"linewidth": float(lw), "count": len(boxes)})
@@ -1070,7 +1124,7 @@ class _Anchors:
             self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=ln.get_color(),
                      pad=line_pad * max(1.0, ln.get_linewidth()),
                      props={"label": label, **_data_props(ln.get_xydata()),
-                            "arg_lines": self.arg_lines(_line_of(ln))})
+                            **_line_style(ln), "arg_lines": self.arg_lines(_line_of(ln))})
         for j, coll in enumerate(ax.collections):
             label = _public_label(coll)
             kind = "scatter" if type(coll).__name__ == "PathCollection" else "collection"

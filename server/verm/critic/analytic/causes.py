@@ -89,11 +89,34 @@ def _rescaled(items: list[Item]) -> set[str]:
     return out
 
 
-def _is_guide(it: Item, rescaled: set[str]) -> bool:
+_NUMBER = re.compile(r"^[\s$€£¥+\-−]*[\d.,]+\s*[%kKMBx×]?[\s\d.,eE+\-−^]*$")
+
+
+def _numeric(text: str | None) -> bool:
+    return bool(text) and bool(_NUMBER.match(text or ""))
+
+
+def _renamed_categories(items: list[Item]) -> set[int]:
+    """Tick labels whose words changed on a categorical axis (a category renamed in the data
+    list): a cause of their own, where a rescale changes numbers (and a date axis changes many
+    labels at once). At most two renamed labels per axis count; more is a rescale."""
+    by_axis: dict[tuple[str, str], list[Item]] = {}
+    for it in items:
+        f = it.finding
+        if (it.role in ("xticklabel", "yticklabel") and f.nature == "text"
+                and f.ref_text and f.render_text
+                and not _numeric(f.ref_text) and not _numeric(f.render_text)):
+            by_axis.setdefault((it.group, it.role), []).append(it)
+    return {id(it) for members in by_axis.values() if len(members) <= 2 for it in members}
+
+
+def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> bool:
     """What an axis rescale or a plot resize changes by itself: ticks, grid and spines that
     moved (or appeared at new places), the plot area's box, texts that only moved. A grid
-    switched on or recoloured is a cause of its own."""
+    switched on or recoloured is a cause of its own, and so is a renamed category."""
     f = it.finding
+    if id(it) in renamed:
+        return False
     if f.consequence:
         return True
     if it.role in GUIDES or (it.role in ("axes", "figure") and f.nature in LAYOUT):
@@ -105,8 +128,9 @@ def _is_guide(it: Item, rescaled: set[str]) -> bool:
 
 def _fold_chart(items: list[Item]) -> list[Item]:
     rescaled = _rescaled(items)
-    guides = [it for it in items if _is_guide(it, rescaled)]
-    roots = [it for it in items if not _is_guide(it, rescaled)]
+    renamed = _renamed_categories(items)
+    guides = [it for it in items if _is_guide(it, rescaled, renamed)]
+    roots = [it for it in items if not _is_guide(it, rescaled, renamed)]
     if not roots:
         # No cause among the findings (limits or ticks set differently): one per plot.
         by_plot: dict[str, list[Item]] = {}

@@ -335,8 +335,8 @@ def _drop_reflowed(findings: list[Finding]) -> list[Finding]:
 
 # Style properties renderers record (chart: props; SVG: props; HTML: props["style"]) whose change
 # is visible though neither colour, text nor position changes: a thicker line, a bigger font.
-STYLE_PROPS = ("linewidth", "fontsize", "fontweight", "stroke-width", "font-size",
-               "font-weight", "font-family", "text-align")
+STYLE_PROPS = ("linewidth", "linestyle", "marker", "markersize", "fontsize", "fontweight",
+               "stroke-width", "font-size", "font-weight", "font-family", "text-align")
 
 
 # Declarations whose change is a matter of colour: the colour comparison reports those.
