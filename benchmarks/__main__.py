@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -230,6 +231,14 @@ def run_one(b: Benchmark, quick: bool, logs: Path, timeout_scale: float = 1.0,
             stop(proc)  # anything it left behind in its group
     outcome.seconds = time.perf_counter() - start
     outcome.tail = tail(log)
+    try:
+        return read_results(b, outcome, json_path, log)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def read_results(b: Benchmark, outcome: Outcome, json_path: Path, log: Path) -> Outcome:
+    """The outcome, with the figures the benchmark wrote (reduced), or why there are none."""
     if outcome.status == TIMED_OUT:
         return outcome
     if not json_path.is_file():

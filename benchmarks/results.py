@@ -128,7 +128,7 @@ def lsp_latency(d: dict[str, Any]) -> Section:
     for r in d["rows"]:
         ratio = (r["naive_p50_ms"] / r["p50_ms"]) if r["naive_p50_ms"] else None
         v50 = f"{num(r['p50_ms'], '.1f')} {mark(r['p50_ms'], '<=', r['target_ms'])}"
-        rows.append([r["kind"], v50,
+        rows.append([r["kind"], v50.strip(),
                      num(r["p95_ms"], ".1f"), target("<=", r["target_ms"]),
                      num(r["naive_p50_ms"], ".0f"),
                      f"{num(ratio, '.1f', '×')} {mark(ratio, '>=', speedup_target)}",
@@ -160,6 +160,9 @@ def lsp_latency(d: dict[str, Any]) -> Section:
     return Section(lines, heads)
 
 
+NAMES = {"chart": "a chart", "html": "an HTML page", "svg": "an SVG icon", "table": "a table"}
+
+
 def cold_start(d: dict[str, Any]) -> Section:
     rows, heads = [], []
     for r in d["rows"]:
@@ -168,7 +171,7 @@ def cold_start(d: dict[str, Any]) -> Section:
                      f"{num(r['first_ms'])} {mark(r['first_ms'], '<=', r['target_ms'])}",
                      f"{num(r['first_min_ms'])}–{num(r['first_max_ms'])}",
                      target("<=", r["target_ms"]), num(r["naive_ms"]), num(ratio, ".2f", "×")])
-        heads.append(f"cold start, open → first diagnostics of a {r['kind']} "
+        heads.append(f"cold start, open → first diagnostics of {NAMES.get(r['kind'], r['kind'])} "
                      f"{num(r['first_ms'] / 1000, '.2f')} s p50 (target ≤ "
                      f"{r['target_ms'] / 1000:g} s)")
     lines = table(["kind", "initialize answered ms", "first diagnostics p50 ms", "min–max",
@@ -269,15 +272,21 @@ def reduce_corpus(raw: list[dict[str, Any]], stdout: str) -> dict[str, Any]:
             "known": sum(len(r.get("known", [])) for r in mine),
             "p50_ms": median(times) if times else None, "p95_ms": pct(times, 95)}
     classes = Counter(f"{r['status']} {r['klass']}" for r in raw if r["status"] != "ok")
-    verm = [f"{r['key']}: {r['klass']} {r.get('reason', '')[:160]}" for r in raw
-            if r["status"] == "verm"]
-    mutations, on = [], False
+    verm = []
+    for r in (r for r in raw if r["status"] == "verm"):
+        said = [*r.get("identity", []), *(f for v in r.get("screenshot", {}).values() for f in v)]
+        more = f" (+ {len(said) - 2} more)" if len(said) > 2 else ""
+        verm.append(f"{r['key']}: {r['klass']} {r.get('reason', '')[:160]}".strip()
+                    + ("; " + "; ".join(f[:160] for f in said[:2]) + more if said else ""))
+    mutations, skipped, on = [], [], False
     for line in stdout.splitlines():
         on = on or line.startswith("== mutations")
         if on and line.startswith("| ") and not line.startswith("| ---"):
             mutations.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif on and line.startswith("  skipped "):
+            skipped.append(line.strip()[len("skipped "):])
     return {"domains": domains, "classes": dict(classes), "verm_failures": verm,
-            "mutations": mutations}
+            "mutations": mutations, "mutations_skipped": skipped}
 
 
 def corpus(d: dict[str, Any]) -> Section:
@@ -301,6 +310,9 @@ def corpus(d: dict[str, Any]) -> Section:
     if d["mutations"]:
         lines += ["", "Mutations (`verm train synth`), analytic critic:", ""]
         lines += table(d["mutations"][0], d["mutations"][1:])
+        skipped = d.get("mutations_skipped") or []
+        if skipped:
+            lines += ["", "Sources the mutations skipped: " + "; ".join(skipped) + "."]
     lines.append("\nTargets (issue 12): no verm failure, no finding against a source's own pin, "
                  "no finding of severity ≥ 2 against a screenshot of it. 'Known critic "
                  "findings' are the manifest's recorded exceptions.")
