@@ -228,3 +228,24 @@ def test_markers_added_to_a_line_are_one_style_error_on_its_call(checker: Checke
     assert found == [("style_error", 7, 1)]
     [d] = judged.last.discrepancies  # type: ignore[attr-defined]
     assert "marker none" in d.description and "circle" in d.description
+
+
+def test_a_grid_switched_off_beside_a_rescale_is_its_own_finding(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """A value that rescales the axis moves every grid line (consequences); the grid gone as
+    a whole is a cause of its own, on the `ax.grid` line the pinned version had."""
+    text = BARS.replace("ax.set_ylim(0, 90)\n", "")
+    old = text[text.index("59, 80]"):text.index("ax.grid(") + len('ax.grid(axis="y", alpha=0.3)\n')]
+    new = old.replace("59, 80]", "59, 30]").replace('ax.grid(axis="y", alpha=0.3)\n', "")
+    found = judged(checker, tmp_path, "bars.py", text, old, new, True)
+    assert sorted(found) == [("data_error", 6, 3), ("style_error", 10, 1)]
+
+
+def test_a_legend_placed_elsewhere_on_a_resized_figure_is_found(checker: Checker,
+                                                                 tmp_path: Path) -> None:
+    """Everything moves when the figure is resized; the legend also moved within its plot."""
+    old = LINES[LINES.index("fig, ax"):]
+    new = old.replace("figsize=(6, 4)", "figsize=(8, 4)").replace('loc="upper left"',
+                                                                   'loc="lower right"')
+    found = judged(checker, tmp_path, "lines.py", LINES, old, new, True)
+    assert sorted(found) == [("structure_error", 4, 2), ("style_error", 10, 1)]

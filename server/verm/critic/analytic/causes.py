@@ -80,8 +80,11 @@ def _rescaled(items: list[Item]) -> set[str]:
     """Plots whose scale visibly changed: tick texts or places, a mark resized or moved, or
     the sidecar saying their data or limits changed."""
     out = set()
+    renamed = _renamed_categories(items)
     for it in items:
         f = it.finding
+        if id(it) in renamed:
+            continue  # a category renamed: its axis is not rescaled for it
         if (f.nature in ("data", "limits") or f.consequence
                 or (it.role in ("xticklabel", "yticklabel") and f.nature in (*LAYOUT, "text"))
                 or (it.role in CHART_MARKS and f.nature in LAYOUT)):
@@ -117,6 +120,8 @@ def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> 
     f = it.finding
     if id(it) in renamed:
         return False
+    if it.role == "grid" and f.nature == "missing" and f.ref_anchor is not None:
+        return False  # the sidecar's grid of an axis is gone: switched off, not rescaled
     if f.consequence:
         return True
     if it.role in GUIDES or (it.role in ("axes", "figure") and f.nature in LAYOUT):

@@ -92,6 +92,9 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
             # A declaration of its own set differently: the cause, on that declaration's line.
             f.nature = "restyle" if style[0] in FONT_CSS else "relayout"
             f.style = style
+        elif (ctx.canvas_changed and na.role == "legend"
+              and _moved_in_parent(rp.tight, np_.tight, ra.key, ref_by_key, by_key)):
+            f.nature = "moved"  # placed elsewhere in its plot, whatever the canvas did
         elif moved and not ctx.canvas_changed:
             f.nature = moved_or_resized(rp.tight, np_.tight)
             # Same data, drawn elsewhere: its axis was rescaled or its plot resized.
@@ -134,6 +137,24 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
                                                    strict=True)) <= PAD
                 for off, old in moves))]
     return _shared_shift(_drop_nested(_drop_reflowed(out)), render)
+
+
+def _moved_in_parent(ref_box: Box, render_box: Box, key: str, ref_by_key: dict[str, Placed],
+                     by_key: dict[str, Placed], share: float = 0.1) -> bool:
+    """Whether an element sits elsewhere in its parent (a legend in its axes) by more than
+    ``share`` of the parent's size: on a resized canvas everything moves, so only the place
+    within the parent says the script put it elsewhere."""
+    parent = key.rsplit("/", 1)[0] if "/" in key else ""
+    pa, pb = ref_by_key.get(parent), by_key.get(parent)
+    if not parent or pa is None or pb is None:
+        return False
+
+    def rel(box: Box, outer: Box) -> tuple[float, float]:
+        w, h = max(1e-9, outer[2] - outer[0]), max(1e-9, outer[3] - outer[1])
+        return ((box[0] + box[2]) / 2 - outer[0]) / w, ((box[1] + box[3]) / 2 - outer[1]) / h
+
+    (ax, ay), (bx, by) = rel(ref_box, pa.tight), rel(render_box, pb.tight)
+    return abs(ax - bx) > share or abs(ay - by) > share
 
 
 def _signature(a: Anchor) -> tuple[object, ...]:
