@@ -69,6 +69,9 @@ class Renderers:
         self._renderers: dict[Kind, Renderer] = {}
         self.jobs = jobs
         self._slots = threading.BoundedSemaphore(jobs) if jobs else None
+        # Chromiums at most (default: ``jobs``). Each costs about as much CPU to start as ten
+        # pages take to render: a caller that knows how few pages it has keeps this lower.
+        self.browsers: int | None = None
 
     def sandbox(self, kind: str) -> Sandbox:
         from verm.render.sandbox import Sandbox
@@ -98,7 +101,7 @@ class Renderers:
 
         with self._lock:
             if self._browser is None:
-                self._browser = BrowserPool(size=self.jobs or 1)
+                self._browser = BrowserPool(size=self.browsers or self.jobs or 1)
             return self._browser
 
     def _make(self, kind: Kind) -> Renderer:
