@@ -249,3 +249,14 @@ def test_a_legend_placed_elsewhere_on_a_resized_figure_is_found(checker: Checker
                                                                    'loc="lower right"')
     found = judged(checker, tmp_path, "lines.py", LINES, old, new, True)
     assert sorted(found) == [("structure_error", 4, 2), ("style_error", 10, 1)]
+
+
+def test_a_grid_missing_from_a_screenshot_is_one_style_error_on_its_plot(
+        checker: Checker, tmp_path: Path) -> None:
+    """No sidecar says where the grid was set, and the edit deleted its call: one cosmetic
+    finding on the plot the grid lines cross, not the bars it ran over "recoloured"."""
+    found = judged(checker, tmp_path, "bars.py", BARS, 'ax.grid(axis="y", alpha=0.3)\n', "",
+                   False)
+    assert found == [("style_error", 4, 1)]
+    [d] = judged.last.discrepancies  # type: ignore[attr-defined]
+    assert "grid lines" in d.location

@@ -29,6 +29,7 @@ from verm.critic.analytic.findings import (
     texty,
     union,
 )
+from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale
@@ -59,6 +60,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         ref_placed = [place(a, frame.from_ref(a.box), frame) for a in ctx.ref_anchors]
         findings += compare_elements(cmp, placed, [p for p in ref_placed if p is not None], ctx,
                              explained)
+    if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
+        findings += missing_grids(cmp, placed, explained)
     if not ctx.canvas_changed:
         pixel_findings = blame_pixels(cmp, placed, explained)
         if frame.scale != 1.0:

@@ -1,0 +1,111 @@
+"""A grid the screenshot has and the render lacks: one finding, not a dozen "changed" marks.
+
+Without a sidecar, a grid switched off leaves thin reference lines across the plot area that
+no render element explains; the pixel pass used to hand their pieces to whatever they crossed
+(a line "drawn differently", bars "recoloured" where the grid ran over them). Here a plot area
+with no grid in the render is searched for differing rows (or columns) that span most of it and
+are a few pixels thick, at least two of them: those are the reference's grid, reported once,
+on the axes, with their pixels explained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, Placed, union
+from verm.types import Anchor, Box
+
+SPAN = 0.55  # share of the plot area's width (height) a grid line's difference must cover
+THICK = 4  # px: thicker runs of differing rows are not grid lines
+MIN_LINES = 2
+
+
+def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
+                  ) -> list[Finding]:
+    """One finding per plot area whose reference grid is missing from the render; its pixels
+    are marked in ``explained``."""
+    keys = {p.anchor.key for p in placed}
+    out = []
+    for p in placed:
+        a = p.anchor
+        if a.role != "axes" or f"{a.key}/xgrid" in keys or f"{a.key}/ygrid" in keys:
+            continue
+        x0, y0, x1, y1 = p.box
+        if x1 - x0 < 20 or y1 - y0 < 20:
+            continue
+        diff = cmp.diff[y0:y1, x0:x1] & ~explained[y0:y1, x0:x1]
+        rows = _lines(diff.mean(axis=1))
+        cols = _lines(diff.mean(axis=0))
+        boxes: list[Box] = [(x0, y0 + r0, x1, y0 + r1) for r0, r1 in rows]
+        boxes += [(x0 + c0, y0, x0 + c1, y1) for c0, c1 in cols]
+        boxes = [b for b in boxes if _reference_only(cmp, b)]
+        if len(boxes) < MIN_LINES:
+            continue
+        pixels = 0
+        for bx0, by0, bx1, by1 in boxes:
+            ix0, iy0, ix1, iy1 = int(bx0), int(by0), int(bx1), int(by1)
+            pixels += int(cmp.diff[iy0:iy1, ix0:ix1].sum())
+            explained[iy0:iy1, ix0:ix1] |= cmp.diff[iy0:iy1, ix0:ix1]
+        ref_box = union(boxes)
+        color = _ink(cmp, boxes)
+        grid = Anchor(box=a.box, role="grid", key=f"{a.key}/grid", name="grid lines",
+                      range=a.range, color=color)
+        out.append(Finding("missing", None, grid, None, ref_box, pixels, evidence=boxes,
+                           name=f"grid lines{_suffix(a.name)}",
+                           note=f"{len(boxes)} grid lines of the reference are not drawn"))
+    return out
+
+
+def _lines(share: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of at most THICK indices whose share of differing pixels is at least SPAN, when
+    there are at least MIN_LINES of them."""
+    hot = share >= SPAN
+    runs: list[tuple[int, int]] = []
+    i, n = 0, hot.size
+    while i < n:
+        if not hot[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and hot[j]:
+            j += 1
+        if j - i <= THICK:
+            runs.append((i, j))
+        i = j
+    return runs if len(runs) >= MIN_LINES else []
+
+
+def _reference_only(cmp: Comparison, box: Box, share: float = 0.3) -> bool:
+    """Whether the difference along ``box`` is reference ink over what the render leaves
+    empty (a grid line gone), in at least ``share`` of it — not a line drawn elsewhere, whose
+    new place shows render ink instead."""
+    bx0, by0, bx1, by1 = (int(v) for v in box)
+    mask = cmp.diff[by0:by1, bx0:bx1]
+    if not mask.any():
+        return False
+    ref = cmp.ref[by0:by1, bx0:bx1].astype(np.int16)[mask]
+    ren = cmp.render[by0:by1, bx0:bx1].astype(np.int16)[mask]
+    ref_ink = np.abs(ref - np.array(cmp.ref_background, dtype=np.int16)).max(axis=1) > 12
+    ren_bare = np.abs(ren - np.array(cmp.render_background, dtype=np.int16)).max(axis=1) <= 12
+    return bool((ref_ink & ren_bare).mean() >= share)
+
+
+def _ink(cmp: Comparison, boxes: list[Box]) -> str | None:
+    """The reference's colour along the lines (median of their differing pixels)."""
+    samples = []
+    for bx0, by0, bx1, by1 in boxes:
+        region = cmp.ref[int(by0):int(by1), int(bx0):int(bx1)]
+        mask = cmp.diff[int(by0):int(by1), int(bx0):int(bx1)]
+        if mask.any():
+            samples.append(region[mask])
+    if not samples:
+        return None
+    r, g, b = np.median(np.concatenate(samples), axis=0).astype(int)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _suffix(axes_name: str) -> str:
+    """" (subplot 2)" for a named plot area, else nothing."""
+    start = axes_name.find(" (")
+    return axes_name[start:] if start >= 0 else ""
