@@ -63,8 +63,9 @@ SCRIPT_CLASSES: dict[str, str] = {
     "data_file": "reads a data file the sdist does not ship (or a sample file since removed)",
     "missing_program": "runs a program that is not installed (ffmpeg, LaTeX)",
     "missing_module": "imports an optional module that is not installed (a GUI toolkit, ...)",
-    "removed_api": "calls a matplotlib API removed or changed since 3.7.5",
-    "interactive": "needs a display, or waits on a GUI event loop or user input (timeout)",
+    "removed_api": "calls a matplotlib (or numpy) API removed or changed since 3.7.5",
+    "interactive": "needs a display or a GUI backend, or waits on user input (a timeout)",
+    "slow": "draws for longer than the render timeout (10 s by default)",
     "needs_arguments": "expects command-line arguments and exits without them",
     "no_figure": "draws no matplotlib figure (prints, or writes files only)",
     "subprocesses": "starts worker processes, which the sandbox does not allow",
@@ -81,6 +82,7 @@ VERM_CLASSES: dict[str, str] = {
     "crash": "an exception escaped the pipeline",
 }
 
+INTERACTIVE = re.compile(r"ginput|waitforbuttonpress|\binput\(|mainloop\(|start_event_loop")
 REMOVED_API = re.compile(
     r"unexpected keyword argument|has no attribute|cannot import name|is not a valid value for|"
     r"unsupported operand type\(s\) for -: 'StyleFlags'|takes \d+ positional argument")
@@ -125,8 +127,11 @@ def classify_failure(failure: RenderFailure, text: str) -> tuple[str, str]:
         return "verm", "render_crash"
     if message.startswith("TclError: no display name"):
         return "script", "interactive"
-    if failure.reason == "timeout":
-        return "script", "interactive"
+    if failure.reason == "timeout":  # waiting on the user, or merely slow
+        return "script", "interactive" if INTERACTIVE.search(text) else "slow"
+    if re.search(r"'NoneType' object has no attribute '(add_tool|toolmanager|window)'",
+                 message):
+        return "script", "interactive"  # the figure manager's GUI parts (Agg has none)
     if failure.reason == "no-figure":
         return "script", "needs_arguments" if "sys.exit" in message else "no_figure"
     if failure.reason != "exception":

@@ -139,7 +139,9 @@ def test_the_sources_own_failures_are_classified_and_as_recorded(
      ("script", "data_file")),
     (RenderFailure("exception", "AttributeError: 'QuadContourSet' object has no attribute "
                    "'collections'"), ("script", "removed_api")),
-    (RenderFailure("timeout", "timed out after 10 s at line 39"), ("script", "interactive")),
+    (RenderFailure("timeout", "timed out after 10 s at line 39"), ("script", "slow")),
+    (RenderFailure("exception", "AttributeError: 'NoneType' object has no attribute "
+                   "'add_tool'"), ("script", "interactive")),
     (RenderFailure("exception", "drawing the figure failed: RuntimeError: Failed to process "
                    "string with tex because latex could not be found"),
      ("script", "missing_program")),
@@ -154,3 +156,11 @@ def test_a_failure_is_the_sources_own_only_when_its_message_says_so(
         failure: RenderFailure, expected: tuple[str, str]) -> None:
     failure = RenderFailure(failure.reason, failure.message, Range.span(0, 0, 0), failure.detail)
     assert bench.classify_failure(failure, "") == expected
+
+
+def test_a_timeout_is_interactive_when_the_script_waits_on_the_user_else_slow() -> None:
+    late = RenderFailure("timeout", "timed out after 10 s at line 39", Range.span(0, 0, 0))
+    assert bench.classify_failure(late, "pts = plt.ginput(3, timeout=-1)\n") == (
+        "script", "interactive")
+    assert bench.classify_failure(late, "for style in styles:\n    draw(style)\n") == (
+        "script", "slow")
