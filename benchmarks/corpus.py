@@ -257,13 +257,8 @@ def select(domains: Sequence[str], icons_per_package: int | None = DEFAULT_ICONS
         keep = {i.key for icons in by_pkg.values() for i in spread(icons, icons_per_package)}
         chosen = [i for i in chosen if i.kind != "svg" or i.key in keep]
     if limit is not None:
-        per: Counter[str] = Counter()
-        kept = []
-        for item in chosen:
-            per[item.kind] += 1
-            if per[item.kind] <= limit:
-                kept.append(item)
-        chosen = kept
+        keep = {i.key for d in DOMAINS for i in spread([i for i in chosen if i.kind == d], limit)}
+        chosen = [i for i in chosen if i.key in keep]
     return chosen
 
 
@@ -385,7 +380,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", default=",".join(DOMAINS))
-    parser.add_argument("--limit", type=int, default=None, help="at most N sources a domain")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="at most N sources a domain, spread over it")
     parser.add_argument("--icons-per-package", type=int, default=DEFAULT_ICONS_PER_PACKAGE,
                         help="icons a package, spread over it (0: all of them; default "
                              f"{DEFAULT_ICONS_PER_PACKAGE})")
