@@ -35,8 +35,9 @@ from verm.source import SUFFIX_KINDS, SourceError
 from verm.viewer.report_site import report_dir_argument
 
 EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
-# Pages and tables a check must have for each Chromium beyond the first: starting one costs
-# about the CPU of rendering ten pages (~1.5 s against ~0.14 s a page).
+# Pages and tables a check must have for each Chromium beyond the first: starting one (its
+# Playwright driver, launch, first page, close) costs ~1.8 s of CPU, what ~13 pages take to
+# render (~0.14 s each), which a busy machine pays in wall time too.
 PAGES_PER_BROWSER = 16
 OUTSIDE_HINT = "if you mean it, pass --allow-outside"
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
