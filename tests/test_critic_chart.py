@@ -350,3 +350,20 @@ def test_one_colour_change_seen_twice_is_one_discrepancy(critic):
     [d] = judge(critic, reference_of(pinned), Chart(legend=True, colors=orange)).discrepancies
     assert d.category == "style_error" and d.fix is not None
     assert (d.fix["expected"], d.fix["actual"]) == ("#1f77b4", "#ff7f0e")
+
+
+def test_a_flat_icon_against_its_jpeg_is_not_blank(critic):
+    """A plain square icon is one colour; its JPEG wobbles around that colour. The same
+    picture, not a blank render (a JPEG of another colour still is)."""
+    import io
+
+    green = Image.new("RGB", (20, 20), "#00c000")
+    buffer = io.BytesIO()
+    green.save(buffer, format="JPEG", quality=80)
+    shot = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    assert shot.getextrema() != green.getextrema()  # not exactly one colour any more
+    flat = Render(kind="svg", source=Path("icon.svg"), image=green)
+    reference = Reference(path=Path("icon.jpg"), image=shot)
+    assert critic.judge(reference, flat).discrepancies == []
+    other = Reference(path=Path("icon.jpg"), image=Image.new("RGB", (20, 20), "#c00000"))
+    assert critic.judge(other, flat).rendered is False
