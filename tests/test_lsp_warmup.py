@@ -125,16 +125,21 @@ def test_verm_serve_starts_the_chart_worker_before_initialize(tmp_path: Path):
             raise
 
 
-def test_verm_serve_elsewhere_starts_nothing_before_initialize(tmp_path: Path):
-    (tmp_path / "notes.md").write_text("| a |\n|---|\n| 1 |\n")
-    proc = subprocess.Popen([VERM, "serve"], cwd=tmp_path, stdin=subprocess.PIPE,
+def early_workers(folder: Path) -> list[int]:
+    """The render workers `verm serve` started in ``folder`` has within 3 s, sent nothing
+    (the early scan runs on its own thread: the time a worker needed above)."""
+    proc = subprocess.Popen([VERM, "serve"], cwd=folder, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        # The early scan runs on its own thread: give it the time a worker needed above.
-        assert wait_for(lambda: workers(proc.pid, "verm.render.forkserver"), 3.0) == []
+        return wait_for(lambda: workers(proc.pid, "verm.render.forkserver"), 3.0)
     finally:
         proc.stdin.close()
         proc.wait(30)
+
+
+def test_verm_serve_elsewhere_starts_nothing_before_initialize(tmp_path: Path):
+    (tmp_path / "notes.md").write_text("| a |\n|---|\n| 1 |\n")
+    assert early_workers(tmp_path) == []
 
 
 Published = list[lsp.PublishDiagnosticsParams]
@@ -219,13 +224,7 @@ def test_verm_prestart_0_starts_nothing_early(tmp_path: Path, monkeypatch: pytes
     with Checker() as checker:
         pinned_copy(checker, tmp_path, "bars.py")
     monkeypatch.setenv("VERM_PRESTART", "0")
-    proc = subprocess.Popen([VERM, "serve"], cwd=tmp_path, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_for(lambda: workers(proc.pid, "verm.render.forkserver"), 3.0) == []
-    finally:
-        proc.stdin.close()
-        proc.wait(30)
+    assert early_workers(tmp_path) == []
 
 
 def test_python_m_verm_is_the_verm_command(tmp_path: Path):
