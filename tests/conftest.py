@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,15 @@ def own_cache(tmp_path_factory: pytest.TempPathFactory,
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True)
+def tmpdir_unchanged() -> Iterator[None]:
+    """No test leaves the process's TMPDIR pointing elsewhere (a browser pool once left it at
+    a Chromium profile folder that was later deleted: every later test's temp files failed)."""
+    before = os.environ.get("TMPDIR")
+    yield
+    assert os.environ.get("TMPDIR") == before, "TMPDIR was left changed"
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,8 @@ IDLE_S = 2.0  # long enough to see the spare while in use, even on a loaded mach
 SERVER = ClientServerConfig(
     server_command=[sys.executable, "-m", "verm.lsp"],
     client_factory=recording_client,
-    server_env={**os.environ, "VERM_SPARE_IDLE_S": str(IDLE_S),
+    # made when the module is imported, before conftest's no_prestart: said here too
+    server_env={**os.environ, "VERM_PRESTART": "0", "VERM_SPARE_IDLE_S": str(IDLE_S),
                 "VERM_BROWSER_IDLE_S": str(IDLE_S)},
 )
 

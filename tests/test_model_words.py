@@ -144,7 +144,7 @@ CORPUS: list[tuple[str, str, str, str | None, int]] = [
     ("line", "first legend entry", "", None, 8),
     ("line", "the last x tick label", "'6' is '7'", "text_error", 14),
     ("bar", "fourth bar", "", None, 7),
-    ("bar", "x tick label 'Q2'", "", None, 6),
+    ("bar", "x tick label 'Q2'", "", None, 3),  # the list of category names
     ("bar", "the legend", "'Revenue' reads 'Revenu'", "text_error", 7),
     ("bar", "horizontal axis label", "", None, 9),
     ("bar", "vertical axis title", "", None, 10),

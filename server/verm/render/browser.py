@@ -447,6 +447,8 @@ class _Job(Generic[T]):
     future: Future[T] = field(default_factory=Future)
 
 
+_ENVIRON_LOCK = threading.Lock()  # os.environ is shared by every thread
+
 @dataclass
 class _Warm:
     """A request to launch Chromium and open a warm page before any job needs them."""
@@ -657,15 +659,19 @@ class Browser:
         base = tempfile.gettempdir()  # computed (and cached) before TMPDIR changes below
         remove_stale(base, TMP_PREFIX)
         self._tmp = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{owner_tag()}-", dir=base)
-        old = os.environ.get("TMPDIR")
-        os.environ["TMPDIR"] = self._tmp
-        try:
-            return sync_playwright().start()
-        finally:
-            if old is None:
-                os.environ.pop("TMPDIR", None)
-            else:
-                os.environ["TMPDIR"] = old
+        # The driver inherits the environment when it starts; browsers of a pool start from
+        # several threads, and two interleaved save/restore pairs would leave one's TMPDIR
+        # set for good (every later temporary file of the process in a folder that goes).
+        with _ENVIRON_LOCK:
+            old = os.environ.get("TMPDIR")
+            os.environ["TMPDIR"] = self._tmp
+            try:
+                return sync_playwright().start()
+            finally:
+                if old is None:
+                    os.environ.pop("TMPDIR", None)
+                else:
+                    os.environ["TMPDIR"] = old
 
     def _browser_pid(self) -> int | None:
         """The browser process id, so the watchdog can kill a wedged browser."""
