@@ -260,3 +260,26 @@ def test_a_grid_missing_from_a_screenshot_is_one_style_error_on_its_plot(
     assert found == [("style_error", 4, 1)]
     [d] = judged.last.discrepancies  # type: ignore[attr-defined]
     assert "grid lines" in d.location
+
+
+CYCLE = """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.plot([1, 3, 2, 4], label="one")
+ax.plot([2, 1, 3, 2], label="two")
+ax.plot([3, 4, 1, 1], label="three")
+ax.legend()
+"""
+
+
+def test_a_series_taken_off_the_colour_cycle_is_one_style_error(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """The first series gets a colour of its own: the later ones each take the colour the one
+    before had (the cycle shifts). One cause, on the line that set the colour."""
+    found = judged(checker, tmp_path, "cycle.py", CYCLE, 'label="one")',
+                   'label="one", color="gold")', True)
+    assert found == [("style_error", 5, 1)]
+    [d] = judged.last.discrepancies  # type: ignore[attr-defined]
+    assert len(d.related) >= 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from verm.critic.analytic.findings import SAME_COLOR, Finding, union
 from verm.critic.analytic.pixels import color_distance, parse_hex
@@ -148,7 +149,35 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return _covered(roots)
+    return _cycle_shift(_covered(roots))
+
+
+def _cycle_shift(roots: list[Item]) -> list[Item]:
+    """A series given a colour of its own no longer takes one from the colour cycle: every
+    later series of its plot takes the colour the one before it had. Those "recoloured"
+    series are the first one's consequences. (Two series that swapped colours are both
+    causes: neither comes first.)"""
+    shifted: dict[int, Item] = {}
+    for group in {it.group for it in roots}:
+        marks = sorted((it for it in roots if it.group == group and it.role in CHART_MARKS
+                        and it.finding.nature == "recolor" and it.finding.ref_color
+                        and it.finding.render_color), key=lambda it: (it.line or 0))
+        if len(marks) < 2:
+            continue
+        head = marks[0]
+        if any(color_distance(head.finding.render_color, m.finding.ref_color) <= SAME_COLOR
+               for m in marks[1:]):
+            continue  # the first took another series' colour: a swap, not a shift
+        for prev, it in pairwise(marks):
+            if color_distance(it.finding.render_color, prev.finding.ref_color) <= SAME_COLOR:
+                shifted[id(it)] = head
+    if not shifted:
+        return roots
+    for it in roots:
+        head = shifted.get(id(it))
+        if head is not None:
+            head.related.append(it)
+    return [it for it in roots if id(it) not in shifted]
 
 
 def _covered(roots: list[Item]) -> list[Item]:
