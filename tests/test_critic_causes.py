@@ -283,3 +283,24 @@ def test_a_series_taken_off_the_colour_cycle_is_one_style_error(checker: Checker
     assert found == [("style_error", 5, 1)]
     [d] = judged.last.discrepancies  # type: ignore[attr-defined]
     assert len(d.related) >= 2
+
+
+PAIR = """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
+left.plot([1, 3, 2, 4], color="#1f77b4")
+left.set_title("Trend")
+right.bar(["x", "y", "z"], [3, 1, 2], color="#ff7f0e")
+right.set_title("Split")
+"""
+
+
+def test_another_subplot_grid_is_one_structure_error_on_its_line(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """Two plots side by side made one above the other: every mark, tick and title moved or
+    resized with its plot. One cause, on the `subplots` line; nothing inside it on its own."""
+    found = judged(checker, tmp_path, "pair.py", PAIR, "plt.subplots(1, 2,",
+                   "plt.subplots(2, 1,", True)
+    assert found == [("structure_error", 4, 2)]

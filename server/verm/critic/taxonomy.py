@@ -64,7 +64,7 @@ def categorize(
         nature = "moved"
     if nature == "data":  # the sidecar says the series' own values differ
         return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
-    if nature == "limits":  # an axis's limits or scale set differently
+    if nature in ("limits", "subplots"):  # an axis's limits, a plot's place in the grid
         return "structure_error", 2
     if nature in ("rows-missing", "columns-moved"):  # a table's rows or columns, as wholes
         return "layout_error", 3

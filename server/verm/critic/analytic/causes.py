@@ -284,7 +284,7 @@ def _orphan(it: Item) -> bool:
     """A difference no element explains: unanchored, or only the whole canvas / plot area."""
     a = it.d.anchor
     return a is None or (a.role in TOP_CONTAINERS and it.finding.nature not in
-                         ("background", "recolor", "limits"))
+                         ("background", "recolor", "limits", "subplots"))
 
 
 def _fold_orphans(roots: list[Item]) -> list[Item]:

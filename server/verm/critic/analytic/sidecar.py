@@ -128,6 +128,8 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
         if not any(inside(g.box, grow(f.box, PAD), 0.9) for g in out):
             out.append(f)
     out += _limits(out, render, ref, cmp, explained)
+    if not ctx.canvas_changed:
+        out += _relaid(out, render, ref, cmp)
     # Children that moved with their container (a legend's texts) are its move, not theirs.
     out = [f for f in out if not (
         f.nature == "moved" and f.ref_box is not None and f.render_box is not None
@@ -253,6 +255,50 @@ def data_note(ref: Anchor, render: Anchor, ref_by_key: dict[str, Placed],
             if a and b and a != b:
                 parts.append(f"{axis}-axis now {b}, reference {a}")
     return "; ".join(parts)
+
+
+RELAID = 0.08  # share of the canvas a plot area moved or resized by: another subplot layout
+LAID_OUT = frozenset({"moved", "resized", "extra", "missing", "changed", "shifted"})
+
+
+def _relaid(findings: list[Finding], render: list[Placed], ref: list[Placed],
+            cmp: Comparison) -> list[Finding]:
+    """Plot areas placed or sized differently on the same canvas (`plt.subplots(2, 1)` made
+    `(1, 2)`): one cause per plot, on the line that made it; what moved, grew or seems to
+    appear and vanish inside it follows from it. Its data, texts and colours stay causes."""
+    ref_by_key = {p.anchor.key: p for p in ref}
+    render_keys = {p.anchor.key for p in render}
+    height, width = cmp.diff.shape
+    out: list[Finding] = []
+
+    def follows(f: Finding, prefix: str) -> bool:
+        b = f.anchor or f.ref_anchor
+        if b is None or not b.key.startswith(prefix) or f.nature not in LAID_OUT:
+            return False
+        # An element on both sides only looks new or gone where the plot moved; one the
+        # sidecar has on one side only (a scatter made a line, a grid switched off) is news.
+        return f.nature not in ("extra", "missing") or (b.key in ref_by_key
+                                                        and b.key in render_keys)
+
+    for p in render:
+        a = p.anchor
+        rp = ref_by_key.get(a.key)
+        if a.role != "axes" or "/" in a.key or rp is None:
+            continue
+        (x0, y0, x1, y1), (u0, v0, u1, v1) = p.tight, rp.tight
+        change = max(abs(x0 - u0) / width, abs(x1 - u1) / width, abs(y0 - v0) / height,
+                     abs(y1 - v1) / height)
+        if change < RELAID:
+            continue
+        for f in findings:
+            if follows(f, a.key + "/"):
+                f.consequence = True
+        out.append(Finding("subplots", a, rp.anchor, p.tight, rp.tight, 0,
+                           note=(f"the plot area is {round(x1 - x0)}×{round(y1 - y0)} px at "
+                                 f"({round(x0)}, {round(y0)}), in the reference "
+                                 f"{round(u1 - u0)}×{round(v1 - v0)} px at ({round(u0)}, "
+                                 f"{round(v0)}): the subplot layout differs")))
+    return out
 
 
 def _limits(findings: list[Finding], render: list[Placed], ref: list[Placed], cmp: Comparison,

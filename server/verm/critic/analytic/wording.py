@@ -70,6 +70,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f"its data differ from the reference{': ' + f.note if f.note else ''}"
     elif nature == "limits":
         desc = f.note or "axis limits differ from the reference"
+    elif nature == "subplots":
+        desc = f.note or "the subplot layout differs from the reference"
     elif nature in ("rows-missing", "rows-extra", "columns-moved"):
         desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
@@ -138,7 +140,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
     else:
         ref_box = frame.to_ref(f.ref_box or evidence_box)
         render_box = frame.to_render(f.render_box or evidence_box)
-    if f.note and nature not in ("data", "limits", "rows-missing", "rows-extra",
+    if f.note and nature not in ("data", "limits", "subplots", "rows-missing", "rows-extra",
                                  "columns-moved"):
         desc += f"; {f.note}"
     return Discrepancy(
