@@ -10,17 +10,8 @@
   const STATUS_WORDS = { pass: 'pass', fail: 'fail', 'not-rendered': 'not rendered', error: 'not checked' };
   const SEVERITY_ORDER = ['error', 'warning', 'info'];
 
-  /** @param {string} tag @param {string} [cls] @param {string} [text] */
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) {
-      e.className = cls;
-    }
-    if (text !== undefined) {
-      e.textContent = text;
-    }
-    return e;
-  }
+  // viewer.js loads first (report.html): its element helper builds this page too
+  const el = root.VermViewer.el;
 
   function statusOf(s) {
     if (s.error) {

@@ -600,6 +600,7 @@
   }
 
   api.mount = mount;
+  api.el = el;
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start);
   } else {
