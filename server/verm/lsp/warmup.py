@@ -32,6 +32,7 @@ SCAN_DEPTH = 6
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "build", "dist"}
 REF_SUFFIX = ".ref.png"
 CONFIG_BYTES = 256 * 1024
+ALL_KINDS = len(set(SUFFIX_KINDS.values()))  # found them all: the scan can stop
 
 
 def enabled() -> bool:
@@ -45,7 +46,7 @@ def pinned_kinds(folder: Path, budget: int = SCAN_ENTRIES) -> set[Kind]:
     kinds: set[Kind] = set()
     kinds |= _config_kinds(folder)
     queue = deque([(folder, 0)])  # breadth first, by name: shallow pins are found first
-    while queue and budget > 0 and len(kinds) < len(set(SUFFIX_KINDS.values())):
+    while queue and budget > 0 and len(kinds) < ALL_KINDS:
         path, depth = queue.popleft()
         try:
             with os.scandir(path) as it:

@@ -77,11 +77,10 @@ def group_causes(findings: list[Finding], found: list[Discrepancy], domain: str,
     return [_emit(r) for r in roots]
 
 
-def _rescaled(items: list[Item]) -> set[str]:
+def _rescaled(items: list[Item], renamed: set[int]) -> set[str]:
     """Plots whose scale visibly changed: tick texts or places, a mark resized or moved, or
     the sidecar saying their data or limits changed."""
     out = set()
-    renamed = _renamed_categories(items)
     for it in items:
         f = it.finding
         if id(it) in renamed:
@@ -133,8 +132,8 @@ def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> 
 
 
 def _fold_chart(items: list[Item]) -> list[Item]:
-    rescaled = _rescaled(items)
     renamed = _renamed_categories(items)
+    rescaled = _rescaled(items, renamed)
     guides = [it for it in items if _is_guide(it, rescaled, renamed)]
     roots = [it for it in items if not _is_guide(it, rescaled, renamed)]
     if not roots:
