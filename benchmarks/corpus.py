@@ -49,6 +49,7 @@ from corpus_sources import DOMAINS, CorpusItem  # noqa: E402
 from critic_quality import make_references, same_pixels  # noqa: E402
 from critic_quality_metrics import percentile  # noqa: E402
 from verm.check import Checker, CriticError  # noqa: E402
+from verm.render import Renderers  # noqa: E402
 from verm.types import Discrepancy, RenderFailure  # noqa: E402
 
 SCREENSHOTS = ("jpeg", "hidpi", "cropped")
@@ -228,8 +229,9 @@ def run(items: Sequence[CorpusItem], jobs: int = 2, known: dict[str, list[str]] 
         turn[item.kind] += 1
         return (variants[(turn[item.kind] - 1) % len(variants)],)
 
-    with Checker(critic="analytic") as checker, tempfile.TemporaryDirectory(
-            prefix="verm-corpus-") as tmp, ThreadPoolExecutor(max(1, jobs)) as pool:
+    with Checker(critic="analytic", renderers=Renderers(batch=True)) as checker, \
+            tempfile.TemporaryDirectory(prefix="verm-corpus-") as tmp, \
+            ThreadPoolExecutor(max(1, jobs)) as pool:
         futures = [pool.submit(judge_source, checker, item, Path(tmp), known, variants_of(item))
                    for item in items]
         for n, future in enumerate(as_completed(futures), start=1):

@@ -51,6 +51,7 @@ from verm.check import Checker
 from verm.critic.analytic.compare import GROUP_RADIUS, find_regions
 from verm.locate import locate
 from verm.pins import pin_render
+from verm.render import Renderers
 from verm.reward import reward
 from verm.source import kind_of
 from verm.types import Anchor, Discrepancy, Render
@@ -468,8 +469,9 @@ def run_source(checker: Checker, item: Item, args: argparse.Namespace, tmp: Path
 def run_all(items: Sequence[Item], args: argparse.Namespace) -> list[Outcome]:
     """Every source on ``--jobs`` threads over one Checker (renders run in its sandboxes)."""
     outcomes: dict[str, Outcome] = {}
-    with Checker(critic="analytic") as checker, tempfile.TemporaryDirectory(
-            prefix="verm-quality-") as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
+    with Checker(critic="analytic", renderers=Renderers(batch=True)) as checker, \
+            tempfile.TemporaryDirectory(prefix="verm-quality-") as tmp, \
+            ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_source, checker, item, args, Path(tmp)) for item in items]
         for n, future in enumerate(as_completed(futures), start=1):
             outcome = future.result()

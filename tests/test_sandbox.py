@@ -183,6 +183,40 @@ def test_idle_spares_retire_and_the_next_job_still_runs():
         box.close()
 
 
+def _rewarms(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_spares_rewarm_after_each_job_only_outside_a_batch(
+        batch: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """For an editor (saves seconds apart) a spare re-warms as soon as it is forked, so the
+    next save finds it warm. In a batch (``verm check`` of a folder: jobs back to back, each
+    as long as a render) re-warming after every job would spend a second core on work no
+    job needs: spares re-warm only once jobs pause (``PREWARM_AFTER_S``)."""
+    from verm.render.forkserver import BURST_S, PREWARM_AFTER_S
+
+    log = tmp_path / "prewarm.log"
+    monkeypatch.setenv("SANDBOX_JOBS_PREWARM_LOG", str(log))
+    box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)], batch=batch)
+    try:
+        gap = (BURST_S + PREWARM_AFTER_S) / 2  # more than a burst's, less than a pause
+        for x in range(4):
+            assert box.run("sandbox_jobs:double", {"x": x}).data["x"] == 2 * x
+            time.sleep(gap)
+        during = _rewarms(log)
+        time.sleep(PREWARM_AFTER_S + 1.0)  # a pause: the waiting spare re-warms now
+        after = _rewarms(log)
+    finally:
+        box.close()
+    if batch:
+        assert during == 0, "no spare re-warmed while the batch's jobs kept coming"
+        assert after == 1, "the spare waiting through the pause re-warmed, once"
+    else:
+        assert during >= 4, "each spare re-warmed at once (the first, and one after each job)"
+        assert after == during
+
+
 def test_nothing_is_imported_from_the_working_directory(monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path):
     """A workspace's own lxml.py must not run in the fork server, outside the sandbox."""

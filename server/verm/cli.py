@@ -75,10 +75,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def _checker(args: argparse.Namespace, critic: str | None = None,
              jobs: int | None = None) -> Checker:
-    """``jobs``: the most renders at once (each its own sandbox child or Chromium)."""
+    """``jobs``: the most renders at once (each its own sandbox child or Chromium). The CLI's
+    renders come back to back, so its workers do not re-warm between them."""
     from verm.render import Renderers
 
-    return Checker(critic=critic, overrides=_overrides(args), renderers=Renderers(jobs))
+    return Checker(critic=critic, overrides=_overrides(args),
+                   renderers=Renderers(jobs, batch=True))
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -317,7 +317,9 @@ def make_checker(args: RLArgs) -> Any:
         overrides["model-name"] = args.model_name
     if args.api_key_env:
         overrides["api-key-env"] = args.api_key_env
-    return Checker(critic=args.critic, overrides=overrides)
+    from verm.render import Renderers
+
+    return Checker(critic=args.critic, overrides=overrides, renderers=Renderers(batch=True))
 
 
 def make_reward(args: RLArgs, checker: Any) -> VisualReward:

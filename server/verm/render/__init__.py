@@ -59,15 +59,18 @@ def prestart(kinds: Iterable[str]) -> None:
 class Renderers:
     """Lazily created renderers for every kind; ``close()`` stops their workers."""
 
-    def __init__(self, jobs: int | None = None) -> None:
+    def __init__(self, jobs: int | None = None, *, batch: bool = False) -> None:
         """``jobs``: the most renders at once (``verm check --jobs``), each in a worker of its
         own — a forked sandbox child, or a page in a Chromium of its own — with the render's
-        time and memory limits; more callers wait. None: no cap, one Chromium (the server)."""
+        time and memory limits; more callers wait. None: no cap, one Chromium (the server).
+        ``batch``: renders come back to back (a folder checked, a dataset made), not one per
+        save: the fork servers skip re-warming between them."""
         self._lock = threading.Lock()
         self._sandboxes: dict[str, Sandbox] = {}
         self._browser: BrowserPool | None = None
         self._renderers: dict[Kind, Renderer] = {}
         self.jobs = jobs
+        self.batch = batch
         self._slots = threading.BoundedSemaphore(jobs) if jobs else None
         # Chromiums at most (default: ``jobs``). Each costs about as much CPU to start as ten
         # pages take to render: a caller that knows how few pages it has keeps this lower.
@@ -82,7 +85,7 @@ class Renderers:
                 with _early_lock:
                     box = _early.pop(kind, None)
                 if box is None:
-                    box = Sandbox(SANDBOX_MODULES[kind])
+                    box = Sandbox(SANDBOX_MODULES[kind], batch=self.batch)
                 self._sandboxes[kind] = box
             return box
 

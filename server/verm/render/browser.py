@@ -50,13 +50,28 @@ T = TypeVar("T")
 ORIGIN = "http://verm.invalid"
 ENV_VAR = "VERM_CHROMIUM"
 ASSET_BYTES = DEFAULT_LIMITS.reference_bytes  # default most of one file a page loads (64 MB)
-_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-_KNOWN_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bin/chromium",
-                "/usr/bin/google-chrome")
+# The headless shell first: the same Blink and Skia (the same pixels), without the desktop
+# browser around them — its browser process spends about half the CPU per page (a folder of
+# pages checked with --jobs 2 scales on two cores only with it). Debian: chromium-headless-shell.
+_NAMES = ("chromium-headless-shell", "chrome-headless-shell", "chromium", "chromium-browser",
+          "google-chrome", "google-chrome-stable", "chrome")
+_KNOWN_PATHS = ("/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium",
+                "/usr/bin/chromium-browser", "/snap/bin/chromium", "/usr/bin/google-chrome")
 
 # Chromium flags (see NOTES.md): quiet, no GPU, and no way off the machine. The proxy points at
 # the discard port and `<-loopback>` removes the implicit loopback bypass, so WebSocket and
-# sendBeacon (which request interception misses) fail for every host, 127.0.0.1 included.
+# sendBeacon (which request interception misses) fail for every host, 127.0.0.1 included. WebRTC's
+# UDP (STUN) is refused by the IP handling policy: Chromium reads --webrtc-ip-handling-policy, the
+# headless shell only the content layer's --force-webrtc-ip-handling-policy, so both are given.
+# Chromium keeps only the last --disable-features, and Playwright passes its own list first: ours
+# repeats Playwright's (1.65's chromiumSwitches: no calls home, no paint holding, ...) and adds
+# RenderDocument, a new frame host for every navigation — a quarter of each page's CPU here.
+_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "RenderDocument",
+)
 _ARGS = (
     "--disable-gpu",
     "--disable-background-networking",
@@ -67,6 +82,8 @@ _ARGS = (
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=" + ",".join(_DISABLED_FEATURES),
 )
 
 # Runs before any page script in every document: a fresh origin state for every render.
@@ -488,6 +505,7 @@ class Browser:
         self._pid: int | None = None
         self._generation = 0  # bumped by close(): a watchdog of an older generation exits
         self._memory: _MemoryWatch | None = None  # the running job's cap, if it has one
+        self._last_watch: _MemoryWatch | None = None  # its page processes, for the next job
         self._over_memory_serial = -1
         self._tmp: str | None = None  # TMPDIR of Playwright's driver and Chromium (profiles)
 
@@ -754,8 +772,10 @@ class Browser:
         with self._cond:
             self._serial += 1
             self._armed = (self._serial, time.monotonic() + timeout_s + self.grace_s)
-            self._memory = (_MemoryWatch(self._serial, memory_mb, self._pid)
+            last = self._memory or self._last_watch
+            self._memory = (_MemoryWatch(self._serial, memory_mb, self._pid, last)
                             if memory_mb and self._pid else None)
+            self._last_watch = self._memory or last
             self._cond.notify_all()
             return self._serial
 
@@ -914,10 +934,16 @@ class _MemoryWatch:
     their own while one job runs: ArrayBuffers and canvases too, which no V8 heap flag
     bounds."""
 
-    def __init__(self, serial: int, memory_mb: int, browser_pid: int) -> None:
+    def __init__(self, serial: int, memory_mb: int, browser_pid: int,
+                 last: _MemoryWatch | None = None) -> None:
+        """``last``: the previous job's watch of this browser, whose page processes it found
+        are this job's too until the next look (every ``RESCAN_S``, as within one job): a
+        look lists every process on the machine, too dear to repeat for every page."""
         self.serial, self.memory_mb, self.browser_pid = serial, memory_mb, browser_pid
         self._renderers: list[int] = []
         self._scanned = 0.0
+        if last is not None and last.browser_pid == browser_pid:
+            self._renderers, self._scanned = last._renderers, last._scanned
 
     def _scan(self) -> None:
         found = []

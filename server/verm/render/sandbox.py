@@ -115,13 +115,17 @@ class Sandbox:
     """A lazily started fork server preloaded with ``modules``."""
 
     def __init__(self, modules: list[str], pythonpath: list[str] | None = None, *,
-                 spare_idle_s: float | None = None, nproc: int | None = None) -> None:
+                 spare_idle_s: float | None = None, nproc: int | None = None,
+                 batch: bool = False) -> None:
         """``spare_idle_s``: how long a pre-warmed spare worker waits for a job before it
         retires (default ``VERM_SPARE_IDLE_S`` or 120 s); the fork server itself stays.
-        ``nproc``: how many processes and threads one job may have at once (default 256)."""
+        ``nproc``: how many processes and threads one job may have at once (default 256).
+        ``batch``: jobs come back to back (a folder checked): spares re-warm only when jobs
+        pause, not after every job (see ``forkserver.serve``)."""
         self._modules = list(modules)
         self._nproc = nproc
         self._spare_idle_s = spare_idle_s
+        self.batch = batch
         self._pythonpath = list(pythonpath or [])
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -157,6 +161,7 @@ class Sandbox:
                "VERM_PARENT_PID": str(os.getpid()), "VERM_PRELOAD": ",".join(preload)}
         if self._spare_idle_s is not None:
             env["VERM_SPARE_IDLE_S"] = str(self._spare_idle_s)
+        env["VERM_SANDBOX_BATCH"] = "1" if self.batch else "0"
         env["VERM_SANDBOX_NPROC"] = str(self._nproc or env.get("VERM_SANDBOX_NPROC")
                                         or NPROC_DEFAULT)
         if self._pythonpath:

@@ -149,6 +149,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from verm.check import Checker
     from verm.config import ConfigError
+    from verm.render import Renderers
     from verm.revise.policy import PolicySettingsError, open_policy
 
     if not args.images.is_dir():
@@ -173,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
         folder = args.keep_sources or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            with Checker(critic=args.critic, overrides=overrides) as checker:
+            with Checker(critic=args.critic, overrides=overrides,
+                         renderers=Renderers(batch=True)) as checker:
                 from tqdm import tqdm
 
                 for path, domain in tqdm(images, unit="image", file=sys.stderr,

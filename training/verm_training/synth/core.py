@@ -214,9 +214,10 @@ def _init_worker(critic: str | None) -> None:
     from multiprocessing import util
 
     from verm.check import Checker
+    from verm.render import Renderers
 
     global _worker_checker
-    _worker_checker = Checker(critic=critic or "analytic")
+    _worker_checker = Checker(critic=critic or "analytic", renderers=Renderers(batch=True))
     util.Finalize(None, _worker_checker.close, exitpriority=10)
 
 
@@ -253,8 +254,9 @@ def run_units(units: list[Unit], fn: Callable[..., Outcome], kwargs: dict[str, A
             own = checker is None
             if own:
                 from verm.check import Checker
+                from verm.render import Renderers
 
-                checker = Checker(critic=critic or "analytic")
+                checker = Checker(critic=critic or "analytic", renderers=Renderers(batch=True))
             try:
                 with ThreadPoolExecutor(max_workers=max(1, min(workers, len(units)))) as threads:
                     futures = {threads.submit(fn, checker, unit, **kwargs): unit

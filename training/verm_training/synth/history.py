@@ -29,6 +29,7 @@ def _git(repo: Path, *args: str) -> str:
 def git_units(repo: Path, domains: Iterable[str] | None = None) -> list[Unit]:
     """The tracked sources of ``repo`` that have a reference pinned today."""
     from verm.check import Checker
+    from verm.render import Renderers
 
     repo = repo.absolute()
     if not repo.is_dir():
@@ -39,7 +40,7 @@ def git_units(repo: Path, domains: Iterable[str] | None = None) -> list[Unit]:
         raise ValueError(f"{repo}: not a git repository ({exc})") from None
     wanted = set(domains or DOMAINS)
     units: list[Unit] = []
-    with Checker(critic="analytic") as checker:
+    with Checker(critic="analytic", renderers=Renderers(batch=True)) as checker:
         for rel in sorted(_git(root, "ls-files", "-z").split("\0")):
             path = root / rel
             kind = kind_of(path)
