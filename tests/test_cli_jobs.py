@@ -77,3 +77,48 @@ def test_no_more_renders_at_once_than_jobs(tmp_path: Path):
         assert all(r.ok for r in done), [r.failure for r in done]
         assert renderers.browser().size == 2  # pages: a Chromium per job at most
     assert most == 2
+
+
+def _chromiums_below(pid: int) -> set[int]:
+    """Chromiums (browser processes, each counted once: a wrapper script that started one is
+    the same browser; not their page, GPU or utility children) below ``pid``."""
+    from verm.render.processes import descendants, live_children
+
+    tree = live_children()
+    parent = {child: ppid for ppid, children in tree.items() for child in children}
+    found = set()
+    for child in descendants(pid, tree):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if (b"--remote-debugging-pipe" in argv
+                and not any(a.startswith(b"--type=") for a in argv)):
+            found.add(child)
+    return {child for child in found if parent.get(child) not in found}
+
+
+def test_sixteen_pages_on_two_jobs_render_in_two_chromiums(tmp_path: Path):
+    """From 16 pages and tables on, `--jobs 2` renders in two Chromiums and still gives exactly
+    `--jobs 1`'s output."""
+    import subprocess
+    import sys
+    import time
+
+    text = (FIXTURES / "stock.md").read_text()
+    for i in range(16):
+        (tmp_path / f"t{i:02d}.md").write_text(text.replace("|   7 |", f"| {i:3d} |"))
+    assert verm("pin", *[f"t{i:02d}.md" for i in range(16)], cwd=tmp_path).returncode == 0
+    (tmp_path / "t03.md").write_text(text.replace("|   7 |", "| 999 |"))  # one fails
+    one = verm("check", ".", "--format", "json", "--jobs", "1", cwd=tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "verm.cli", "check", ".", "--format", "json",
+                             "--jobs", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    while proc.poll() is None:
+        seen |= _chromiums_below(proc.pid)
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    assert one.returncode == proc.returncode == 1, (one.stderr, err)
+    assert out == one.stdout and len(out.splitlines()) == 16
+    assert len(seen) == 2, f"Chromiums seen: {seen}"

@@ -269,6 +269,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         index = {path: i for i, path in reversed(list(enumerate(every)))}
         pages = sum(SUFFIX_KINDS.get(p.suffix.lower()) in ("html", "table") for p in sources)
         checker.renderers.browsers = min(_jobs(args), 1 + pages // PAGES_PER_BROWSER)
+        if len(sources) > 1:  # workers start together while the first sources are read
+            with contextlib.suppress(ConfigError):
+                checker.prestart({kind for p in sources
+                                  if (kind := SUFFIX_KINDS.get(p.suffix.lower()))})
         progress = Progress(len(sources))
         for i, (path, outcome) in enumerate(_judged(checker, sources, args)):
             progress.step(i, str(path))

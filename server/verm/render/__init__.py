@@ -91,12 +91,15 @@ class Renderers:
 
     def prestart(self, kinds: Iterable[str], chromium_path: str | None = None) -> None:
         """Start the workers ``kinds`` render with, in the background: the fork servers of
-        charts and icons, Chromium (and one warm page) for pages and tables."""
-        for kind in set(kinds):
+        charts and icons, Chromium (and one warm page) for pages and tables — as many as
+        ``browsers`` when a caller set how many it needs."""
+        kinds = set(kinds)
+        for kind in kinds:
             if kind in SANDBOX_MODULES:
                 _start_in_background(self.sandbox(kind), kind)  # start() is idempotent
         if {"html", "table"} & set(kinds):
-            self.browser().warm(chromium_path)
+            pool = self.browser()
+            pool.warm(chromium_path, count=pool.size if self.browsers else 1)
 
     def browser(self) -> BrowserPool:
         """The Chromiums of pages and tables: as many as renders may run at once."""

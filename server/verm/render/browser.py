@@ -903,12 +903,17 @@ class BrowserPool:
         """``submit`` and wait."""
         return self.submit(fn, **kwargs).result()
 
-    def warm(self, chromium_path: str | None = None) -> None:
-        """Launch the first Chromium ahead of the first page (``Browser.warm``); the others
-        start when jobs overlap."""
+    def warm(self, chromium_path: str | None = None, count: int = 1) -> None:
+        """Launch ``count`` Chromiums (at most ``size``) ahead of the first pages, each on its
+        own thread (``Browser.warm``); the others start when jobs overlap."""
         with self._lock:
-            browser = self._browsers[0] if self._browsers else self._pick()
-        browser.warm(chromium_path)
+            while len(self._browsers) < min(max(1, count), self.size):
+                browser = Browser(self.chromium_path, **self._kwargs)
+                self._browsers.append(browser)
+                self._busy[browser] = 0
+            browsers = self._browsers[:max(1, count)]
+        for browser in browsers:
+            browser.warm(chromium_path)
 
     def close(self) -> None:
         """Close every browser; a later job starts afresh."""
