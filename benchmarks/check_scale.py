@@ -62,17 +62,31 @@ def reap(wait_s: float = 20.0) -> None:
             time.sleep(0.05)
 
 
+def machine_busy_s() -> float | None:
+    """CPU seconds the whole machine has been busy (user, nice, system, irq; not idle, iowait or
+    steal), from /proc/stat; None elsewhere. It sees every process verm starts, also those its
+    fork servers reap without a trace (their CPU never reaches our children's times)."""
+    try:
+        with open("/proc/stat") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:8]]
+    except (OSError, ValueError):
+        return None
+    return (sum(ticks[:3]) + sum(ticks[5:7])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_check(jobs: int, folder: Path) -> dict[str, float]:
-    """One `verm check . --jobs N`: wall and CPU seconds, sources judged, load before it."""
+    """One `verm check . --jobs N`: wall and CPU seconds, sources judged, load before it. The
+    CPU is the machine's (other work counts too: see the load), else that of verm's processes."""
     reap()
     load = os.getloadavg()[0]
-    before = os.times()
+    before, busy = os.times(), machine_busy_s()
     t = time.perf_counter()
     out = verm("check", ".", "--format", "json", "--jobs", str(jobs), cwd=folder)
     wall = time.perf_counter() - t
+    after, busy_after = os.times(), machine_busy_s()
     reap()
-    after = os.times()
-    cpu = (after.children_user + after.children_system
+    cpu = (busy_after - busy if busy is not None and busy_after is not None else
+           after.children_user + after.children_system
            - before.children_user - before.children_system)
     return {"jobs": jobs, "wall_s": wall, "cpu_s": cpu, "checked": len(out.stdout.splitlines()),
             "load": load}
@@ -144,12 +158,19 @@ def main() -> None:
     print(f"{'naive':<12} {naive_per * args.sources:>8.1f} {1 / naive_per:>10.2f} "
           f"{1000 * naive_per:>14.0f} {base / (naive_per * args.sources):>8.2f}×  "
           f"(one `verm check` process per source, {len(naive)} timed, scaled)")
+    one = rows[0]
+    ceiling = (os.cpu_count() or 1) * one["wall_s"] / one["cpu_s"] if one["cpu_s"] else None
+    if ceiling is not None:
+        print(f"ceiling: --jobs {one['jobs']:.0f} already keeps {one['cpu_s'] / one['wall_s']:.2f} "
+              f"cores busy (Chromium's processes, the render workers and the judging overlap), so "
+              f"{os.cpu_count()} cores can run it at most {ceiling:.2f}× faster")
     print(f"target: --jobs 2 ≥ {TARGET_SPEEDUP:g}× --jobs 1 on 2 cores"
-          + ("" if reaping else " (CPU: verm's own processes only, no subreaper here)"))
+          + ("" if reaping or machine_busy_s() is not None else
+             " (CPU: verm's own processes only, no subreaper here)"))
     if args.json is not None:
         args.json.write_text(json.dumps({
             "settings": {"sources": args.sources, "naive": len(naive), "cores": os.cpu_count()},
-            "pin_s": pin_s, "target_speedup": TARGET_SPEEDUP,
+            "pin_s": pin_s, "target_speedup": TARGET_SPEEDUP, "ceiling": ceiling,
             "rows": [{**r, "jobs": int(r["jobs"]), "sources_per_s": r["checked"] / r["wall_s"],
                       "speedup": base / r["wall_s"]} for r in rows],
             "runs": runs,

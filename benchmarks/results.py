@@ -388,6 +388,12 @@ def check_scale(d: dict[str, Any]) -> Section:
     s = d["settings"]
     lines.append(f"\n{s['sources']} mixed sources (a tenth changed), {s['cores']} cores; pinned "
                  f"in {num(d['pin_s'], '.1f')} s; naive: {s['naive']} timed, scaled.")
+    if d.get("ceiling"):
+        one = d["rows"][0]
+        busy = num(one["cpu_s"] / one["wall_s"], ".2f")
+        lines.append(f"`--jobs {one['jobs']}` already keeps {busy} cores busy (Chromium's "
+                     "processes, render workers and judging overlap): "
+                     f"{s['cores']} cores can run it at most {num(d['ceiling'], '.2f')}× faster.")
     two = next((r for r in d["rows"] if r["jobs"] == 2), None)
     heads = [f"`verm check` of {s['sources']} sources: {num(two['sources_per_s'], '.1f')} "
              f"sources/s with `--jobs 2`, {num(two['speedup'], '.2f')}× `--jobs 1` (target ≥ "
