@@ -19,6 +19,7 @@ from verm.critic.analytic.pixels import (
     abs_diff,
     as_rgb,
     channel_max,
+    differs_from,
     dilate,
     ink_mask,
     neighbourhood_range,
@@ -39,6 +40,7 @@ EXACT_MIN_PIXELS = 3  # same renderer, same canvas: no noise, so one changed gly
 JITTER = 2  # px a resampled reference's glyphs may land off (see forgive_jitter)
 JITTER_AREA = 20_000  # regions larger than this (box px) are never jitter
 JITTER_TILE = 12  # px: glyph-sized tiles, each with its own shift
+CUT_REACH = 2  # px along a cut edge its content's anti-aliased rim may reach past the ink
 SPARSE = 0.05  # below this share of candidate pixels, test them one by one (gathered)
 
 
@@ -370,6 +372,9 @@ def compare(
     if reg.method == "identical":
         return cmp
     cmp.diff = cmp.unexplained(a, b)
+    if reg.method == "search":
+        cmp.diff &= ~beyond_cut(a, frame, reference.size, reg.ref_background, render.size,
+                                reg.render_frame)
     regions = find_regions(cmp.diff, min_pixels=MIN_PIXELS if cmp.lossy or reg.scale != 1.0
                            else EXACT_MIN_PIXELS)
     if reg.scale != 1.0 and regions:
@@ -378,6 +383,78 @@ def compare(
     return cmp
 
 
+def beyond_cut(a: np.ndarray, frame: Frame, ref_size: tuple[int, int], ref_background: Color,
+               render_size: tuple[int, int], render_frame: int = 0) -> np.ndarray:
+    """Frame pixels a screenshot cut through its content could not show (True = unseen).
+
+    A screenshot shows nothing beyond its canvas. Where it has blank margin along an edge,
+    anything the render draws past that edge would have been seen, so it is a difference (a
+    table row the reference lacks). Where its content runs into the edge, the picture was cut
+    there: what the render draws past it, in the columns (rows) the cut content spans, is
+    simply outside the shot. So is the render's own frame (``render_frame`` px of one colour
+    round its canvas, see ``register.framed``) where the shot was cropped inside it.
+    """
+    h, w = a.shape[:2]
+    unseen = np.zeros((h, w), dtype=bool)
+    fx0, fy0, fx1, fy1 = frame.from_ref((0.0, 0.0, float(ref_size[0]), float(ref_size[1])))
+    x0, y0 = max(0, int(np.ceil(fx0 - 1e-6))), max(0, int(np.ceil(fy0 - 1e-6)))
+    x1, y1 = min(w, int(np.floor(fx1 + 1e-6))), min(h, int(np.floor(fy1 + 1e-6)))
+    if x1 - x0 < 2 or y1 - y0 < 2 or (x0, y0, x1, y1) == (0, 0, w, h):
+        return unseen
+    r = CUT_REACH
+    if y0 > 0:
+        unseen[:y0, x0:x1] = _spread(differs_from(a[y0 : y0 + 1, x0:x1], ref_background)[0], r)
+    if y1 < h:
+        unseen[y1:, x0:x1] = _spread(differs_from(a[y1 - 1 : y1, x0:x1], ref_background)[0], r)
+    if x0 > 0:
+        col = _spread(differs_from(a[y0:y1, x0 : x0 + 1], ref_background)[:, 0], r)
+        unseen[y0:y1, :x0] = col[:, None]
+    if x1 < w:
+        col = _spread(differs_from(a[y0:y1, x1 - 1 : x1], ref_background)[:, 0], r)
+        unseen[y0:y1, x1:] = col[:, None]
+    # Beyond a corner: unseen when the screenshot's corner pixel is content.
+    for ys, row in ((slice(0, y0), y0), (slice(y1, h), y1 - 1)):
+        for xs, col in ((slice(0, x0), x0), (slice(x1, w), x1 - 1)):
+            unseen[ys, xs] = bool(differs_from(a[row : row + 1, col : col + 1],
+                                               ref_background).any())
+    if render_frame > 0:
+        # The render's canvas in frame pixels, less its frame: what is left outside both it
+        # and the screenshot is frame the shot was cropped inside of.
+        t = render_frame * frame.px_per_render_px
+        rx0, ry0, rx1, ry1 = frame.from_render((0.0, 0.0, *render_size))
+        inner = np.zeros((h, w), dtype=bool)
+        inner[max(0, round(ry0 + t)) : max(0, round(ry1 - t)),
+              max(0, round(rx0 + t)) : max(0, round(rx1 - t))] = True
+        inner[y0:y1, x0:x1] = True
+        unseen |= ~inner
+    return unseen
+
+
+def _spread(line: np.ndarray, radius: int) -> np.ndarray:
+    """A 1-D mask grown by ``radius`` each way (an edge pixel's anti-aliased neighbours)."""
+    return dilate(line[None, :], radius)[0]
+
+
 def ycbcr(x: np.ndarray) -> np.ndarray:
-    """Luma and chroma: JPEG keeps luma and smears chroma, so each gets its own judgement."""
-    return np.asarray(Image.fromarray(np.ascontiguousarray(x)).convert("YCbCr"))
+    """Luma and chroma at the resolution a lossy picture keeps each: full-resolution luma,
+    chroma through JPEG's 4:2:0 round trip (each 2×2 block averaged, then interpolated back).
+
+    A thin coloured stroke keeps its luma in a JPEG but loses most of its chroma to the
+    background around it: comparing chroma at full resolution calls that a recolour. The
+    block grid of a cropped or offset picture is unknown, so the round trip is modelled as the
+    [1 2 1]² tent it amounts to at any phase, applied to both pictures alike.
+    """
+    out = np.array(Image.fromarray(np.ascontiguousarray(x)).convert("YCbCr"))
+    out[..., 1] = _tent(out[..., 1])
+    out[..., 2] = _tent(out[..., 2])
+    return out
+
+
+def _tent(c: np.ndarray) -> np.ndarray:
+    """3×3 [1 2 1]² / 16 smoothing of one uint8 channel (edges replicated)."""
+    p = np.pad(c.astype(np.uint16), 1, mode="edge")
+    rows = p[:-2] + 2 * p[1:-1] + p[2:]
+    out = rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]
+    out += 8
+    out >>= 4
+    return out.astype(np.uint8)

@@ -13,7 +13,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from verm.critic.analytic.pixels import Color, as_rgb, background, ink_image, rgb_array, sample
+from verm.critic.analytic.pixels import (
+    Color,
+    as_rgb,
+    background,
+    color_distance,
+    dominant_color,
+    ink_image,
+    near_color,
+    rgb_array,
+    sample,
+)
 from verm.types import Box
 
 WORK_SIDE = 192
@@ -26,6 +36,9 @@ ODD_SCALE_PENALTY = 1.25
 NICE_SCALES = (1.0, 2.0, 0.5, 1.5, 3.0, 4.0, 1.25, 0.75, 2 / 3, 4 / 3, 0.25)
 STRETCH_GAIN = 0.6  # a stretch must cut the residual to this share to count as a new shape
 SNAP = 0.015  # relative distance within which an estimated scale snaps to a nice one
+FRAME_MAX = 8  # px: a band of one colour at most this thick all round the canvas is a frame
+FRAME_SHARE = 0.9  # share of a ring's pixels that makes it one colour
+FRAME_NEAR = 24  # RGB distance within which a (JPEG) pixel is a ring's colour
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class Registration:
     render_content: tuple[int, int, int, int] | None = None  # content bbox, render pixels
     method: str = "search"  # identical | sidecar | same-canvas | search | canvas
     expected_size: tuple[int, int] | None = None  # sidecar: the render size the reference shows
+    render_frame: int = 0  # px of a one-colour frame round the render's canvas (see framed)
 
     def to_ref(self, box: Box) -> Box:
         s = self.scale
@@ -86,7 +100,7 @@ def register(
             bg = background(a)
             return Registration(1.0, 0.0, 0.0, 0.0, ref_background=bg, render_background=bg,
                                 method="identical", **sizes)
-    bg_a, bg_b = background(reference), background(render)
+    bg_a, bg_b, frame_b = _backgrounds(reference, render)
     if same_canvas and expected_size in (None, (wb, hb)):
         # The same renderer redrawing the same canvas: most pixels are bit-identical, so the
         # canvas is aligned as is (~0.3 ms instead of measuring content boxes).
@@ -105,7 +119,7 @@ def register(
     ink_a, ink_b = ink_image(reference, bg_a), ink_image(render, bg_b)
     box_a, box_b = ink_a.getbbox(), ink_b.getbbox()
     common = {"ref_background": bg_a, "render_background": bg_b, "ref_content": box_a,
-              "render_content": box_b, **sizes}
+              "render_content": box_b, "render_frame": frame_b, **sizes}
     if box_a is None or box_b is None:
         # A blank side has no content to align: same-shaped canvases scale onto each other,
         # anything else is compared as drawn, from the top left.
@@ -121,6 +135,56 @@ def register(
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
     return Registration(s, dx, dy, residual, method="search", **common)
+
+
+def _backgrounds(reference: Image.Image, render: Image.Image) -> tuple[Color, Color, int]:
+    """Both pictures' backgrounds, and the px of frame round the render (0: none).
+
+    Each is its border's colour, unless the two disagree and one of them is a thin frame round
+    the other's background (a figure's edge line that the screenshot was cropped inside of):
+    then the content sits on the colour inside the frame. Taking the frame's colour for the
+    background would make the whole inside "content", with nothing left to align on.
+    """
+    bg_a, bg_b = background(reference), background(render)
+    if color_distance(bg_a, bg_b) <= FRAME_NEAR:
+        return bg_a, bg_b, 0
+    inner, t = framed(render)
+    if t and color_distance(inner, bg_a) <= FRAME_NEAR:
+        return bg_a, inner, t
+    inner, t = framed(reference)
+    if t and color_distance(inner, bg_b) <= FRAME_NEAR:
+        return inner, bg_b, 0
+    return bg_a, bg_b, 0
+
+
+def framed(image: Image.Image) -> tuple[Color, int]:
+    """The colour inside a frame of one colour drawn all round the canvas, and how many px
+    thick the frame is; the border's colour and 0 where there is no such frame."""
+    bg = background(image)
+    a = rgb_array(image)
+    h, w = a.shape[:2]
+    if min(w, h) <= 4 * FRAME_MAX or _share(_ring(a, 0), bg) < FRAME_SHARE:
+        return bg, 0
+    for t in range(1, FRAME_MAX + 1):
+        ring = _ring(a, t)
+        if _share(ring, bg) >= 1 - FRAME_SHARE:
+            continue  # still the frame, or its anti-aliased inner edge
+        inner = dominant_color(ring)
+        if inner is not None and _share(ring, inner) >= FRAME_SHARE and _share(
+                _ring(a, t + 1), inner) >= FRAME_SHARE:
+            return inner, t
+    return bg, 0
+
+
+def _ring(a: np.ndarray, t: int) -> np.ndarray:
+    """The pixels ``t`` px in from the canvas edge, all round, as an (N, 3) array."""
+    h, w = a.shape[:2]
+    inner = a[t : h - t, t : w - t]
+    return np.concatenate([inner[0], inner[-1], inner[1:-1, 0], inner[1:-1, -1]])
+
+
+def _share(ring: np.ndarray, color: Color) -> float:
+    return float(np.count_nonzero(near_color(ring[None], color, FRAME_NEAR))) / max(1, len(ring))
 
 
 def _translated(reference: Image.Image, render: Image.Image, bg_a: Color, bg_b: Color) -> bool:

@@ -1,0 +1,157 @@
+"""A source against a designer's screenshot of its own render (no sidecar) is clean.
+
+Each reference below is the source's real render, saved as a JPEG (quality 80) or cropped a few
+px on each side, with no ``<ref>.anchors.json`` beside it: what a designer hands over. Judged by
+``Checker.check``, the identity pair must give exactly no findings. Each case is one cause of a
+false positive that was seen on the critic-quality benchmark:
+
+- JPEG keeps a thin or small shape's luma but averages its chroma over 2×2 pixels and smears it
+  into its neighbours (tiny SVG triangles, a dashed line over thin histogram bars, white labels
+  on heatmap cells);
+- a crop that cuts into the content (a page's dark navigation bar, a figure's frame) leaves
+  render pixels past the screenshot's edge that the screenshot never showed.
+
+Controls check that real changes still show through the same references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verm.check import Checker
+
+# Nine triangles of the benchmark's icon (benchmarks/fixtures/bench_icon.svg) whose slivers and
+# small fills were reported as recoloured against its JPEG; moved by multiples of 16 px so they
+# sit on the same JPEG blocks.
+TRIANGLES = '''<svg xmlns="http://www.w3.org/2000/svg" width="176" height="96" viewBox="0 0 176 96">
+  <rect width="176" height="96" fill="#fafafa"/>
+  <g transform="translate(0 -144)">
+    <path d="M20 160 l6 18 l19 29 z" fill="#dad43c"/>
+    <path d="M33 203 l6 -1 l-20 7 z" fill="#a98e78"/>
+    <path d="M20 202 l19 2 l2 24 z" fill="#441eaa"/>
+    <path d="M25 181 l20 -16 l-7 25 z" fill="#a9dfc2"/>
+    <path d="M42 191 l20 -19 l2 21 z" fill="#f835a0"/>
+  </g>
+  <g transform="translate(-96 -432)">
+    <path d="M201 469 l27 -13 l13 30 z" fill="#863eed"/>
+    <path d="M237 466 l22 17 l-1 25 z" fill="#d0c4a1"/>
+    <path d="M221 470 l11 -15 l13 8 z" fill="#28fd75"/>
+    <path d="M236 459 l15 10 l7 25 z" fill="#a42104"/>
+  </g>
+</svg>
+'''
+HISTOGRAM = '''import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+np.random.seed(19680801)
+x = 100 + 15 * np.random.randn(437)
+fig, ax = plt.subplots()
+n, bins, patches = ax.hist(x, 50, density=True)
+y = np.exp(-0.5 * ((bins - 100) / 15) ** 2) / (np.sqrt(2 * np.pi) * 15)
+ax.plot(bins, y, "--")
+ax.set_title("IQ")
+fig.tight_layout()
+'''
+HEATMAP = '''import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+values = np.arange(36).reshape(6, 6) % 7 * 1.3
+fig, ax = plt.subplots(figsize=(4, 4))
+ax.imshow(values, cmap="viridis")
+for i in range(6):
+    for j in range(6):
+        ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", color="w")
+'''
+NAV = '''<!doctype html>
+<!-- verm: viewport=480x200 -->
+<html><head><meta charset="utf-8"><style>
+  body { font-family: "DejaVu Sans", sans-serif; margin: 0; background: #ffffff; }
+  nav { background: #343a40; padding: 12px 20px; }
+  nav a { color: #f8f9fa; margin-right: 20px; }
+  main { padding: 16px 20px; }
+</style></head>
+<body>
+  <nav><a>Home</a><a>Reports</a></nav>
+  <main><h1>Dashboard</h1></main>
+</body></html>
+'''
+FRAMED = '''import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig = plt.figure(figsize=(5, 4), linewidth=6, edgecolor="0.5")
+ax = fig.add_subplot()
+ax.plot([1, 2, 3, 4], [3, 1, 4, 2], color="#1f77b4")
+ax.set_title("Framed")
+'''
+CROP = 4  # px cut from each side: into the nav bar, past the figure's frame
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, name: str, text: str, variant: str,
+           edited: str | None = None) -> list[tuple[str, int, int]]:
+    """(category, line, severity) of each finding for ``edited`` (default: the source itself)
+    against the source's render saved as ``variant`` ("jpeg" or "cropped"), no sidecar."""
+    src = tmp_path / name
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None, render.failure
+    image = render.image.convert("RGB")
+    if variant == "jpeg":
+        reference = tmp_path / "screenshot.jpg"
+        image.save(reference, quality=80)
+    else:
+        reference = tmp_path / "screenshot.png"
+        w, h = image.size
+        image.crop((CROP, CROP, w - CROP, h - CROP)).save(reference)
+    result = checker.check(checker.load(src, edited), reference)
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in result.discrepancies]
+
+
+@pytest.mark.parametrize(("name", "text"), [("icon.svg", TRIANGLES), ("hist.py", HISTOGRAM),
+                                            ("heat.py", HEATMAP)],
+                         ids=["svg-slivers", "histogram-dashed-line", "heatmap-white-labels"])
+def test_jpeg_chroma_smear_is_no_change(checker: Checker, tmp_path: Path, name: str,
+                                        text: str) -> None:
+    assert judged(checker, tmp_path, name, text, "jpeg") == []
+
+
+@pytest.mark.parametrize(("name", "text"), [("nav.html", NAV), ("framed.py", FRAMED)],
+                         ids=["page-nav-bar", "figure-frame"])
+def test_a_crop_into_the_content_is_no_change(checker: Checker, tmp_path: Path, name: str,
+                                              text: str) -> None:
+    assert judged(checker, tmp_path, name, text, "cropped") == []
+
+
+def test_a_small_shape_recoloured_still_shows_through_jpeg(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    edited = TRIANGLES.replace('fill="#d0c4a1"', 'fill="#202020"')
+    assert judged(checker, tmp_path, "icon.svg", TRIANGLES, "jpeg", edited) == [
+        ("style_error", 11, 1)]
+
+
+def test_the_nav_bar_recoloured_still_shows_through_a_crop(checker: Checker,
+                                                           tmp_path: Path) -> None:
+    edited = NAV.replace("background: #343a40", "background: #1c7ed6")
+    assert judged(checker, tmp_path, "nav.html", NAV, "cropped", edited) == [
+        ("style_error", 4, 2)]
+
+
+def test_changed_data_still_shows_inside_a_cropped_frame(checker: Checker,
+                                                         tmp_path: Path) -> None:
+    edited = FRAMED.replace("[3, 1, 4, 2]", "[3, 1, 2, 2]")
+    assert judged(checker, tmp_path, "framed.py", FRAMED, "cropped", edited) == [
+        ("data_error", 6, 3)]
