@@ -123,7 +123,14 @@ class Comparison:
         pixels darker in R yet keeps its luma, which an RGB range test would call a change.
         """
         if self.lossy:
-            return unexplained(ycbcr(a), ycbcr(b), self.tolerance, FAINT)
+            ya, yb = ycbcr(a), ycbcr(b)
+            out = unexplained(ya, yb, self.tolerance, FAINT)
+            if out.any():
+                # Only what JPEG's chroma round trip does not explain either: a pixel that
+                # matches as drawn stays matched (a change's smoothed chroma must not spill onto
+                # its unchanged neighbours).
+                out &= unexplained(jpeg_chroma(ya), jpeg_chroma(yb), self.tolerance, FAINT)
+            return out
         return unexplained(a, b, self.tolerance)
 
     @property
@@ -436,17 +443,18 @@ def _spread(line: np.ndarray, radius: int) -> np.ndarray:
 
 
 def ycbcr(x: np.ndarray) -> np.ndarray:
-    """Luma and chroma at the resolution a lossy picture keeps each: full-resolution luma,
-    chroma through JPEG's 4:2:0 round trip (each 2×2 block averaged, then interpolated back).
+    """Luma and chroma: JPEG keeps luma and smears chroma, so each gets its own judgement."""
+    return np.asarray(Image.fromarray(np.ascontiguousarray(x)).convert("YCbCr"))
 
-    A thin coloured stroke keeps its luma in a JPEG but loses most of its chroma to the
-    background around it: comparing chroma at full resolution calls that a recolour. The
-    block grid of a cropped or offset picture is unknown, so the round trip is modelled as the
-    [1 2 1]² tent it amounts to at any phase, applied to both pictures alike.
-    """
-    out = np.array(Image.fromarray(np.ascontiguousarray(x)).convert("YCbCr"))
-    out[..., 1] = _tent(out[..., 1])
-    out[..., 2] = _tent(out[..., 2])
+
+def jpeg_chroma(y: np.ndarray) -> np.ndarray:
+    """A YCbCr picture with its chroma at the resolution a JPEG keeps it: 4:2:0 averages each
+    2×2 block and interpolates it back, so a thin coloured stroke keeps its luma but loses most
+    of its chroma to the background around it. The block grid of a cropped or offset picture
+    is unknown: the round trip is modelled as the [1 2 1]² tent it amounts to at any phase."""
+    out = y.copy()
+    out[..., 1] = _tent(y[..., 1])
+    out[..., 2] = _tent(y[..., 2])
     return out
 
 
