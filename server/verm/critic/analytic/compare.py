@@ -125,10 +125,11 @@ class Comparison:
         if self.lossy:
             ya, yb = ycbcr(a), ycbcr(b)
             out = unexplained(ya, yb, self.tolerance, FAINT)
-            if out.any():
+            if out.any() and self.frame.scale == 1.0:
                 # Only what JPEG's chroma round trip does not explain either: a pixel that
                 # matches as drawn stays matched (a change's smoothed chroma must not spill onto
-                # its unchanged neighbours).
+                # its unchanged neighbours). At another scale a 2×2 chroma block is about a
+                # pixel of the frame: nothing to model, and the resampling is judged as is.
                 out &= unexplained(jpeg_chroma(ya), jpeg_chroma(yb), self.tolerance, FAINT)
             return out
         return unexplained(a, b, self.tolerance)
