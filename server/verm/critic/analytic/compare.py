@@ -9,6 +9,7 @@ is outside any such range and shows up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -115,6 +116,7 @@ class Comparison:
     regions: list[Region] = field(default_factory=list)
     tolerance: int = TOLERANCE
     lossy: bool = False  # judged in YCbCr with a wide tolerance (JPEG, resampled references)
+    search: dict[str, Any] = field(default_factory=dict)  # moves.Matcher's work, made once
 
     def unexplained(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The two-way test as this comparison runs it, on any pair of same-size crops.
@@ -131,6 +133,12 @@ class Comparison:
                 # its unchanged neighbours). At another scale a 2×2 chroma block is about a
                 # pixel of the frame: nothing to model, and the resampling is judged as is.
                 out &= unexplained(jpeg_chroma(ya), jpeg_chroma(yb), self.tolerance, FAINT)
+            elif out.any() and self.frame.scale > 1.0 and self.frame.on_render:
+                # A HiDPI screenshot draws the page's bitmaps (an <img>, a canvas) upsampled
+                # from their own pixels, smoothed: back at the render's scale they are the
+                # render's bitmap blurred, a crisp icon's edges a grey step wider. Only what
+                # that blur does not explain either is a change.
+                out &= unexplained(ya, upsampled(yb), self.tolerance, FAINT)
             return out
         return unexplained(a, b, self.tolerance)
 
@@ -457,6 +465,17 @@ def jpeg_chroma(y: np.ndarray) -> np.ndarray:
     out[..., 1] = _tent(y[..., 1])
     out[..., 2] = _tent(y[..., 2])
     return out
+
+
+def upsampled(y: np.ndarray) -> np.ndarray:
+    """A picture as a screen of twice its resolution draws a bitmap of it, brought back to its
+    own resolution: bilinear 2× then a 2×2 average is the separable [1 6 1] / 8 blur."""
+    p = np.pad(y.astype(np.uint16), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = p[:-2] + 6 * p[1:-1] + p[2:]
+    out = rows[:, :-2] + 6 * rows[:, 1:-1] + rows[:, 2:]
+    out += 32
+    out >>= 6
+    return out.astype(np.uint8)
 
 
 def _tent(c: np.ndarray) -> np.ndarray:
