@@ -191,6 +191,26 @@ def test_a_bitmap_recoloured_still_shows_through_a_hidpi_screenshot(checker: Che
         ("style_error", 7, 1)]
 
 
+BARS = (Path(__file__).parent / "fixtures" / "e2e" / "bars.py").read_text()
+
+
+def test_axis_limits_against_a_hidpi_screenshot_are_one_cause_on_their_line(
+        checker: Checker, tmp_path: Path) -> None:
+    """Every tick label changes with the limits, yet the titles do not: not a figure resized.
+    The y label shifted with the ticks' width ("17.5" → "30"): a consequence, not a text."""
+    edited = BARS.replace("ax.set_ylim(0, 20)", "ax.set_ylim(0, 34)")
+    assert judged(checker, tmp_path, "bars.py", BARS, "hidpi", edited) == [
+        ("structure_error", 10, 2)]
+
+
+def test_a_label_renamed_beside_rescaled_ticks_is_still_a_text_change(
+        checker: Checker, tmp_path: Path) -> None:
+    edited = BARS.replace("ax.set_ylim(0, 20)", "ax.set_ylim(0, 34)").replace(
+        'ax.set_ylabel("Units")', 'ax.set_ylabel("Pieces")')
+    assert judged(checker, tmp_path, "bars.py", BARS, "hidpi", edited) == [
+        ("text_error", 9, 2), ("structure_error", 10, 2)]
+
+
 def test_a_small_shape_recoloured_still_shows_through_jpeg(checker: Checker,
                                                             tmp_path: Path) -> None:
     edited = TRIANGLES.replace('fill="#d0c4a1"', 'fill="#202020"')

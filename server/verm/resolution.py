@@ -25,6 +25,7 @@ SCALE_RANGE = (1 / 8, 8.0)
 TEXT_ROLES = frozenset({"suptitle", "title", "xlabel", "ylabel", "xticklabel", "yticklabel",
                         "legend-text", "text"})
 SATURATED = 0.6  # share of the render's text elements in discrepancies: the text did not scale
+LABEL_ROLES = frozenset({"suptitle", "title", "xlabel", "ylabel"})
 MIN_TEXTS = 3
 
 
@@ -63,8 +64,13 @@ def text_saturated(critique: Critique, render: Render) -> bool:
         return False
     shown = [r for d in critique.discrepancies for r in (d, *d.related)]
     boxes = [d.render_box for d in shown if d.render_box is not None]
-    hit = sum(1 for a in texts if any(_overlap(a.box, b) for b in boxes))
-    return hit >= SATURATED * len(texts)
+    hit = [a for a in texts if any(_overlap(a.box, b) for b in boxes)]
+    # Text that did not scale with its figure is every text: the titles and axis labels too.
+    # Tick labels alone (most of a chart's texts) change with an axis's limits or scale.
+    labels = [a for a in texts if a.role in LABEL_ROLES]
+    labels_hit = [a for a in hit if a.role in LABEL_ROLES]
+    return (len(hit) >= SATURATED * len(texts)
+            and (not labels or len(labels_hit) >= SATURATED * len(labels)))
 
 
 def figure_size_discrepancy(domain: str, ref_size: tuple[int, int],

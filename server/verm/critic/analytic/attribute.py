@@ -32,7 +32,7 @@ from verm.critic.analytic.findings import (
 from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
-from verm.critic.analytic.rescale import explain_rescale
+from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.tables import realigned_columns, table_structure
 from verm.critic.analytic.wording import read_reference_text, word
@@ -80,6 +80,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     elif ctx.domain == "table":
         findings = realigned_columns(findings, ctx.render_anchors)
     read_reference_text(findings, cmp, ctx)
+    if ctx.domain == "chart" and ctx.ref_anchors is None:
+        findings = label_shifts(findings, cmp)
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
                        _totals(ctx))
     out.sort(key=lambda d: (-d.severity, d.location))

@@ -42,6 +42,7 @@ JITTER = 2  # px a resampled reference's glyphs may land off (see forgive_jitter
 JITTER_AREA = 20_000  # regions larger than this (box px) are never jitter
 JITTER_TILE = 12  # px: glyph-sized tiles, each with its own shift
 CUT_REACH = 2  # px along a cut edge its content's anti-aliased rim may reach past the ink
+HIDPI = 1.5  # reference/render scale from which a screenshot reads as a HiDPI screen's
 SPARSE = 0.05  # below this share of candidate pixels, test them one by one (gathered)
 
 
@@ -133,11 +134,12 @@ class Comparison:
                 # its unchanged neighbours). At another scale a 2×2 chroma block is about a
                 # pixel of the frame: nothing to model, and the resampling is judged as is.
                 out &= unexplained(jpeg_chroma(ya), jpeg_chroma(yb), self.tolerance, FAINT)
-            elif out.any() and self.frame.scale > 1.0 and self.frame.on_render:
+            elif out.any() and self.frame.scale >= HIDPI and self.frame.on_render:
                 # A HiDPI screenshot draws the page's bitmaps (an <img>, a canvas) upsampled
                 # from their own pixels, smoothed: back at the render's scale they are the
                 # render's bitmap blurred, a crisp icon's edges a grey step wider. Only what
-                # that blur does not explain either is a change.
+                # that blur does not explain either is a change. (A reference only a little
+                # larger is another dpi, not a screen's scale: the check redraws at its size.)
                 out &= unexplained(ya, upsampled(yb), self.tolerance, FAINT)
             return out
         return unexplained(a, b, self.tolerance)

@@ -49,7 +49,7 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         found = None
         if texty(a):
             # A text's own ink, not its cell: a cell may have grown around unchanged words.
-            ink = _ink_box(grey_render, box)
+            ink = ink_box(grey_render, box)
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
                 f.nature = "resized"  # the same words where they were: the box changed
                 continue
@@ -80,7 +80,7 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     return findings
 
 
-def _ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
+def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
              ) -> tuple[int, int, int, int] | None:
     """The bounding box of what differs from the crop's own background (its commonest grey),
     inside the box's edges (a cell's borders are not its text)."""

@@ -83,6 +83,52 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
     return out
 
 
+SHIFT_SLACK = 3  # px an axis label shifted by its ticks may also move along them
+RESAMPLED_RMS = 64.0  # grey RMS of a label's own words drawn at another resolution
+
+
+def label_shifts(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+    """An axis label beside a rescaled axis's ticks shifts with their width ("17.5" → "30"):
+    when its own ink is found in the reference across from where it is now (the y label in its
+    rows, the x label in its columns) and its words do not read differently there, it is a
+    consequence of the limits change, not a text change of its own. Run after the
+    reference's words are read."""
+    for limits in [f for f in findings if f.nature == "limits" and f.anchor is not None]:
+        axis = (limits.note or "x")[0]
+        label = f"{limits.anchor.key}/{axis}label"
+        for f in findings:
+            if (f.anchor is None or f.anchor.key != label or f.consequence
+                    or f.render_box is None or f.nature not in ("text", "moved", "resized")
+                    or (f.ref_text is not None and f.ref_text != f.render_text)):
+                continue
+            if f.nature == "moved" or _shifted_across(f, axis, cmp):
+                f.consequence = True
+    return findings
+
+
+def _shifted_across(f: Finding, axis: str, cmp: Comparison) -> bool:
+    """Is the finding's ink elsewhere in the reference along the other axis's direction?"""
+    from verm.critic.analytic.moves import LOSSY_RMS, ink_box, matcher_of
+
+    assert f.render_box is not None
+    matcher = matcher_of(cmp)
+    render = cmp.search["render"]
+    box = int_box(f.render_box, cmp.frame)
+    ink = ink_box(render, box)
+    if ink is None:
+        return False
+    h, w = render.shape
+    s = SHIFT_SLACK
+    # Drawn at another resolution, a label's glyphs are hinted anew: far looser than a move.
+    rms = LOSSY_RMS if cmp.frame.scale == 1.0 else RESAMPLED_RMS
+    if axis == "y":  # the y label moves left or right, in its rows (give or take a pixel)
+        found = matcher.locate(render, ink, rms, (0, max(0, ink[1] - s), w,
+                                                        min(h, ink[3] + s)))
+        return found is not None and abs(found[1] - ink[1]) <= s
+    found = matcher.locate(render, ink, rms)  # the x label moves up or down
+    return found is not None and abs(found[0] - ink[0]) <= s
+
+
 def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison) -> list[Series]:
     groups: dict[tuple[int | None, tuple[int, int, int]], list[Placed]] = {}
     for p in placed:
