@@ -165,6 +165,18 @@ def test_a_moved_legend_is_one_finding_on_the_legend_call(checker: Checker, tmp_
 
 
 @BOTH
+@pytest.mark.parametrize("label", ['"bet"', '"beta prime"', '"zeta"'],
+                         ids=["shortened", "lengthened", "replaced"])
+def test_a_renamed_legend_entry_is_one_text_error_on_its_series(
+        checker: Checker, tmp_path: Path, sidecar: bool, label: str) -> None:
+    """The entry's words changed; the legend frame that shrank or grew around them is their
+    consequence. Shortened, the reference's last letter lies beside the render's word."""
+    found = judged(checker, tmp_path, "lines.py", LINES, 'label="beta"', f"label={label}",
+                   sidecar)
+    assert found == [("text_error", 7, 2)]
+
+
+@BOTH
 def test_a_recoloured_series_next_to_others_is_one_style_error(checker: Checker,
                                                                 tmp_path: Path,
                                                                 sidecar: bool) -> None:

@@ -39,6 +39,7 @@ from verm.types import Box
 TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
 OWN_AREA = 8000  # differing pixels above which an element's patch is not re-examined
 MAX_SAMPLES = 60_000  # differing pixels examined one by one; beyond, an even sample
+WORD_GAP = 0.8  # text heights between a text's end and ink still on its line (a word space)
 CLUSTER = 8  # px between unanchored patches that still make one thing
 REF_MARGIN = 6  # a lost pixel this close to a smaller element of its old colour is its
 SMEAR_LUMA = 16  # luma difference within which a thin stroke's new hue is JPEG's chroma smear
@@ -377,15 +378,38 @@ def _adopt(px: Samples, sel: np.ndarray, placed: list[Placed], ev: Box) -> Place
         if a.container:
             continue
         c = p.color
-        if c is None or not any(color_distance(c, k) <= SAME_COLOR for k in colors):
+        if c is None:
             continue
         x0, y0, x1, y1 = p.tight
-        if (ev[0] > x1 + TOUCH or ev[2] < x0 - TOUCH or ev[1] > y1 + TOUCH
-                or ev[3] < y0 - TOUCH):
+        touching = not (ev[0] > x1 + TOUCH or ev[2] < x0 - TOUCH or ev[1] > y1 + TOUCH
+                        or ev[3] < y0 - TOUCH)
+        if touching and any(color_distance(c, k) <= SAME_COLOR for k in colors):
+            pass
+        elif not (_word_beside(p, ev) and _inked_with(px, sel, c)):
             continue
         if best is None or p.area < best.area:
             best = p
     return best
+
+
+def _word_beside(p: Placed, ev: Box) -> bool:
+    """Ink on a text's own line, a word space or so from its end: words the reference has
+    there and the render does not ("Group A" shortened to "Group" leaves "A" beside it)."""
+    if not texty(p.anchor):
+        return False
+    x0, y0, x1, y1 = p.tight
+    height = y1 - y0
+    if height <= 0 or ev[3] - ev[1] > 1.5 * height:
+        return False
+    shared = min(ev[3], y1) - max(ev[1], y0)
+    gap = max(ev[0] - x1, x0 - ev[2])
+    return shared >= 0.5 * (ev[3] - ev[1]) and gap <= WORD_GAP * height
+
+
+def _inked_with(px: Samples, sel: np.ndarray, color: Color) -> bool:
+    """Some of the patch is drawn in ``color`` on either side (a small glyph's pixels are mostly
+    its anti-aliased rim, so its dominant colour is not the text's)."""
+    return int(np.count_nonzero(px.near(px.a, sel, color) | px.near(px.b, sel, color))) >= 3
 
 
 def _underneath(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool:

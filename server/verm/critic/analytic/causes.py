@@ -148,7 +148,23 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return _cycle_shift(_covered(roots))
+    return _legend_fit(_cycle_shift(_covered(roots)))
+
+
+def _legend_fit(roots: list[Item]) -> list[Item]:
+    """A legend frame drawn differently around an entry whose words changed has only grown or
+    shrunk to fit them: the entry's consequence. (A legend moved, added or removed stays.)"""
+    entries = {it.group: it for it in roots
+               if it.role == "legend-text" and it.finding.nature == "text"}
+    out = []
+    for it in roots:
+        entry = entries.get(it.group)
+        if (entry is not None and it.role == "legend"
+                and it.finding.nature in ("changed", "resized")):
+            entry.related.append(it)
+        else:
+            out.append(it)
+    return out
 
 
 def _cycle_shift(roots: list[Item]) -> list[Item]:

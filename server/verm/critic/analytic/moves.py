@@ -23,6 +23,8 @@ MIN_SIDE = 6  # px: smaller crops match anywhere
 MIN_CONTRAST = 12.0  # grey standard deviation below which a crop is featureless
 EXACT_RMS = 12.0  # grey RMS error of a match on an exact comparison
 LOSSY_RMS = 28.0  # … on a JPEG or resampled one
+WORD_INK = 0.8  # ink pixels per text-height px that make a word, not a stray rim
+WORD_REACH = 1.2  # text heights beside a text searched for words the reference has on
 MOVABLE = frozenset({"extra", "text", "changed"})
 
 
@@ -51,7 +53,14 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             # A text's own ink, not its cell: a cell may have grown around unchanged words.
             ink = ink_box(grey_render, box)
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
-                f.nature = "resized"  # the same words where they were: the box changed
+                beyond = (None if a.role in ("cell", "header")
+                          else _words_beyond(grey_ref, grey_render, ink))
+                if beyond is None:
+                    f.nature = "resized"  # the same words where they were: the box changed
+                    continue
+                # The reference's words run on past the render's ("Group A" → "Group"):
+                # a text change, to be read where the reference's words were.
+                f.ref_box = beyond
                 continue
             if ink is not None and a.role in ("cell", "header"):
                 # Its words elsewhere in the same row of cells: realigned or shifted over.
@@ -97,6 +106,33 @@ def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return (x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1,
             y0 + int(rows[-1]) + 1)
+
+
+def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int]
+                  ) -> Box | None:
+    """The reference's extent of a text whose render words it shows in place but which runs
+    on past them: ink the reference alone has on their line, within a word or so of either
+    end ("Group A" shortened to "Group"). The box of both; None when there is none."""
+    x0, y0, x1, y1 = ink
+    height = y1 - y0
+    reach = max(3, round(WORD_REACH * height))
+    crop = render[y0:y1, max(0, x0 - 2):x1 + 2]
+    values, counts = np.unique(np.round(crop), return_counts=True)
+    ground = float(values[np.argmax(counts)])  # the words' ground: their commonest grey
+    w = ref.shape[1]
+    left, right = x0, x1
+    for a, b in ((max(0, x0 - reach), x0), (x1, min(w, x1 + reach))):
+        if b - a < 2:
+            continue
+        only = ((np.abs(ref[y0:y1, a:b] - ground) > 48)
+                & (np.abs(render[y0:y1, a:b] - ground) <= 48))
+        if np.count_nonzero(only) < WORD_INK * height:
+            continue
+        cols = np.flatnonzero(only.any(axis=0))
+        left, right = min(left, a + int(cols[0])), max(right, a + int(cols[-1]) + 1)
+    if (left, right) == (x0, x1):
+        return None
+    return (float(left), float(y0), float(right), float(y1))
 
 
 def _fits_in_place(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
