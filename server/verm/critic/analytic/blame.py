@@ -39,6 +39,7 @@ from verm.types import Box
 TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
 OWN_AREA = 8000  # differing pixels above which an element's patch is not re-examined
 MAX_SAMPLES = 60_000  # differing pixels examined one by one; beyond, an even sample
+LOST_SHARE = 0.6  # of a patch beside a text that must be reference-only ink to be its words
 WORD_GAP = 0.8  # text heights between a text's end and ink still on its line (a word space)
 CLUSTER = 8  # px between unanchored patches that still make one thing
 REF_MARGIN = 6  # a lost pixel this close to a smaller element of its old colour is its
@@ -385,7 +386,7 @@ def _adopt(px: Samples, sel: np.ndarray, placed: list[Placed], ev: Box) -> Place
                         or ev[3] < y0 - TOUCH)
         if touching and any(color_distance(c, k) <= SAME_COLOR for k in colors):
             pass
-        elif not (_word_beside(p, ev) and _inked_with(px, sel, c)):
+        elif not (_word_beside(p, ev) and _lost_words(px, sel) and _inked_with(px, sel, c)):
             continue
         if best is None or p.area < best.area:
             best = p
@@ -404,6 +405,12 @@ def _word_beside(p: Placed, ev: Box) -> bool:
     shared = min(ev[3], y1) - max(ev[1], y0)
     gap = max(ev[0] - x1, x0 - ev[2])
     return shared >= 0.5 * (ev[3] - ev[1]) and gap <= WORD_GAP * height
+
+
+def _lost_words(px: Samples, sel: np.ndarray) -> bool:
+    """Mostly ink the reference has where the render shows its ground: words gone, not the
+    same punctuation drawn a little differently (a JPEG's ringing round a comma)."""
+    return int(np.count_nonzero(px.a_ink[sel] & ~px.b_ink[sel])) >= LOST_SHARE * sel.size
 
 
 def _inked_with(px: Samples, sel: np.ndarray, color: Color) -> bool:

@@ -15,6 +15,7 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, inside, int_box, texty
+from verm.critic.analytic.pixels import dilate
 from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
 from verm.types import Box
 
@@ -54,7 +55,8 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             ink = ink_box(grey_render, box)
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
                 beyond = (None if a.role in ("cell", "header")
-                          else _words_beyond(grey_ref, grey_render, ink))
+                          else _words_beyond(grey_ref, grey_render, ink,
+                                             cmp.lossy or cmp.frame.scale != 1.0))
                 if beyond is None:
                     f.nature = "resized"  # the same words where they were: the box changed
                     continue
@@ -108,11 +110,14 @@ def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
             y0 + int(rows[-1]) + 1)
 
 
-def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int]
-                  ) -> Box | None:
+def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int],
+                  lossy: bool = False) -> Box | None:
     """The reference's extent of a text whose render words it shows in place but which runs
     on past them: ink the reference alone has on their line, within a word or so of either
-    end ("Group A" shortened to "Group"). The box of both; None when there is none."""
+    end ("Group A" shortened to "Group"). The box of both; None when there is none.
+
+    ``lossy`` (JPEG, resampled): only strong ink a pixel clear of the render's own counts; a
+    JPEG's ringing round the punctuation both pictures draw next to the words is not words."""
     x0, y0, x1, y1 = ink
     height = y1 - y0
     reach = max(3, round(WORD_REACH * height))
@@ -124,8 +129,11 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
     for a, b in ((max(0, x0 - reach), x0), (x1, min(w, x1 + reach))):
         if b - a < 2:
             continue
-        only = ((np.abs(ref[y0:y1, a:b] - ground) > 48)
-                & (np.abs(render[y0:y1, a:b] - ground) <= 48))
+        strong = 96 if lossy else 48
+        drawn = np.abs(render[y0:y1, a:b] - ground) > 48
+        if lossy:
+            drawn = dilate(drawn, 1)
+        only = (np.abs(ref[y0:y1, a:b] - ground) > strong) & ~drawn
         if np.count_nonzero(only) < WORD_INK * height:
             continue
         cols = np.flatnonzero(only.any(axis=0))
