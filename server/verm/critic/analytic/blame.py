@@ -384,9 +384,9 @@ def _adopt(px: Samples, sel: np.ndarray, placed: list[Placed], ev: Box) -> Place
         x0, y0, x1, y1 = p.tight
         touching = not (ev[0] > x1 + TOUCH or ev[2] < x0 - TOUCH or ev[1] > y1 + TOUCH
                         or ev[3] < y0 - TOUCH)
-        if touching and any(color_distance(c, k) <= SAME_COLOR for k in colors):
-            pass
-        elif not (_word_beside(p, ev) and _lost_words(px, sel) and _inked_with(px, sel, c)):
+        own_ink = touching and any(color_distance(c, k) <= SAME_COLOR for k in colors)
+        if not own_ink and not (_word_beside(p, ev) and _lost_words(px, sel)
+                                and _inked_with(px, sel, c)):
             continue
         if best is None or p.area < best.area:
             best = p

@@ -117,7 +117,7 @@ class Comparison:
     regions: list[Region] = field(default_factory=list)
     tolerance: int = TOLERANCE
     lossy: bool = False  # judged in YCbCr with a wide tolerance (JPEG, resampled references)
-    search: dict[str, Any] = field(default_factory=dict)  # moves.Matcher's work, made once
+    matcher: Any = None  # moves.Matcher: the template searches' shared work, made on first use
 
     def unexplained(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The two-way test as this comparison runs it, on any pair of same-size crops.

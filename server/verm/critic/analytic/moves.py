@@ -33,7 +33,6 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     """Findings of elements drawn elsewhere become moves (``ref_box`` where they were), and
     marks they covered or uncovered become the move's consequences."""
     matcher: Matcher | None = None
-    grey_render: np.ndarray | None = None
     searched = 0
     moves: list[Finding] = []
     for f in sorted(findings, key=lambda f: -f.pixels):
@@ -42,9 +41,9 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
                 or f.render_box is None or a.role in TOP_CONTAINERS or a.role in CHART_MARKS
                 or (a.container and a.role not in ("legend", "colorbar"))):
             continue
-        if matcher is None or grey_render is None:
-            matcher, grey_render = matcher_of(cmp), cmp.search["render"]
-        grey_ref = matcher.ref
+        if matcher is None:
+            matcher = matcher_of(cmp)
+        grey_ref, grey_render = matcher.ref, matcher.render
         searched += 1
         # A legend's frame is translucent: what it now sits over shows through a little.
         rms = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 or a.container else EXACT_RMS
@@ -67,12 +66,12 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             if ink is not None and a.role in ("cell", "header"):
                 # Its words elsewhere in the same row of cells: realigned or shifted over.
                 # Words drawn at another sub-pixel offset anti-alias differently: lossy slack.
-                found = matcher.locate(grey_render, ink, LOSSY_RMS, box)
+                found = matcher.locate(ink, LOSSY_RMS, box)
                 if found is not None:
                     f.nature, f.ref_box = "moved", _shifted(box, ink, found)
                     moves.append(f)
                     continue
-        found = matcher.locate(grey_render, box, rms)
+        found = matcher.locate(box, rms)
         if found is None:
             continue
         f.nature, f.ref_box = "moved", found
@@ -126,10 +125,10 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
     ground = float(values[np.argmax(counts)])  # the words' ground: their commonest grey
     w = ref.shape[1]
     left, right = x0, x1
+    strong = 96 if lossy else 48
     for a, b in ((max(0, x0 - reach), x0), (x1, min(w, x1 + reach))):
         if b - a < 2:
             continue
-        strong = 96 if lossy else 48
         drawn = np.abs(render[y0:y1, a:b] - ground) > 48
         if lossy:
             drawn = dilate(drawn, 1)
@@ -162,31 +161,59 @@ def _shifted(box: tuple[int, int, int, int], ink: tuple[int, int, int, int], fou
 
 
 class Matcher:
-    """Template search over one reference picture (grey), by FFT.
+    """Template search of a render's crops in the reference (both grey), by FFT.
 
     What every search shares is computed once per judgement and band of rows: the reference's
-    spectrum and its table of summed squares. On a page-sized picture those were two thirds of
-    each search's cost (a dozen searches of a 1280×800 page took 12 s; now ~1 s)."""
+    spectrum and its table of summed squares (on a page-sized picture two thirds of each
+    search's cost), and each answer (relocate runs twice a judgement and searches again what
+    it did not find the first time)."""
 
-    def __init__(self, ref: np.ndarray) -> None:
-        self.ref = ref
+    def __init__(self, ref: np.ndarray, render: np.ndarray) -> None:
+        self.ref, self.render = ref, render
         self._spectra: dict[tuple[int, int], np.ndarray] = {}
         self._squares: dict[tuple[int, int], np.ndarray] = {}
         self._found: dict[tuple[Any, ...], Box | None] = {}
 
-    def locate(self, render: np.ndarray, box: tuple[int, int, int, int], rms: float,
+    def locate(self, box: tuple[int, int, int, int], rms: float,
                band: tuple[int, int, int, int] | None = None) -> Box | None:
-        """``find`` of one render's crops, remembered: relocate runs twice a judgement and
-        searches again what it did not find the first time."""
-        key = (id(render), box, rms, band)
+        """Where the render's crop at ``box`` best matches the reference, when that is
+        elsewhere and the match is close (grey RMS ≤ ``rms``); None otherwise. ``band``: search
+        only the rows of that box (a cell's words stay in their row)."""
+        key = (box, rms, band)
         if key not in self._found:
-            self._found[key] = find(self, render, box, rms, band)
+            self._found[key] = self._find(box, rms, band)
         return self._found[key]
 
-    def ssd(self, t: np.ndarray, rows: tuple[int, int] | None = None) -> np.ndarray:
+    def _find(self, box: tuple[int, int, int, int], rms: float,
+              band: tuple[int, int, int, int] | None) -> Box | None:
+        x0, y0, x1, y1 = box
+        top = 0
+        h, w = self.ref.shape
+        if band is not None:
+            top, bottom = max(0, band[1]), min(h, band[3])
+            h = bottom - top
+            y0, y1 = y0 - top, y1 - top
+        th, tw = y1 - y0, x1 - x0
+        if th < 3 or tw < 3 or th >= h or tw >= w or max(th, tw) < MIN_SIDE:
+            return None
+        t = self.render[y0 + top : y1 + top, x0:x1]
+        if float(t.std()) < MIN_CONTRAST:
+            return None
+        ssd = self._ssd(t, top, top + h)
+        at_place = (float(ssd[y0, x0]) if 0 <= y0 < ssd.shape[0] and x0 < ssd.shape[1]
+                    else np.inf)
+        best = int(np.argmin(ssd))
+        by, bx = divmod(best, ssd.shape[1])
+        err = float(ssd[by, bx]) / (th * tw)
+        if err > rms * rms or (abs(bx - x0) <= 2 and abs(by - y0) <= 2):
+            return None
+        if at_place / (th * tw) <= 4 * err + 1:
+            return None  # it also fits where it is: nothing moved, something else changed
+        return (float(bx), float(by + top), float(bx + tw), float(by + top + th))
+
+    def _ssd(self, t: np.ndarray, y0: int, y1: int) -> np.ndarray:
         """Sum of squared differences of template ``t`` at every valid offset in the
-        reference's ``rows`` (all of them by default)."""
-        y0, y1 = rows if rows is not None else (0, self.ref.shape[0])
+        reference's rows ``y0:y1``."""
         image = self.ref[y0:y1]
         h, w = image.shape
         th, tw = t.shape
@@ -207,42 +234,16 @@ class Matcher:
 
 
 def matcher_of(cmp: Comparison) -> Matcher:
-    """The comparison's matcher (and its render in grey), made on first use and kept."""
-    if "matcher" not in cmp.search:
-        cmp.search["matcher"] = Matcher(_grey(cmp.ref))
-        cmp.search["render"] = _grey(cmp.render)
-    return cmp.search["matcher"]
+    """The comparison's matcher, made on first use and kept for the judgement."""
+    if cmp.matcher is None:
+        cmp.matcher = Matcher(_grey(cmp.ref), _grey(cmp.render))
+    return cmp.matcher
 
 
-def find(ref: np.ndarray | Matcher, render: np.ndarray, box: tuple[int, int, int, int],
+def find(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
          rms: float, band: tuple[int, int, int, int] | None = None) -> Box | None:
-    """Where the render's crop at ``box`` best matches the reference, when that is elsewhere
-    and the match is close (grey RMS ≤ ``rms``); None otherwise. ``band``: search only the
-    rows of that box (a cell's words stay in their row)."""
-    matcher = ref if isinstance(ref, Matcher) else Matcher(ref)
-    x0, y0, x1, y1 = box
-    top = 0
-    h, w = matcher.ref.shape
-    if band is not None:
-        top, bottom = max(0, band[1]), min(h, band[3])
-        h = bottom - top
-        y0, y1 = y0 - top, y1 - top
-    th, tw = y1 - y0, x1 - x0
-    if th < 3 or tw < 3 or th >= h or tw >= w or max(th, tw) < MIN_SIDE:
-        return None
-    t = render[y0 + top : y1 + top, x0:x1]
-    if float(t.std()) < MIN_CONTRAST:
-        return None
-    ssd = matcher.ssd(t, (top, top + h))
-    at_place = float(ssd[y0, x0]) if 0 <= y0 < ssd.shape[0] and x0 < ssd.shape[1] else np.inf
-    best = int(np.argmin(ssd))
-    by, bx = divmod(best, ssd.shape[1])
-    err = float(ssd[by, bx]) / (th * tw)
-    if err > rms * rms or (abs(bx - x0) <= 2 and abs(by - y0) <= 2):
-        return None
-    if at_place / (th * tw) <= 4 * err + 1:
-        return None  # it also fits where it is: nothing moved, something else changed
-    return (float(bx), float(by + top), float(bx + tw), float(by + top + th))
+    """``Matcher.locate`` once, on two grey pictures."""
+    return Matcher(ref, render).locate(box, rms, band)
 
 
 def _fast(n: int) -> int:

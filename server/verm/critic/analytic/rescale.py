@@ -17,6 +17,7 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, Placed, int_box
+from verm.critic.analytic.moves import LOSSY_RMS, ink_box, matcher_of
 from verm.critic.analytic.pixels import near_color
 from verm.types import Anchor
 
@@ -108,11 +109,9 @@ def label_shifts(findings: list[Finding], cmp: Comparison) -> list[Finding]:
 
 def _shifted_across(f: Finding, axis: str, cmp: Comparison) -> bool:
     """Is the finding's ink elsewhere in the reference along the other axis's direction?"""
-    from verm.critic.analytic.moves import LOSSY_RMS, ink_box, matcher_of
-
     assert f.render_box is not None
     matcher = matcher_of(cmp)
-    render = cmp.search["render"]
+    render = matcher.render
     box = int_box(f.render_box, cmp.frame)
     ink = ink_box(render, box)
     if ink is None:
@@ -122,10 +121,9 @@ def _shifted_across(f: Finding, axis: str, cmp: Comparison) -> bool:
     # Drawn at another resolution, a label's glyphs are hinted anew: far looser than a move.
     rms = LOSSY_RMS if cmp.frame.scale == 1.0 else RESAMPLED_RMS
     if axis == "y":  # the y label moves left or right, in its rows (give or take a pixel)
-        found = matcher.locate(render, ink, rms, (0, max(0, ink[1] - s), w,
-                                                        min(h, ink[3] + s)))
+        found = matcher.locate(ink, rms, (0, max(0, ink[1] - s), w, min(h, ink[3] + s)))
         return found is not None and abs(found[1] - ink[1]) <= s
-    found = matcher.locate(render, ink, rms)  # the x label moves up or down
+    found = matcher.locate(ink, rms)  # the x label moves up or down
     return found is not None and abs(found[0] - ink[0]) <= s
 
 
