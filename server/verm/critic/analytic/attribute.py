@@ -16,6 +16,7 @@ import numpy as np
 from verm.critic.analytic.blame import blame_pixels, chroma_smear, stroke_weight
 from verm.critic.analytic.causes import group_causes
 from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.declarations import declare_layout, scaled_texts
 from verm.critic.analytic.findings import (
     PAD,
     SAME_COLOR,
@@ -79,9 +80,13 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)
     elif ctx.domain == "table":
         findings = realigned_columns(findings, ctx.render_anchors)
+    if ctx.domain == "html" and ctx.ref_anchors is None:
+        scaled_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
     if ctx.domain == "chart" and ctx.ref_anchors is None:
         findings = label_shifts(findings, cmp)
+    elif ctx.domain == "html" and ctx.ref_anchors is None:
+        findings = declare_layout(findings, ctx.render_anchors, cmp)
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
                        _totals(ctx))
     out.sort(key=lambda d: (-d.severity, d.location))

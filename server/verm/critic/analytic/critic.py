@@ -22,6 +22,7 @@ from verm.critic.taxonomy import blank_category, size_category
 from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
 
 MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all
+GROSS_MISFIT = 0.5  # a canvas of another shape that leaves most content unexplained: resized
 ASPECT = 0.03  # relative change of content aspect that is a real change of shape
 CANVAS_NAMES = {"chart": "figure", "svg": "canvas", "html": "page", "table": "page"}
 
@@ -209,7 +210,11 @@ def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: R
         if not reshaped or cmp.misfit() < MISFIT:
             return None
         assert render.image is not None
-        if not stretch_fits_better(reference.image, render.image, reg):
+        # matplotlib stretches the axes of a wider figure but not its texts: a big change of
+        # width fits no stretch either, yet a picture of another shape that still leaves most
+        # of its content unexplained is not the same figure cropped or scaled.
+        if cmp.misfit() < GROSS_MISFIT and not stretch_fits_better(reference.image,
+                                                                   render.image, reg):
             return None
         ref_w, ref_h = reg.ref_size
     name = CANVAS_NAMES.get(domain, "figure")

@@ -76,8 +76,14 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
         prop, ref_value, render_value = f.style
-        desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
-        fix = {"kind": "style", "property": prop, "expected": ref_value, "actual": render_value}
+        if ref_value is None:  # a screenshot says the box differs, not the value it had
+            desc = (f"laid out differently from the reference by its {prop} "
+                    f"(render {render_value})")
+            fix = {"kind": "layout", "properties": [prop]}
+        else:
+            desc = f"reference {prop.replace('-', ' ')} {ref_value}, render {render_value}"
+            fix = {"kind": "style", "property": prop, "expected": ref_value,
+                   "actual": render_value}
     elif nature == "text":
         if f.ref_text and f.render_text:
             desc = f"reference text '{f.ref_text}', render '{f.render_text}'"

@@ -1,0 +1,342 @@
+"""Page layout against a screenshot: blame the CSS declaration that laid a box out, not its tag.
+
+With a sidecar the critic compares each element's declarations with the pinned ones. Against a
+plain screenshot it only sees boxes: one that grew or shrank with the same words inside, or a
+run of content that moved down the page. The text a fix must change is then a declaration, not
+the element's tag: a grown heading is its ``font-size``; a box wider than the reference is its
+``width`` (or ``display``, when it now fills its parent or stopped doing so), else its
+``padding``; content pushed down with nothing changed above it is the ``margin`` between it and
+the element before it. The HTML renderer records, per element, where each declaration that
+applies to it is written (``props['css']``), so the finding is re-pointed there; values the
+reference had are estimated from its drawn size where a number says it (a font size from the
+text's height, a width from the box's).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, ink_box, matcher_of
+from verm.critic.taxonomy import TOP_CONTAINERS
+from verm.types import Anchor, Box
+
+SLACK = 2.0  # render px within which two box sides are the same
+FILLS = 0.9  # share of its parent's width a box that fills it spans
+FITS = 0.8  # share below which a box does not fill its parent
+SCALED = 0.12  # relative change of a text's ink height that is a new font size
+SAME_SHAPE = 0.12  # width and height ratios this close: the same words drawn at another size
+INK_GREY = 24.0  # grey step from a crop's commonest grey that is ink
+LINE = 0.8  # share of a region's height (width) a border's column (row) of ink spans
+REACH = 40  # px: the least offset sought for what lies below a change
+_PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")
+
+
+def _css(anchor: Anchor) -> dict[str, dict[str, object]]:
+    css = anchor.props.get("css")
+    if not isinstance(css, dict):
+        return {}
+    # A declaration of a linked stylesheet is not a line of this source: nothing to point at.
+    return {k: v for k, v in css.items() if isinstance(v, dict) and "line" in v
+            and not v.get("file")}
+
+
+def _value(anchor: Anchor, prop: str) -> str | None:
+    span = _css(anchor).get(prop)
+    value = span.get("value") if span else None
+    return " ".join(str(value).split()) if value is not None else None
+
+
+def _px(value: str | None) -> float | None:
+    m = _PX.match(value or "")
+    return float(m.group(1)) if m else None
+
+
+def _parent_key(key: str) -> str:
+    return key[: key.rfind(">")] if ">" in key else ""
+
+
+def _size(box: tuple[float, float, float, float], scale: float) -> tuple[float, float]:
+    return (box[2] - box[0]) / scale, (box[3] - box[1]) / scale
+
+
+def declare_layout(findings: list[Finding], anchors: list[Anchor],
+                   cmp: Comparison) -> list[Finding]:
+    """``findings`` with page boxes that resized, or content that moved, re-pointed at the
+    declaration that lays them out (nature ``restyle`` for a font, ``relayout`` otherwise)."""
+    by_key = {a.key: a for a in anchors}
+    scale = cmp.frame.px_per_render_px
+    for f in findings:
+        if f.nature == "resized":
+            _resized(f, by_key, scale)
+    for f in findings:
+        if f.nature == "relayout" and f.ref_box and f.render_box:
+            _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3])
+    moved = _first_moved(findings, anchors, by_key, scale)
+    if moved is not None and moved.ref_box and moved.render_box:
+        _pushed_below(moved, findings, cmp, moved.render_box[1] - moved.ref_box[1])
+    return findings
+
+
+def scaled_texts(findings: list[Finding], cmp: Comparison) -> None:
+    """Texts the reference draws at another size (before OCR: they need no reading), from
+    the top: what a grown text pushed down is its consequence, not another text to test."""
+    for f in sorted(findings, key=lambda f: f.box[1]):
+        if f.nature == "text" and f.ref_text is None:
+            _scaled_text(f, cmp)
+            if f.nature == "restyle" and f.ref_box and f.render_box:
+                _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3])
+
+
+def _band(grey: np.ndarray, box: tuple[int, int, int, int], top: int, reach: int,
+          lead: int) -> Box | None:
+    """The line of ink starting at ``box``'s left edge (ink in its first ``lead`` columns) whose
+    top is within ``reach`` rows of ``top``: its rows (gaps of a row allowed: an i's dot) and,
+    from its left end, its run of ink (gaps under its own height allowed: the spaces between
+    words)."""
+    x0, y0, x1, y1 = box
+    crop = grey[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    values, counts = np.unique(np.round(crop), return_counts=True)
+    ink = np.abs(crop - values[np.argmax(counts)]) > INK_GREY
+    # Rules and borders crossing the region are not words: a box's edges, a table's lines.
+    ink[:, ink.mean(axis=0) > LINE] = False
+    ink[ink.mean(axis=1) > LINE, :] = False
+    # Rows of the line that starts at the region's left edge (the render's words' left end):
+    # its first letter, whatever its size, has ink there.
+    rows = np.flatnonzero(ink[:, :lead].any(axis=1))
+    start = next((int(r) for r in rows if abs(y0 + int(r) - top) <= reach), None)
+    if start is None:
+        return None
+    end = start
+    for r in rows[rows > start]:
+        if r - end > 2:
+            break
+        end = int(r)
+    cols = np.flatnonzero(ink[start:end + 1].any(axis=0))
+    if cols.size == 0:
+        return None
+    height = end - start + 1
+    left = right = int(cols[0])
+    for c in cols[1:]:
+        if c - right > height:
+            break
+        right = int(c)
+    return (x0 + left, y0 + start, x0 + right + 1, y0 + end + 1)
+
+
+def _scaled_text(f: Finding, cmp: Comparison) -> None:
+    """The same words drawn at another font size read as a changed text: the reference's line
+    of ink that starts where the render's does, its width and height in one ratio to the
+    render's, is that text at another size. The finding becomes a resize (kept as text when
+    the shapes differ: new words)."""
+    a = f.anchor
+    if a is None or not a.text or f.render_box is None or not ({"font-size", "font"}
+                                                                & set(_css(a))):
+        return
+    grey = matcher_of(cmp)
+    ink = ink_box(grey.render, int_box(f.render_box, cmp.frame))
+    if ink is None:
+        return
+    w, h = ink[2] - ink[0], ink[3] - ink[1]
+    if w < 4 or h < 4:
+        return
+    height, width = grey.ref.shape
+    region = (max(0, ink[0] - 1), max(0, ink[1] - 2 * h), min(width, ink[2] + 2 * w),
+              min(height, ink[3] + 2 * h))
+    mine = _band(grey.render, (ink[0], ink[1], ink[2], ink[3]), ink[1], 1, h)
+    theirs = _band(grey.ref, region, ink[1], max(3, h // 2), h)
+    if mine is None or theirs is None:
+        return
+    hr = (theirs[3] - theirs[1]) / max(1, mine[3] - mine[1])
+    wr = (theirs[2] - theirs[0]) / max(1, mine[2] - mine[0])
+    if abs(hr - 1) < SCALED or abs(wr / hr - 1) > SAME_SHAPE:
+        return
+    x0, y0, x1, y1 = f.render_box
+    f.ref_box = (x0, y0, x1, y0 + (y1 - y0) * hr)  # its line's height scales with its font
+    font = "font-size" if "font-size" in _css(a) else "font"
+    have = _px(_value(a, "font-size")) if font == "font-size" else None
+    _blame(f, "restyle", font, f"{round(have * hr)}px" if have else None, _value(a, font),
+           f"the same words drawn {hr:.2f}× as {'large' if hr > 1 else 'small'} in the "
+           "reference" + ("; its font size estimated from that" if have else ""))
+
+
+def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: float) -> None:
+    """What lies below a box that grew (or content that moved) and matches the reference drawn
+    higher or lower by one shared offset moved with it: the cause's consequence, not a change.
+    ``dy`` is the estimate (a grown text's margins scale with its font too): the offset is the
+    one, of that sign, that best matches everything below at once."""
+    if cause.render_box is None or abs(dy) < 1:
+        return
+    grey = matcher_of(cmp)
+    height = grey.ref.shape[0]
+    # (finding, box, drawn in the render): a render element, or ink the reference alone has.
+    below: list[tuple[Finding, tuple[int, int, int, int], bool]] = []
+    ref_bottom = (cause.ref_box or cause.render_box)[3]
+    for g in findings:
+        if g is cause or g.nature in ("restyle", "relayout"):
+            continue
+        drawn = g.render_box is not None
+        box = int_box(g.render_box if drawn else g.box, cmp.frame)  # type: ignore[arg-type]
+        if box[1] < (cause.render_box[3] if drawn else ref_bottom) - SLACK:
+            continue
+        if box[3] > box[1] and box[2] > box[0]:
+            below.append((g, box, drawn))
+    if not below:
+        return
+    sign = 1 if dy > 0 else -1
+    reach = max(3 * abs(round(dy)), REACH)
+
+    def rms(box: tuple[int, int, int, int], drawn: bool, shift: int) -> float:
+        x0, y0, x1, y1 = box
+        mine, theirs = (grey.render, grey.ref) if drawn else (grey.ref, grey.render)
+        s = shift if drawn else -shift
+        if y0 - s < 0 or y1 - s > height:
+            return float("inf")
+        a, b = mine[y0:y1, x0:x1], theirs[y0 - s:y1 - s, x0:x1]
+        return float(np.sqrt(np.mean((a - b) ** 2)))
+
+    shifts = [sign * s for s in range(1, reach + 1)]
+    best = min(shifts, key=lambda s: float(np.median([rms(b, d, s) for _, b, d in below])))
+    limit = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 else EXACT_RMS
+    odd = []
+    for g, box, drawn in below:
+        shift = min((best - 1, best, best + 1), key=lambda s: rms(box, drawn, s))
+        if shift == 0 or rms(box, drawn, shift) > limit:
+            odd.append(g)
+            continue
+        g.nature, g.consequence = "moved", True
+        if drawn:
+            assert g.render_box is not None
+            g.ref_box = (g.render_box[0], g.render_box[1] - shift, g.render_box[2],
+                         g.render_box[3] - shift)
+    if len(below) - len(odd) < max(2, len(below) / 2):
+        return
+    # Everything else below moved by ``best``: a text that matched somewhere else (a cell's
+    # words found in another row) but not there is a changed text, where it was drawn.
+    for g in odd:
+        a = g.anchor
+        if g.nature == "moved" and a is not None and a.text and g.render_box is not None:
+            g.nature, g.consequence, g.ref_text = "text", False, None
+            g.ref_box = (g.render_box[0], g.render_box[1] - best, g.render_box[2],
+                         g.render_box[3] - best)
+
+
+def _element(f: Finding) -> Anchor | None:
+    """The finding's page element when it is one the renderer knows declarations of."""
+    a = f.anchor
+    if a is None or a.role in TOP_CONTAINERS:
+        return None
+    return a if _css(a) else None
+
+
+def _resized(f: Finding, by_key: dict[str, Anchor], scale: float) -> None:
+    """A box drawn at another size: its font size when its text grew or shrank in height,
+    its display when it now fills its parent (or stopped), its width, else its padding."""
+    a = _element(f)
+    if a is None or f.ref_box is None or f.render_box is None:
+        return
+    rw, rh = _size(f.ref_box, scale)
+    nw, nh = _size(f.render_box, scale)
+    css = _css(a)
+    font = "font-size" if "font-size" in css else "font" if "font" in css else None
+    if a.text and font and abs(nh - rh) > SLACK and rh > 0 and (nw - rw) * (nh - rh) >= 0:
+        have = _px(_value(a, "font-size")) if font == "font-size" else None
+        want = f"{round(have * rh / nh)}px" if have else None
+        _blame(f, "restyle", font, want, _value(a, font),
+               "the reference's font size is estimated from its text's height" if want else
+               f"its text is {round(rh)} px tall in the reference, {round(nh)} px in the render")
+        return
+    if abs(nw - rw) <= SLACK:
+        if abs(nh - rh) > SLACK and "height" in css:
+            have = _px(_value(a, "height"))
+            want = f"{round(have + rh - nh)}px" if have is not None else None
+            _blame(f, "relayout", "height", want, _value(a, "height"),
+                   "the reference's value estimated from its box")
+        return
+    parent = by_key.get(_parent_key(a.key))
+    if parent is not None and "display" in css:
+        pw = parent.box[2] - parent.box[0]
+        fills_now, filled = nw >= FILLS * pw, rw >= FILLS * pw
+        if pw > 0 and ((fills_now and rw < FITS * pw) or (filled and nw < FITS * pw)):
+            how = "fills its parent" if fills_now else "no longer fills its parent"
+            _blame(f, "relayout", "display", None, _value(a, "display"),
+                   f"the box {how}: {round(rw)} px wide in the reference, {round(nw)} px in "
+                   "the render")
+            return
+    for prop in ("width", "min-width", "max-width"):
+        if prop in css:
+            have = _px(_value(a, prop))
+            want = f"{round(have + rw - nw)}px" if have is not None else None
+            _blame(f, "relayout", prop, want, _value(a, prop),
+                   "the reference's value estimated from its box")
+            return
+    if "padding" in css:
+        _blame(f, "relayout", "padding", None, _value(a, "padding"),
+               f"the box is {round(rw)}×{round(rh)} px in the reference, {round(nw)}×{round(nh)}"
+               " px in the render")
+
+
+def _first_moved(findings: list[Finding], anchors: list[Anchor], by_key: dict[str, Anchor],
+                 scale: float) -> Finding | None:
+    """Content pushed along with nothing changed before it: the margin between the first
+    element that moved and the one before it (its own top margin, that element's bottom
+    margin, then the parent's top padding)."""
+    moved = [f for f in findings if f.nature == "moved" and _element(f) is not None
+             and f.ref_box is not None and f.render_box is not None]
+    if not moved:
+        return None
+    first = min(moved, key=lambda f: (f.ref_box[1], f.ref_box[0]))  # type: ignore[index]
+    top = first.ref_box[1]  # type: ignore[index]
+    if any(g is not first and g.nature != "moved" and g.box[1] <= top + SLACK * scale
+           and not _encloses(g, first) for g in findings):
+        return None  # something above changed too: the cause (causes.py folds the move)
+    a = first.anchor
+    assert a is not None and first.render_box is not None and first.ref_box is not None
+    dy = round((first.render_box[1] - first.ref_box[1]) / scale)
+    dx = round((first.render_box[0] - first.ref_box[0]) / scale)
+    side = "top" if abs(dy) >= abs(dx) else "left"
+    parent = _parent_key(a.key)
+    index = next((i for i, b in enumerate(anchors) if b is a), None)
+    before = None
+    if index is not None:
+        before = next((b for b in reversed(anchors[:index])
+                       if _parent_key(b.key) == parent and b.key != a.key), None)
+    after = {"top": "bottom", "left": "right"}[side]
+    tried: list[tuple[Anchor | None, tuple[str, ...]]] = [
+        (a, (f"margin-{side}",)),
+        (before, (f"margin-{after}",)),
+        (a, ("margin",)),
+        (before, ("margin",)),
+        (by_key.get(parent), (f"padding-{side}", "padding")),
+    ]
+    for owner, props in tried:
+        if owner is None:
+            continue
+        css = _css(owner)
+        prop = next((p for p in props if p in css), None)
+        if prop is None:
+            continue
+        first.anchor = owner
+        first.name = owner.name
+        _blame(first, "relayout", prop, None, _value(owner, prop),
+               f"{a.name} and what follows moved by ({dx:+d}, {dy:+d}) px")
+        return first
+    return None
+
+
+def _encloses(outer: Finding, inner: Finding) -> bool:
+    """``outer``'s element holds ``inner``'s: a list that grew because its item moved."""
+    a, b = outer.anchor, inner.anchor
+    return a is not None and b is not None and b.key.startswith(a.key + ">")
+
+
+def _blame(f: Finding, nature: str, prop: str, want: str | None, have: str | None,
+           note: str) -> None:
+    f.nature = nature
+    f.style = (prop, want, have)
+    f.note = note

@@ -1,0 +1,93 @@
+"""Page layout against a designer's screenshot (no sidecar): one finding, on the declaration.
+
+Without a sidecar the critic sees boxes, not declarations. A heading drawn at another font size
+reads as changed words and pushes everything below it down (a table under it: every row looked
+changed, 15 findings for one edit); a margin pushes what follows; a box of another width keeps its
+words. Each must be one diagnostic on the CSS declaration a fix edits, in the taxonomy's category,
+with what moved folded into it. Each reference is the unedited page's real render saved as a PNG
+with no ``<ref>.anchors.json`` beside it, judged by ``Checker.check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verm.check import Checker
+
+ROOT = Path(__file__).resolve().parent.parent
+CARD = (ROOT / "examples" / "pages" / "card.html").read_text()
+ORDERS = (ROOT / "benchmarks" / "fixtures" / "bench_page.html").read_text()
+NAV = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "nav.html").read_text()
+PROFILE = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "profile.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+           ) -> list[tuple[str, int, int]]:
+    """(category, 0-based line, severity) of each finding for ``edited`` against ``text``'s
+    render saved as a plain screenshot."""
+    assert edited != text
+    src = tmp_path / "page.html"
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None, render.failure
+    shot = tmp_path / "screenshot.png"
+    render.image.convert("RGB").save(shot)
+    result = checker.check(checker.load(src, edited), shot)
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in result.discrepancies]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines()) if needle in line)
+
+
+def test_a_heading_drawn_larger_is_its_font_size(checker: Checker, tmp_path: Path) -> None:
+    edited = CARD.replace("font-size: 22px", "font-size: 44px")
+    assert judged(checker, tmp_path, CARD, edited) == [
+        ("style_error", line_of(CARD, ".card h1 {"), 1)]
+
+
+def test_a_grown_heading_pushes_a_table_down_as_one_cause(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    """Fourteen rows and a paragraph moved down 27 px: consequences of the heading."""
+    edited = ORDERS.replace("font-size: 22px", "font-size: 33px")
+    assert judged(checker, tmp_path, ORDERS, edited) == [
+        ("style_error", line_of(ORDERS, "h1 {"), 1)]
+
+
+def test_a_changed_cell_below_a_grown_heading_still_shows(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    edited = ORDERS.replace("font-size: 22px", "font-size: 33px").replace(
+        "<td>Item 5</td>", "<td>Item 9</td>")
+    assert sorted(judged(checker, tmp_path, ORDERS, edited)) == sorted([
+        ("style_error", line_of(ORDERS, "h1 {"), 1),
+        ("text_error", line_of(ORDERS, "<td>Item 5</td>"), 2)])
+
+
+def test_a_margin_that_pushes_the_content_is_that_margin(checker: Checker,
+                                                         tmp_path: Path) -> None:
+    edited = CARD.replace("margin: 0 0 8px 0", "margin: 16px 0 8px 0")
+    assert judged(checker, tmp_path, CARD, edited) == [
+        ("layout_error", line_of(CARD, ".card h1 {"), 2)]
+
+
+def test_a_list_items_bottom_margin_is_blamed_for_the_items_below(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    edited = NAV.replace("margin-bottom: 4px", "margin-bottom: 10px")
+    assert judged(checker, tmp_path, NAV, edited) == [
+        ("layout_error", line_of(NAV, "li {"), 2)]
+
+
+def test_a_wider_box_is_its_width_declaration(checker: Checker, tmp_path: Path) -> None:
+    edited = PROFILE.replace("width: 72px", "width: 108px")
+    assert judged(checker, tmp_path, PROFILE, edited) == [
+        ("layout_error", line_of(PROFILE, ".avatar {"), 2)]
