@@ -230,3 +230,14 @@ def test_changed_data_still_shows_inside_a_cropped_frame(checker: Checker,
     edited = FRAMED.replace("[3, 1, 4, 2]", "[3, 1, 2, 2]")
     assert judged(checker, tmp_path, "framed.py", FRAMED, "cropped", edited) == [
         ("data_error", 6, 3)]
+
+
+@pytest.mark.parametrize("variant", ["jpeg", "cropped", "hidpi"])
+def test_a_much_narrower_figure_is_its_figure_size(checker: Checker, tmp_path: Path,
+                                                   variant: str) -> None:
+    """A third of the width: no stretch of the render fits the screenshot (matplotlib does not
+    stretch texts), yet a picture of another shape that leaves most content unexplained is a
+    figure resized, not a dozen changed marks and labels."""
+    edited = BARS.replace("figsize=(6, 4)", "figsize=(2, 4)")
+    assert judged(checker, tmp_path, "bars.py", BARS, variant, edited) == [
+        ("structure_error", 5, 2)]
