@@ -216,11 +216,13 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
                          g.render_box[3] - shift)
     if len(below) - len(odd) < max(2, len(below) / 2):
         return
-    # Everything else below moved by ``best``: a text that matched somewhere else (a cell's
-    # words found in another row) but not there is a changed text, where it was drawn.
+    # Everything else below moved by ``best``: a text matched in another line (a cell's words
+    # found in another row) but not ``best`` higher is a changed text, where it was drawn.
     for g in odd:
         a = g.anchor
-        if g.nature == "moved" and a is not None and a.text and g.render_box is not None:
+        if (g.nature == "moved" and a is not None and a.text and g.render_box is not None
+                and g.ref_box is not None and abs(g.render_box[1] - g.ref_box[1] - best)
+                > (g.render_box[3] - g.render_box[1]) / 2):
             g.nature, g.consequence, g.ref_text = "text", False, None
             g.ref_box = (g.render_box[0], g.render_box[1] - best, g.render_box[2],
                          g.render_box[3] - best)

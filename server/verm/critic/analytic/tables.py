@@ -12,10 +12,18 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 
-from verm.critic.analytic.findings import Finding
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.types import Anchor
 
 Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
+SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
+# Grey RMS of the same words drawn at another sub-pixel offset, once the render's are moved by
+# the best fraction of a pixel (10 px digits: 25-28; one digit changed: 42), exact | lossy.
+SUBPIXEL_RMS = {False: 34.0, True: 40.0}
 
 
 def table_structure(findings: list[Finding], render: list[Anchor], ref: list[Anchor]
@@ -56,10 +64,135 @@ def _column_of(f: Finding) -> int | None:
     return int(cell.get("column", 0)) if isinstance(cell, dict) else None
 
 
-def realigned_columns(findings: list[Finding], render: list[Anchor]) -> list[Finding]:
+def sideways_in_cells(findings: list[Finding], cmp: Comparison) -> set[int]:
+    """Without a sidecar: a cell's words found elsewhere along its own row of its own cell in
+    the reference moved there (realigned), not changed. Small text drawn at another sub-pixel
+    offset anti-aliases differently (grey RMS ~50 on 10 px digits), so both pictures are
+    softened first and the words must also correlate: the same shape, wherever it sits.
+    Returns the ids of the cells moved sideways (found here or by ``moves.relocate``) whose
+    cell itself — its borders and fill — is where it was: their words moved inside it, which
+    only a realignment does."""
+    in_place: set[int] = set()
+    cells = [f for f in findings if f.nature in ("text", "moved") and f.render_box is not None
+             and f.anchor is not None and isinstance(f.anchor.props.get("cell"), dict)]
+    if not cells:
+        return in_place
+    matcher = matcher_of(cmp)
+    soft = Matcher(_soft(matcher.ref), _soft(matcher.render))
+    for f in cells:
+        assert f.render_box is not None
+        cell = int_box(f.render_box, cmp.frame)
+        ink = ink_box(matcher.render, cell)
+        if ink is None:
+            continue
+        if f.nature == "moved":
+            if f.ref_box is None or abs(f.ref_box[1] - f.render_box[1]) > 1.5:
+                continue
+            dx = round(f.ref_box[0] - f.render_box[0])
+        elif f.ref_text is None:
+            if _same_words(matcher, ink, 0, 0, cmp.lossy or cmp.frame.scale != 1.0):
+                f.nature = "resized"  # its words where they were: the cell around them changed
+                continue
+            found = _sideways(soft, cell, ink)
+            lossy = cmp.lossy or cmp.frame.scale != 1.0
+            if found is None or _subpixel_rms(matcher, ink, *found) > SUBPIXEL_RMS[lossy]:
+                continue
+            dx, dy = found
+            f.nature = "moved"
+            f.ref_box = (f.render_box[0] + dx, f.render_box[1] + dy, f.render_box[2] + dx,
+                         f.render_box[3] + dy)
+        else:
+            continue
+        if _cell_in_place(matcher.ref, matcher.render, cell, ink, dx):
+            in_place.add(id(f))
+    return in_place
+
+
+def _sideways(soft: Matcher, cell: tuple[int, int, int, int], ink: tuple[int, int, int, int]
+              ) -> tuple[int, int] | None:
+    """(dx, dy) to where the render's words (softened) match the reference's along their own
+    row of cells — inside their cell (realigned) or further along (pushed over by a wider
+    column) — when that is elsewhere and the same words; else None."""
+    found = soft.locate(ink, LOSSY_RMS, (0, cell[1] - 1, 0, cell[3] + 1))
+    if found is None:
+        return None
+    dx, dy = round(found[0] - ink[0]), round(found[1] - ink[1])
+    if abs(dx) <= 2:
+        return None
+    return (dx, dy) if _same_words(soft, ink, dx, dy) else None
+
+
+def _subpixel_rms(raw: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int) -> float:
+    """Grey RMS between the render's words at ``ink`` and the reference's at ``ink`` + (dx, dy)
+    after moving the render's by the best fraction of a pixel sideways (linear interpolation):
+    text drawn at another sub-pixel offset, without the softening that hides a changed digit."""
+    x0, y0, x1, y1 = ink
+    width = raw.render.shape[1]
+    if x0 < 1 or x1 + 1 >= width or y0 + dy < 0 or y1 + dy > raw.ref.shape[0]:
+        return float("inf")
+    c = raw.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    rows = raw.render[y0:y1]
+    best = float("inf")
+    for fraction in (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75):
+        xs = np.arange(x0, x1) - fraction
+        lo = np.floor(xs).astype(int)
+        w = xs - lo
+        t = rows[:, lo] * (1 - w) + rows[:, lo + 1] * w
+        if t.shape == c.shape:
+            best = min(best, float(np.sqrt(np.mean((t - c) ** 2))))
+    return best
+
+
+def _same_words(soft: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int,
+                lossy: bool = True) -> bool:
+    """The render's words at ``ink`` are the reference's at ``ink`` + (dx, dy) (``soft``:
+    both softened, for words drawn at another sub-pixel offset; else as drawn, within an exact
+    comparison's slack unless ``lossy``)."""
+    x0, y0, x1, y1 = ink
+    t = soft.render[y0:y1, x0:x1]
+    if y0 + dy < 0 or x0 + dx < 0:
+        return False
+    c = soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    if c.shape != t.shape or not t.size:
+        return False
+    rms = float(np.sqrt(np.mean((t - c) ** 2)))
+    return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and _correlation(t, c) >= SAME_WORDS
+
+
+def _cell_in_place(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int],
+                   ink: tuple[int, int, int, int], dx: int) -> bool:
+    """The cell's own drawing (all but where its words are in either picture) is unmoved."""
+    x0, y0, x1, y1 = ink
+    keep = np.ones((cell[3] - cell[1], cell[2] - cell[0]), dtype=bool)
+    for left in (x0, x0 + dx):
+        keep[max(0, y0 - 1 - cell[1]):max(0, y1 + 1 - cell[1]),
+             max(0, left - 1 - cell[0]):max(0, left + (x1 - x0) + 1 - cell[0])] = False
+    a = render[cell[1]:cell[3], cell[0]:cell[2]][keep]
+    b = ref[cell[1]:cell[3], cell[0]:cell[2]][keep]
+    return bool(a.size) and float(np.sqrt(np.mean((a - b) ** 2))) <= LOSSY_RMS / 2
+
+
+def _soft(grey: np.ndarray) -> np.ndarray:
+    """A [1 2 1]/4 blur each way: anti-aliasing at another sub-pixel offset mostly evens out."""
+    g = grey.astype(np.float32)
+    g = np.pad(g, 1, mode="edge")
+    g = (g[:-2] + 2 * g[1:-1] + g[2:]) / 4
+    return (g[:, :-2] + 2 * g[:, 1:-1] + g[:, 2:]) / 4
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
+
+
+def realigned_columns(findings: list[Finding], render: list[Anchor],
+                      in_place: set[int] | None = None, exact: bool = False) -> list[Finding]:
     """Without a sidecar: the texts of one column all found moved sideways in their cells
-    (moves.relocate) is that column realigned — one cause on the Markdown delimiter row, the
-    cells its consequences."""
+    (moves.relocate, ``sideways_in_cells``) is that column realigned — one cause on the
+    Markdown delimiter row, the cells its consequences. Words moved by different amounts, or
+    alike inside cells that stayed in place (``in_place``: a column of digits), are realigned;
+    moved alike with their cells, they were pushed over. ``exact``: the reference is lossless
+    at the render's scale, so a cell of the column whose words matched nowhere changed."""
     by_column: dict[tuple[str, int], list[Finding]] = defaultdict(list)
     for f in findings:
         a = f.anchor
@@ -72,9 +205,11 @@ def realigned_columns(findings: list[Finding], render: list[Anchor]) -> list[Fin
     grids = _grids(render)
     for (table, column), members in by_column.items():
         shifts = [f.render_box[0] - f.ref_box[0] for f in members]  # type: ignore[index]
-        if len(members) < 2 or max(shifts) - min(shifts) <= 2:
+        alike = max(shifts) - min(shifts) <= 2
+        if len(members) < 2 or (alike and not all(id(f) in (in_place or ()) for f in members)):
             # All moved alike: the column was pushed over (a wider one beside it), while a
-            # realigned column moves words of different widths by different amounts.
+            # realigned column moves words of different widths by different amounts — or
+            # words of one width (a column of digits) inside cells that stayed where they were.
             continue
         grid = grids.get(table)
         top = grid[min(grid)].get(column) if grid else None
@@ -86,7 +221,11 @@ def realigned_columns(findings: list[Finding], render: list[Anchor]) -> list[Fin
             a = f.anchor
             cell = a.props.get("cell") if a is not None else None
             if (a is not None and isinstance(cell, dict) and a.key.startswith(table + "/")
-                    and int(cell.get("column", -1)) == column):
+                    and int(cell.get("column", -1)) == column
+                    and (f.nature != "text" or not exact)):
+                # Against an exact picture a text that matched nowhere changed (a digit of a
+                # realigned column): a cause of its own. A JPEG or rescaled one leaves some
+                # unchanged words unmatched: those follow the realignment.
                 f.consequence = True
         out.append(Finding("restyle", head.anchor, None, head.render_box, head.ref_box,
                            sum(f.pixels for f in members),

@@ -1,11 +1,14 @@
-"""Page layout against a designer's screenshot (no sidecar): one finding, on the declaration.
+"""Layout against a designer's screenshot (no sidecar): one finding per cause, on its line.
 
-Without a sidecar the critic sees boxes, not declarations. A heading drawn at another font size
-reads as changed words and pushes everything below it down (a table under it: every row looked
-changed, 15 findings for one edit); a margin pushes what follows; a box of another width keeps its
-words. Each must be one diagnostic on the CSS declaration a fix edits, in the taxonomy's category,
-with what moved folded into it. Each reference is the unedited page's real render saved as a PNG
-with no ``<ref>.anchors.json`` beside it, judged by ``Checker.check``.
+Without a sidecar the critic sees boxes, not declarations. On a page, a heading drawn at another
+font size reads as changed words and pushes everything below it down (a table under it: every row
+looked changed, 15 findings for one edit); a margin pushes what follows; a box of another width
+keeps its words. Each must be one diagnostic on the CSS declaration a fix edits, in the
+taxonomy's category, with what moved folded into it. In a Markdown table, a realigned column
+moves its words inside their cells (small digits drawn at another sub-pixel offset match no
+crop pixel for pixel), and one longer cell widens its column and pushes every column after it:
+one finding on the delimiter row, or on the cell. Each reference is the unedited source's real
+render saved as a PNG with no ``<ref>.anchors.json`` beside it, judged by ``Checker.check``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ CARD = (ROOT / "examples" / "pages" / "card.html").read_text()
 ORDERS = (ROOT / "benchmarks" / "fixtures" / "bench_page.html").read_text()
 NAV = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "nav.html").read_text()
 PROFILE = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "profile.html").read_text()
+INVENTORY = (ROOT / "benchmarks" / "fixtures" / "quality" / "tables" / "inventory.md").read_text()
+SCHEDULE = (ROOT / "benchmarks" / "fixtures" / "quality" / "tables" / "schedule.md").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +35,12 @@ def checker() -> Iterator[Checker]:
         yield c
 
 
-def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str, name: str = "page.html"
            ) -> list[tuple[str, int, int]]:
     """(category, 0-based line, severity) of each finding for ``edited`` against ``text``'s
     render saved as a plain screenshot."""
     assert edited != text
-    src = tmp_path / "page.html"
+    src = tmp_path / name
     src.write_text(text)
     render = checker.render(checker.load(src))
     assert render.ok and render.image is not None, render.failure
@@ -91,3 +96,35 @@ def test_a_wider_box_is_its_width_declaration(checker: Checker, tmp_path: Path) 
     edited = PROFILE.replace("width: 72px", "width: 108px")
     assert judged(checker, tmp_path, PROFILE, edited) == [
         ("layout_error", line_of(PROFILE, ".avatar {"), 2)]
+
+
+def test_a_realigned_column_is_one_cause_on_the_delimiter_row(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    edited = INVENTORY.replace("|-----------:|----------:|", "|:-----------|----------:|")
+    assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
+        ("layout_error", line_of(INVENTORY, "|------"), 1)]
+
+
+def test_a_realigned_column_of_digits_is_one_cause(checker: Checker, tmp_path: Path) -> None:
+    """One-digit weeks all move alike, as a pushed column would, but inside cells that stayed
+    where they were."""
+    edited = SCHEDULE.replace("|:----:|", "|-----:|")
+    assert judged(checker, tmp_path, SCHEDULE, edited, "t.md") == [
+        ("layout_error", line_of(SCHEDULE, "|:----:|"), 1)]
+
+
+def test_a_digit_changed_in_a_realigned_column_still_shows(checker: Checker,
+                                                           tmp_path: Path) -> None:
+    edited = INVENTORY.replace("|-----------:|----------:|", "|:-----------|----------:|"
+                               ).replace("1000 ", "1008 ")
+    assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
+        ("layout_error", line_of(INVENTORY, "|------"), 1),
+        ("numeric_error", line_of(INVENTORY, "1000"), 3)]
+
+
+def test_a_longer_cell_that_widens_its_column_is_one_text_change(checker: Checker,
+                                                                 tmp_path: Path) -> None:
+    """Every cell of three columns after it moved right; the Product cells' borders moved."""
+    edited = INVENTORY.replace("Steel bolts   ", "Steel bolts and screws")
+    assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
+        ("text_error", line_of(INVENTORY, "Steel bolts"), 2)]
