@@ -128,3 +128,42 @@ def test_a_longer_cell_that_widens_its_column_is_one_text_change(checker: Checke
     edited = INVENTORY.replace("Steel bolts   ", "Steel bolts and screws")
     assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
         ("text_error", line_of(INVENTORY, "Steel bolts"), 2)]
+
+
+def test_a_renamed_header_that_narrows_a_column_of_numbers_is_one_text_change(
+        checker: Checker, tmp_path: Path) -> None:
+    """The right-aligned numbers move left with their cells' edges: the header's consequence,
+    and the header reads as other words, not another colour."""
+    prices = (ROOT / "examples" / "tables" / "prices.md").read_text()
+    edited = prices.replace("Price (€/month)", "Price Report")
+    assert judged(checker, tmp_path, prices, edited, "t.md") == [
+        ("text_error", line_of(prices, "Price (€/month)"), 2)]
+
+
+def test_three_changes_in_a_table_with_a_realigned_column_are_three(checker: Checker,
+                                                                    tmp_path: Path) -> None:
+    """A week number changed inside the realigned column matches another number along its row
+    ('0' in '40'): not where the column's other words went, so still a change."""
+    edited = SCHEDULE.replace("|:----:|", "|:-----|").replace(
+        "|  1   | Maria   |", "|  0   | Maria   |").replace("| Priya     |", "| Growth    |")
+    assert sorted(judged(checker, tmp_path, SCHEDULE, edited, "t.md")) == sorted([
+        ("layout_error", line_of(SCHEDULE, "|:----:|"), 1),
+        ("numeric_error", line_of(SCHEDULE, "|  1   |"), 3),
+        ("text_error", line_of(SCHEDULE, "| Priya     |"), 2)])
+
+
+def test_two_columns_swapped_are_one_cause_on_the_header_row(checker: Checker,
+                                                             tmp_path: Path) -> None:
+    """Each column's words are found a neighbour's width away (digits too, once the column's
+    longer words say where): one structural change, not a changed text per cell."""
+    table = (ROOT / "benchmarks" / "fixtures" / "bench_table.md").read_text()
+    rows = []
+    for line in table.splitlines():
+        if line.startswith("|"):
+            cells = line.strip("|").split("|")
+            cells[1], cells[2] = cells[2], cells[1]
+            line = "|" + "|".join(cells) + "|"
+        rows.append(line)
+    edited = "\n".join(rows) + "\n"
+    assert judged(checker, tmp_path, table, edited, "t.md") == [
+        ("layout_error", line_of(table, "| Item | Qty | Price |"), 3)]

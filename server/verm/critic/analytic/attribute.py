@@ -35,7 +35,12 @@ from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.sidecar import compare_elements
-from verm.critic.analytic.tables import realigned_columns, sideways_in_cells, table_structure
+from verm.critic.analytic.tables import (
+    realigned_columns,
+    sideways_in_cells,
+    swapped_columns,
+    table_structure,
+)
 from verm.critic.analytic.wording import read_reference_text, word
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
 from verm.types import Discrepancy
@@ -79,7 +84,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "table" and ctx.ref_anchors is not None:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)
     elif ctx.domain == "table":
-        in_place = sideways_in_cells(findings, cmp)
+        in_place = sideways_in_cells(findings, cmp, ctx.render_anchors)
+        findings = swapped_columns(findings, ctx.render_anchors, cmp)
         findings = realigned_columns(findings, ctx.render_anchors, in_place,
                                      exact=not cmp.lossy and frame.scale == 1.0)
     if ctx.domain == "html" and ctx.ref_anchors is None:

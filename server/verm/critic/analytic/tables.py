@@ -15,8 +15,9 @@ from collections import defaultdict
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
+from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.types import Anchor
 
 Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
@@ -64,7 +65,8 @@ def _column_of(f: Finding) -> int | None:
     return int(cell.get("column", 0)) if isinstance(cell, dict) else None
 
 
-def sideways_in_cells(findings: list[Finding], cmp: Comparison) -> set[int]:
+def sideways_in_cells(findings: list[Finding], cmp: Comparison,
+                      render: list[Anchor] | None = None) -> set[int]:
     """Without a sidecar: a cell's words found elsewhere along its own row of its own cell in
     the reference moved there (realigned), not changed. Small text drawn at another sub-pixel
     offset anti-aliases differently (grey RMS ~50 on 10 px digits), so both pictures are
@@ -73,12 +75,24 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison) -> set[int]:
     cell itself — its borders and fill — is where it was: their words moved inside it, which
     only a realignment does."""
     in_place: set[int] = set()
+    for f in findings:
+        a = f.anchor
+        own = parse_hex(a.color) if a is not None and a.text else None
+        if (f.nature in ("recolor", "background") and own is not None and f.ref_color
+                and color_distance(f.ref_color, own) <= SAME_COLOR / 2
+                and isinstance(a.props.get("cell"), dict)):
+            # The reference has the cell's own text colour where the render has none of it:
+            # other words, not another colour.
+            f.nature = "text"
     cells = [f for f in findings if f.nature in ("text", "moved") and f.render_box is not None
              and f.anchor is not None and isinstance(f.anchor.props.get("cell"), dict)]
     if not cells:
         return in_place
     matcher = matcher_of(cmp)
     soft = Matcher(_soft(matcher.ref), _soft(matcher.render))
+    lossy = cmp.lossy or cmp.frame.scale != 1.0
+    pushes: dict[tuple[str, int], list[int]] = defaultdict(list)  # column → dx of its words
+    narrow: list[tuple[Finding, tuple[int, int, int, int]]] = []
     for f in cells:
         assert f.render_box is not None
         cell = int_box(f.render_box, cmp.frame)
@@ -89,23 +103,151 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison) -> set[int]:
             if f.ref_box is None or abs(f.ref_box[1] - f.render_box[1]) > 1.5:
                 continue
             dx = round(f.ref_box[0] - f.render_box[0])
+            if _narrow_away(cell, ink, dx):
+                f.nature, f.ref_box = "text", None
+                narrow.append((f, ink))
+                continue
         elif f.ref_text is None:
-            if _same_words(matcher, ink, 0, 0, cmp.lossy or cmp.frame.scale != 1.0):
+            if _same_words(matcher, ink, 0, 0, lossy):
                 f.nature = "resized"  # its words where they were: the cell around them changed
                 continue
             found = _sideways(soft, cell, ink)
-            lossy = cmp.lossy or cmp.frame.scale != 1.0
             if found is None or _subpixel_rms(matcher, ink, *found) > SUBPIXEL_RMS[lossy]:
                 continue
             dx, dy = found
-            f.nature = "moved"
-            f.ref_box = (f.render_box[0] + dx, f.render_box[1] + dy, f.render_box[2] + dx,
-                         f.render_box[3] + dy)
+            if _narrow_away(cell, ink, dx):
+                narrow.append((f, ink))
+                continue
+            _moved(f, dx, dy)
         else:
             continue
+        pushes[_column_key(f)].append(dx)
         if _cell_in_place(matcher.ref, matcher.render, cell, ink, dx):
             in_place.add(id(f))
+    widths = column_widths(render or [], cmp)
+    for f, ink in narrow:
+        shifts = pushes.get(_column_key(f))
+        assert f.render_box is not None
+        # Where the column's other words went, else where the cell's own edges went (a
+        # column of numbers narrowed or widened by its header).
+        tried = ([max(set(shifts), key=shifts.count)] if shifts else
+                 _edge_shifts(matcher.ref, matcher.render, int_box(f.render_box, cmp.frame))
+                 + _swap_shifts(f, widths))
+        for dx in (d + e for d in tried for e in (0, -1, 1)):
+            if _same_words(soft, ink, dx, 0) and _subpixel_rms(matcher, ink, dx, 0) <= (
+                    SUBPIXEL_RMS[lossy]):
+                _moved(f, dx, 0)
+                break
     return in_place
+
+
+def column_widths(render: list[Anchor], cmp: Comparison) -> dict[tuple[str, int], float]:
+    """Each table column's width in the comparison's pixels (its widest cell)."""
+    out: dict[tuple[str, int], float] = {}
+    for a in render:
+        cell = a.props.get("cell")
+        if isinstance(cell, dict) and "/" in a.key:
+            box = cmp.frame.from_render(a.box)
+            key = (a.key.split("/", 1)[0], int(cell.get("column", 0)))
+            out[key] = max(out.get(key, 0.0), box[2] - box[0])
+    return out
+
+
+def _swap_shifts(f: Finding, widths: dict[tuple[str, int], float]) -> list[int]:
+    """Where the cell's words were if its column traded places with a neighbour: one
+    neighbour's width to the left or to the right."""
+    table, column = _column_key(f)
+    out = []
+    if (table, column - 1) in widths:
+        out.append(-round(widths[(table, column - 1)]))
+    if (table, column + 1) in widths:
+        out.append(round(widths[(table, column + 1)]))
+    return out
+
+
+def swapped_columns(findings: list[Finding], render: list[Anchor], cmp: Comparison
+                    ) -> list[Finding]:
+    """Without a sidecar: the words of two neighbouring columns each found a neighbour's width
+    away — the left one's where the right one is now, and the other way round — are two
+    columns in another order: one cause on the header row, every cell of both its
+    consequences."""
+    widths = column_widths(render, cmp)
+    shifts: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for f in findings:
+        a = f.anchor
+        if (f.nature == "moved" and a is not None and isinstance(a.props.get("cell"), dict)
+                and f.ref_box is not None and f.render_box is not None
+                and abs(f.ref_box[1] - f.render_box[1]) <= 1.5):
+            shifts[_column_key(f)].append(f.ref_box[0] - f.render_box[0])
+    grids = _grids(render)
+    out = list(findings)
+    for (table, left), moved in shifts.items():
+        right = shifts.get((table, left + 1))
+        wl, wr = widths.get((table, left)), widths.get((table, left + 1))
+        if right is None or wl is None or wr is None or len(moved) < 2 or len(right) < 2:
+            continue
+        if not (abs(float(np.median(moved)) - wr) <= 3 and abs(float(np.median(right)) + wl) <= 3):
+            continue
+        grid = grids.get(table)
+        if not grid:
+            continue
+        header = grid[min(grid)]
+        head = header.get(left)
+        if head is None:
+            continue
+        for f in out:
+            a = f.anchor
+            if (a is not None and isinstance(a.props.get("cell"), dict) and "/" in a.key
+                    and _column_key(f) in ((table, left), (table, left + 1))):
+                f.consequence = True
+        names = [_text(header.get(c)) or f"column {c + 1}" for c in (left, left + 1)]
+        out.append(Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None,
+                           sum(1 for _ in moved) + len(right),
+                           note=(f"columns '{names[0]}' and '{names[1]}' are in another "
+                                 "order than in the reference")))
+    return out
+
+
+def _edge_shifts(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int]
+                 ) -> list[int]:
+    """How far each vertical edge of the cell (a 3 px strip: its border) moved sideways to
+    where the reference draws it, when it did."""
+    x0, y0, x1, y1 = cell
+    width = render.shape[1]
+    out = []
+    for a0 in (x0 - 1, x1 - 2):
+        if a0 < 0 or a0 + 3 > width or y1 <= y0:
+            continue
+        strip = render[y0:y1, a0:a0 + 3]
+        if float(strip.std()) < 1:
+            continue  # no border drawn there: nothing to follow
+        best = min(range(-a0, width - a0 - 2),
+                   key=lambda d: float(np.mean((strip - ref[y0:y1, a0 + d:a0 + d + 3]) ** 2)))
+        err = float(np.sqrt(np.mean((strip - ref[y0:y1, a0 + best:a0 + best + 3]) ** 2)))
+        if best != 0 and err <= LOSSY_RMS / 2:
+            out.append(best)
+    return out
+
+
+def _narrow_away(cell: tuple[int, int, int, int], ink: tuple[int, int, int, int], dx: int
+                 ) -> bool:
+    """Words of a digit or two found outside their own cell: they match some other number's
+    along the row as well as their own, so only where the column's other words went is
+    evidence of where they were."""
+    inside = cell[0] <= ink[0] + dx and ink[2] + dx <= cell[2]
+    return not inside and ink[2] - ink[0] < 2 * (ink[3] - ink[1])
+
+
+def _column_key(f: Finding) -> tuple[str, int]:
+    assert f.anchor is not None
+    return f.anchor.key.split("/", 1)[0], int(f.anchor.props["cell"].get("column", 0))
+
+
+def _moved(f: Finding, dx: int, dy: int) -> None:
+    assert f.render_box is not None
+    f.nature = "moved"
+    f.ref_box = (f.render_box[0] + dx, f.render_box[1] + dy, f.render_box[2] + dx,
+                 f.render_box[3] + dy)
 
 
 def _sideways(soft: Matcher, cell: tuple[int, int, int, int], ink: tuple[int, int, int, int]
@@ -120,6 +262,63 @@ def _sideways(soft: Matcher, cell: tuple[int, int, int, int], ink: tuple[int, in
     if abs(dx) <= 2:
         return None
     return (dx, dy) if _same_words(soft, ink, dx, dy) else None
+
+
+def _subpixel_rms(raw: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int) -> float:
+    """Grey RMS between the render's words at ``ink`` and the reference's at ``ink`` + (dx, dy)
+    after moving the render's by the best fraction of a pixel sideways (linear interpolation):
+    text drawn at another sub-pixel offset, without the softening that hides a changed digit."""
+    x0, y0, x1, y1 = ink
+    width = raw.render.shape[1]
+    if x0 < 1 or x1 + 1 >= width or y0 + dy < 0 or y1 + dy > raw.ref.shape[0]:
+        return float("inf")
+    c = raw.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    rows = raw.render[y0:y1]
+    best = float("inf")
+    for fraction in (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75):
+        xs = np.arange(x0, x1) - fraction
+        lo = np.floor(xs).astype(int)
+        w = xs - lo
+        t = rows[:, lo] * (1 - w) + rows[:, lo + 1] * w
+        if t.shape == c.shape:
+            best = min(best, float(np.sqrt(np.mean((t - c) ** 2))))
+    return best
+
+
+def _same_words(soft: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int,
+                lossy: bool = True) -> bool:
+    """The render's words at ``ink`` are the reference's at ``ink`` + (dx, dy) (``soft``:
+    both softened, for words drawn at another sub-pixel offset; else as drawn, within an exact
+    comparison's slack unless ``lossy``)."""
+    x0, y0, x1, y1 = ink
+    t = soft.render[y0:y1, x0:x1]
+    if y0 + dy < 0 or x0 + dx < 0:
+        return False
+    c = soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    if c.shape != t.shape or not t.size:
+        return False
+    rms = float(np.sqrt(np.mean((t - c) ** 2)))
+    return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and _correlation(t, c) >= SAME_WORDS
+
+
+def _cell_in_place(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int],
+                   ink: tuple[int, int, int, int], dx: int) -> bool:
+    """The cell's own drawing is unmoved: its left and right edges (where its borders are, a
+    strip of 3 px each) and its fill away from its words, in both pictures."""
+    x0, y0, x1, y1 = cell
+    if x1 - x0 < 8 or y1 - y0 < 2:
+        return False
+    strips = [(max(0, x0 - 1), x0 + 2), (x1 - 2, min(render.shape[1], x1 + 1))]
+    for a0, a1 in strips:
+        a, b = render[y0:y1, a0:a1], ref[y0:y1, a0:a1]
+        if a.shape != b.shape or float(np.sqrt(np.mean((a - b) ** 2))) > LOSSY_RMS / 2:
+            return False
+    keep = np.ones((y1 - y0, x1 - x0), dtype=bool)
+    for left in (ink[0], ink[0] + dx):
+        keep[max(0, ink[1] - 1 - y0):max(0, ink[3] + 1 - y0),
+             max(0, left - 1 - x0):max(0, left + (ink[2] - ink[0]) + 1 - x0)] = False
+    a, b = render[y0:y1, x0:x1][keep], ref[y0:y1, x0:x1][keep]
+    return bool(a.size) and float(np.sqrt(np.mean((a - b) ** 2))) <= LOSSY_RMS / 2
 
 
 def _subpixel_rms(raw: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int) -> float:
