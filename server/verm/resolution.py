@@ -63,7 +63,9 @@ def text_saturated(critique: Critique, render: Render) -> bool:
     if len(texts) < MIN_TEXTS:
         return False
     shown = [r for d in critique.discrepancies for r in (d, *d.related)]
-    boxes = [d.render_box for d in shown if d.render_box is not None]
+    # Words found elsewhere at their own size (moved) say the text did scale with the figure.
+    boxes = [d.render_box for d in shown if d.render_box is not None
+             and (d.fix or {}).get("kind") != "position"]
     hit = [a for a in texts if any(_overlap(a.box, b) for b in boxes)]
     # Text that did not scale with its figure is every text: the titles and axis labels too.
     # Tick labels alone (most of a chart's texts) change with an axis's limits or scale.

@@ -42,6 +42,7 @@ from verm.critic.analytic.tables import (
     table_structure,
 )
 from verm.critic.analytic.wording import read_reference_text, word
+from verm.critic.analytic.wordmatch import moved_texts
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
 from verm.types import Discrepancy
 
@@ -90,6 +91,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
                                      exact=not cmp.lossy and frame.scale == 1.0)
     if ctx.domain == "html" and ctx.ref_anchors is None:
         scaled_texts(findings, cmp)
+    elif ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
+        moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
     if ctx.domain == "chart" and ctx.ref_anchors is None:
         findings = label_shifts(findings, cmp)

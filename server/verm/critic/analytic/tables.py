@@ -16,15 +16,12 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
-from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
+from verm.critic.analytic.moves import LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, parse_hex
+from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soften, subpixel_rms
 from verm.types import Anchor
 
 Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
-SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
-# Grey RMS of the same words drawn at another sub-pixel offset, once the render's are moved by
-# the best fraction of a pixel (10 px digits: 25-28; one digit changed: 42), exact | lossy.
-SUBPIXEL_RMS = {False: 34.0, True: 40.0}
 
 
 def table_structure(findings: list[Finding], render: list[Anchor], ref: list[Anchor]
@@ -89,7 +86,7 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison,
     if not cells:
         return in_place
     matcher = matcher_of(cmp)
-    soft = Matcher(_soft(matcher.ref), _soft(matcher.render))
+    soft = Matcher(soften(matcher.ref), soften(matcher.render))
     lossy = cmp.lossy or cmp.frame.scale != 1.0
     pushes: dict[tuple[str, int], list[int]] = defaultdict(list)  # column → dx of its words
     narrow: list[tuple[Finding, tuple[int, int, int, int]]] = []
@@ -108,11 +105,11 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison,
                 narrow.append((f, ink))
                 continue
         elif f.ref_text is None:
-            if _same_words(matcher, ink, 0, 0, lossy):
+            if same_words(matcher, ink, 0, 0, lossy):
                 f.nature = "resized"  # its words where they were: the cell around them changed
                 continue
             found = _sideways(soft, cell, ink)
-            if found is None or _subpixel_rms(matcher, ink, *found) > SUBPIXEL_RMS[lossy]:
+            if found is None or subpixel_rms(matcher, ink, *found) > SUBPIXEL_RMS[lossy]:
                 continue
             dx, dy = found
             if _narrow_away(cell, ink, dx):
@@ -134,7 +131,7 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison,
                  _edge_shifts(matcher.ref, matcher.render, int_box(f.render_box, cmp.frame))
                  + _swap_shifts(f, widths))
         for dx in (d + e for d in tried for e in (0, -1, 1)):
-            if _same_words(soft, ink, dx, 0) and _subpixel_rms(matcher, ink, dx, 0) <= (
+            if same_words(soft, ink, dx, 0) and subpixel_rms(matcher, ink, dx, 0) <= (
                     SUBPIXEL_RMS[lossy]):
                 _moved(f, dx, 0)
                 break
@@ -261,44 +258,7 @@ def _sideways(soft: Matcher, cell: tuple[int, int, int, int], ink: tuple[int, in
     dx, dy = round(found[0] - ink[0]), round(found[1] - ink[1])
     if abs(dx) <= 2:
         return None
-    return (dx, dy) if _same_words(soft, ink, dx, dy) else None
-
-
-def _subpixel_rms(raw: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int) -> float:
-    """Grey RMS between the render's words at ``ink`` and the reference's at ``ink`` + (dx, dy)
-    after moving the render's by the best fraction of a pixel sideways (linear interpolation):
-    text drawn at another sub-pixel offset, without the softening that hides a changed digit."""
-    x0, y0, x1, y1 = ink
-    width = raw.render.shape[1]
-    if x0 < 1 or x1 + 1 >= width or y0 + dy < 0 or y1 + dy > raw.ref.shape[0]:
-        return float("inf")
-    c = raw.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    rows = raw.render[y0:y1]
-    best = float("inf")
-    for fraction in (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75):
-        xs = np.arange(x0, x1) - fraction
-        lo = np.floor(xs).astype(int)
-        w = xs - lo
-        t = rows[:, lo] * (1 - w) + rows[:, lo + 1] * w
-        if t.shape == c.shape:
-            best = min(best, float(np.sqrt(np.mean((t - c) ** 2))))
-    return best
-
-
-def _same_words(soft: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int,
-                lossy: bool = True) -> bool:
-    """The render's words at ``ink`` are the reference's at ``ink`` + (dx, dy) (``soft``:
-    both softened, for words drawn at another sub-pixel offset; else as drawn, within an exact
-    comparison's slack unless ``lossy``)."""
-    x0, y0, x1, y1 = ink
-    t = soft.render[y0:y1, x0:x1]
-    if y0 + dy < 0 or x0 + dx < 0:
-        return False
-    c = soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    if c.shape != t.shape or not t.size:
-        return False
-    rms = float(np.sqrt(np.mean((t - c) ** 2)))
-    return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and _correlation(t, c) >= SAME_WORDS
+    return (dx, dy) if same_words(soft, ink, dx, dy) else None
 
 
 def _cell_in_place(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int],
@@ -319,69 +279,6 @@ def _cell_in_place(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, in
              max(0, left - 1 - x0):max(0, left + (ink[2] - ink[0]) + 1 - x0)] = False
     a, b = render[y0:y1, x0:x1][keep], ref[y0:y1, x0:x1][keep]
     return bool(a.size) and float(np.sqrt(np.mean((a - b) ** 2))) <= LOSSY_RMS / 2
-
-
-def _subpixel_rms(raw: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int) -> float:
-    """Grey RMS between the render's words at ``ink`` and the reference's at ``ink`` + (dx, dy)
-    after moving the render's by the best fraction of a pixel sideways (linear interpolation):
-    text drawn at another sub-pixel offset, without the softening that hides a changed digit."""
-    x0, y0, x1, y1 = ink
-    width = raw.render.shape[1]
-    if x0 < 1 or x1 + 1 >= width or y0 + dy < 0 or y1 + dy > raw.ref.shape[0]:
-        return float("inf")
-    c = raw.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    rows = raw.render[y0:y1]
-    best = float("inf")
-    for fraction in (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75):
-        xs = np.arange(x0, x1) - fraction
-        lo = np.floor(xs).astype(int)
-        w = xs - lo
-        t = rows[:, lo] * (1 - w) + rows[:, lo + 1] * w
-        if t.shape == c.shape:
-            best = min(best, float(np.sqrt(np.mean((t - c) ** 2))))
-    return best
-
-
-def _same_words(soft: Matcher, ink: tuple[int, int, int, int], dx: int, dy: int,
-                lossy: bool = True) -> bool:
-    """The render's words at ``ink`` are the reference's at ``ink`` + (dx, dy) (``soft``:
-    both softened, for words drawn at another sub-pixel offset; else as drawn, within an exact
-    comparison's slack unless ``lossy``)."""
-    x0, y0, x1, y1 = ink
-    t = soft.render[y0:y1, x0:x1]
-    if y0 + dy < 0 or x0 + dx < 0:
-        return False
-    c = soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    if c.shape != t.shape or not t.size:
-        return False
-    rms = float(np.sqrt(np.mean((t - c) ** 2)))
-    return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and _correlation(t, c) >= SAME_WORDS
-
-
-def _cell_in_place(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int],
-                   ink: tuple[int, int, int, int], dx: int) -> bool:
-    """The cell's own drawing (all but where its words are in either picture) is unmoved."""
-    x0, y0, x1, y1 = ink
-    keep = np.ones((cell[3] - cell[1], cell[2] - cell[0]), dtype=bool)
-    for left in (x0, x0 + dx):
-        keep[max(0, y0 - 1 - cell[1]):max(0, y1 + 1 - cell[1]),
-             max(0, left - 1 - cell[0]):max(0, left + (x1 - x0) + 1 - cell[0])] = False
-    a = render[cell[1]:cell[3], cell[0]:cell[2]][keep]
-    b = ref[cell[1]:cell[3], cell[0]:cell[2]][keep]
-    return bool(a.size) and float(np.sqrt(np.mean((a - b) ** 2))) <= LOSSY_RMS / 2
-
-
-def _soft(grey: np.ndarray) -> np.ndarray:
-    """A [1 2 1]/4 blur each way: anti-aliasing at another sub-pixel offset mostly evens out."""
-    g = grey.astype(np.float32)
-    g = np.pad(g, 1, mode="edge")
-    g = (g[:-2] + 2 * g[1:-1] + g[2:]) / 4
-    return (g[:, :-2] + 2 * g[:, 1:-1] + g[:, 2:]) / 4
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
 
 
 def realigned_columns(findings: list[Finding], render: list[Anchor],

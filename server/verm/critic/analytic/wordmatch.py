@@ -1,0 +1,204 @@
+"""The same words, drawn at another sub-pixel offset: a test no pixel-for-pixel match passes.
+
+Text moved by a fraction of a pixel anti-aliases differently: 10 px digits drawn half a pixel
+over differ from themselves by a grey RMS of ~50, as much as other digits do. Softening both
+pictures ([1 2 1] each way) evens that out enough to find the words and to tell them by their
+shape (correlation); moving the render's words by the best fraction of a pixel, unsoftened,
+then tells one changed digit (worst letter RMS 50) from the same digits (27–36).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
+
+SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
+# Grey RMS of the worst letter of the same words drawn at another sub-pixel offset, once the
+# render's are moved by the best fraction of a pixel (10 px digits and labels: 27-36; one digit
+# changed: 50; two letters swapped: 62), exact | lossy.
+SUBPIXEL_RMS = {False: 42.0, True: 48.0}
+INK_GREY = 24.0  # grey step from the commonest grey that is ink
+FRACTIONS = (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75)
+
+Box = tuple[int, int, int, int]
+
+
+def soften(grey: np.ndarray, times: int = 1) -> np.ndarray:
+    """A [1 2 1]/4 blur each way (``times`` over): anti-aliasing at another sub-pixel offset
+    mostly evens out."""
+    g = grey.astype(np.float32)
+    for _ in range(times):
+        g = np.pad(g, 1, mode="edge")
+        g = (g[:-2] + 2 * g[1:-1] + g[2:]) / 4
+        g = (g[:, :-2] + 2 * g[:, 1:-1] + g[:, 2:]) / 4
+    return g
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
+
+
+def same_words(soft: Matcher, ink: Box, dx: int, dy: int, lossy: bool = True) -> bool:
+    """The render's words at ``ink`` are the reference's at ``ink`` + (dx, dy) (``soft``:
+    both softened, for words drawn at another sub-pixel offset; else as drawn, within an exact
+    comparison's slack unless ``lossy``)."""
+    x0, y0, x1, y1 = ink
+    t = soft.render[y0:y1, x0:x1]
+    if y0 + dy < 0 or x0 + dx < 0:
+        return False
+    c = soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    if c.shape != t.shape or not t.size:
+        return False
+    rms = float(np.sqrt(np.mean((t - c) ** 2)))
+    return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and correlation(t, c) >= SAME_WORDS
+
+
+def subpixel_rms(raw: Matcher, ink: Box, dx: int, dy: int) -> float:
+    """Grey RMS of the worst letter between the render's words at ``ink`` and the reference's
+    at ``ink`` + (dx, dy), after moving the render's by the best fraction of a pixel each way
+    (bilinear), unsoftened: the softening that finds moved words would also hide a changed
+    digit."""
+    x0, y0, x1, y1 = ink
+    height, width = raw.render.shape
+    if (x0 < 1 or y0 < 1 or x1 + 1 >= width or y1 + 1 >= height or y0 + dy < 0
+            or x0 + dx < 0 or y1 + dy > raw.ref.shape[0] or x1 + dx > raw.ref.shape[1]):
+        return float("inf")
+    c = raw.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    best = float("inf")
+    for fy in FRACTIONS:
+        ys = np.arange(y0, y1) - fy
+        ylo = np.floor(ys).astype(int)
+        wy = (ys - ylo)[:, None]
+        rows = raw.render[ylo] * (1 - wy) + raw.render[ylo + 1] * wy
+        for fx in FRACTIONS:
+            xs = np.arange(x0, x1) - fx
+            xlo = np.floor(xs).astype(int)
+            wx = xs - xlo
+            t = rows[:, xlo] * (1 - wx) + rows[:, xlo + 1] * wx
+            if t.shape == c.shape:
+                best = min(best, _worst_letter((t - c) ** 2))
+    return best
+
+
+def _worst_letter(squares: np.ndarray) -> float:
+    """The RMS of the worst letter-sized window along the words (as wide as the line is
+    tall): two letters swapped in a long title hardly move the whole's RMS."""
+    if squares.shape[0] > 1.5 * squares.shape[1]:
+        squares = squares.T  # a rotated label: its letters follow each other downwards
+    side = max(1, squares.shape[0])
+    length = squares.shape[1]
+    starts = range(0, max(1, length - side + 1), max(1, side // 2))
+    return max(float(np.sqrt(np.mean(squares[:, i:i + side]))) for i in starts)
+
+
+BESIDE = 1.2  # text heights beside words where more words of theirs would be
+MORE_INK = 0.08  # share of those strips inked in the reference alone: its words run on
+
+
+NUDGE = 3  # px each way a text is first sought around its own place
+
+
+def _nearby(soft: Matcher, ink: Box) -> tuple[int, int] | None:
+    """The offset within ``NUDGE`` px where the softened words match best, when that is not
+    where they are and matches clearly better (half the in-place error or less)."""
+    x0, y0, x1, y1 = ink
+    t = soft.render[y0:y1, x0:x1]
+    height, width = soft.ref.shape
+    errors = {}
+    for dy in range(-NUDGE, NUDGE + 1):
+        for dx in range(-NUDGE, NUDGE + 1):
+            if y0 + dy < 0 or x0 + dx < 0 or y1 + dy > height or x1 + dx > width:
+                continue
+            errors[(dx, dy)] = float(np.mean((t - soft.ref[y0 + dy:y1 + dy, x0 + dx:x1 + dx]) ** 2))
+    if not errors:
+        return None
+    best = min(errors, key=errors.__getitem__)
+    in_place = errors.get((0, 0), np.inf)
+    if best == (0, 0) or errors[best] > LOSSY_RMS ** 2 or in_place < 4 * errors[best]:
+        return None
+    return best
+
+
+def runs_on(raw: Matcher, ink: Box, dx: int, dy: int) -> bool:
+    """The reference's words at ``ink`` + (dx, dy) go on past the render's, before or after
+    them on their line ("Request latency" where the render has "Request"): the render's words
+    are a part of other words, not the same text moved."""
+    x0, y0, x1, y1 = ink
+    if y1 - y0 > 1.5 * (x1 - x0):  # a rotated label (a y-axis's): its line runs up and down
+        reach = max(3, round(BESIDE * (x1 - x0)))
+        strips = [(x0, y0 - reach, x1, y0 - 1), (x0, y1 + 1, x1, y1 + reach)]
+    else:
+        reach = max(3, round(BESIDE * (y1 - y0)))
+        strips = [(x0 - reach, y0, x0 - 1, y1), (x1 + 1, y0, x1 + reach, y1)]
+    for a0, b0, a1, b1 in strips:
+        mine = _inked(raw.render, (a0, b0, a1, b1))
+        theirs = _inked(raw.ref, (a0 + dx, b0 + dy, a1 + dx, b1 + dy))
+        if theirs is not None and theirs - (mine or 0.0) > MORE_INK:
+            return True
+    return False
+
+
+def _inked(grey: np.ndarray, box: Box) -> float | None:
+    """Share of ``box`` that is ink against the commonest grey around it (a margin of its own
+    size each way: the background its words sit on)."""
+    x0, y0, x1, y1 = box
+    height, width = grey.shape
+    x0, x1, y0, y1 = max(0, x0), min(width, x1), max(0, y0), min(height, y1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    w, h = x1 - x0, y1 - y0
+    around = grey[max(0, y0 - h):y1 + h, max(0, x0 - w):x1 + w]
+    values, counts = np.unique(np.round(around), return_counts=True)
+    background = values[np.argmax(counts)]
+    return float(np.mean(np.abs(grey[y0:y1, x0:x1] - background) > INK_GREY))
+
+
+TEXT_ROLES = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
+                        "legend-text", "text"})
+MAX_TEXTS = 12  # texts sought per judgement (an FFT over a band of rows each)
+REACH_LINES = 3  # text heights above and below a text searched for its words
+
+
+def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
+    """Chart texts that read as changed only because they are drawn a little elsewhere (an
+    axis label pushed over by wider tick labels, a title by a taller legend): their words, at
+    another sub-pixel offset, are found nearby in the reference — a move, not a change."""
+    raw: Matcher | None = None
+    soft: Matcher | None = None
+    lossy = cmp.lossy or cmp.frame.scale != 1.0
+    sought = 0
+    for f in sorted(findings, key=lambda f: -f.pixels):
+        a = f.anchor
+        if (sought >= MAX_TEXTS or a is None or a.role not in TEXT_ROLES or not a.text
+                or f.nature not in ("text", "extra", "changed", "resized") or f.ref_text is not None
+                or f.render_box is None):
+            continue
+        if raw is None:
+            raw = matcher_of(cmp)
+            soft = Matcher(soften(raw.ref), soften(raw.render))
+        assert soft is not None
+        ink = ink_box(raw.render, int_box(f.render_box, cmp.frame))
+        if ink is None or ink[2] - ink[0] < 4 or ink[3] - ink[1] < 4:
+            continue
+        sought += 1
+        # A nudge of a pixel or two (a title re-centred over a narrower plot) first; the
+        # template search leaves those to "in place".
+        near = _nearby(soft, ink)
+        if near is not None:
+            dx, dy = near
+        else:
+            reach = REACH_LINES * (ink[3] - ink[1])
+            found = soft.locate(ink, LOSSY_RMS, (0, ink[1] - reach, 0, ink[3] + reach))
+            if found is None:
+                continue
+            dx, dy = round(found[0] - ink[0]), round(found[1] - ink[1])
+        if (max(abs(dx), abs(dy)) < 1 or not same_words(soft, ink, dx, dy)
+                or subpixel_rms(raw, ink, dx, dy) > SUBPIXEL_RMS[lossy]
+                or runs_on(raw, ink, dx, dy)):
+            continue
+        x0, y0, x1, y1 = f.render_box
+        f.nature, f.ref_box = "moved", (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
