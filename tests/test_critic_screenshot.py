@@ -274,3 +274,13 @@ def test_a_title_cut_short_and_recentred_is_still_a_text_change(checker: Checker
     on past it."""
     edited = BARS.replace('ax.set_title("Sales per quarter")', 'ax.set_title("Sales")')
     assert judged(checker, tmp_path, "bars.py", BARS, "png", edited) == [("text_error", 7, 2)]
+
+
+def test_a_category_renamed_to_a_word_is_a_text_change_on_its_data_line(
+        checker: Checker, tmp_path: Path) -> None:
+    """'Q1' → 'Total' on a categorical axis: the reference's small label is not read, yet a
+    word where a rescale would draw a number is a renamed category, on the list's line (it
+    was folded away as a rescaled axis's tick labels). The y label, its words in place but a
+    pixel off, is nothing of its own."""
+    edited = BARS.replace('"Q1"', '"Total"')
+    assert judged(checker, tmp_path, "bars.py", BARS, "png", edited) == [("text_error", 2, 2)]

@@ -95,8 +95,12 @@ def _rescaled(items: list[Item], renamed: set[int]) -> set[str]:
 _NUMBER = re.compile(r"^[\s$€£¥+\-−]*[\d.,]+\s*[%kKMBx×]?[\s\d.,eE+\-−^]*$")
 
 
+_TEX = re.compile(r"\\[A-Za-z]+|[${}^_]")
+
+
 def _numeric(text: str | None) -> bool:
-    return bool(text) and bool(_NUMBER.match(text or ""))
+    """A number as a tick label writes it, mathtext included ('$\\mathdefault{10^{-2}}$')."""
+    return bool(text) and bool(_NUMBER.match(_TEX.sub("", text or "")))
 
 
 def _renamed_categories(items: list[Item]) -> set[int]:
@@ -106,11 +110,15 @@ def _renamed_categories(items: list[Item]) -> set[int]:
     by_axis: dict[tuple[str, str], list[Item]] = {}
     for it in items:
         f = it.finding
-        if (it.role in ("xticklabel", "yticklabel") and f.nature == "text"
-                and f.ref_text and f.render_text
+        # The reference's words unread (OCR off or unsure) still leave the render's: a word
+        # where a rescale would draw a number.
+        if (it.role in ("xticklabel", "yticklabel") and f.nature == "text" and f.render_text
                 and not _numeric(f.ref_text) and not _numeric(f.render_text)):
             by_axis.setdefault((it.group, it.role), []).append(it)
-    return {id(it) for members in by_axis.values() if len(members) <= 2 for it in members}
+    # Unread, a label is less sure to be a renamed category: one per axis only.
+    return {id(it) for members in by_axis.values()
+            if len(members) <= (2 if all(m.finding.ref_text for m in members) else 1)
+            for it in members}
 
 
 def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> bool:

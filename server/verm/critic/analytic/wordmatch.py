@@ -104,7 +104,8 @@ NUDGE = 3  # px each way a text is first sought around its own place
 
 def _nearby(soft: Matcher, ink: Box) -> tuple[int, int] | None:
     """The offset within ``NUDGE`` px where the softened words match best, when that is not
-    where they are and matches clearly better (half the in-place error or less)."""
+    where they are and matches clearly better (half the in-place error or less); (0, 0) when
+    they match where they are; None when nowhere near."""
     x0, y0, x1, y1 = ink
     t = soft.render[y0:y1, x0:x1]
     height, width = soft.ref.shape
@@ -118,8 +119,10 @@ def _nearby(soft: Matcher, ink: Box) -> tuple[int, int] | None:
         return None
     best = min(errors, key=errors.__getitem__)
     in_place = errors.get((0, 0), np.inf)
-    if best == (0, 0) or errors[best] > LOSSY_RMS ** 2 or in_place < 4 * errors[best]:
+    if errors[best] > LOSSY_RMS ** 2:
         return None
+    if best == (0, 0) or in_place < 4 * errors[best]:
+        return (0, 0) if in_place <= LOSSY_RMS ** 2 else None
     return best
 
 
@@ -188,6 +191,11 @@ def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
         # A nudge of a pixel or two (a title re-centred over a narrower plot) first; the
         # template search leaves those to "in place".
         near = _nearby(soft, ink)
+        if near == (0, 0):
+            if (subpixel_rms(raw, ink, 0, 0) <= SUBPIXEL_RMS[lossy]
+                    and not runs_on(raw, ink, 0, 0)):
+                f.consequence = True  # its words where they were: its box, not its text
+            continue
         if near is not None:
             dx, dy = near
         else:
