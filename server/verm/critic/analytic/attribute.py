@@ -92,7 +92,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "html" and ctx.ref_anchors is None:
         scaled_texts(findings, cmp)
     elif ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
-        moved_texts(findings, cmp)
+        findings = moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
     if ctx.domain == "chart" and ctx.ref_anchors is None:
         findings = label_shifts(findings, cmp)

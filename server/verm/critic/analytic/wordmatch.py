@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.findings import Finding, int_box, union
 from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
 
 SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
@@ -166,10 +166,13 @@ MAX_TEXTS = 12  # texts sought per judgement (an FFT over a band of rows each)
 REACH_LINES = 3  # text heights above and below a text searched for its words
 
 
-def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
+def moved_texts(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     """Chart texts that read as changed only because they are drawn a little elsewhere (an
     axis label pushed over by wider tick labels, a title by a taller legend): their words, at
-    another sub-pixel offset, are found nearby in the reference — a move, not a change."""
+    another sub-pixel offset, are found nearby in the reference — a move, not a change. Texts
+    whose words match where they are (a JPEG's ringing round them, a pixel's nudge) are no
+    change at all: dropped, with the stray fragments round them (a descender past its box)."""
+    unchanged: list[Box] = []
     raw: Matcher | None = None
     soft: Matcher | None = None
     lossy = cmp.lossy or cmp.frame.scale != 1.0
@@ -177,7 +180,8 @@ def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
     for f in sorted(findings, key=lambda f: -f.pixels):
         a = f.anchor
         if (sought >= MAX_TEXTS or a is None or a.role not in TEXT_ROLES or not a.text
-                or f.nature not in ("text", "extra", "changed", "resized") or f.ref_text is not None
+                or f.nature not in ("text", "extra", "changed", "resized")
+                or f.ref_text is not None
                 or f.render_box is None):
             continue
         if raw is None:
@@ -194,7 +198,7 @@ def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
         if near == (0, 0):
             if (subpixel_rms(raw, ink, 0, 0) <= SUBPIXEL_RMS[lossy]
                     and not runs_on(raw, ink, 0, 0)):
-                f.consequence = True  # its words where they were: its box, not its text
+                unchanged.append(_grown(int_box(f.render_box, cmp.frame), ink[3] - ink[1]))
             continue
         if near is not None:
             dx, dy = near
@@ -210,3 +214,22 @@ def moved_texts(findings: list[Finding], cmp: Comparison) -> None:
             continue
         x0, y0, x1, y1 = f.render_box
         f.nature, f.ref_box = "moved", (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+    if not unchanged:
+        return findings
+    return [f for f in findings if not any(_within(f, box) for box in unchanged)]
+
+
+def _grown(box: Box, by: int) -> Box:
+    return box[0] - by, box[1] - by, box[2] + by, box[3] + by
+
+
+def _within(f: Finding, box: Box) -> bool:
+    """``f`` is an unchanged text's own finding, or a fragment no element claims beside it."""
+    a = f.anchor
+    if a is not None and a.role not in TEXT_ROLES and a.role not in ("figure", "axes"):
+        return False
+    if a is not None and a.role in TEXT_ROLES and f.render_box is not None:
+        x0, y0, x1, y1 = f.render_box
+    else:  # a figure's or plot's finding is where its pixels differ, not its whole box
+        x0, y0, x1, y1 = union(f.evidence) if f.evidence else f.box
+    return box[0] <= x0 and box[1] <= y0 and x1 <= box[2] and y1 <= box[3]
