@@ -21,6 +21,7 @@ import numpy as np
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, ink_box, matcher_of
+from verm.critic.analytic.wordmatch import INK_GREY
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
@@ -29,7 +30,6 @@ FILLS = 0.9  # share of its parent's width a box that fills it spans
 FITS = 0.8  # share below which a box does not fill its parent
 SCALED = 0.12  # relative change of a text's ink height that is a new font size
 SAME_SHAPE = 0.12  # width and height ratios this close: the same words drawn at another size
-INK_GREY = 24.0  # grey step from a crop's commonest grey that is ink
 LINE = 0.8  # share of a region's height (width) a border's column (row) of ink spans
 REACH = 40  # px: the least offset sought for what lies below a change
 _PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")

@@ -18,7 +18,7 @@ from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
 from verm.critic.analytic.moves import LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, parse_hex
-from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soften, subpixel_rms
+from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soft_matcher, subpixel_rms
 from verm.types import Anchor
 
 Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
@@ -86,7 +86,7 @@ def sideways_in_cells(findings: list[Finding], cmp: Comparison,
     if not cells:
         return in_place
     matcher = matcher_of(cmp)
-    soft = Matcher(soften(matcher.ref), soften(matcher.render))
+    soft = soft_matcher(matcher)
     lossy = cmp.lossy or cmp.frame.scale != 1.0
     pushes: dict[tuple[str, int], list[int]] = defaultdict(list)  # column → dx of its words
     narrow: list[tuple[Finding, tuple[int, int, int, int]]] = []

@@ -37,6 +37,11 @@ def soften(grey: np.ndarray, times: int = 1) -> np.ndarray:
     return g
 
 
+def soft_matcher(raw: Matcher) -> Matcher:
+    """A template search over both pictures softened: words at another sub-pixel offset."""
+    return Matcher(soften(raw.ref), soften(raw.render))
+
+
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
@@ -186,7 +191,7 @@ def moved_texts(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             continue
         if raw is None:
             raw = matcher_of(cmp)
-            soft = Matcher(soften(raw.ref), soften(raw.render))
+            soft = soft_matcher(raw)
         assert soft is not None
         ink = ink_box(raw.render, int_box(f.render_box, cmp.frame))
         if ink is None or ink[2] - ink[0] < 4 or ink[3] - ink[1] < 4:
