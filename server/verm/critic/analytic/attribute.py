@@ -25,7 +25,9 @@ from verm.critic.analytic.findings import (
     Placed,
     crop_ink,
     diff_in,
+    grow,
     inside,
+    overlaps,
     place,
     texty,
     union,
@@ -34,6 +36,7 @@ from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
+from verm.critic.analytic.shapes import lost_shapes, moved_groups
 from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.tables import (
     realigned_columns,
@@ -69,6 +72,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
                              explained)
     if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
         findings += missing_grids(cmp, placed, explained)
+    if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
+        findings += lost_shapes(cmp, placed, explained)
     if not ctx.canvas_changed:
         pixel_findings = blame_pixels(cmp, placed, explained)
         if frame.scale != 1.0:
@@ -79,6 +84,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)
+    if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
+        findings = moved_groups(findings, placed, cmp)
     if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
         findings = explain_rescale(findings, placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
@@ -226,9 +233,15 @@ def _same_change(f: Finding, g: Finding, backgrounds: tuple[Color, ...] = ()) ->
     # Mixed with the element's own colour (drawn over it) or with a background (the change's
     # anti-aliased rim where it crosses this element).
     bases = [c for c in (own, *backgrounds) if c is not None]
-    return any(_mixes(f.ref_color, base, g.ref_color) and _mixes(f.render_color, base,
-                                                                 g.render_color)
-               for base in bases)
+    if any(_mixes(f.ref_color, base, g.ref_color) and _mixes(f.render_color, base,
+                                                             g.render_color)
+           for base in bases):
+        return True
+    # One side shows the element's own colour, the other its mix with the change: the rim of
+    # a smaller shape drawn on it (a recoloured dot on a disc).
+    return own is not None and (
+        (_mixes(f.ref_color, own, g.ref_color) and color_distance(f.render_color, own) <= 8)
+        or (_mixes(f.render_color, own, g.render_color) and color_distance(f.ref_color, own) <= 8))
 
 
 def _mixes(c: Color, a: Color, b: Color) -> bool:
@@ -243,9 +256,43 @@ def _mixes(c: Color, a: Color, b: Color) -> bool:
     return 0.0 < t < 1.0 and r2 <= (SAME_COLOR / 2) ** 2
 
 
+def _fold_rims(findings: list[Finding]) -> list[Finding]:
+    """A line drawn across a shape that changed colour or extent anti-aliases with it: its
+    rim there "recoloured" by a share of that very change (reference − render is t × the
+    shape's), folded into the shape's finding."""
+    out: list[Finding] = []
+    for f in findings:
+        host = None
+        if f.nature == "recolor" and f.ref_color and f.render_color:
+            host = next((g for g in findings if g is not f and g.pixels > f.pixels
+                         and g.ref_color and g.render_color and g.nature != "recolor"
+                         and any(overlaps(grow(e, 2), grow(b, 2)) for e in f.evidence
+                                 for b in g.evidence or [g.box])
+                         and _share_of(f.ref_color, f.render_color, g.ref_color,
+                                       g.render_color)), None)
+        if host is None:
+            out.append(f)
+        else:
+            host.pixels += f.pixels
+    return out
+
+
+def _share_of(fa: Color, fb: Color, ga: Color, gb: Color) -> bool:
+    """``fa − fb`` is a share (0.1 … 1) of ``ga − gb``: a mix of that change with another
+    colour drawn over it."""
+    v = [a - b for a, b in zip(ga, gb, strict=True)]
+    d = [a - b for a, b in zip(fa, fb, strict=True)]
+    vv = sum(x * x for x in v)
+    if vv < SAME_COLOR**2:
+        return False
+    t = sum(x * y for x, y in zip(v, d, strict=True)) / vv
+    rest = sum((di - t * vi) ** 2 for vi, di in zip(v, d, strict=True))
+    return 0.1 < t <= 1.05 and rest <= (SAME_COLOR / 2) ** 2
+
+
 def _merge(findings: list[Finding], backgrounds: tuple[Color, ...] = ()) -> list[Finding]:
     """One finding per element, and one per kind of guide (all grid lines, all x ticks)."""
-    findings = _merge_recolors(_merge_lines(findings), backgrounds)
+    findings = _fold_rims(_merge_recolors(_merge_lines(findings), backgrounds))
     out: list[Finding] = []
     by_group: dict[tuple[str, str], Finding] = {}
     by_anchor: dict[int, Finding] = {}

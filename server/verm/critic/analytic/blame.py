@@ -47,6 +47,10 @@ SMEAR_LUMA = 16  # luma difference within which a thin stroke's new hue is JPEG'
 SMEAR_SIDE = 6  # px: an element this narrow is a stroke to JPEG (a histogram's bar)
 SMEAR_PIXELS = 150  # a change this small is a stroke's rim, whatever its element
 SMEAR_SPARSE = 0.2  # changed pixels under this share of their box: strokes, not a fill
+WHOLE = 0.5  # of an element's box that differs for it to be new as a whole (else it grew)
+GROUND_SHARE = 0.2  # of the frame a shape covers to be the ground others are drawn on
+FLAT_SHAPE = 0.3  # of a shape's box that must differ for its whole fill to have changed
+FLAT_SHARE = 0.6  # of those pixels in one colour on each side: a flat fill recoloured
 
 
 class Samples:
@@ -163,9 +167,16 @@ def _background_changes(cmp: Comparison, px: Samples, placed: list[Placed]
     w, h = cmp.frame.size
     scopes: list[tuple[Placed | None, tuple[int, int, int, int], Color, Color]] = [
         (None, (0, 0, w, h), cmp.ref_background, cmp.render_background)]
-    for p in sorted((p for p in placed if p.anchor.container), key=lambda p: -p.area):
-        if p.area >= 0.9 * w * h:
+    # A container's fill, or a shape big enough to be what others stand on (an icon's
+    # backdrop): its change shows in the rims of everything drawn on it.
+    grounds = (p for p in placed if p.anchor.container or (
+        p.anchor.role == "shape" and p.area >= GROUND_SHARE * w * h))
+    for p in sorted(grounds, key=lambda p: -p.area):
+        if p.area >= 0.9 * w * h and p.anchor.container:
             continue  # the canvas itself: judged by the border colours above
+        if any(q is not p and not q.anchor.container and inside(p.tight, q.tight, 0.9)
+               for q in placed):
+            continue  # a group round one shape: that shape's fill, judged as the shape's
         within = ((px.xs >= p.box[0]) & (px.xs < p.box[2]) & (px.ys >= p.box[1])
                   & (px.ys < p.box[3]))
         if np.count_nonzero(within) * px.step < 0.2 * p.area:
@@ -420,14 +431,15 @@ def _inked_with(px: Samples, sel: np.ndarray, color: Color) -> bool:
 
 
 def _underneath(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool:
-    """Another element of ``color`` covers this evidence (so the reference drew it there)."""
-    for p in placed:
-        c = p.color
-        if (p is not pl and c is not None and not p.anchor.container
-                and color_distance(c, color) <= SAME_COLOR and inside(ev, p.box, 0.3)
-                and p.area > pl.area):
-            return True
-    return False
+    """The element right under this evidence is of ``color`` (so the reference drew it there):
+    the smallest bigger one covering it, which is what shows where this one is not."""
+    below = [p for p in placed if p is not pl and p.color is not None
+             and not p.anchor.container and inside(ev, p.box, 0.3) and p.area > pl.area
+             and _painted_before(p, pl)]
+    if not below:
+        return False
+    c = min(below, key=lambda p: p.area).color
+    return c is not None and color_distance(c, color) <= SAME_COLOR
 
 
 def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
@@ -465,7 +477,7 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     anchor_color = parse_hex(anchor.color)
     if (col_a is not None and col_b is not None and anchor_color is not None
             and np.count_nonzero(px.near(px.a, sel, anchor_color)) < 0.05 * n
-            and _underneath(placed_all, pl, col_a, ev)):
+            and n * px.step >= WHOLE * pl.area and _underneath(placed_all, pl, col_a, ev)):
         # The reference shows another element here (a bar under a new grid line): this one is
         # new on top of it, not recoloured.
         f.nature, f.render_box = "extra", pl.tight
@@ -474,7 +486,17 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
         px.near(px.a, sel, anchor_color) & px.near(px.b, sel, anchor_color)
     ) >= 0.8 * n:
         return None  # its own colour on both sides: faint rims of a change beside it
-    if col_a and col_b and both >= 0.5 and color_distance(col_a, col_b) > SAME_COLOR:
+    flat = _flat_fill(cmp, px, sel, pl, placed_all, anchor_color)
+    if flat is not None:
+        # Filled in another colour that is not what lies under it (a white dot turned brown on
+        # a blue disc: no "ink" against the white canvas, yet a recolour).
+        f.nature, f.ref_color, f.render_color = "recolor", flat, anchor_color
+        return f
+    # Part of it shows what lies under it in the reference: it grew there, not recoloured.
+    grew = (col_a is not None and n * px.step < WHOLE * pl.area
+            and _underneath(placed_all, pl, col_a, ev))
+    if (col_a and col_b and both >= 0.5 and color_distance(col_a, col_b) > SAME_COLOR
+            and not grew):
         exact = cmp.frame.scale == 1.0 and not cmp.lossy  # else shades are stroke weights
         if exact and texty(anchor) and anchor_color is not None and _shades(
                 (col_a, col_b), anchor_color, cmp.ref_background, cmp.render_background):
@@ -502,6 +524,37 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     f.ref_box = ref_box
     f.nature = moved_or_resized(ref_box, pl.tight)
     return f
+
+
+def _painted_before(p: Placed, q: Placed) -> bool:
+    """``p`` may lie under ``q``: an SVG paints in document order; elsewhere (a chart's
+    z-order) the order is not the code's, so any may."""
+    a, b = p.anchor, q.anchor
+    if a.role != "shape" or b.role != "shape" or a.range is None or b.range is None:
+        return True
+    return (a.range.start.line, a.range.start.character) < (
+        b.range.start.line, b.range.start.character)
+
+
+def _flat_fill(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed,
+               placed_all: list[Placed], own: Color | None) -> Color | None:
+    """The reference's colour where this shape, drawn in its own colour over most of its box,
+    shows one other flat colour that is not what lies under it; else None."""
+    if own is None or texty(pl.anchor) or sel.size * px.step < FLAT_SHAPE * max(1, pl.area):
+        return None
+    col = px.dominant(px.a, sel)
+    if col is None or color_distance(col, own) <= SAME_COLOR:
+        return None
+    n = sel.size
+    if (np.count_nonzero(px.near(px.a, sel, col)) < FLAT_SHARE * n
+            or np.count_nonzero(px.near(px.b, sel, own)) < FLAT_SHARE * n):
+        return None
+    below = [p for p in placed_all if p is not pl and p.color is not None
+             and not p.anchor.container and inside(pl.tight, p.box, 0.9) and p.area > pl.area]
+    ground = min(below, key=lambda p: p.area).color if below else cmp.ref_background
+    if ground is None or color_distance(col, ground) <= SAME_COLOR:
+        return None  # the reference shows what lies under it: this shape is new
+    return col
 
 
 def _shades(colors: tuple[Color, Color], ink: Color, *backgrounds: Color) -> bool:

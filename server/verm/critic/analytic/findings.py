@@ -67,6 +67,7 @@ class Finding:
     consequence: bool = False  # the sidecar shows it unchanged itself: it moved with others
     note: str | None = None  # what else the sidecar says about the change ("y-axis now …")
     line: int | None = None  # the source line to blame when not the anchor's (limits set)
+    lines: tuple[int, int] | None = None  # first and last line, where no element is (deleted)
 
     @property
     def role(self) -> str:

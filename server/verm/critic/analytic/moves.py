@@ -211,6 +211,36 @@ class Matcher:
             return None  # it also fits where it is: nothing moved, something else changed
         return (float(bx), float(by + top), float(bx + tw), float(by + top + th))
 
+    def locate_masked(self, box: tuple[int, int, int, int], mask: np.ndarray,
+                      rms: float) -> Box | None:
+        """``locate`` on only the crop's pixels under ``mask`` (a group's own shapes, not what
+        shows between them), over the whole reference."""
+        x0, y0, x1, y1 = box
+        h, w = self.ref.shape
+        th, tw = y1 - y0, x1 - x0
+        t = self.render[y0:y1, x0:x1].astype(np.float64)
+        m = mask.astype(np.float64)
+        n = float(m.sum())
+        if (t.shape != m.shape or th >= h or tw >= w or n < 9
+                or float(t[mask].std()) < MIN_CONTRAST):
+            return None
+        fh, fw = _fast(h), _fast(w)
+        image = self.ref.astype(np.float64)
+        spec = np.fft.rfft2(image, (fh, fw))
+        spec2 = np.fft.rfft2(image**2, (fh, fw))
+        valid = (slice(0, h - th + 1), slice(0, w - tw + 1))
+        r2 = np.fft.irfft2(spec2 * np.conj(np.fft.rfft2(m, (fh, fw))), (fh, fw))[valid]
+        rt = np.fft.irfft2(spec * np.conj(np.fft.rfft2(m * t, (fh, fw))), (fh, fw))[valid]
+        ssd = np.maximum(r2 - 2 * rt + float((m * t * t).sum()), 0.0)
+        by, bx = divmod(int(np.argmin(ssd)), ssd.shape[1])
+        err = float(ssd[by, bx]) / n
+        if err > rms * rms or (abs(bx - x0) <= 2 and abs(by - y0) <= 2):
+            return None
+        if 0 <= y0 < ssd.shape[0] and 0 <= x0 < ssd.shape[1] and float(ssd[y0, x0]) / n <= (
+                4 * err + 1):
+            return None  # it also fits where it is
+        return (float(bx), float(by), float(bx + tw), float(by + th))
+
     def _ssd(self, t: np.ndarray, y0: int, y1: int) -> np.ndarray:
         """Sum of squared differences of template ``t`` at every valid offset in the
         reference's rows ``y0:y1``."""

@@ -33,6 +33,7 @@ ODD_SCALE_PENALTY = 1.25
 """Screens scale by 1, 1.25, 1.5, 2, 3: another scale must fit clearly better to be believed
 (a content change at the edge of the picture skews the box ratio, not the screenshot)."""
 
+POOR_FIT = 0.3  # thumbnail residual from which no candidate explains the picture
 NICE_SCALES = (1.0, 2.0, 0.5, 1.5, 3.0, 4.0, 1.25, 0.75, 2 / 3, 4 / 3, 0.25)
 STRETCH_GAIN = 0.6  # a stretch must cut the residual to this share to count as a new shape
 SNAP = 0.015  # relative distance within which an estimated scale snaps to a nice one
@@ -358,17 +359,35 @@ def _search(
             (s, cax - s * cbx, cay - s * cby),
             (s, box_a[0] - s * box_b[0], box_a[1] - s * box_b[1]),
         ]
+    if same_canvas:
+        # A canvas of the same size showing the content at another scale would have to cut it
+        # off: a render whose content maps past the reference's edges is not that picture.
+        candidates = [c for c in candidates if _within(c, box_b, (wa, ha))]
     thumbs = _Thumbs(a, b, bg_a, bg_b)
     scored = [(thumbs.residual(*c) * (1.0 if c[0] in NICE_SCALES else ODD_SCALE_PENALTY), *c)
               for c in candidates]
     best = min(scored, key=lambda t: t[0])
-    if same_canvas and scored[0][0] <= best[0] * 1.15 + 0.002:
-        best = scored[0]  # same canvas: prefer "nothing moved" unless clearly worse
+    if same_canvas and (scored[0][0] <= best[0] * 1.15 + 0.002 or best[0] >= POOR_FIT):
+        # Same canvas: prefer "nothing moved" unless clearly worse, and when nothing fits at
+        # all (an icon whose backdrop was deleted) compare it as drawn.
+        # Nothing moved is exact: the profiles of content that changed at its edge would
+        # talk a refinement into a pixel or two of shift.
+        return 1.0, 0.0, 0.0, scored[0][0]
     r, s, dx, dy = best
     # Thumbnails cannot tell a pixel from the next: settle the offset on full-res profiles.
     dx = _refine_axis(pax, pbx, s, dx, whole=s in NICE_SCALES)
     dy = _refine_axis(pay, pby, s, dy, whole=s in NICE_SCALES)
     return s, dx, dy, r
+
+
+def _within(c: tuple[float, float, float], box: tuple[int, int, int, int],
+            size: tuple[int, int]) -> bool:
+    """Render content ``box`` mapped by candidate ``c`` stays on a canvas of ``size`` (a few px
+    of slack); the identity always does."""
+    s, dx, dy = c
+    slack = 2 + 0.02 * max(size)
+    return (s * box[0] + dx >= -slack and s * box[1] + dy >= -slack
+            and s * box[2] + dx <= size[0] + slack and s * box[3] + dy <= size[1] + slack)
 
 
 def _shifted_profile(pb: np.ndarray, s: float, d: float, n: int) -> np.ndarray:

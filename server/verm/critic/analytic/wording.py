@@ -10,7 +10,7 @@ from verm.critic.analytic.compare import Comparison, Frame
 from verm.critic.analytic.findings import SAME_COLOR, Context, Finding, texty, union
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.taxonomy import categorize, numeric_looking
-from verm.types import Anchor, Box, Discrepancy, Range
+from verm.types import Anchor, Box, Discrepancy, Position, Range
 
 MAX_OCR = 2  # OCR reads per judgement (~100 ms each)
 FILL_PROPERTIES = ("background-color", "background", "fill")
@@ -158,6 +158,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         render_box=tuple(round(v, 1) for v in render_box),  # type: ignore[arg-type]
         anchor=f.anchor or f.ref_anchor,  # a missing element: its anchor in the reference
         range=(Range.of_line(f.line) if f.line is not None
+               else Range(Position(f.lines[0], 0), Position(f.lines[1] + 1, 0))
+               if f.lines is not None
                # Gone from the render: where the pinned version drew it (its key may now
                # name the element after it).
                else f.ref_anchor.range if nature == "missing" and f.anchor is None

@@ -1,0 +1,147 @@
+"""SVG icons against a designer's screenshot (no sidecar): one finding per edit, on its line.
+
+Without a sidecar the critic has the render's elements and two pictures. An icon is shapes
+painted on shapes, and blamed pixel by pixel an edit reads as a change of whatever lies under
+it: a deleted dot on a disc was the disc "resized", a deleted bar the backdrop "recoloured", a
+moved group each of its members extra or recoloured where another now stands, a recoloured
+backdrop every shape's anti-aliased rim. Each case below is the real render of an icon saved as
+a PNG screenshot, judged by ``Checker.check`` against an edited source; each asserts the exact
+(category, first line, last line, severity) list. A deleted element has no line of its own: it is
+shown where its code would go back (between its neighbours).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verm.check import Checker
+
+ROOT = Path(__file__).resolve().parent.parent
+USER_TAG = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "user_tag.svg").read_text()
+CHART_ICON = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "chart_icon.svg"
+              ).read_text()
+BADGE = (ROOT / "examples" / "icons" / "badge.svg").read_text()
+GROUPED = (ROOT / "tests" / "fixtures" / "svg" / "badge.svg").read_text()
+NESTED = (ROOT / "tests" / "fixtures" / "svg" / "transforms.svg").read_text()
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+           ) -> list[tuple[str, int, int, int]]:
+    """(category, first line, last line, severity) of each finding for ``edited`` against
+    ``text``'s render saved as a plain PNG screenshot (0-based lines, whole lines)."""
+    assert edited != text
+    src = tmp_path / "icon.svg"
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None, render.failure
+    shot = tmp_path / "screenshot.png"
+    render.image.convert("RGB").save(shot)
+    result = checker.check(checker.load(src, edited), shot)
+    out = []
+    for d in result.discrepancies:
+        assert d.range is not None
+        end = d.range.end.line
+        if end > d.range.start.line and d.range.end.character == 0:
+            end -= 1  # a range to the start of a line covers the lines before it
+        out.append((d.category, d.range.start.line, end, d.severity))
+    return out
+
+
+def without(text: str, needle: str) -> str:
+    """``text`` with the one line holding ``needle`` deleted."""
+    lines = text.splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if needle in line]
+    assert len(hits) == 1, needle
+    return "".join(lines[: hits[0]] + lines[hits[0] + 1:])
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines()) if needle in line)
+
+
+def test_a_dot_deleted_from_a_disc_is_one_missing_shape_where_it_was_written(
+        checker: Checker, tmp_path: Path) -> None:
+    edited = without(USER_TAG, 'cy="32" r="9"')
+    disc, ellipse = line_of(edited, 'r="26"'), line_of(edited, "<ellipse")
+    # Not the disc resized, nor the white ellipse beside it grown.
+    assert judged(checker, tmp_path, USER_TAG, edited) == [
+        ("structure_error", disc, ellipse, 3)]
+
+
+def test_a_deleted_line_left_blank_is_shown_on_the_blank_line(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    edited = USER_TAG.replace('  <circle cx="40" cy="32" r="9" fill="#ffffff"/>', "")
+    gap = line_of(USER_TAG, 'cy="32" r="9"')
+    assert judged(checker, tmp_path, USER_TAG, edited) == [("structure_error", gap, gap, 3)]
+
+
+def test_a_bar_deleted_from_a_series_goes_between_its_neighbours(checker: Checker,
+                                                               tmp_path: Path) -> None:
+    # The second blue bar: on the white backdrop, with the red line drawn across it.
+    edited = without(CHART_ICON, 'x="58" y="40"')
+    before, after = line_of(edited, 'x="30" y="60"'), line_of(edited, 'x="86" y="70"')
+    assert judged(checker, tmp_path, CHART_ICON, edited) == [
+        ("structure_error", before, after, 3)]
+
+
+def test_a_deleted_backdrop_goes_before_what_was_drawn_on_it(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    # Most of the canvas changes: the registration must not scale the disc onto the old
+    # backdrop, nor nudge everything by the profile of what remains.
+    edited = without(BADGE, "<rect")
+    disc = line_of(edited, "<circle")
+    assert judged(checker, tmp_path, BADGE, edited) == [
+        ("structure_error", disc - 1, disc - 1, 3)]
+
+
+def test_a_dot_recoloured_on_a_disc_is_a_recolour_on_its_line(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    # White on blue turned brown: no "ink" against the white canvas, and its rim on the disc
+    # is the same change.
+    edited = USER_TAG.replace('r="9" fill="#ffffff"', 'r="9" fill="#8c564b"')
+    dot = line_of(USER_TAG, 'r="9"')
+    assert judged(checker, tmp_path, USER_TAG, edited) == [("style_error", dot, dot, 1)]
+
+
+def test_a_recoloured_backdrop_is_one_finding_not_every_rim_on_it(checker: Checker,
+                                                                 tmp_path: Path) -> None:
+    edited = CHART_ICON.replace('fill="#ffffff" stroke="#adb5bd"',
+                                'fill="#e377c2" stroke="#adb5bd"')
+    backdrop = line_of(CHART_ICON, 'width="160" height="120" rx')
+    assert judged(checker, tmp_path, CHART_ICON, edited) == [
+        ("style_error", backdrop, backdrop, 2)]
+
+
+def test_a_group_moved_by_its_transform_is_one_move_on_the_group(checker: Checker,
+                                                                tmp_path: Path) -> None:
+    # Its second bar now stands where its first was: not extra + recoloured + backdrop.
+    edited = GROUPED.replace("translate(70 5)", "translate(28 5)")
+    group = line_of(GROUPED, '<g id="bars"')
+    assert judged(checker, tmp_path, GROUPED, edited) == [("shape_error", group, group, 3)]
+
+
+def test_a_shape_recoloured_in_a_nested_viewport_is_the_shape_not_the_viewport(
+        checker: Checker, tmp_path: Path) -> None:
+    edited = NESTED.replace('r="4" fill="#ff00ff"', 'r="4" fill="#9467bd"')
+    circle = line_of(NESTED, 'id="inner"')
+    assert judged(checker, tmp_path, NESTED, edited) == [("style_error", circle, circle, 2)]
+
+
+def test_a_bar_grown_under_a_line_is_its_height_alone(checker: Checker,
+                                                     tmp_path: Path) -> None:
+    # A same-coloured element that changed shape is that element, not a lost one; its new
+    # part shows the backdrop in the reference (not a recolour, not a new element), and the
+    # red line across it anti-aliases with the change (its rim is not a change of its own).
+    edited = CHART_ICON.replace('x="58" y="40" width="18" height="60"',
+                                'x="58" y="20" width="18" height="80"')
+    bar = line_of(CHART_ICON, 'x="58" y="40"')
+    assert judged(checker, tmp_path, CHART_ICON, edited) == [("shape_error", bar, bar, 2)]
