@@ -145,3 +145,12 @@ def test_a_bar_grown_under_a_line_is_its_height_alone(checker: Checker,
                                 'x="58" y="20" width="18" height="80"')
     bar = line_of(CHART_ICON, 'x="58" y="40"')
     assert judged(checker, tmp_path, CHART_ICON, edited) == [("shape_error", bar, bar, 2)]
+
+
+def test_a_shape_drawn_twice_is_one_extra_copy(checker: Checker, tmp_path: Path) -> None:
+    # The copy overlaps its twin: not the twin moved or resized.
+    twin = '  <ellipse cx="40" cy="54" rx="15" ry="9" fill="#ffffff"/>\n'
+    copy = '  <ellipse cx="52" cy="58" rx="15" ry="9" fill="#ffffff"/>\n'
+    edited = USER_TAG.replace(twin, twin + copy)
+    line = line_of(edited, 'cx="52"')
+    assert judged(checker, tmp_path, USER_TAG, edited) == [("structure_error", line, line, 2)]

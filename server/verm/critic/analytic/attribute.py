@@ -36,7 +36,7 @@ from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
-from verm.critic.analytic.shapes import lost_shapes, moved_groups
+from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
 from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.tables import (
     realigned_columns,
@@ -85,7 +85,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)
     if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
-        findings = moved_groups(findings, placed, cmp)
+        findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
         findings = explain_rescale(findings, placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))

@@ -291,3 +291,35 @@ def moved_groups(findings: list[Finding], placed: list[Placed], cmp: Comparison
                        evidence=[p.tight, found])
         findings = [f for f in findings if f not in folded and f.anchor is not a] + [move]
     return findings
+
+
+def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
+    """An element drawn twice: the copy, shifted over or beside its twin, reads as the twin
+    moved or resized. Its twin (same colour, same size, unchanged itself) sits where the
+    reference draws it, so the copy is an extra element."""
+    changed = {id(f.anchor) for f in findings if f.anchor is not None}
+    for f in findings:
+        a = f.anchor
+        if (a is None or a.container or texty(a) or a.text
+                or f.nature not in ("moved", "resized", "changed", "recolor")):
+            continue
+        own = next((p for p in placed if p.anchor is a), None)
+        if own is None or own.color is None:
+            continue
+        for twin in placed:
+            if (twin is own or twin.anchor.container or id(twin.anchor) in changed
+                    or twin.color is None
+                    or color_distance(twin.color, own.color) > SAME_COLOR / 2
+                    or not _same_size(twin.tight, own.tight)):
+                continue
+            if overlaps(grow(twin.tight, NEAR), own.tight) or (
+                    f.ref_box is not None and inside(f.ref_box, grow(twin.tight, NEAR), 0.8)):
+                f.nature, f.render_box, f.ref_box = "extra", own.tight, None
+                break
+    return findings
+
+
+def _same_size(a: Box, b: Box) -> bool:
+    wa, ha, wb, hb = a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1]
+    return (abs(wa - wb) <= SAME_SIZE * max(wa, wb) + 2
+            and abs(ha - hb) <= SAME_SIZE * max(ha, hb) + 2)
