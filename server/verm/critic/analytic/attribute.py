@@ -33,6 +33,7 @@ from verm.critic.analytic.findings import (
     union,
 )
 from verm.critic.analytic.grids import missing_grids
+from verm.critic.analytic.linestyle import restyled_lines
 from verm.critic.analytic.moves import relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
@@ -87,7 +88,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
-        findings = explain_rescale(findings, placed, cmp)
+        findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)

@@ -1,0 +1,67 @@
+"""A chart line drawn dashed, dotted or with markers where the reference draws it plain (or the
+other way round): the same path, another style.
+
+Against a screenshot a restyled line reads as the line "drawn differently" or grown by its
+markers' size: a data change, on the plotting call, severity 3. Its own colour's pixels tell the
+two apart: a dashed line's pixels all lie on the reference's path (some of the path is missing:
+its gaps), markers add pixels round a path the reference's pixels all lie on. Wrong data moves
+part of the path, so each side has pixels off the other's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.components import label
+from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box, union
+from verm.critic.analytic.pixels import dilate, near_color, parse_hex
+
+ON_PATH = 0.99  # of one side's line pixels within REACH of the other's: on the same path
+SPARSER = 0.75  # of the reference's line ink a dashed or dotted line draws at most
+LOST = 0.1  # of the reference's line pixels a dashed line leaves farther than REACH + 1 px
+MARKS = 3  # clumps of new ink (markers at data points) that make a restyle, not new data
+REACH = 2  # px
+MIN_INK = 40  # line pixels below which a path says nothing
+NATURES = frozenset({"changed", "resized", "extra", "moved"})
+
+
+def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+    """Line findings whose path is the reference's become restyles (style, not data)."""
+    for f in findings:
+        a = f.anchor
+        if (a is None or a.role != "line" or f.consequence or f.nature not in NATURES):
+            continue
+        color = parse_hex(a.color)
+        if color is None:
+            continue
+        x0, y0, x1, y1 = int_box(union([b for b in (f.render_box, f.ref_box, f.box) if b]),
+                                 cmp.frame)
+        ref = near_color(cmp.ref[y0:y1, x0:x1], color, SAME_COLOR)
+        ren = near_color(cmp.render[y0:y1, x0:x1], color, SAME_COLOR)
+        na, nb = int(np.count_nonzero(ref)), int(np.count_nonzero(ren))
+        if min(na, nb) < MIN_INK:
+            continue
+        near_ren, near_ref = dilate(ren, REACH), dilate(ref, REACH)
+        ref_on = np.count_nonzero(ref & near_ren) / na
+        ren_on = np.count_nonzero(ren & near_ref) / nb
+        # Between a dotted line's dots (their anti-aliased ends fade out of its colour).
+        lost = np.count_nonzero(ref & ~dilate(ren, REACH + 1)) / na
+        if ren_on >= ON_PATH and nb <= SPARSER * na and lost <= LOST:
+            how = "less ink (dashes or dots)"  # all on the path, all along it, thinner
+        elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= MARKS:
+            how = "more ink (markers or a thicker line)"  # ink added at several places
+        else:
+            continue  # each side has pixels off the other's path, or one end grew: the data
+        f.nature, f.style = "restyle", None
+        f.note = f"its path is the reference's, drawn with {how}"
+    return findings
+
+
+
+def _places(mask: np.ndarray) -> int:
+    """Separate clumps of at least a few pixels (markers drawn at the data points)."""
+    if not mask.any():
+        return 0
+    _, boxes = label(dilate(mask, 1))
+    return sum(1 for ys, xs in boxes if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9)

@@ -1,0 +1,65 @@
+"""A chart line restyled against a designer's screenshot (no sidecar) is a style change.
+
+Drawn dashed, dotted or with markers, a line keeps its path: against a pinned render the sidecar
+says so, against a screenshot it read as the series "drawn differently" (a dashed line) or grown
+by its markers (its box a few px larger): a data_error of severity 3 on the plotting call. The
+line's own colour tells: a dashed line's pixels all lie on the reference's path, markers add ink
+at several data points round a path the reference's pixels all lie on. Controls: wrong data on
+the same line, and one point added at its end, stay data changes. Each case is the real render
+saved as a PNG screenshot, judged by ``Checker.check``, asserting the exact findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verm.check import Checker
+
+LINE = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(5, 3.5), dpi=80)
+ax.plot([0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4], color="red")
+ax.set_title("Weekly load")
+"""
+PLOT = 'ax.plot([0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4], color="red")'
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, edited: str) -> list[tuple[str, int, int]]:
+    src = tmp_path / "line.py"
+    src.write_text(LINE)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None, render.failure
+    shot = tmp_path / "screenshot.png"
+    render.image.convert("RGB").save(shot)
+    result = checker.check(checker.load(src, edited), shot)
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in result.discrepancies]
+
+
+@pytest.mark.parametrize("style", ['linestyle="--"', 'linestyle=":"', 'linestyle="-."',
+                                   'marker="o"', 'marker="^"'])
+def test_a_line_restyled_is_one_style_finding_on_its_call(checker: Checker, tmp_path: Path,
+                                                           style: str) -> None:
+    edited = LINE.replace('color="red")', f'color="red", {style})')
+    assert judged(checker, tmp_path, edited) == [("style_error", 3, 1)]
+
+
+@pytest.mark.parametrize("data", ["[2, 0, 1, 3, 2, 4]", "[2, 0, 1, 3, 2, 4, 1]"],
+                         ids=["changed-point", "point-added"])
+def test_wrong_data_on_the_line_is_still_data(checker: Checker, tmp_path: Path,
+                                              data: str) -> None:
+    if "4, 1]" in data:
+        edited = LINE.replace("[0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4]",
+                              "[0, 1, 2, 3, 4, 5, 6], [2, 0, 1, 3, 2, 4, 1]")
+    else:
+        edited = LINE.replace("[2, 0, 1, 3, 2, 4]", "[2, 0, 3, 3, 2, 4]")
+    assert judged(checker, tmp_path, edited) == [("data_error", 3, 3)]
