@@ -247,14 +247,20 @@ def _same_change(f: Finding, g: Finding, backgrounds: tuple[Color, ...] = ()) ->
 
 def _mixes(c: Color, a: Color, b: Color) -> bool:
     """``c`` lies on the segment from ``a`` to ``b`` (an anti-aliased mixture of the two)."""
-    v = [bi - ai for ai, bi in zip(a, b, strict=True)]
-    w = [ci - ai for ai, ci in zip(a, c, strict=True)]
+    along = _along([ci - ai for ai, ci in zip(a, c, strict=True)],
+                   [bi - ai for ai, bi in zip(a, b, strict=True)])
+    return along is not None and 0.0 < along < 1.0
+
+
+def _along(w: list[int], v: list[int]) -> float | None:
+    """The share t of ``v`` that ``w`` is (w ≈ t·v within half of SAME_COLOR), else None; None
+    too when ``v`` is too short to tell."""
     vv = sum(x * x for x in v)
     if vv < SAME_COLOR**2:
-        return False
+        return None
     t = sum(x * y for x, y in zip(v, w, strict=True)) / vv
     r2 = sum((wi - t * vi) ** 2 for vi, wi in zip(v, w, strict=True))
-    return 0.0 < t < 1.0 and r2 <= (SAME_COLOR / 2) ** 2
+    return t if r2 <= (SAME_COLOR / 2) ** 2 else None
 
 
 def _fold_rims(findings: list[Finding]) -> list[Finding]:
@@ -281,14 +287,9 @@ def _fold_rims(findings: list[Finding]) -> list[Finding]:
 def _share_of(fa: Color, fb: Color, ga: Color, gb: Color) -> bool:
     """``fa − fb`` is a share (0.1 … 1) of ``ga − gb``: a mix of that change with another
     colour drawn over it."""
-    v = [a - b for a, b in zip(ga, gb, strict=True)]
-    d = [a - b for a, b in zip(fa, fb, strict=True)]
-    vv = sum(x * x for x in v)
-    if vv < SAME_COLOR**2:
-        return False
-    t = sum(x * y for x, y in zip(v, d, strict=True)) / vv
-    rest = sum((di - t * vi) ** 2 for vi, di in zip(v, d, strict=True))
-    return 0.1 < t <= 1.05 and rest <= (SAME_COLOR / 2) ** 2
+    t = _along([a - b for a, b in zip(fa, fb, strict=True)],
+               [a - b for a, b in zip(ga, gb, strict=True)])
+    return t is not None and 0.1 < t <= 1.05
 
 
 def _merge(findings: list[Finding], backgrounds: tuple[Color, ...] = ()) -> list[Finding]:
