@@ -42,6 +42,7 @@ UNDER = 2.0  # what shows through covers this many times the patch's box
 JOIN = 8.0  # px between patches of one colour that are one shape (a line drawn across it)
 MOVED_SHARE = 0.3  # of a same-coloured element's box that differs: it moved away from here
 SAME_SIZE = 0.1  # relative size difference of a series' members (plus 2 px)
+NEW_SHARE = 0.3  # of a copy's box its finding covers (new ink, not a nudged rim)
 MAX_GAP = 3  # lines a missing element's range spans at most
 
 
@@ -304,8 +305,8 @@ def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
                 or f.nature not in ("moved", "resized", "changed", "recolor")):
             continue
         own = next((p for p in placed if p.anchor is a), None)
-        if own is None or own.color is None:
-            continue
+        if own is None or own.color is None or f.pixels < NEW_SHARE * own.area:
+            continue  # a copy is new ink over most of its box, not a rim
         for twin in placed:
             if (twin is own or twin.anchor.container or id(twin.anchor) in changed
                     or twin.color is None
