@@ -15,6 +15,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 from verm.check import Checker
 from verm.pins import pin_render
 from verm.source import Source
+from verm.types import Discrepancy
 
 FIXTURES = Path(__file__).parent / "fixtures" / "e2e"
 
@@ -35,6 +36,19 @@ def edit_once(src: Path, old: str, new: str) -> int:
     assert text.count(old) == 1, old
     src.write_text(text.replace(old, new))
     return text[: text.index(old)].count("\n")
+
+
+def against_screenshot(checker: Checker, folder: Path, name: str, text: str,
+                       edited: str) -> list[Discrepancy]:
+    """The findings for ``edited`` against ``text``'s own render saved as a plain PNG
+    screenshot (no sidecar beside it: what a designer hands over)."""
+    src = folder / name
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None, render.failure
+    shot = folder / "screenshot.png"
+    render.image.convert("RGB").save(shot)
+    return checker.check(checker.load(src, edited), shot).discrepancies
 
 
 # -- a language-server session, as an editor opens one --------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from support import against_screenshot
 from verm.check import Checker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,15 +40,9 @@ def judged(checker: Checker, tmp_path: Path, text: str, edited: str
     """(category, first line, last line, severity) of each finding for ``edited`` against
     ``text``'s render saved as a plain PNG screenshot (0-based lines, whole lines)."""
     assert edited != text
-    src = tmp_path / "icon.svg"
-    src.write_text(text)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None, render.failure
-    shot = tmp_path / "screenshot.png"
-    render.image.convert("RGB").save(shot)
-    result = checker.check(checker.load(src, edited), shot)
+    found = against_screenshot(checker, tmp_path, "icon.svg", text, edited)
     out = []
-    for d in result.discrepancies:
+    for d in found:
         assert d.range is not None
         end = d.range.end.line
         if end > d.range.start.line and d.range.end.character == 0:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from support import against_screenshot
 from verm.check import Checker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,15 +41,8 @@ def judged(checker: Checker, tmp_path: Path, text: str, edited: str, name: str =
     """(category, 0-based line, severity) of each finding for ``edited`` against ``text``'s
     render saved as a plain screenshot."""
     assert edited != text
-    src = tmp_path / name
-    src.write_text(text)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None, render.failure
-    shot = tmp_path / "screenshot.png"
-    render.image.convert("RGB").save(shot)
-    result = checker.check(checker.load(src, edited), shot)
     return [(d.category, d.range.start.line if d.range else -1, d.severity)
-            for d in result.discrepancies]
+            for d in against_screenshot(checker, tmp_path, name, text, edited)]
 
 
 def line_of(text: str, needle: str) -> int:

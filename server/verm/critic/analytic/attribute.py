@@ -67,13 +67,15 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     placed = [p for p in placed if p is not None]
     findings: list[Finding] = []
     explained = np.zeros(cmp.diff.shape, dtype=bool)
+    # A screenshot of the same canvas: only pixels to go on (no sidecar, no resize to explain).
+    pixels_only = ctx.ref_anchors is None and not ctx.canvas_changed
     if ctx.ref_anchors is not None:
         ref_placed = [place(a, frame.from_ref(a.box), frame) for a in ctx.ref_anchors]
         findings += compare_elements(cmp, placed, [p for p in ref_placed if p is not None], ctx,
                              explained)
-    if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
+    if ctx.domain == "chart" and pixels_only:
         findings += missing_grids(cmp, placed, explained)
-    if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
+    if ctx.domain == "svg" and pixels_only:
         findings += lost_shapes(cmp, placed, explained)
     if not ctx.canvas_changed:
         pixel_findings = blame_pixels(cmp, placed, explained)
@@ -85,9 +87,9 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)
-    if ctx.domain == "svg" and ctx.ref_anchors is None and not ctx.canvas_changed:
+    if ctx.domain == "svg" and pixels_only:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
-    if ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
+    if ctx.domain == "chart" and pixels_only:
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:
@@ -99,7 +101,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
                                      exact=not cmp.lossy and frame.scale == 1.0)
     if ctx.domain == "html" and ctx.ref_anchors is None:
         scaled_texts(findings, cmp)
-    elif ctx.domain == "chart" and ctx.ref_anchors is None and not ctx.canvas_changed:
+    elif ctx.domain == "chart" and pixels_only:
         findings = moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
     if ctx.domain == "chart" and ctx.ref_anchors is None:

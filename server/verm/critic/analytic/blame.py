@@ -24,9 +24,11 @@ from verm.critic.analytic.findings import (
     overlaps,
     texty,
     union,
+    written,
 )
 from verm.critic.analytic.pixels import (
     Color,
+    change_share,
     color_distance,
     differs_from,
     dominant_color,
@@ -193,12 +195,10 @@ def _background_changes(cmp: Comparison, px: Samples, placed: list[Placed]
                              & keep)
         if idx.size == 0:
             continue
-        delta = (px.b[:, idx] - px.a[:, idx]).astype(np.float32)
+        delta = (px.b[:, idx] - px.a[:, idx]).astype(np.float32).T
         v = np.array(bg_b, dtype=np.float32) - np.array(bg_a, dtype=np.float32)
-        t = (v @ delta) / float(v @ v)
-        r = delta - np.outer(v, t)
-        explained = (t >= -0.1) & (t <= 1.1) & (
-            (r[0] ** 2 + r[1] ** 2 + r[2] ** 2) <= (SAME_COLOR / 2) ** 2)
+        t, rest = change_share(delta, v)
+        explained = (t >= -0.1) & (t <= 1.1) & (rest <= (SAME_COLOR / 2) ** 2)
         keep[idx[explained]] = False
         anchor = p.anchor if p is not None else next(
             (q.anchor for q in placed if q.anchor.role in TOP_CONTAINERS
@@ -433,13 +433,19 @@ def _inked_with(px: Samples, sel: np.ndarray, color: Color) -> bool:
 def _underneath(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool:
     """The element right under this evidence is of ``color`` (so the reference drew it there):
     the smallest bigger one covering it, which is what shows where this one is not."""
-    below = [p for p in placed if p is not pl and p.color is not None
-             and not p.anchor.container and inside(ev, p.box, 0.3) and p.area > pl.area
-             and _painted_before(p, pl)]
-    if not below:
-        return False
-    c = min(below, key=lambda p: p.area).color
+    below = _below(placed, pl, ev, 0.3, painted=True)
+    c = below.color if below is not None else None
     return c is not None and color_distance(c, color) <= SAME_COLOR
+
+
+def _below(placed: list[Placed], pl: Placed, box: Box, share: float, *,
+           painted: bool) -> Placed | None:
+    """The smallest element bigger than ``pl`` holding ``share`` of ``box`` (``painted``: and
+    painted before it): what shows where ``pl`` is not."""
+    below = [p for p in placed if p is not pl and p.color is not None
+             and not p.anchor.container and inside(box, p.box, share) and p.area > pl.area
+             and (not painted or _painted_before(p, pl))]
+    return min(below, key=lambda p: p.area, default=None)
 
 
 def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
@@ -532,8 +538,7 @@ def _painted_before(p: Placed, q: Placed) -> bool:
     a, b = p.anchor, q.anchor
     if a.role != "shape" or b.role != "shape" or a.range is None or b.range is None:
         return True
-    return (a.range.start.line, a.range.start.character) < (
-        b.range.start.line, b.range.start.character)
+    return written(a) < written(b)
 
 
 def _flat_fill(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed,
@@ -549,9 +554,8 @@ def _flat_fill(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed,
     if (np.count_nonzero(px.near(px.a, sel, col)) < FLAT_SHARE * n
             or np.count_nonzero(px.near(px.b, sel, own)) < FLAT_SHARE * n):
         return None
-    below = [p for p in placed_all if p is not pl and p.color is not None
-             and not p.anchor.container and inside(pl.tight, p.box, 0.9) and p.area > pl.area]
-    ground = min(below, key=lambda p: p.area).color if below else cmp.ref_background
+    below = _below(placed_all, pl, pl.tight, 0.9, painted=False)
+    ground = below.color if below is not None else cmp.ref_background
     if ground is None or color_distance(col, ground) <= SAME_COLOR:
         return None  # the reference shows what lies under it: this shape is new
     return col

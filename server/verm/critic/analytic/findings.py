@@ -164,6 +164,12 @@ def overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def written(a: Anchor) -> tuple[int, int]:
+    """Where the element's code starts (an SVG paints in this order); needs its range."""
+    assert a.range is not None
+    return a.range.start.line, a.range.start.character
+
+
 def texty(a: Anchor) -> bool:
     """An element that is text (its change is a text change, not a shape change)."""
     return a.role in ("title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",

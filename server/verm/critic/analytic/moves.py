@@ -173,6 +173,7 @@ class Matcher:
         self._spectra: dict[tuple[int, int], np.ndarray] = {}
         self._squares: dict[tuple[int, int], np.ndarray] = {}
         self._found: dict[tuple[Any, ...], Box | None] = {}
+        self._exact: tuple[np.ndarray, np.ndarray] | None = None  # whole reference, and squared
 
     def locate(self, box: tuple[int, int, int, int], rms: float,
                band: tuple[int, int, int, int] | None = None) -> Box | None:
@@ -225,9 +226,10 @@ class Matcher:
                 or float(t[mask].std()) < MIN_CONTRAST):
             return None
         fh, fw = _fast(h), _fast(w)
-        image = self.ref.astype(np.float64)
-        spec = np.fft.rfft2(image, (fh, fw))
-        spec2 = np.fft.rfft2(image**2, (fh, fw))
+        if self._exact is None:  # in float64: a masked sum is a difference of large ones
+            image = self.ref.astype(np.float64)
+            self._exact = (np.fft.rfft2(image, (fh, fw)), np.fft.rfft2(image**2, (fh, fw)))
+        spec, spec2 = self._exact
         valid = (slice(0, h - th + 1), slice(0, w - tw + 1))
         r2 = np.fft.irfft2(spec2 * np.conj(np.fft.rfft2(m, (fh, fw))), (fh, fw))[valid]
         rt = np.fft.irfft2(spec * np.conj(np.fft.rfft2(m * t, (fh, fw))), (fh, fw))[valid]

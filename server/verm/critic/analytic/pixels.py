@@ -166,6 +166,15 @@ def parse_hex(s: str | None) -> Color | None:
         return None
 
 
+def change_share(d: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each colour difference (row of ``d``, float32 (N, 3)): the share t of change ``v``
+    it is (d ≈ t·v), and the squared distance left over. A pixel whose difference is a share
+    of one change shows that change mixed with something drawn over it (an anti-aliased rim)."""
+    t = (d @ v) / float(v @ v)
+    rest = d - np.outer(t, v)
+    return t, (rest**2).sum(axis=1)
+
+
 def color_distance(a: Color, b: Color) -> float:
     """Euclidean RGB distance (0..441)."""
     return float(np.sqrt(sum((int(x) - int(y)) ** 2 for x, y in zip(a, b, strict=True))))

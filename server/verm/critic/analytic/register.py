@@ -369,9 +369,8 @@ def _search(
     best = min(scored, key=lambda t: t[0])
     if same_canvas and (scored[0][0] <= best[0] * 1.15 + 0.002 or best[0] >= POOR_FIT):
         # Same canvas: prefer "nothing moved" unless clearly worse, and when nothing fits at
-        # all (an icon whose backdrop was deleted) compare it as drawn.
-        # Nothing moved is exact: the profiles of content that changed at its edge would
-        # talk a refinement into a pixel or two of shift.
+        # all (an icon whose backdrop was deleted) compare it as drawn. Exactly: profiles of
+        # content that changed at its edge would talk a refinement into a pixel or two.
         return 1.0, 0.0, 0.0, scored[0][0]
     r, s, dx, dy = best
     # Thumbnails cannot tell a pixel from the next: settle the offset on full-res profiles.

@@ -28,9 +28,16 @@ from verm.critic.analytic.findings import (
     overlaps,
     texty,
     union,
+    written,
 )
 from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, matcher_of
-from verm.critic.analytic.pixels import Color, color_distance, dominant_color, near_color
+from verm.critic.analytic.pixels import (
+    Color,
+    change_share,
+    color_distance,
+    dominant_color,
+    near_color,
+)
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
@@ -106,14 +113,10 @@ def _its_absence(cmp: Comparison, r: Region, color: Color, ground: Color) -> np.
     b = cmp.render[r.ys, r.xs].astype(np.float32)
     own = near_color(a[None], color, SAME_COLOR)[0]
     v = np.array(color, dtype=np.float32) - np.array(ground, dtype=np.float32)
-    vv = float(v @ v)
-    if vv < SAME_COLOR**2:
+    if float(v @ v) < SAME_COLOR**2:
         return own
-    d = a - b
-    t = (d @ v) / vv
-    rest = d - np.outer(t, v)
-    mixed = (t > 0.1) & (t <= 1.05) & ((rest**2).sum(axis=1) <= (SAME_COLOR / 2) ** 2)
-    return own | mixed
+    t, rest = change_share(a - b, v)
+    return own | ((t > 0.1) & (t <= 1.05) & (rest <= (SAME_COLOR / 2) ** 2))
 
 
 def _joined(patches: list[tuple[Region, Color]]) -> list[list[tuple[Region, Color]]]:
@@ -141,8 +144,7 @@ def _under(elements: list[Placed], box: Box) -> Placed | None:
 
 
 def _order(p: Placed) -> tuple[int, int]:
-    assert p.anchor.range is not None
-    return p.anchor.range.start.line, p.anchor.range.start.character
+    return written(p.anchor)
 
 
 def _shows_through(cmp: Comparison, members: list[tuple[Region, Color]],
@@ -221,10 +223,7 @@ def _same_kind(p: Placed, box: Box, color: Color) -> bool:
         return False
     if p.color is not None and color_distance(p.color, color) <= SAME_COLOR / 2:
         return True
-    w, h = p.tight[2] - p.tight[0], p.tight[3] - p.tight[1]
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    return (abs(w - bw) <= SAME_SIZE * max(w, bw) + 2
-            and abs(h - bh) <= SAME_SIZE * max(h, bh) + 2)
+    return _same_size(p.tight, box)
 
 
 def _in_series(series: list[Placed], box: Box) -> tuple[Placed | None, Placed | None] | None:
