@@ -165,16 +165,23 @@ def children_within(pid: int, within_s: float = 30.0) -> list[int]:
     return found
 
 
+def childless_within(pid: int, within_s: float = 30.0) -> bool:
+    """True once ``pid`` has no children left (each exited and was reaped)."""
+    deadline = time.monotonic() + within_s
+    while _children(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not _children(pid)
+
+
 def test_idle_spares_retire_and_the_next_job_still_runs():
     """An idle editor keeps only the fork server; the first job after that gets a worker."""
     box = Sandbox(["sandbox_jobs"], pythonpath=[str(FIXTURES)], spare_idle_s=2.0)
     try:
         assert box.run("sandbox_jobs:double", {"x": 1}).data["x"] == 2
         server = box._proc.pid
-        spares = children_within(server)
-        assert spares, "a spare waits for the next job"
-        assert all(gone(pid) for pid in spares), "idle spares retired"
-        assert _children(server) == []
+        assert children_within(server), "a spare waits for the next job"
+        # The job's monitor may still be a child when the spare after it is forked; both end.
+        assert childless_within(server), "idle spares retired"
         for x in range(3):  # served again, spares come back, and the server is the same one
             assert box.run("sandbox_jobs:double", {"x": x}).data["x"] == 2 * x
         assert box._proc.pid == server and box._proc.poll() is None
