@@ -4,7 +4,9 @@ Drawn dashed, dotted or with markers, a line keeps its path: against a pinned re
 says so, against a screenshot it read as the series "drawn differently" (a dashed line) or grown
 by its markers (its box a few px larger): a data_error of severity 3 on the plotting call. The
 line's own colour tells: a dashed line's pixels all lie on the reference's path, markers add ink
-at several data points round a path the reference's pixels all lie on. Controls: wrong data on
+at several data points round a path the reference's pixels all lie on; another marker shape
+differs only round each data point (each difference smaller than the gap between points).
+Controls: wrong data on
 the same line, and one point added at its end, stay data changes. Each case is the real render
 saved as a PNG screenshot, judged by ``Checker.check``, asserting the exact findings.
 """
@@ -56,3 +58,22 @@ def test_wrong_data_on_the_line_is_still_data(checker: Checker, tmp_path: Path, 
     edited = LINE.replace(old, new)
     assert edited != LINE
     assert judged(checker, tmp_path, edited) == [("data_error", 3, 3)]
+
+
+MARKED = LINE.replace('color="red")', 'color="red", marker="o")')
+
+
+@pytest.mark.parametrize("marker", ['marker="D"', 'marker="^"', 'marker="x"'])
+def test_other_markers_on_the_same_path_are_one_style_finding(checker: Checker, tmp_path: Path,
+                                                              marker: str) -> None:
+    edited = MARKED.replace('marker="o"', marker)
+    found = [(d.category, d.range.start.line if d.range else -1, d.severity)
+             for d in against_screenshot(checker, tmp_path, "line.py", MARKED, edited)]
+    assert found == [("style_error", 3, 1)]
+
+
+def test_a_moved_point_of_a_marked_line_is_still_data(checker: Checker, tmp_path: Path) -> None:
+    edited = MARKED.replace("[2, 0, 1, 3, 2, 4]", "[2, 0, 3, 3, 2, 4]")
+    found = [(d.category, d.range.start.line if d.range else -1, d.severity)
+             for d in against_screenshot(checker, tmp_path, "line.py", MARKED, edited)]
+    assert found == [("data_error", 3, 3)]

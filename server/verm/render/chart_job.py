@@ -723,6 +723,7 @@ class _Anchors:
         self.lines = LINE_BREAK.split(text)  # LSP's and Python's line ends, not splitlines'
         self.source_text = text
         self._arg_lines: dict[int, list[int | None]] | None = None
+        self._keyword_lines: dict[int, dict[str, int]] | None = None
         self.out: list[Anchor] = []
         self.owners: list[int] = []  # id() of the artist behind each anchor in ``out``
         self.seen: set[int] = set()  # artists anchored so far: the coarse sweep skips them
@@ -912,6 +913,16 @@ class _Anchors:
         if self._arg_lines is None:
             self._arg_lines = _call_arg_lines(self.source_text)
         return self._arg_lines.get(line, [])
+
+    def keyword_line(self, line: int | None, names: tuple[str, ...]) -> int | None:
+        """The line of the first of ``names`` passed by keyword to the call on ``line``, when
+        the call runs over several lines (`loc=` on the legend call's second line)."""
+        if line is None:
+            return None
+        if self._keyword_lines is None:
+            self._keyword_lines = _call_keyword_lines(self.source_text)
+        found = self._keyword_lines.get(line, {})
+        return next((found[n] for n in names if n in found), None)
 
     # -- the walk
 
@@ -1231,8 +1242,10 @@ class _Anchors:
         leg_line = getattr(leg, "_verm_created", None)
         if leg_line is None:
             leg_line = fb
+        place = self.keyword_line(leg_line, ("loc", "bbox_to_anchor"))
         self.add(leg, "legend", key, name + sfx, fallback=fb, container=True, line=leg_line,
-                 color=leg.get_frame().get_facecolor())
+                 color=leg.get_frame().get_facecolor(),
+                 props={"place_line": place} if place is not None else None)
         handles = getattr(leg, "_verm_handles", [])
         texts = leg.get_texts()
         drawn_handles = getattr(leg, "legend_handles", None) or []
@@ -1304,6 +1317,22 @@ def _call_arg_lines(text: str) -> dict[int, list[int | None]]:
                 lines.append(None)
         if line not in out or len(lines) > len(out[line]):
             out[line] = lines
+    return out
+
+
+def _call_keyword_lines(text: str) -> dict[int, dict[str, int]]:
+    """For each call written over several lines, the line of each keyword argument it
+    passes (0-based lines, keyed by the call's first line)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    out: dict[int, dict[str, int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.end_lineno not in (None, node.lineno):
+            found = {kw.arg: kw.lineno - 1 for kw in node.keywords if kw.arg is not None}
+            if found:
+                out.setdefault(node.lineno - 1, {}).update(found)
     return out
 
 

@@ -34,7 +34,7 @@ from verm.critic.analytic.findings import (
 )
 from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.linestyle import restyled_lines
-from verm.critic.analytic.moves import relocate
+from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
@@ -87,6 +87,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp)
+    if ctx.domain == "chart" and pixels_only:
+        findings = legend_reflow(findings, placed, cmp)
     if ctx.domain == "svg" and pixels_only:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and pixels_only:

@@ -128,10 +128,10 @@ def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> 
     f = it.finding
     if id(it) in renamed:
         return False
-    if it.role == "grid" and f.nature == "missing" and f.ref_anchor is not None:
-        return False  # the sidecar's grid of an axis is gone: switched off, not rescaled
     if f.consequence:
         return True
+    if it.role == "grid" and f.nature == "missing" and f.ref_anchor is not None:
+        return False  # the sidecar's grid of an axis is gone: switched off, not rescaled
     if it.role in GUIDES or (it.role in ("axes", "figure") and f.nature in LAYOUT):
         if f.nature in (*LAYOUT, "text"):
             return True

@@ -21,6 +21,7 @@ ON_PATH = 0.99  # of one side's line pixels within REACH of the other's: on the 
 SPARSER = 0.75  # of the reference's line ink a dashed or dotted line draws at most
 LOST = 0.1  # of the reference's line pixels a dashed line leaves farther than REACH + 1 px
 MARKS = 3  # clumps of new ink (markers at data points) that make a restyle, not new data
+MARKER_SPAN = 0.6  # of the distance between data points a marker's difference spans at most
 REACH = 2  # px
 MIN_INK = 40  # line pixels below which a path says nothing
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
@@ -51,6 +52,8 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             how = "less ink (dashes or dots)"  # all on the path, all along it, thinner
         elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= MARKS:
             how = "more ink (markers or a thicker line)"  # ink added at several places
+        elif _marker_shapes(ren ^ ref, _spacing(a.props, f)):
+            how = "other markers"  # both sides differ only round the data points
         else:
             continue  # each side has pixels off the other's path, or one end grew: the data
         f.nature, f.style = "restyle", None
@@ -65,3 +68,28 @@ def _places(mask: np.ndarray) -> int:
         return 0
     _, boxes = label(dilate(mask, 1))
     return sum(1 for ys, xs in boxes if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9)
+
+
+def _spacing(props: dict[str, object], f: Finding) -> float | None:
+    """Pixels between consecutive data points along x (the line's width over its points)."""
+    data, box = props.get("data"), f.render_box
+    if not isinstance(data, str) or box is None or props.get("marker") in (None, "none"):
+        return None
+    try:
+        n = int(data.split(",")[0].lstrip("("))
+    except ValueError:
+        return None
+    return (box[2] - box[0]) / (n - 1) if n > 1 else None
+
+
+def _marker_shapes(off: np.ndarray, spacing: float | None) -> bool:
+    """Do the pixels only one side draws form clumps at several data points, each smaller
+    than the gap between points? Another marker shape changes the picture only
+    round each point; a moved point moves the segments either side of it too."""
+    if spacing is None or spacing < 6 or not off.any():
+        return False
+    _, boxes = label(dilate(off, 1))
+    clumps = [(ys.stop - ys.start, xs.stop - xs.start) for ys, xs in boxes
+              if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9]
+    limit = MARKER_SPAN * spacing
+    return len(clumps) >= MARKS and all(h <= limit and w <= limit for h, w in clumps)

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, inside, int_box, texty
+from verm.critic.analytic.findings import Finding, Placed, grow, inside, int_box, texty, union
 from verm.critic.analytic.pixels import dilate
-from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
+from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Box
 
 MAX_SEARCHES = 8  # crops searched per judgement (~10 ms each on a chart)
@@ -24,6 +24,7 @@ MIN_SIDE = 6  # px: smaller crops match anywhere
 MIN_CONTRAST = 12.0  # grey standard deviation below which a crop is featureless
 EXACT_RMS = 12.0  # grey RMS error of a match on an exact comparison
 LOSSY_RMS = 28.0  # … on a JPEG or resampled one
+LEGEND_RMS = 36.0  # … of a legend's softened ink, moved onto other marks that show through
 WORD_INK = 0.8  # ink pixels per text-height px that make a word, not a stray rim
 WORD_REACH = 1.2  # text heights beside a text searched for words the reference has on
 MOVABLE = frozenset({"extra", "text", "changed"})
@@ -34,10 +35,10 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     marks they covered or uncovered become the move's consequences."""
     matcher: Matcher | None = None
     searched = 0
-    moves: list[Finding] = []
+    moves = _moved_legends(findings, cmp)
     for f in sorted(findings, key=lambda f: -f.pixels):
         a = f.anchor
-        if (searched >= MAX_SEARCHES or f.nature not in MOVABLE or a is None
+        if (searched >= MAX_SEARCHES or f.nature not in MOVABLE or a is None or f.consequence
                 or f.render_box is None or a.role in TOP_CONTAINERS or a.role in CHART_MARKS
                 or (a.container and a.role not in ("legend", "colorbar"))):
             continue
@@ -72,9 +73,17 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
                     moves.append(f)
                     continue
         found = matcher.locate(box, rms)
+        if found is None and a.container:
+            # A legend moved onto the data: what shows through its frame differs at both
+            # places, so only its own ink (entries, handles, frame) is searched for.
+            # Its texts sit at another fraction of a pixel there: compared softened.
+            found = matcher.softened().locate_masked(box, _own_ink(grey_render, box),
+                                                     LEGEND_RMS)
         if found is None:
             continue
         f.nature, f.ref_box = "moved", found
+        if isinstance(place := a.props.get("place_line"), int):
+            f.line = place  # a legend placed by `loc=` on its call's second line: there
         if texty(a) and f.ref_text is not None and f.ref_text != f.render_text:
             f.nature = "text"  # same place found but the words differ: keep the text change
         moves.append(f)
@@ -82,12 +91,99 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         if m.nature != "moved" or m.ref_box is None or m.render_box is None:
             continue
         for g in findings:
-            if g is m or g.anchor is None or g.anchor.role not in CHART_MARKS:
+            own = g.anchor or g.ref_anchor  # a grid only the reference draws has no anchor
+            if g is m or own is None or own.role not in CHART_MARKS | CHART_GUIDES:
                 continue
-            if any(inside(e, box, 0.6) for e in (g.evidence or [g.box])
-                   for box in (m.ref_box, m.render_box)):
+            if (own.role in CHART_MARKS and any(
+                    inside(e, box, 0.6) for e in (g.evidence or [g.box])
+                    for box in (m.ref_box, m.render_box))) or _changed_within(
+                       cmp.diff, g.evidence or [g.box], (m.ref_box, m.render_box)):
                 g.consequence = True
     return findings
+
+
+def _moved_legends(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+    """A legend whose own finding says it changed (its ground, an entry's colour) but whose
+    whole box is found elsewhere in the reference: it moved. Its entries' findings, and its
+    other pieces', become the move's consequences. Searched softened and on its own ink: what
+    shows through its frame differs at both places, and its texts sit at another fraction of
+    a pixel there."""
+    moves: list[Finding] = []
+    done: set[str] = set()
+    for f in sorted(findings, key=lambda f: -f.pixels):
+        a = f.anchor
+        if (a is None or a.role != "legend" or a.key in done or f.consequence
+                or f.nature in ("moved", "missing") or f.ref_box is not None):
+            continue
+        done.add(a.key)
+        whole = cmp.frame.from_render(a.box)
+        box = int_box(whole, cmp.frame)
+        if box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE:
+            continue
+        matcher = matcher_of(cmp)
+        found = matcher.softened().locate_masked(box, _own_ink(matcher.render, box),
+                                                 LEGEND_RMS)
+        if found is None:
+            continue
+        f.nature, f.render_box, f.ref_box = "moved", whole, found
+        f.ref_color = f.render_color = None
+        if isinstance(place := a.props.get("place_line"), int):
+            f.line = place
+        for g in findings:
+            if g is not f and g.anchor is not None and (
+                    g.anchor is a or g.anchor.key.startswith(a.key + "/")):
+                g.consequence = True
+        moves.append(f)
+    return moves
+
+
+LEGEND_PAD = 8  # px round a legend that its frame's resizing repaints
+
+
+def legend_reflow(findings: list[Finding], placed: list[Placed], cmp: Comparison
+                  ) -> list[Finding]:
+    """A legend entry whose words changed resizes the legend's frame: marks it then covers or
+    uncovers there (a line behind a narrower frame) changed only inside the legend's box as
+    either picture draws it. Their findings become consequences of the entry's."""
+    legends = {p.anchor.key: p for p in placed if p.anchor.role == "legend"}
+    for f in findings:
+        a = f.anchor
+        if (a is None or a.role != "legend-text" or f.consequence or f.nature != "text"
+                or (legend := legends.get(a.key.rsplit("/", 1)[0])) is None):
+            continue
+        zone = grow(union([b for b in (legend.tight, f.ref_box, f.render_box) if b]),
+                    LEGEND_PAD)
+        for g in findings:
+            own = g.anchor or g.ref_anchor
+            if (g is not f and own is not None and own.role in CHART_MARKS | CHART_GUIDES
+                    and not g.consequence
+                    and _changed_within(cmp.diff, g.evidence or [g.box], (zone,))):
+                g.consequence = True
+    return findings
+
+
+def _changed_within(diff: np.ndarray, evidence: list[Box], boxes: tuple[Box, ...],
+                    share: float = 0.9) -> bool:
+    """Do ``share`` of the changed pixels of ``evidence`` lie in ``boxes`` (2 px round)? A
+    region merged across the gap between where a legend was and where it is now is its
+    move alone, though neither box holds most of the region's bounding box."""
+    h, w = diff.shape
+    total = moved = 0
+    for e in evidence:
+        x0, y0 = max(0, int(e[0])), max(0, int(e[1]))
+        x1, y1 = min(w, int(np.ceil(e[2]))), min(h, int(np.ceil(e[3])))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        crop = diff[y0:y1, x0:x1]
+        held = np.zeros_like(crop)
+        for b in boxes:
+            bx0, by0 = max(0, int(b[0]) - 2 - x0), max(0, int(b[1]) - 2 - y0)
+            bx1, by1 = int(np.ceil(b[2])) + 2 - x0, int(np.ceil(b[3])) + 2 - y0
+            if bx1 > 0 and by1 > 0:
+                held[by0:by1, bx0:bx1] = True
+        total += int(np.count_nonzero(crop))
+        moved += int(np.count_nonzero(crop & held))
+    return total > 0 and moved >= share * total
 
 
 def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
@@ -142,6 +238,15 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
     return (float(left), float(y0), float(right), float(y1))
 
 
+def _own_ink(grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The pixels of a crop that differ from its commonest grey (a legend's ground), with a
+    pixel round them: its entries, handles and frame."""
+    x0, y0, x1, y1 = box
+    crop = grey[y0:y1, x0:x1]
+    values, counts = np.unique(np.round(crop), return_counts=True)
+    return dilate(np.abs(crop - values[np.argmax(counts)]) > 24, 1)
+
+
 def _fits_in_place(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int, int],
                    rms: float) -> bool:
     x0, y0, x1, y1 = box
@@ -149,6 +254,13 @@ def _fits_in_place(ref: np.ndarray, render: np.ndarray, box: tuple[int, int, int
     if a.size == 0 or a.shape != b.shape or min(b.shape) < 3:
         return False
     return float(np.mean((a - b) ** 2)) <= (rms / 2) ** 2
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """The 3×3 mean of each pixel (edges repeated)."""
+    p = np.pad(a.astype(np.float32), 1, mode="edge")
+    rows = p[:-2] + p[1:-1] + p[2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
@@ -174,6 +286,14 @@ class Matcher:
         self._squares: dict[tuple[int, int], np.ndarray] = {}
         self._found: dict[tuple[Any, ...], Box | None] = {}
         self._exact: tuple[np.ndarray, np.ndarray] | None = None  # whole reference, and squared
+        self._soft: Matcher | None = None
+
+    def softened(self) -> Matcher:
+        """A matcher of both pictures blurred twice 3×3: ink drawn at another sub-pixel offset (a
+        legend moved by a fractional distance) then differs by little, not by its edges."""
+        if self._soft is None:
+            self._soft = Matcher(_box3(_box3(self.ref)), _box3(_box3(self.render)))
+        return self._soft
 
     def locate(self, box: tuple[int, int, int, int], rms: float,
                band: tuple[int, int, int, int] | None = None) -> Box | None:

@@ -1,0 +1,94 @@
+"""A legend moved, judged against a designer's screenshot (no sidecar): one style finding.
+
+Moved onto the data, a legend's translucent frame lets other marks show through at both places,
+and its texts sit at another fraction of a pixel: its plain crop matched nowhere, and the move
+read as a legend "absent from the reference" (structure) plus the lines and bars under its old
+and new places "drawn differently" (data). Its own ink, softened, is found where it was; what
+it covered or uncovered, grid lines included, is the move's consequence. A legend placed by a
+``loc=`` on its call's second line is reported on that line. Each case is the real render saved
+as a PNG, judged by ``Checker.check``, asserting the exact (category, line, severity) list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import against_screenshot
+from verm.check import Checker
+
+ERRORBARS = """import matplotlib.pyplot as plt
+
+dose = [1, 2, 3, 4, 5]
+control = [2.0, 2.4, 2.9, 3.1, 3.6]
+treated = [2.2, 3.1, 3.9, 4.6, 5.4]
+spread = [0.3, 0.2, 0.4, 0.3, 0.5]
+
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+ax.errorbar(dose, control, yerr=spread, color="#7f7f7f", capsize=3, label="Control")
+ax.errorbar(dose, treated, yerr=spread, color="#d62728", capsize=3, label="Treated")
+ax.set_title("Response by dose")
+ax.legend(loc="upper left")
+"""
+
+TWIN = """import matplotlib.pyplot as plt
+
+months = ["Mar", "Apr", "May", "Jun", "Jul"]
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+ax.plot(months, [9.0, 13.5, 17.0, 21.0, 24.5], color="#d62728", marker="o",
+        label="Temperature")
+rain = ax.twinx()
+rain.bar(months, [60, 48, 55, 40, 32], color="#1f77b4", alpha=0.4, label="Rainfall")
+ax.set_title("Spring weather")
+ax.legend(loc="upper left")
+"""
+
+HIST = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.random.default_rng(3).normal(size=(400, 3))
+fig, ax = plt.subplots(figsize=(5, 3.6), dpi=100)
+ax.hist(x, 10, histtype="bar", color=["red", "tan", "lime"], label=["red", "tan", "lime"])
+ax.legend(prop={"size": 10},
+          loc="upper right")
+"""
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+           ) -> list[tuple[str, int, int]]:
+    assert edited != text
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in against_screenshot(checker, tmp_path, "chart.py", text, edited)]
+
+
+@pytest.mark.parametrize("loc", ["lower right", "center"])
+def test_a_legend_moved_onto_the_lines_is_one_move_on_its_call(checker: Checker, tmp_path: Path,
+                                                              loc: str) -> None:
+    edited = ERRORBARS.replace('loc="upper left"', f'loc="{loc}"')
+    assert judged(checker, tmp_path, ERRORBARS, edited) == [("style_error", 11, 1)]
+
+
+def test_a_twin_axes_legend_moved_leaves_the_series_alone(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    edited = TWIN.replace('loc="upper left"', 'loc="upper right"')
+    assert judged(checker, tmp_path, TWIN, edited) == [("style_error", 9, 1)]
+
+
+def test_a_legend_moved_over_bars_is_reported_on_its_loc_line(checker: Checker,
+                                                             tmp_path: Path) -> None:
+    edited = HIST.replace('loc="upper right"', 'loc="center left"')
+    assert judged(checker, tmp_path, HIST, edited) == [("style_error", 7, 1)]
+
+
+def test_a_legend_entry_renamed_in_place_is_a_text_change(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    edited = ERRORBARS.replace('label="Treated"', 'label="Dosed"')
+    assert judged(checker, tmp_path, ERRORBARS, edited) == [("text_error", 9, 2)]
