@@ -1368,7 +1368,8 @@ def _axes_props(ax: Any, limit_lines: dict[str, int]) -> dict[str, Any]:
         return {"xlim": [round(float(v), 6) for v in ax.get_xlim()],
                 "ylim": [round(float(v), 6) for v in ax.get_ylim()],
                 "xscale": str(ax.get_xscale()), "yscale": str(ax.get_yscale()),
-                "limit_lines": dict(limit_lines)}
+                "limit_lines": dict(limit_lines),
+                "set_lines": dict(getattr(ax, "_verm_limit_lines", {}))}
     except Exception:  # an exotic axes (polar, 3D) still anchors
         return {"limit_lines": dict(limit_lines)}
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from verm.critic.analytic.findings import SAME_COLOR, Finding, union
+from verm.critic.analytic.findings import SAME_COLOR, Finding, numeric, union
 from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Discrepancy
@@ -92,17 +92,6 @@ def _rescaled(items: list[Item], renamed: set[int]) -> set[str]:
     return out
 
 
-_NUMBER = re.compile(r"^[\s$€£¥+\-−]*[\d.,]+\s*[%kKMBx×]?[\s\d.,eE+\-−^]*$")
-
-
-_TEX = re.compile(r"\\[A-Za-z]+|[${}^_]")
-
-
-def _numeric(text: str | None) -> bool:
-    """A number as a tick label writes it, mathtext included ('$\\mathdefault{10^{-2}}$')."""
-    return bool(text) and bool(_NUMBER.match(_TEX.sub("", text or "")))
-
-
 def _renamed_categories(items: list[Item]) -> set[int]:
     """Tick labels whose words changed on a categorical axis (a category renamed in the data
     list): a cause of their own, where a rescale changes numbers (and a date axis changes many
@@ -113,7 +102,7 @@ def _renamed_categories(items: list[Item]) -> set[int]:
         # The reference's words unread (OCR off or unsure) still leave the render's: a word
         # where a rescale would draw a number.
         if (it.role in ("xticklabel", "yticklabel") and f.nature == "text" and f.render_text
-                and not _numeric(f.ref_text) and not _numeric(f.render_text)):
+                and not numeric(f.ref_text) and not numeric(f.render_text)):
             by_axis.setdefault((it.group, it.role), []).append(it)
     # Unread, a label is less sure to be a renamed category: one per axis only.
     return {id(it) for members in by_axis.values()

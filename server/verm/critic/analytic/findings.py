@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,3 +175,14 @@ def texty(a: Anchor) -> bool:
     """An element that is text (its change is a text change, not a shape change)."""
     return a.role in ("title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
                       "legend-text", "text", "cell", "header")
+
+
+_NUMBER = re.compile(r"^[\s$€£¥+\-−]*[\d.,]+\s*[%kKMBx×]?[\s\d.,eE+\-−^]*$")
+
+
+_TEX = re.compile(r"\\[A-Za-z]+|[${}^_]")
+
+
+def numeric(text: str | None) -> bool:
+    """A number as a tick label writes it, mathtext included ('$\\mathdefault{10^{-2}}$')."""
+    return bool(text) and bool(_NUMBER.match(_TEX.sub("", text or "")))

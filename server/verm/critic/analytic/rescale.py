@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, Placed, int_box
+from verm.critic.analytic.findings import Finding, Placed, area, int_box, numeric
 from verm.critic.analytic.moves import LOSSY_RMS, ink_box, matcher_of
 from verm.critic.analytic.pixels import near_color
 from verm.types import Anchor
@@ -51,10 +51,9 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
         if not ticks:
             continue
         series = _series(placed, key, plot, cmp)
-        if len(series) < 2:
-            continue
-        changed = _off_map(series)
+        changed = _off_map(series) if len(series) >= 2 else None
         if changed is None:
+            out += _set_axis(out, plot, key, ticks)
             continue
         moved_only = {id(a) for s in series if s not in changed for a in s.anchors}
         for f in out:
@@ -83,6 +82,39 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
                                line=line))
     return out
 
+
+def _set_axis(findings: list[Finding], plot: Placed, key: str, ticks: list[Finding]
+              ) -> list[Finding]:
+    """Tick labels changed and no map tells which series changed (one series; a log scale
+    bends every series; bars clipped at new limits): when the script sets that axis's limits,
+    scale or ticks itself, that line is the cause, and every series moved with the axis."""
+    lines = plot.anchor.props.get("set_lines") or {}
+    # Numbers at the ticks, redrawn: categories renamed or swapped are no change of the
+    # axis, and labels nudged a pixel by a longer name across the plot are none either.
+    axes = [r[0] for r in ("yticklabel", "xticklabel")
+            if sum(1 for f in ticks if f.anchor is not None and f.anchor.role == r
+                   and numeric(f.anchor.text) and f.render_box is not None
+                   and f.pixels >= REDRAWN * area(f.render_box)) >= 2]
+    axis = next((x for x in axes if isinstance(lines, dict) and x in lines), None)
+    if axis is None:
+        return []
+    for f in findings:
+        own = f.anchor or f.ref_anchor
+        if own is None or not (own.key.startswith(key) or own is plot.anchor):
+            continue
+        # Its series, the grid they now hide, the plot's ground they now fill (bars clipped
+        # at the new limits cover it): all moved with the axis.
+        if ((own.role in SERIES and f.nature not in ("missing", "extra"))
+                or own.role == "grid" or (own is plot.anchor and f.nature == "background")):
+            f.consequence = True
+    return [Finding("limits", plot.anchor, None, plot.tight, plot.tight,
+                    sum(f.pixels for f in ticks),
+                    note=(f"{axis}-axis limits or scale differ from the reference: the tick "
+                          "labels changed and every series moved with the axis"),
+                    line=lines[axis])]
+
+
+REDRAWN = 0.15  # of a tick label's box that differs when its number changed
 
 SHIFT_SLACK = 3  # px an axis label shifted by its ticks may also move along them
 RESAMPLED_RMS = 64.0  # grey RMS of a label's own words drawn at another resolution

@@ -1,0 +1,74 @@
+"""An axis the script sets itself, changed, judged against a screenshot (no sidecar).
+
+A log scale bends every series, and limits that clip bars leave no series where an axis map
+would put it: no map says which series changed, and each read as its own data change (plus
+the plot's ground "recoloured" by bars filling it). When the tick numbers changed and the
+script sets that axis's limits, scale or ticks on a line of its own, that line is the one
+cause. Controls: a category renamed (words at the ticks, the other axis's numbers nudged a
+pixel) and a data value changed under fixed limits are not axis changes. Each case is the real
+render saved as a PNG, judged by ``Checker.check``, asserting the exact findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import against_screenshot
+from verm.check import Checker
+
+BARS = """import matplotlib.pyplot as plt
+
+quarters = ["Q1", "Q2", "Q3", "Q4"]
+revenue = [120, 135, 150, 170]
+
+fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+ax.bar(quarters, revenue, color="#4C72B0")
+ax.set_title("Revenue 2025")
+ax.set_ylim(0, 200)
+fig.tight_layout()
+"""
+
+LINE = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+ax.plot([1, 2, 3, 4, 5, 6], [3, 8, 20, 55, 140, 400], color="#2ca02c")
+ax.set_title("Growth")
+plt.show()
+"""
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+           ) -> list[tuple[str, int, int]]:
+    assert edited != text
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in against_screenshot(checker, tmp_path, "chart.py", text, edited)]
+
+
+def test_limits_that_clip_every_bar_are_one_finding_on_the_limits_line(
+        checker: Checker, tmp_path: Path) -> None:
+    edited = BARS.replace("ax.set_ylim(0, 200)", "ax.set_ylim(0, 80)")
+    assert judged(checker, tmp_path, BARS, edited) == [("structure_error", 8, 2)]
+
+
+def test_a_log_scale_set_is_one_finding_on_its_line(checker: Checker, tmp_path: Path) -> None:
+    edited = LINE.replace("plt.show()", 'ax.set_yscale("log")\nplt.show()')
+    assert judged(checker, tmp_path, LINE, edited) == [("structure_error", 5, 2)]
+
+
+def test_a_category_renamed_is_its_text_not_the_axis(checker: Checker, tmp_path: Path) -> None:
+    edited = BARS.replace('"Q1"', '"Total"')
+    assert judged(checker, tmp_path, BARS, edited) == [("text_error", 2, 2)]
+
+
+def test_a_value_changed_under_fixed_limits_is_data(checker: Checker, tmp_path: Path) -> None:
+    edited = BARS.replace("135", "60")
+    assert judged(checker, tmp_path, BARS, edited) == [("data_error", 3, 3)]
