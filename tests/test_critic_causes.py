@@ -312,7 +312,17 @@ right.set_title("Split")
 def test_another_subplot_grid_is_one_structure_error_on_its_line(checker: Checker,
                                                                   tmp_path: Path) -> None:
     """Two plots side by side made one above the other: every mark, tick and title moved or
-    resized with its plot. One cause, on the `subplots` line; nothing inside it on its own."""
+    resized with its plot. One cause, on the `subplots` line; nothing inside it on its own.
+    Severity 3: every series is drawn elsewhere and at another size."""
     found = judged(checker, tmp_path, "pair.py", PAIR, "plt.subplots(1, 2,",
                    "plt.subplots(2, 1,", True)
-    assert found == [("structure_error", 4, 2)]
+    assert found == [("structure_error", 4, 3)]
+
+
+def test_another_subplot_grid_against_a_screenshot_is_one_cause_too(checker: Checker,
+                                                                    tmp_path: Path) -> None:
+    """No sidecar says where the reference's plots are: their frames do. The render's frames
+    are not drawn in the screenshot, which frames plots far from every render frame."""
+    found = judged(checker, tmp_path, "pair.py", PAIR, "plt.subplots(1, 2,",
+                   "plt.subplots(2, 1,", False)
+    assert found == [("structure_error", 4, 3)]

@@ -64,8 +64,10 @@ def categorize(
         nature = "moved"
     if nature == "data":  # the sidecar says the series' own values differ
         return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
-    if nature in ("limits", "subplots"):  # an axis's limits, a plot's place in the grid
+    if nature == "limits":  # an axis's limits or scale
         return "structure_error", 2
+    if nature == "subplots":  # the plots' places in the grid: every mark in them moves
+        return "structure_error", 3
     if nature in ("rows-missing", "columns-moved"):  # a table's rows or columns, as wholes
         return "layout_error", 3
     if nature == "rows-extra":

@@ -39,6 +39,7 @@ from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
 from verm.critic.analytic.sidecar import compare_elements
+from verm.critic.analytic.subplots import relaid_plots
 from verm.critic.analytic.tables import (
     realigned_columns,
     sideways_in_cells,
@@ -93,6 +94,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and pixels_only:
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp)
+        findings = relaid_plots(findings, placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)

@@ -115,10 +115,10 @@ def _is_guide(it: Item, rescaled: set[str], renamed: set[int] = frozenset()) -> 
     moved (or appeared at new places), the plot area's box, texts that only moved. A grid
     switched on or recoloured is a cause of its own, and so is a renamed category."""
     f = it.finding
+    if f.consequence:  # an analysis said what caused it (a move, an axis, a layout)
+        return True
     if id(it) in renamed:
         return False
-    if f.consequence:
-        return True
     if it.role == "grid" and f.nature == "missing" and f.ref_anchor is not None:
         return False  # the sidecar's grid of an axis is gone: switched off, not rescaled
     if it.role in GUIDES or (it.role in ("axes", "figure") and f.nature in LAYOUT):
