@@ -284,3 +284,21 @@ def test_a_category_renamed_to_a_word_is_a_text_change_on_its_data_line(
     pixel off, is nothing of its own."""
     edited = BARS.replace('"Q1"', '"Total"')
     assert judged(checker, tmp_path, "bars.py", BARS, "png", edited) == [("text_error", 2, 2)]
+
+
+WIDE_BARS = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+ax.bar(["North", "East", "South", "West"], [40, 42, 38, 41], width=0.95, color="#4c72b0")
+ax.set_title("Sales")
+"""
+
+
+@pytest.mark.parametrize("variant", ["png", "jpeg"])
+def test_wide_bars_recoloured_are_the_bars_not_the_plot_ground(checker: Checker, tmp_path: Path,
+                                                               variant: str) -> None:
+    """Bars covering most of their plot are not its ground: the ground is what they leave
+    bare, so their new colour is the bars' change, on their call."""
+    edited = WIDE_BARS.replace("#4c72b0", "#d62728")
+    assert judged(checker, tmp_path, "wide.py", WIDE_BARS, variant, edited) == [
+        ("style_error", 3, 1)]

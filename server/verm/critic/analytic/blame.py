@@ -35,7 +35,7 @@ from verm.critic.analytic.pixels import (
     near_color,
     parse_hex,
 )
-from verm.critic.taxonomy import TOP_CONTAINERS
+from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
 from verm.types import Box
 
 TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
@@ -183,8 +183,11 @@ def _background_changes(cmp: Comparison, px: Samples, placed: list[Placed]
                   & (px.ys < p.box[3]))
         if np.count_nonzero(within) * px.step < 0.2 * p.area:
             continue  # too few differing pixels for the whole fill to have changed
-        bg_a = _fill(cmp.ref, p.box)
-        bg_b = _fill(cmp.render, p.box)
+        # Its ground is what its marks leave bare: wide bars can cover most of a plot.
+        holes = [q.box for q in placed if q is not p and not q.anchor.container
+                 and q.anchor.role in CHART_MARKS and inside(q.tight, p.tight, 0.9)]
+        bg_a = _fill(cmp.ref, p.box, holes)
+        bg_b = _fill(cmp.render, p.box, holes)
         if bg_a is not None and bg_b is not None:
             scopes.append((p, p.box, bg_a, bg_b))
     for p, box, bg_a, bg_b in scopes:
@@ -209,14 +212,21 @@ def _background_changes(cmp: Comparison, px: Samples, placed: list[Placed]
     return found, keep
 
 
-def _fill(img: np.ndarray, box: tuple[int, int, int, int]) -> Color | None:
-    """The dominant colour inside ``box`` (a sample of ≤ ~4k pixels)."""
+def _fill(img: np.ndarray, box: tuple[int, int, int, int],
+          holes: list[tuple[int, int, int, int]] = ()) -> Color | None:
+    """The dominant colour inside ``box`` outside ``holes`` (a sample of ≤ ~4k pixels);
+    None when the holes leave less than a tenth of it."""
     x0, y0, x1, y1 = box
     crop = img[y0:y1, x0:x1]
     if crop.size == 0:
         return None
-    step = max(1, int(np.sqrt(crop.shape[0] * crop.shape[1] / 4096)))
-    return dominant_color(crop[::step, ::step].reshape(-1, 3))
+    bare = np.ones(crop.shape[:2], dtype=bool)
+    for hx0, hy0, hx1, hy1 in holes:
+        bare[max(0, hy0 - y0):max(0, hy1 - y0), max(0, hx0 - x0):max(0, hx1 - x0)] = False
+    if holes and np.count_nonzero(bare) < 0.1 * bare.size:
+        return None
+    pixels = crop[bare]
+    return dominant_color(pixels[:: max(1, len(pixels) // 4096)])
 
 
 def _cluster(loose: list[Finding]) -> list[Finding]:
