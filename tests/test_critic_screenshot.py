@@ -302,3 +302,20 @@ def test_wide_bars_recoloured_are_the_bars_not_the_plot_ground(checker: Checker,
     edited = WIDE_BARS.replace("#4c72b0", "#d62728")
     assert judged(checker, tmp_path, "wide.py", WIDE_BARS, variant, edited) == [
         ("style_error", 3, 1)]
+
+
+STOCK = (Path(__file__).parent / "fixtures" / "e2e" / "stock.md").read_text()
+
+
+def test_two_columns_of_unequal_width_swapped_are_one_cause_on_the_header(
+        checker: Checker, tmp_path: Path) -> None:
+    """The cells' words swapped, the delimiter row kept (each column takes the other's
+    alignment): every cell moves by some other width and no shift matches, but the reference
+    reads one column's words where the render has the other's, row after row."""
+    edited = STOCK.replace("| Item   | Qty |", "| Qty   | Item |")
+    for item, qty in (("Apples", "12"), ("Pears", "7"), ("Plums", "30")):
+        old = next(line for line in edited.splitlines() if item in line)
+        edited = edited.replace(old, old.replace(item, "#").replace(qty, item).replace("#", qty))
+    assert edited.splitlines()[4].startswith("| 12 |  Apples |")
+    assert judged(checker, tmp_path, "stock.md", STOCK, "png", edited) == [
+        ("layout_error", 2, 3)]

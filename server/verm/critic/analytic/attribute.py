@@ -43,6 +43,7 @@ from verm.critic.analytic.subplots import relaid_plots
 from verm.critic.analytic.tables import (
     realigned_columns,
     sideways_in_cells,
+    swapped_by_words,
     swapped_columns,
     table_structure,
 )
@@ -108,6 +109,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     elif ctx.domain == "chart" and pixels_only:
         findings = moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
+    if ctx.domain == "table" and ctx.ref_anchors is None:
+        findings = swapped_by_words(findings, ctx.render_anchors, cmp)
     if ctx.domain == "chart" and ctx.ref_anchors is None:
         findings = label_shifts(findings, cmp)
     elif ctx.domain == "html" and ctx.ref_anchors is None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
+from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box, norm_text
 from verm.critic.analytic.moves import LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soft_matcher, subpixel_rms
@@ -185,24 +185,65 @@ def swapped_columns(findings: list[Finding], render: list[Anchor], cmp: Comparis
             continue
         if not (abs(float(np.median(moved)) - wr) <= 3 and abs(float(np.median(right)) + wl) <= 3):
             continue
-        grid = grids.get(table)
-        if not grid:
-            continue
-        header = grid[min(grid)]
-        head = header.get(left)
-        if head is None:
-            continue
-        for f in out:
-            a = f.anchor
-            if (a is not None and isinstance(a.props.get("cell"), dict) and "/" in a.key
-                    and _column_key(f) in ((table, left), (table, left + 1))):
-                f.consequence = True
-        names = [_text(header.get(c)) or f"column {c + 1}" for c in (left, left + 1)]
-        out.append(Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None,
-                           sum(1 for _ in moved) + len(right),
-                           note=(f"columns '{names[0]}' and '{names[1]}' are in another "
-                                 "order than in the reference")))
+        swap = _swap(out, grids.get(table), table, left, left + 1, len(moved) + len(right), cmp)
+        if swap is not None:
+            out.append(swap)
     return out
+
+
+SWAP_WORDS = 0.6  # similarity of two cells' words that makes them the same words, OCR aside
+
+
+def swapped_by_words(findings: list[Finding], render: list[Anchor], cmp: Comparison
+                     ) -> list[Finding]:
+    """Run after the reference's words are read. Two columns of unequal width in another
+    order move every cell by some other width (no shift to match), but the words tell: where
+    the render has one column's cells, the reference reads the other column's words, row by
+    row. Two such rows (or more) make the pair one cause on the header row."""
+    if any(f.nature == "columns-moved" for f in findings):
+        return findings
+    grids = _grids(render)
+    votes: dict[tuple[str, int, int], int] = defaultdict(int)
+    for f in findings:
+        a = f.anchor
+        if (a is None or f.consequence or not f.ref_text or "/" not in a.key
+                or not isinstance(cell := a.props.get("cell"), dict)):
+            continue
+        table, row, col = a.key.split("/", 1)[0], int(cell.get("row", 0)), int(
+            cell.get("column", 0))
+        said = norm_text(f.ref_text) or ""
+        for other, b in grids.get(table, {}).get(row, {}).items():
+            if other != col and _text(b) and difflib.SequenceMatcher(
+                    None, said.lower(), _text(b).lower()).ratio() >= SWAP_WORDS:
+                votes[(table, min(col, other), max(col, other))] += 1
+    out = list(findings)
+    for (table, left, right), n in sorted(votes.items(), key=lambda kv: -kv[1]):
+        if n >= 2 and not any(f.nature == "columns-moved" for f in out):
+            swap = _swap(out, grids.get(table), table, left, right, n, cmp)
+            if swap is not None:
+                out.append(swap)
+    return out
+
+
+def _swap(findings: list[Finding], grid: Grid | None, table: str, left: int, right: int,
+          pixels: int, cmp: Comparison) -> Finding | None:
+    """The cause of columns ``left`` and ``right`` in another order, on the header's cell;
+    every cell of both becomes its consequence."""
+    if not grid:
+        return None
+    header = grid[min(grid)]
+    head = header.get(left)
+    if head is None:
+        return None
+    for f in findings:
+        a = f.anchor
+        if (a is not None and isinstance(a.props.get("cell"), dict) and "/" in a.key
+                and _column_key(f) in ((table, left), (table, right))):
+            f.consequence = True
+    names = [_text(header.get(c)) or f"column {c + 1}" for c in (left, right)]
+    return Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None, pixels,
+                   note=(f"columns '{names[0]}' and '{names[1]}' are in another order than "
+                         "in the reference"))
 
 
 def _edge_shifts(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int]
