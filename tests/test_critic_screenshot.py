@@ -319,3 +319,18 @@ def test_two_columns_of_unequal_width_swapped_are_one_cause_on_the_header(
     assert edited.splitlines()[4].startswith("| 12 |  Apples |")
     assert judged(checker, tmp_path, "stock.md", STOCK, "png", edited) == [
         ("layout_error", 2, 3)]
+
+
+CARD = (Path(__file__).parent.parent / "examples" / "pages" / "card.html").read_text()
+PAGE = (Path(__file__).parent / "fixtures" / "e2e" / "page.html").read_text()
+
+
+@pytest.mark.parametrize(("name", "text", "line"), [("card.html", CARD, 10),
+                                                     ("page.html", PAGE, 8)])
+def test_an_inline_block_made_a_block_is_its_display(checker: Checker, tmp_path: Path,
+                                                     name: str, text: str, line: int) -> None:
+    """The button or badge now fills its parent: its words are where they were (no text
+    change: the page's ground beside them in the reference is not more words) and its card,
+    whose other texts are unchanged, is not a new element. One layout finding on the rule."""
+    edited = text.replace("display: inline-block", "display: block")
+    assert judged(checker, tmp_path, name, text, "png", edited) == [("layout_error", line, 2)]

@@ -170,7 +170,11 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
             continue
         ink_b = crop_ink(cmp.render, cmp.render_background, p.box)
         differing = diff_in(cmp, p.box)
-        if ink_b >= 20 and differing >= 0.6 * ink_b and all(
+        # Absent from the reference, none of its texts would be drawn there as they are.
+        kept = any(q is not p and q.anchor.text and not q.anchor.container
+                   and inside(q.tight, p.tight, 0.9) and diff_in(cmp, q.box) == 0
+                   for q in placed)
+        if not kept and ink_b >= 20 and differing >= 0.6 * ink_b and all(
             f.nature in ("extra", "text", "changed") for f in children
         ):
             merged = Finding("extra", a, None, p.tight, None, sum(f.pixels for f in children),

@@ -56,7 +56,8 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
                 beyond = (None if a.role in ("cell", "header")
                           else _words_beyond(grey_ref, grey_render, ink,
-                                             cmp.lossy or cmp.frame.scale != 1.0))
+                                             cmp.lossy or cmp.frame.scale != 1.0,
+                                             _grey_of(cmp.ref_background)))
                 if beyond is None:
                     f.nature = "resized"  # the same words where they were: the box changed
                     continue
@@ -206,7 +207,7 @@ def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
 
 
 def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int],
-                  lossy: bool = False) -> Box | None:
+                  lossy: bool = False, page: float | None = None) -> Box | None:
     """The reference's extent of a text whose render words it shows in place but which runs
     on past them: ink the reference alone has on their line, within a word or so of either
     end ("Group A" shortened to "Group"). The box of both; None when there is none.
@@ -229,6 +230,10 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
         if lossy:
             drawn = dilate(drawn, 1)
         only = (np.abs(ref[y0:y1, a:b] - ground) > strong) & ~drawn
+        if page is not None:
+            # The page's own ground where the words' box now reaches further (a badge made
+            # a block) is no word.
+            only &= np.abs(ref[y0:y1, a:b] - page) > strong
         if np.count_nonzero(only) < WORD_INK * height:
             continue
         cols = np.flatnonzero(only.any(axis=0))
@@ -261,6 +266,10 @@ def _box3(a: np.ndarray) -> np.ndarray:
     p = np.pad(a.astype(np.float32), 1, mode="edge")
     rows = p[:-2] + p[1:-1] + p[2:]
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
+
+
+def _grey_of(color: tuple[int, int, int]) -> float:
+    return float(np.dot(np.array(color, dtype=np.float32), [0.299, 0.587, 0.114]))
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
