@@ -334,3 +334,14 @@ def test_an_inline_block_made_a_block_is_its_display(checker: Checker, tmp_path:
     whose other texts are unchanged, is not a new element. One layout finding on the rule."""
     edited = text.replace("display: inline-block", "display: block")
     assert judged(checker, tmp_path, name, text, "png", edited) == [("layout_error", line, 2)]
+
+
+def test_a_text_recoloured_at_the_same_lightness_shows_in_a_cropped_png(
+        checker: Checker, tmp_path: Path) -> None:
+    """A few px cut off each side of a PNG: the crop is placed exactly, pixel for pixel, and
+    the picture is judged as exactly as an uncropped one (not as a lossy, resampled copy, in
+    which a thin text's colour at the same lightness vanishes into JPEG-like chroma)."""
+    edited = CARD.replace("color: #0969da", "color: #d62728")
+    assert judged(checker, tmp_path, "card.html", CARD, "cropped", edited) == [
+        ("style_error", 9, 1)]
+

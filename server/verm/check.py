@@ -21,6 +21,7 @@ from verm.config import (
     user_config_path,
 )
 from verm.critic import get_critic
+from verm.critic.analytic.register import CROP_FIT
 from verm.critic.base import Critic
 from verm.locate import locate, locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
@@ -383,7 +384,9 @@ class Checker:
         """Judge the source drawn at the reference's size too, when only the resolution
         seems to differ; keep the better verdict (see ``verm.resolution``)."""
         s = ratio(ref.image.size, render)
-        if s is None:
+        reg = critique.meta.get("registration") or {}
+        if s is None or (reg.get("scale") == 1.0 and reg.get("residual", 1.0) <= CROP_FIT):
+            # Same resolution, a few px cut off (a cropped screenshot): nothing to redraw.
             return render, critique
         again = self.render(source, on_start, scale * s, options)
         if not again.ok:

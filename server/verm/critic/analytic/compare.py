@@ -382,7 +382,7 @@ def compare(
     """Both pictures in one frame and the regions where they visibly differ."""
     a, b, frame = to_frame(as_rgb(reference), as_rgb(render), reg)
     if tolerance is None:
-        exact = reg.method in ("identical", "sidecar", "same-canvas") and reg.scale == 1.0
+        exact = reg.method in ("identical", "sidecar", "same-canvas", "crop") and reg.scale == 1.0
         tolerance = TOLERANCE if exact and not noisy(a, b) else NOISY_TOLERANCE
     cmp = Comparison(frame, a, b, reg.ref_background, reg.render_background,
                      np.zeros(a.shape[:2], dtype=bool), [], tolerance,
@@ -390,7 +390,7 @@ def compare(
     if reg.method == "identical":
         return cmp
     cmp.diff = cmp.unexplained(a, b)
-    if reg.method == "search":
+    if reg.method in ("search", "crop"):
         cmp.diff &= ~beyond_cut(a, frame, reference.size, reg.ref_background, render.size,
                                 reg.render_frame)
     regions = find_regions(cmp.diff, min_pixels=MIN_PIXELS if cmp.lossy or reg.scale != 1.0

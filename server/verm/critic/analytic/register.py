@@ -56,7 +56,7 @@ class Registration:
     render_background: Color
     ref_content: tuple[int, int, int, int] | None = None  # content bbox, reference pixels
     render_content: tuple[int, int, int, int] | None = None  # content bbox, render pixels
-    method: str = "search"  # identical | sidecar | same-canvas | search | canvas
+    method: str = "search"  # identical | sidecar | same-canvas | crop | search | canvas
     expected_size: tuple[int, int] | None = None  # sidecar: the render size the reference shows
     render_frame: int = 0  # px of a one-colour frame round the render's canvas (see framed)
 
@@ -133,9 +133,39 @@ def register(
         # Content starting where it did on a canvas of the same size: whatever grew inside
         # it (a bigger heading pushing the rest down) is judged in place, not as a shift.
         return Registration(1.0, 0.0, 0.0, 0.0, method="same-canvas", **common)
+    if sidecar_scale is None and (crop := _crop_fit(reference, render)) is not None:
+        ox, oy, share = crop
+        return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
     return Registration(s, dx, dy, residual, method="search", **common)
+
+
+CROP_MAX = 0.05  # share of each side a screenshot cropped from the render may have lost
+CROP_FIT = 0.1  # share of differing pixels at which the crop's place is the one
+CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
+
+
+def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, float] | None:
+    """A reference a few px smaller than the render on each axis, some cut off its left or
+    top: a crop of it at scale 1.
+    Each place the crop can have come from is tried at full resolution; the one where few
+    pixels differ wins (a changed series moves only some of them). Profiles and thumbnails
+    misjudge this case: the change pulls them towards a slightly other scale."""
+    (wa, ha), (wb, hb) = reference.size, render.size
+    dw, dh = wb - wa, hb - ha
+    if not (0 <= dw <= CROP_MAX * wb and 0 <= dh <= CROP_MAX * hb) or dw + dh == 0:
+        return None
+    a = np.asarray(reference.convert("L"), dtype=np.int16)[::2]
+    b = np.asarray(render.convert("L"), dtype=np.int16)
+    fits = sorted((float(np.count_nonzero(np.abs(b[oy:oy + ha:2, ox:ox + wa] - a) > 24))
+                   / a.size, ox, oy) for oy in range(dh + 1) for ox in range(dw + 1))
+    (share, ox, oy), runner_up = fits[0], fits[1][0] if len(fits) > 1 else 1.0
+    # At (0, 0) it is content that grew right or down (a wider column); a place that fits
+    # hardly better than another is content that moved inside (right of a wider column).
+    if share > CROP_FIT or (ox, oy) == (0, 0) or share > CROP_DISTINCT * runner_up:
+        return None
+    return ox, oy, share
 
 
 def _backgrounds(reference: Image.Image, render: Image.Image) -> tuple[Color, Color, int]:
