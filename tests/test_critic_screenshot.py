@@ -345,3 +345,13 @@ def test_a_text_recoloured_at_the_same_lightness_shows_in_a_cropped_png(
     assert judged(checker, tmp_path, "card.html", CARD, "cropped", edited) == [
         ("style_error", 9, 1)]
 
+
+
+def test_a_page_block_made_wider_shows_in_a_cropped_png(checker: Checker,
+                                                        tmp_path: Path) -> None:
+    """The button now fills its card: a big change of ink, yet the crop's place is still
+    the one where the reference's own ink (not its flat white) matches. Judged in place, as
+    its display, not as a page of another size."""
+    edited = CARD.replace("display: inline-block", "display: block")
+    assert judged(checker, tmp_path, "card.html", CARD, "cropped", edited) == [
+        ("layout_error", 10, 2)]

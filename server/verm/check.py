@@ -21,7 +21,6 @@ from verm.config import (
     user_config_path,
 )
 from verm.critic import get_critic
-from verm.critic.analytic.register import CROP_FIT
 from verm.critic.base import Critic
 from verm.locate import locate, locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
@@ -385,8 +384,13 @@ class Checker:
         seems to differ; keep the better verdict (see ``verm.resolution``)."""
         s = ratio(ref.image.size, render)
         reg = critique.meta.get("registration") or {}
-        if s is None or (reg.get("scale") == 1.0 and reg.get("residual", 1.0) <= CROP_FIT):
-            # Same resolution, a few px cut off (a cropped screenshot): nothing to redraw.
+        sized = any((d.fix or {}).get("kind") == "size" and d.anchor is None
+                    for d in critique.discrepancies)  # the canvas's own size, not an element's
+        if s is None or reg.get("method") == "crop" or (
+                reg.get("scale") == 1.0 and not sized and source.kind != "svg"):
+            # Placed at scale 1 and judged in place (a cropped screenshot of a chart or page):
+            # the same resolution, nothing to redraw. An icon is exported at any size: a
+            # redraw at the reference's is still worth a try.
             return render, critique
         again = self.render(source, on_start, scale * s, options)
         if not again.ok:

@@ -188,6 +188,8 @@ def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: R
     wb, hb = reg.render_size
     if domain == "table":
         return None  # a table's canvas is cropped to its content: rows and columns say it all
+    if reg.method == "crop":
+        return None  # the same canvas with a few px cut off: placed pixel for pixel
     if domain == "html" and abs(reg.ref_size[0] / reg.scale - wb) <= 1:
         return None  # same viewport width: a taller full-page shot is its content, not a layout
     if reg.expected_size is not None:

@@ -143,29 +143,52 @@ def register(
 
 CROP_MAX = 0.05  # share of each side a screenshot cropped from the render may have lost
 CROP_FIT = 0.1  # share of differing pixels at which the crop's place is the one
+CROP_INK_FIT = 0.25  # … share of the reference's ink
 CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
 
 
 def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, float] | None:
-    """A reference a few px smaller than the render on each axis, some cut off its left or
-    top: a crop of it at scale 1.
+    """A reference a few px narrower than the render, some cut off its left or top: a crop of
+    it at scale 1. Its height may differ more (a page's height is its content's: a shorter
+    block shortens the page), so only the rows both have are compared.
+
     Each place the crop can have come from is tried at full resolution; the one where few
     pixels differ wins (a changed series moves only some of them). Profiles and thumbnails
     misjudge this case: the change pulls them towards a slightly other scale."""
     (wa, ha), (wb, hb) = reference.size, render.size
-    dw, dh = wb - wa, hb - ha
-    if not (0 <= dw <= CROP_MAX * wb and 0 <= dh <= CROP_MAX * hb) or dw + dh == 0:
+    dw = wb - wa
+    if not (0 <= dw <= CROP_MAX * wb) or (dw == 0 and ha >= hb):
         return None
-    a = np.asarray(reference.convert("L"), dtype=np.int16)[::2]
+    a = np.asarray(reference.convert("L"), dtype=np.int16)
     b = np.asarray(render.convert("L"), dtype=np.int16)
-    fits = sorted((float(np.count_nonzero(np.abs(b[oy:oy + ha:2, ox:ox + wa] - a) > 24))
-                   / a.size, ox, oy) for oy in range(dh + 1) for ox in range(dw + 1))
-    (share, ox, oy), runner_up = fits[0], fits[1][0] if len(fits) > 1 else 1.0
-    # At (0, 0) it is content that grew right or down (a wider column); a place that fits
-    # hardly better than another is content that moved inside (right of a wider column).
-    if share > CROP_FIT or (ox, oy) == (0, 0) or share > CROP_DISTINCT * runner_up:
-        return None
-    return ox, oy, share
+    values, counts = np.unique(a[::4, ::4], return_counts=True)
+    ink = np.abs(a - values[np.argmax(counts)]) > 24
+    whole: list[tuple[float, int, int]] = []  # share of all pixels that differ
+    inked: list[tuple[float, int, int]] = []  # … of the reference's ink (not its flat ground)
+    dh = hb - ha  # a crop's rows lost, unless the height changed more (a page's content)
+    for oy in range((dh if 0 <= dh <= CROP_MAX * hb else int(CROP_MAX * hb)) + 1):
+        rows = min(ha, hb - oy)
+        if rows < 0.5 * ha:
+            break
+        ref, seen = a[:rows:2], ink[:rows:2]
+        n = max(1, int(np.count_nonzero(seen)))
+        for ox in range(dw + 1):
+            differ = np.abs(b[oy:oy + rows:2, ox:ox + wa] - ref) > 24
+            whole.append((float(np.count_nonzero(differ)) / ref.size, ox, oy))
+            inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
+    # A chart's change moves a share of all its pixels; a page's big flat blocks match at any
+    # place, so there only the ink tells the places apart.
+    for fits, limit in ((whole, CROP_FIT), (inked, CROP_INK_FIT)):
+        if len(fits) < 2:
+            return None
+        fits.sort()
+        (share, ox, oy), runner_up = fits[0], fits[1][0]
+        # At (0, 0) it is content that grew right or down (a wider column); a place that
+        # fits hardly better than another is content that moved inside (right of a wider
+        # column).
+        if share <= limit and (ox, oy) != (0, 0) and share <= CROP_DISTINCT * runner_up:
+            return ox, oy, share
+    return None
 
 
 def _backgrounds(reference: Image.Image, render: Image.Image) -> tuple[Color, Color, int]:
