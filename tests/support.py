@@ -51,6 +51,14 @@ def against_screenshot(checker: Checker, folder: Path, name: str, text: str,
     return checker.check(checker.load(src, edited), shot).discrepancies
 
 
+def screenshot_findings(checker: Checker, folder: Path, name: str, text: str,
+                        edited: str) -> list[tuple[str, int, int]]:
+    """(category, first line, severity) of each finding ``against_screenshot`` returns."""
+    assert edited != text, "the edit changes nothing"
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in against_screenshot(checker, folder, name, text, edited)]
+
+
 # -- a language-server session, as an editor opens one --------------------------------------------
 def accept_registrations(client: LanguageClient) -> None:
     """Answer ``client/registerCapability`` as VS Code does (verm registers file watchers)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot
+from support import screenshot_findings
 from verm.check import Checker
 
 BARS = """import matplotlib.pyplot as plt
@@ -48,9 +48,7 @@ def checker() -> Iterator[Checker]:
 
 def judged(checker: Checker, tmp_path: Path, text: str, edited: str
            ) -> list[tuple[str, int, int]]:
-    assert edited != text
-    return [(d.category, d.range.start.line if d.range else -1, d.severity)
-            for d in against_screenshot(checker, tmp_path, "chart.py", text, edited)]
+    return screenshot_findings(checker, tmp_path, "chart.py", text, edited)
 
 
 def test_limits_that_clip_every_bar_are_one_finding_on_the_limits_line(

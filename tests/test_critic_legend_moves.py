@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot
+from support import screenshot_findings
 from verm.check import Checker
 
 ERRORBARS = """import matplotlib.pyplot as plt
@@ -64,9 +64,7 @@ def checker() -> Iterator[Checker]:
 
 def judged(checker: Checker, tmp_path: Path, text: str, edited: str
            ) -> list[tuple[str, int, int]]:
-    assert edited != text
-    return [(d.category, d.range.start.line if d.range else -1, d.severity)
-            for d in against_screenshot(checker, tmp_path, "chart.py", text, edited)]
+    return screenshot_findings(checker, tmp_path, "chart.py", text, edited)
 
 
 @pytest.mark.parametrize("loc", ["lower right", "center"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot
+from support import against_screenshot, screenshot_findings
 from verm.check import Checker
 
 LINE = """import matplotlib.pyplot as plt
@@ -67,13 +67,11 @@ MARKED = LINE.replace('color="red")', 'color="red", marker="o")')
 def test_other_markers_on_the_same_path_are_one_style_finding(checker: Checker, tmp_path: Path,
                                                               marker: str) -> None:
     edited = MARKED.replace('marker="o"', marker)
-    found = [(d.category, d.range.start.line if d.range else -1, d.severity)
-             for d in against_screenshot(checker, tmp_path, "line.py", MARKED, edited)]
+    found = screenshot_findings(checker, tmp_path, "line.py", MARKED, edited)
     assert found == [("style_error", 3, 1)]
 
 
 def test_a_moved_point_of_a_marked_line_is_still_data(checker: Checker, tmp_path: Path) -> None:
     edited = MARKED.replace("[2, 0, 1, 3, 2, 4]", "[2, 0, 3, 3, 2, 4]")
-    found = [(d.category, d.range.start.line if d.range else -1, d.severity)
-             for d in against_screenshot(checker, tmp_path, "line.py", MARKED, edited)]
+    found = screenshot_findings(checker, tmp_path, "line.py", MARKED, edited)
     assert found == [("data_error", 3, 3)]
