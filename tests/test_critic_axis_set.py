@@ -1,4 +1,5 @@
-"""An axis the script sets itself, changed, judged against a screenshot (no sidecar).
+"""An axis the script sets itself, changed, and bars turned on their side, judged against a
+screenshot (no sidecar).
 
 A log scale bends every series, and limits that clip bars leave no series where an axis map
 would put it: no map says which series changed, and each read as its own data change (plus
@@ -70,3 +71,23 @@ def test_a_category_renamed_is_its_text_not_the_axis(checker: Checker, tmp_path:
 def test_a_value_changed_under_fixed_limits_is_data(checker: Checker, tmp_path: Path) -> None:
     edited = BARS.replace("135", "60")
     assert judged(checker, tmp_path, BARS, edited) == [("data_error", 3, 3)]
+
+
+HBARS = """import matplotlib.pyplot as plt
+
+teams = ["Ana", "Ben", "Cy", "Dee"]
+scores = [12, 30, 21, 8]
+fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+ax.bar(teams, scores, color="#2a9d8f")
+ax.set_title("Scores")
+"""
+
+
+def test_bars_turned_on_their_side_are_one_chart_type_change(checker: Checker,
+                                                             tmp_path: Path) -> None:
+    """Every bar another size, the names on the other axis: the bars' shapes say the call drew
+    another type (vertical bars share a width, horizontal ones a height). A title retitled in
+    the same edit is still its own text change."""
+    edited = HBARS.replace("ax.bar(", "ax.barh(").replace('"Scores"', '"Points"')
+    assert judged(checker, tmp_path, HBARS, edited) == [("structure_error", 5, 3),
+                                                        ("text_error", 6, 2)]

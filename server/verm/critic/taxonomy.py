@@ -66,7 +66,7 @@ def categorize(
         return ("data_error" if domain == "chart" else TAXONOMY[domain][0]), 3
     if nature == "limits":  # an axis's limits or scale
         return "structure_error", 2
-    if nature == "subplots":  # the plots' places in the grid: every mark in them moves
+    if nature in ("subplots", "retyped"):  # the plots' grid, a chart's type: every mark moves
         return "structure_error", 3
     if nature in ("rows-missing", "columns-moved"):  # a table's rows or columns, as wholes
         return "layout_error", 3

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from verm.critic.analytic.bars import turned_bars
 from verm.critic.analytic.blame import blame_pixels, chroma_smear, stroke_weight
 from verm.critic.analytic.causes import group_causes
 from verm.critic.analytic.compare import Comparison
@@ -95,7 +96,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and pixels_only:
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp)
-        findings = relaid_plots(findings, placed, cmp)
+        findings = turned_bars(relaid_plots(findings, placed, cmp), placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:
         findings = table_structure(findings, ctx.render_anchors, ctx.ref_anchors)

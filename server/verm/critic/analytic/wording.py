@@ -72,6 +72,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f.note or "axis limits differ from the reference"
     elif nature == "subplots":
         desc = f.note or "the subplot layout differs from the reference"
+    elif nature == "retyped":
+        desc = f.note or "the chart type differs from the reference"
     elif nature in ("rows-missing", "rows-extra", "columns-moved"):
         desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
@@ -146,8 +148,8 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
     else:
         ref_box = frame.to_ref(f.ref_box or evidence_box)
         render_box = frame.to_render(f.render_box or evidence_box)
-    if f.note and nature not in ("data", "limits", "subplots", "rows-missing", "rows-extra",
-                                 "columns-moved"):
+    if f.note and nature not in ("data", "limits", "subplots", "retyped", "rows-missing",
+                                 "rows-extra", "columns-moved"):
         desc += f"; {f.note}"
     return Discrepancy(
         category=category,
