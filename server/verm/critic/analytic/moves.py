@@ -269,7 +269,7 @@ def _box3(a: np.ndarray) -> np.ndarray:
 
 
 def _grey_of(color: tuple[int, int, int]) -> float:
-    return float(np.dot(np.array(color, dtype=np.float32), [0.299, 0.587, 0.114]))
+    return float(_grey(np.array([color], dtype=np.uint8))[0])
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
