@@ -263,13 +263,14 @@ def test_a_legend_placed_elsewhere_on_a_resized_figure_is_found(checker: Checker
     assert sorted(found) == [("structure_error", 4, 2), ("style_error", 10, 1)]
 
 
-def test_a_grid_missing_from_a_screenshot_is_one_style_error_on_its_plot(
+def test_a_grid_missing_from_a_screenshot_is_one_style_error_on_its_plots_last_line(
         checker: Checker, tmp_path: Path) -> None:
     """No sidecar says where the grid was set, and the edit deleted its call: one cosmetic
-    finding on the plot the grid lines cross, not the bars it ran over "recoloured"."""
+    finding, not the bars it ran over "recoloured", on the plot's last line (`set_ylim`, now
+    where the grid call was), not on its `subplots` line."""
     found = judged(checker, tmp_path, "bars.py", BARS, 'ax.grid(axis="y", alpha=0.3)\n', "",
                    False)
-    assert found == [("style_error", 4, 1)]
+    assert found == [("style_error", 10, 1)]
     [d] = judged.last.discrepancies  # type: ignore[attr-defined]
     assert "grid lines" in d.location
 

@@ -35,7 +35,7 @@ from verm.safeio import (
     read_sidecar,
 )
 from verm.source import Source
-from verm.types import Anchor, Range, Reference, Render
+from verm.types import LOSSY_INFO, Anchor, Range, Reference, Render
 
 PinHow = Literal["flag", "pragma", "config", "sibling"]
 SIDECAR_VERSION = 1
@@ -164,7 +164,11 @@ def decode_image(raw: bytes, path: Path, pin: Pin | None = None,
             f"work)", pin) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadReferenceError(f"reference {path} is corrupt or truncated ({exc})", pin) from None
-    return flatten(img)
+    flat = flatten(img)
+    # A JPEG is lossy however clean it looks: the critic judges it with a lossy copy's slack
+    # (a page's flat bands of colour would otherwise pass for a pale grid's lines).
+    flat.info[LOSSY_INFO] = img.format == "JPEG"
+    return flat
 
 
 def flatten(img: Image.Image) -> Image.Image:

@@ -21,6 +21,7 @@ Box = tuple[float, float, float, float]
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """Where a line ends, for LSP and for the parsers behind every renderer (Python, XML and HTML
 all read a lone '\\r' as a line break; a form feed or U+2028 is none, unlike str.splitlines)."""
+LOSSY_INFO = "verm_lossy"  # ``Image.info`` key of a reference decoded from a lossy format (JPEG)
 
 Kind = Literal["chart", "svg", "html", "table"]
 """What a source is: the renderer that draws it and the taxonomy domain that judges it."""

@@ -1361,6 +1361,67 @@ def _first_mark_line(ax: Any) -> int | None:
     return None
 
 
+def _last_line(ax: Any) -> int | None:
+    """The last line of the script that drew on or configured this plot (any of its artists,
+    its limits): a guide the reference has and the script no longer draws (a grid, a legend
+    whose call was deleted) is reported there, where its call would go back."""
+    lines = [v for v in getattr(ax, "_verm_limit_lines", {}).values() if isinstance(v, int)]
+    todo, seen = [ax], 0
+    while todo and seen < 5000:
+        artist = todo.pop()
+        seen += 1
+        for name in ("_verm_created", "_verm_modified"):
+            if isinstance(line := getattr(artist, name, None), int):
+                lines.append(line)
+        try:
+            todo.extend(c for c in artist.get_children() if getattr(c, "axes", ax) is ax)
+        except Exception:  # an artist that cannot list its children still counts itself
+            continue
+    return max(lines) if lines else None
+
+
+def _unshown_handles(ax: Any) -> list[list[str | None]]:
+    """``[label, colour]`` of each entry a legend would show, when neither the plot nor its
+    figure draws one: a reference legend the render lacks is then one the script no longer
+    calls for, told from a framed note by its handles' colours."""
+    if ax.get_legend() is not None or ax.figure.legends:
+        return []
+    try:
+        handles, labels = ax.get_legend_handles_labels()
+    except Exception:  # an exotic axes whose handles cannot be listed
+        return []
+    return [[_short(str(label)), _handle_color(h)]
+            for h, label in list(zip(handles, labels, strict=True))[:20]]
+
+
+def _handle_color(handle: Any) -> str | None:
+    """The colour a legend draws a handle in: a line's, a patch's or collection's face (its
+    edge when unfilled), a container's first part's."""
+    if isinstance(handle, Container):
+        parts = [c for c in handle if c is not None] if isinstance(handle, tuple) else []
+        parts = [p for p in parts if not isinstance(p, (list, tuple))] or [
+            q for p in parts if isinstance(p, (list, tuple)) for q in p]
+        return _handle_color(parts[0]) if parts else None
+    try:
+        if isinstance(handle, Line2D):
+            return _hex(handle.get_color())
+        if hasattr(handle, "get_facecolor") and not _transparent(handle):
+            return _hex(handle.get_facecolor())
+        return _hex(handle.get_edgecolor()) if hasattr(handle, "get_edgecolor") else None
+    except Exception:  # a handle whose colours cannot be read
+        return None
+
+
+def _transparent(handle: Any) -> bool:
+    """An unfilled patch or collection (its face drawn with zero alpha)."""
+    try:
+        face = np.asarray(handle.get_facecolor(), dtype=float)
+    except Exception:  # no face at all
+        return True
+    face = face[0] if face.ndim == 2 and len(face) else face
+    return face.size < 4 or float(face[3]) == 0.0
+
+
 def _axes_props(ax: Any, limit_lines: dict[str, int]) -> dict[str, Any]:
     """What the plot's axes show (limits, scales) and where the script set them: a sidecar
     comparison tells a rescaled axis from changed data with these."""
@@ -1369,7 +1430,8 @@ def _axes_props(ax: Any, limit_lines: dict[str, int]) -> dict[str, Any]:
                 "ylim": [round(float(v), 6) for v in ax.get_ylim()],
                 "xscale": str(ax.get_xscale()), "yscale": str(ax.get_yscale()),
                 "limit_lines": dict(limit_lines),
-                "set_lines": dict(getattr(ax, "_verm_limit_lines", {}))}
+                "set_lines": dict(getattr(ax, "_verm_limit_lines", {})),
+                "last_line": _last_line(ax), "unshown_handles": _unshown_handles(ax)}
     except Exception:  # an exotic axes (polar, 3D) still anchors
         return {"limit_lines": dict(limit_lines)}
 

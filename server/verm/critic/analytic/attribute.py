@@ -34,6 +34,7 @@ from verm.critic.analytic.findings import (
     union,
 )
 from verm.critic.analytic.grids import missing_grids
+from verm.critic.analytic.legends import missing_legends
 from verm.critic.analytic.linestyle import restyled_lines
 from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
@@ -78,6 +79,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
                              explained)
     if ctx.domain == "chart" and pixels_only:
         findings += missing_grids(cmp, placed, explained)
+        findings += missing_legends(cmp, placed, explained)
     if ctx.domain == "svg" and pixels_only:
         findings += lost_shapes(cmp, placed, explained)
     if not ctx.canvas_changed:

@@ -145,7 +145,7 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return _legend_fit(_cycle_shift(_covered(roots)))
+    return _legend_handles(_legend_fit(_cycle_shift(_covered(roots))))
 
 
 def _legend_fit(roots: list[Item]) -> list[Item]:
@@ -161,6 +161,26 @@ def _legend_fit(roots: list[Item]) -> list[Item]:
             entry.related.append(it)
         else:
             out.append(it)
+    return out
+
+
+def _legend_handles(roots: list[Item]) -> list[Item]:
+    """A legend recoloured to the colour a changed series of its plot is drawn in shows that
+    series' handle: the series' consequence (its recolour merged with a data change reads
+    as a new series, not as a recolour the legend's could join)."""
+    out = []
+    for it in roots:
+        f = it.finding
+        series = None
+        if it.role == "legend" and f.nature == "recolor" and f.render_color is not None:
+            series = next((r for r in roots if r.group == it.group and r.role in CHART_MARKS
+                           and r.d.anchor is not None
+                           and (c := parse_hex(r.d.anchor.color)) is not None
+                           and color_distance(c, f.render_color) <= SAME_COLOR), None)
+        if series is None:
+            out.append(it)
+        else:
+            series.related.append(it)
     return out
 
 

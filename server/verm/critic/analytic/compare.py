@@ -28,7 +28,7 @@ from verm.critic.analytic.pixels import (
     sample,
 )
 from verm.critic.analytic.register import Registration
-from verm.types import Box
+from verm.types import LOSSY_INFO, Box
 
 TOLERANCE = 10
 """Colour slack (per channel) beyond the neighbourhood range; lossy references get more."""
@@ -43,6 +43,8 @@ JITTER_AREA = 20_000  # regions larger than this (box px) are never jitter
 JITTER_TILE = 12  # px: glyph-sized tiles, each with its own shift
 CUT_REACH = 2  # px along a cut edge its content's anti-aliased rim may reach past the ink
 HIDPI = 1.5  # reference/render scale from which a screenshot reads as a HiDPI screen's
+LINE_SHARE = 0.3  # a row (column) faintly different unbroken along this share of it: a line
+FEW_LINES = 0.1  # … and a picture with at most this share of such rows is lines, not noise
 SPARSE = 0.05  # below this share of candidate pixels, test them one by one (gathered)
 
 
@@ -270,6 +272,13 @@ def _outside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: int) -> np.ndar
     return o[..., 0] | o[..., 1] | o[..., 2]
 
 
+def _longest_run(mask: np.ndarray) -> np.ndarray:
+    """The longest unbroken run of True in each row of a 2-D mask."""
+    counts = np.cumsum(mask, axis=1, dtype=np.int32)
+    at_gaps = np.maximum.accumulate(np.where(mask, 0, counts), axis=1)
+    return (counts - at_gaps).max(axis=1, initial=0)
+
+
 def noisy(a: np.ndarray, b: np.ndarray) -> bool:
     """A lossy or resampled reference: many faint differences spread over the whole picture,
     rather than a few exact ones. A pale grid switched off differs faintly too, but only along
@@ -280,6 +289,15 @@ def noisy(a: np.ndarray, b: np.ndarray) -> bool:
     faint = np.count_nonzero(faint_mask)
     if faint <= 0.02 * d.size:
         return False
+    # A pale grid with lines both ways reaches every row (its upright lines' soft edges): the
+    # few rows and columns a faint difference runs along unbroken are lines, not noise (a lossy
+    # copy's faint differences break off at every glyph), and they stay spread over the rest.
+    along_rows = _longest_run(faint_mask) >= LINE_SHARE * faint_mask.shape[1]
+    along_cols = _longest_run(faint_mask.T) >= LINE_SHARE * faint_mask.shape[0]
+    if along_rows.mean() <= FEW_LINES and along_cols.mean() <= FEW_LINES:
+        faint_mask = faint_mask & ~along_rows[:, None] & ~along_cols[None, :]
+        if np.count_nonzero(faint_mask) <= 0.02 * d.size:
+            return False
     rows = np.count_nonzero(faint_mask.any(axis=1))
     any_rows = np.count_nonzero((d > 0).any(axis=1))
     return rows >= 0.5 * max(1, any_rows) and rows >= 0.25 * d.shape[0]
@@ -382,7 +400,8 @@ def compare(
     """Both pictures in one frame and the regions where they visibly differ."""
     a, b, frame = to_frame(as_rgb(reference), as_rgb(render), reg)
     if tolerance is None:
-        exact = reg.method in ("identical", "sidecar", "same-canvas", "crop") and reg.scale == 1.0
+        exact = (reg.method in ("identical", "sidecar", "same-canvas", "crop")
+                 and reg.scale == 1.0 and not reference.info.get(LOSSY_INFO))
         tolerance = TOLERANCE if exact and not noisy(a, b) else NOISY_TOLERANCE
     cmp = Comparison(frame, a, b, reg.ref_background, reg.render_background,
                      np.zeros(a.shape[:2], dtype=bool), [], tolerance,

@@ -12,7 +12,7 @@ from PIL import Image
 from verm.critic.analytic.compare import Comparison, Frame
 from verm.critic.analytic.ocr import TextReader
 from verm.critic.analytic.pixels import INK, Color, differs_from, parse_hex
-from verm.types import Anchor, Box
+from verm.types import Anchor, Box, Range
 
 PAD = 1.5  # anchor boxes grow by this (frame px): zero-height lines, anti-aliased edges
 SAME_COLOR = 48.0  # RGB distance within which two colours are "the same"
@@ -186,3 +186,10 @@ _TEX = re.compile(r"\\[A-Za-z]+|[${}^_]")
 def numeric(text: str | None) -> bool:
     """A number as a tick label writes it, mathtext included ('$\\mathdefault{10^{-2}}$')."""
     return bool(text) and bool(_NUMBER.match(_TEX.sub("", text or "")))
+
+
+def at_last_line(a: Anchor) -> Range | None:
+    """A plot's last line (``last_line``: where a guide's deleted call was, or would go
+    back), else the plot's own range (its `subplots` line)."""
+    last = a.props.get("last_line")
+    return Range.of_line(last) if isinstance(last, int) else a.range

@@ -4,8 +4,9 @@ Without a sidecar, a grid switched off leaves thin reference lines across the pl
 no render element explains; the pixel pass used to hand their pieces to whatever they crossed
 (a line "drawn differently", bars "recoloured" where the grid ran over them). Here a plot area
 with no grid in the render is searched for differing rows (or columns) that span most of it and
-are a few pixels thick, at least two of them: those are the reference's grid, reported once,
-on the axes, with their pixels explained.
+are a few pixels thick and run where a tick's label is, at least two of them: those are the
+reference's grid, reported once, with their pixels explained, on the plot's last line (where a
+deleted `ax.grid` call was, or would go back).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, Placed, union
+from verm.critic.analytic.findings import Finding, Placed, at_last_line, union
 from verm.types import Anchor, Box
 
 SPAN = 0.55  # share of the plot area's width (height) a grid line's difference must cover
 THICK = 4  # px: thicker runs of differing rows are not grid lines
 MIN_LINES = 2
+TICK_REACH = 4  # px between a grid line and the middle of its tick's label
 
 
 def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
@@ -26,6 +28,10 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
     """One finding per plot area whose reference grid is missing from the render; its pixels
     are marked in ``explained``."""
     keys = {p.anchor.key for p in placed}
+    # Grid lines run where the ticks are (a plot's own, or its shared axis's labelled
+    # neighbour's); the edges of bars that grew with a rescale do not.
+    xs = [(p.tight[0] + p.tight[2]) / 2 for p in placed if p.anchor.role == "xticklabel"]
+    ys = [(p.tight[1] + p.tight[3]) / 2 for p in placed if p.anchor.role == "yticklabel"]
     out = []
     for p in placed:
         a = p.anchor
@@ -37,8 +43,10 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         diff = cmp.diff[y0:y1, x0:x1] & ~explained[y0:y1, x0:x1]
         rows = _lines(diff.mean(axis=1))
         cols = _lines(diff.mean(axis=0))
-        boxes: list[Box] = [(x0, y0 + r0, x1, y0 + r1) for r0, r1 in rows]
-        boxes += [(x0 + c0, y0, x0 + c1, y1) for c0, c1 in cols]
+        boxes: list[Box] = [(x0, y0 + r0, x1, y0 + r1) for r0, r1 in rows
+                            if _at_tick(y0 + (r0 + r1) / 2, ys)]
+        boxes += [(x0 + c0, y0, x0 + c1, y1) for c0, c1 in cols
+                  if _at_tick(x0 + (c0 + c1) / 2, xs)]
         boxes = [b for b in boxes if _reference_only(cmp, b)]
         if len(boxes) < MIN_LINES:
             continue
@@ -50,11 +58,17 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         ref_box = union(boxes)
         color = _ink(cmp, boxes)
         grid = Anchor(box=a.box, role="grid", key=f"{a.key}/grid", name="grid lines",
-                      range=a.range, color=color)
-        out.append(Finding("missing", None, grid, None, ref_box, pixels, evidence=boxes,
-                           name=f"grid lines{_suffix(a.name)}",
-                           note=f"{len(boxes)} grid lines of the reference are not drawn"))
+                      range=at_last_line(a), color=color)
+        found = Finding("missing", None, grid, None, ref_box, pixels, evidence=boxes,
+                        name=f"grid lines{_suffix(a.name)}",
+                        note=f"{len(boxes)} grid lines of the reference are not drawn; "
+                             "the script draws no grid on this plot")
+        out.append(found)
     return out
+
+
+def _at_tick(at: float, ticks: list[float]) -> bool:
+    return any(abs(at - t) <= TICK_REACH for t in ticks)
 
 
 def _lines(share: np.ndarray) -> list[tuple[int, int]]:
@@ -109,3 +123,4 @@ def _suffix(axes_name: str) -> str:
     """" (subplot 2)" for a named plot area, else nothing."""
     start = axes_name.find(" (")
     return axes_name[start:] if start >= 0 else ""
+

@@ -1,0 +1,116 @@
+"""A legend or grid whose call was deleted, judged against a designer's screenshot (no sidecar).
+
+No sidecar says where the call was. The legend's framed box (or the grid's thin lines) is
+reference ink that no render element explains: it used to be handed to whatever lay under it (a
+wedge "recoloured", lines "resized", unnamed data "missing" on the `subplots` line). Now it is
+one finding, a missing legend (structure, 2) or grid (style, 1), on the plot's last line: where
+the call would go back. A framed note is not a legend (no handle in a labelled series' colour).
+Each case is the real render saved as a PNG, judged by ``Checker.check``, asserting the exact
+(category, line, severity) list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import against_screenshot, screenshot_findings
+from verm.check import Checker
+
+ERRORBARS = """import matplotlib.pyplot as plt
+
+dose = [1, 2, 3, 4, 5]
+control = [2.0, 2.4, 2.9, 3.1, 3.6]
+treated = [2.2, 3.1, 3.9, 4.6, 5.4]
+spread = [0.3, 0.2, 0.4, 0.3, 0.5]
+
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+ax.errorbar(dose, control, yerr=spread, color="#7f7f7f", capsize=3, label="Control")
+ax.errorbar(dose, treated, yerr=spread, color="#d62728", capsize=3, label="Treated")
+ax.set_title("Response by dose")
+ax.legend(loc="upper left")
+"""
+
+PIE = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6.0, 4.5), dpi=100)
+ax.pie([45, 25, 20, 10], labels=["Acme", "Globex", "Initech", "Umbrella"], startangle=90)
+ax.set_title("Market share")
+ax.legend(loc="lower left")
+"""
+
+WEEK = """import matplotlib.pyplot as plt
+
+days = [1, 2, 3, 4, 5, 6, 7]
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+ax.plot(days, [320, 340, 310, 390, 420, 380, 450], color="#1f77b4", marker="o", label="Visits")
+ax.plot(days, [40, 42, 38, 51, 60, 55, 63], color="#d62728", linestyle="--", label="Orders")
+ax.set_title("Weekly traffic")
+ax.grid(True, alpha=0.3)
+ax.legend(loc="center right")
+"""
+
+
+@pytest.fixture(scope="module")
+def checker() -> Iterator[Checker]:
+    with Checker(critic="analytic") as c:
+        yield c
+
+
+def judged(checker: Checker, tmp_path: Path, text: str, edited: str
+           ) -> list[tuple[str, int, int]]:
+    return screenshot_findings(checker, tmp_path, "chart.py", text, edited)
+
+
+def test_a_deleted_legend_is_one_missing_legend_on_the_plots_last_line(
+        checker: Checker, tmp_path: Path) -> None:
+    """Not the error bars it lay over "resized": one structure finding, on `set_title` (the
+    plot's last line once the `ax.legend` call is gone)."""
+    edited = ERRORBARS.replace('ax.legend(loc="upper left")\n', "")
+    assert judged(checker, tmp_path, ERRORBARS, edited) == [("structure_error", 10, 2)]
+
+
+def test_a_deleted_legend_over_a_wedge_is_found_through_its_translucent_frame(
+        checker: Checker, tmp_path: Path) -> None:
+    """The frame's edge over the wedge is the wedge's colour mixed in: taken out, the edge is
+    even. Not the wedge "recoloured" where the legend's face lightened it."""
+    edited = PIE.replace('ax.legend(loc="lower left")\n', "")
+    assert judged(checker, tmp_path, PIE, edited) == [("structure_error", 4, 2)]
+
+
+def test_a_deleted_framed_note_is_not_a_missing_legend(checker: Checker,
+                                                       tmp_path: Path) -> None:
+    """A framed text box deleted from a plot whose wedges have labels but no legend: its frame
+    holds glyphs, whose soft edges take many greys, but no handle in a wedge's colour. It is
+    not reported as a legend. (With no render element left to name, it stays unnamed ink on
+    the plot's line.)"""
+    text = PIE.replace('ax.legend(loc="lower left")\n',
+                       'ax.text(0.02, 0.04, "Survey of 2024", transform=ax.transAxes,\n'
+                       '        bbox={"facecolor": "white", "edgecolor": "#cccccc"})\n')
+    edited = text.replace('"Survey of 2024"', '""')
+    result = against_screenshot(checker, tmp_path, "chart.py", text, edited)
+    assert [(d.category, d.range.start.line, d.severity, d.location) for d in result] == [
+        ("data_error", 2, 2, "plot area")]
+
+
+def test_a_pale_grid_both_ways_deleted_is_one_style_error(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    """A grid at alpha 0.3 drawn both ways differs faintly along every row (its upright lines'
+    soft edges): that is lines, not a lossy copy's noise, so it is judged exactly and found."""
+    edited = WEEK.replace("ax.grid(True, alpha=0.3)\n", "")
+    assert judged(checker, tmp_path, WEEK, edited) == [("style_error", 7, 1)]
+
+
+def test_a_legend_handle_recoloured_with_its_changed_series_folds_into_it(
+        checker: Checker, tmp_path: Path) -> None:
+    """A series recoloured and given other data reads as a new series (not a recolour): its
+    legend handle, now in its new colour, is its consequence, not a finding of its own."""
+    text = WEEK.replace("ax.grid(True, alpha=0.3)\n", "")
+    edited = text.replace('[40, 42, 38, 51, 60, 55, 63], color="#d62728"',
+                          '[63, 55, 60, 51, 38, 42, 40], color="#2ca02c"')
+    result = against_screenshot(checker, tmp_path, "chart.py", text, edited)
+    assert [(d.category, d.range.start.line, d.severity) for d in result] == [
+        ("data_error", 5, 3)]
+    assert [r.location for r in result[0].related] == ["legend"]
