@@ -247,6 +247,18 @@ def test_a_much_narrower_figure_is_its_figure_size(checker: Checker, tmp_path: P
 
 
 @pytest.mark.parametrize("variant", ["png", "jpeg"])
+def test_a_figure_resized_and_retitled_is_both_changes(checker: Checker, tmp_path: Path,
+                                                       variant: str) -> None:
+    """Another shape is judged whole only by its size; drawn again at the screenshot's size,
+    the title (and the limits) the same edit changed are found beside it, each on its line."""
+    edited = BARS.replace("figsize=(6, 4)", "figsize=(2, 4)").replace(
+        '"Sales per quarter"', '"Sales per month"').replace("ax.set_ylim(0, 20)",
+                                                            "ax.set_ylim(0, 30)")
+    assert judged(checker, tmp_path, "bars.py", BARS, variant, edited) == [
+        ("structure_error", 5, 2), ("text_error", 7, 2), ("structure_error", 10, 2)]
+
+
+@pytest.mark.parametrize("variant", ["png", "jpeg"])
 def test_a_label_moved_by_wider_ticks_is_the_limits_consequence(checker: Checker,
                                                                 tmp_path: Path,
                                                                 variant: str) -> None:

@@ -101,6 +101,17 @@ def _show(path: Path, relative_to: Path | None) -> str:
     return str(path)
 
 
+RESHAPED_FINDINGS = 4  # more, drawn at the reference's size: not only the size changed there
+
+
+def _whole_tenths(px: int, dpi: float) -> bool:
+    """Whether ``px`` is a size matplotlib draws for a figure sized in tenths of an inch (its
+    pixels are the size times the dpi, rounded down): scripts size figures so (``figsize=(6.4,
+    4.8)``); a screenshot cropped by a few pixels mostly is not."""
+    tenths = round(px / dpi * 10)
+    return tenths > 0 and 0 <= tenths * dpi / 10 - px < 1
+
+
 def _line_order(d: Discrepancy) -> tuple[int, int]:
     return (d.range.start.line if d.range else 0), -d.severity
 
@@ -321,6 +332,9 @@ class Checker:
                 render, critique = self._at_reference_resolution(
                     source, ref, critic, render, critique, scale, on_start, key, stamp,
                     options)
+                if source.kind == "chart":
+                    render, critique = self._at_reference_shape(
+                        source, ref, critic, render, critique, on_start, options)
             found = locate_all(list(critique.discrepancies), render)
             if final is not critic and critique.rendered:
                 critique, found = self._model_verdict(
@@ -412,6 +426,36 @@ class Checker:
                                    meta={**critique.meta, "figure_size_changed": True})
         best.meta["drawn_at_scale"] = round(scale * s if best is second else scale, 4)
         return best_render, best
+
+    def _at_reference_shape(
+        self, source: Source, ref: Reference, critic: Critic, render: Render,
+        critique: Critique, on_start: Callable[[Job], None] | None, options: RenderOptions,
+    ) -> tuple[Render, Critique]:
+        """A chart whose figure has another shape than the reference's is judged whole only
+        by its size; drawn again at the reference's size (its dpi kept), what else differs
+        (a title, a limit, the chart type) is judged pixel for pixel and reported beside it.
+        Kept only when that draw meets the reference canvas exactly and finds the size alone
+        explains the rest or names a few changes of its own."""
+        canvas = [d for d in critique.discrepancies if d.anchor is None
+                  and (d.fix or {}).get("kind") == "size" and d.location == "figure"]
+        dpi = render.meta.get("dpi")
+        if len(canvas) != 1 or not isinstance(dpi, (int, float)) or dpi <= 0:
+            return render, critique
+        w, h = ref.image.size
+        if not (_whole_tenths(w, dpi) and _whole_tenths(h, dpi)):
+            return render, critique  # not a figure a script sized (a cropped screenshot)
+        inches = (w / dpi, h / dpi)
+        again = self.render(source, on_start, 1.0, replace(options, figure_inches=inches))
+        if not again.ok or again.size != ref.image.size:
+            return render, critique
+        second = self._judge(critic, ref, again)
+        reg = second.meta.get("registration") or {}
+        if reg.get("method") not in ("identical", "same-canvas") or len(
+                second.discrepancies) > RESHAPED_FINDINGS:
+            return render, critique
+        return again, replace(critique, discrepancies=[*canvas, *second.discrepancies],
+                              meta={**critique.meta, "drawn_at_inches": [round(v, 4)
+                                                                          for v in inches]})
 
     def close(self) -> None:
         for critic in self._critics.values():

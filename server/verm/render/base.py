@@ -27,6 +27,9 @@ class RenderOptions:
     # Draw at this many times the natural pixel size (chart dpi, SVG size): set by the checker
     # to meet a reference captured at another resolution, so both are compared pixel for pixel.
     scale: float = 1.0
+    # Chart: draw every figure at this size in inches (its dpi unchanged), set by the checker
+    # to meet a reference of another shape, so what else differs shows beside the size.
+    figure_inches: tuple[float, float] | None = None
     # Installed modules the chart fork server imports before it forks, and whether it also
     # learns the ones scripts import (see Sandbox.preload).
     preload: tuple[str, ...] = ()

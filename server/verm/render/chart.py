@@ -48,6 +48,7 @@ class ChartRenderer:
             "memory_mb": options.memory_mb,
             "max_pixels": options.max_pixels,
             "scale": options.scale,
+            "inches": list(options.figure_inches) if options.figure_inches else None,
         }
         if options.preload:  # declared in the config: loaded before the first render too
             self.sandbox.preload(list(options.preload))

@@ -170,12 +170,14 @@ class _Tracker:
         return None
 
 
-def _install(tracker: _Tracker, scale: float = 1.0) -> None:
+def _install(tracker: _Tracker, scale: float = 1.0,
+             inches: list[float] | None = None) -> None:
     """Patch matplotlib for this worker: line hooks, no-op show, savefig that writes nothing.
 
     ``scale`` ≠ 1 multiplies every figure's dpi from its creation on (and every later dpi
     the script sets), so layout engines run at the final resolution, as they would in a
-    script written for it.
+    script written for it. ``inches`` gives every figure that size from its creation on
+    (every later size the script sets too), for the same reason.
     """
     getframe = sys._getframe
     set_dpi = Figure._set_dpi
@@ -187,7 +189,15 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
 
     def init_scaled_figure(self: Figure, *args: Any, **kwargs: Any) -> None:
         figure_init(self, *args, **kwargs)
-        set_dpi(self, self.dpi * scale, False)
+        if scale != 1.0:
+            set_dpi(self, self.dpi * scale, False)
+        if inches is not None:
+            set_size(self, *inches, forward=False)
+
+    set_size = Figure.set_size_inches
+
+    def sized(self: Figure, w: Any = None, h: Any = None, forward: bool = True) -> None:
+        set_size(self, *inches, forward=forward)  # type: ignore[misc]
 
     artist_init = Artist.__init__
 
@@ -318,9 +328,12 @@ def _install(tracker: _Tracker, scale: float = 1.0) -> None:
     Legend.__init__ = init_legend  # type: ignore[method-assign]
     Axis._update_ticks = record_ticks  # type: ignore[method-assign]
     Figure.savefig = savefig  # type: ignore[method-assign]
-    if scale != 1.0:
+    if scale != 1.0 or inches is not None:
         Figure.__init__ = init_scaled_figure  # type: ignore[method-assign]
+    if scale != 1.0:
         Figure._set_dpi = scaled_dpi  # type: ignore[method-assign]
+    if inches is not None:
+        Figure.set_size_inches = sized  # type: ignore[method-assign]
     Figure.tight_layout = quietly(Figure.tight_layout)  # type: ignore[method-assign]
     FigureCanvasAgg.draw = quietly(FigureCanvasAgg.draw)  # type: ignore[method-assign]
     Figure.show = no_op  # type: ignore[method-assign]
@@ -437,7 +450,12 @@ def run(payload: dict[str, Any]) -> tuple[Header, bytes]:
     tracker = _Tracker(path)
     scale = float(payload.get("scale") or 1.0)
     payload["scale"] = scale = scale if 0 < scale <= 64 and math.isfinite(scale) else 1.0
-    _install(tracker, scale)
+    inches = payload.get("inches")
+    if not (isinstance(inches, list) and len(inches) == 2
+            and all(isinstance(v, (int, float)) and 0 < v <= 1000 and math.isfinite(v)
+                    for v in inches)):
+        inches = None
+    _install(tracker, scale, inches)
     lines = [m.group(0) for m in _LINE_WITH_END.finditer(text)]
     linecache.cache[path] = (len(text), None, lines, path)  # unsaved text
     module = types.ModuleType("__main__")
