@@ -246,6 +246,16 @@ def test_a_much_narrower_figure_is_its_figure_size(checker: Checker, tmp_path: P
         ("structure_error", 5, 2)]
 
 
+def test_a_figure_size_set_on_the_calls_second_line_is_reported_there(checker: Checker,
+                                                                       tmp_path: Path) -> None:
+    """`figsize=` on the `subplots` call's second line: the size finding is on that line."""
+    text = BARS.replace("plt.subplots(figsize=(6, 4), dpi=100)",
+                        "plt.subplots(\n    figsize=(6, 4), dpi=100)")
+    edited = text.replace("figsize=(6, 4)", "figsize=(2, 4)")
+    assert judged(checker, tmp_path, "bars.py", text, "png", edited) == [
+        ("structure_error", 6, 2)]
+
+
 @pytest.mark.parametrize("variant", ["png", "jpeg"])
 def test_a_figure_resized_and_retitled_is_both_changes(checker: Checker, tmp_path: Path,
                                                        variant: str) -> None:

@@ -141,6 +141,9 @@ def locate(d: Discrepancy, render: Render) -> Range:
             return anchor.range
     found = _by_words(render, d.location, d.description, d.category)
     if found is not None and found.range is not None:
+        if (found.role == "figure" and (d.fix or {}).get("kind") == "size"
+                and isinstance(line := found.props.get("size_line"), int)):
+            return Range.of_line(line)  # `figsize=` on the figure call's second line
         return found.range
     return TOP_OF_FILE
 

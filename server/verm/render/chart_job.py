@@ -946,9 +946,11 @@ class _Anchors:
 
     def collect(self) -> list[Anchor]:
         fig = self.fig
+        size_line = self.keyword_line(self.fig_line, ("figsize",))
         self.add(fig, "figure", "figure", "figure", fallback=None, color=fig.get_facecolor(),
                  container=True, line=self.fig_line, box=(0.0, 0.0, float(self.width),
-                                                          float(self.height)))
+                                                          float(self.height)),
+                 props={"size_line": size_line} if size_line is not None else None)
         for attr, role, key, name in (("_suptitle", "suptitle", "suptitle", "figure title"),
                                       ("_supxlabel", "xlabel", "supxlabel", "figure x label"),
                                       ("_supylabel", "ylabel", "supylabel", "figure y label")):
