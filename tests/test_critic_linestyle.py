@@ -75,3 +75,23 @@ def test_a_moved_point_of_a_marked_line_is_still_data(checker: Checker, tmp_path
     edited = MARKED.replace("[2, 0, 1, 3, 2, 4]", "[2, 0, 3, 3, 2, 4]")
     found = screenshot_findings(checker, tmp_path, "line.py", MARKED, edited)
     assert found == [("data_error", 3, 3)]
+
+
+SEGMENT = LINE.replace("[0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4]", "[0, 10], [0, 5]")
+
+
+def test_markers_on_a_two_point_line_are_one_style_finding(checker: Checker,
+                                                           tmp_path: Path) -> None:
+    """A line of two points given markers grows at its two ends only: two clumps of new ink,
+    one per point, is every point marked — a restyle, not the line's data resized."""
+    edited = SEGMENT.replace('color="red")', 'color="red", marker="o")')
+    found = screenshot_findings(checker, tmp_path, "line.py", SEGMENT, edited)
+    assert found == [("style_error", 3, 1)]
+
+
+def test_a_two_point_line_made_longer_is_still_data(checker: Checker, tmp_path: Path) -> None:
+    """Its end moved (the limits fixed): the line grew at one end, not at both."""
+    text = SEGMENT + "ax.set_ylim(0, 10)\n"
+    edited = text.replace("[0, 10], [0, 5]", "[0, 10], [0, 8]")
+    found = screenshot_findings(checker, tmp_path, "line.py", text, edited)
+    assert found == [("data_error", 3, 3)]

@@ -50,7 +50,7 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         lost = np.count_nonzero(ref & ~dilate(ren, REACH + 1)) / na
         if ren_on >= ON_PATH and nb <= SPARSER * na and lost <= LOST:
             how = "less ink (dashes or dots)"  # all on the path, all along it, thinner
-        elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= MARKS:
+        elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= _marks(a.props):
             how = "more ink (markers or a thicker line)"  # ink added at several places
         elif _marker_shapes(ren ^ ref, _spacing(a.props, f)):
             how = "other markers"  # both sides differ only round the data points
@@ -70,14 +70,28 @@ def _places(mask: np.ndarray) -> int:
     return sum(1 for ys, xs in boxes if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9)
 
 
-def _spacing(props: dict[str, object], f: Finding) -> float | None:
-    """Pixels between consecutive data points along x (the line's width over its points)."""
-    data, box = props.get("data"), f.render_box
-    if not isinstance(data, str) or box is None or props.get("marker") in (None, "none"):
+def _points(props: dict[str, object]) -> int | None:
+    """How many data points the line has (its data digest's shape), when known."""
+    data = props.get("data")
+    if not isinstance(data, str):
         return None
     try:
-        n = int(data.split(",")[0].lstrip("("))
+        return int(data.split(",")[0].lstrip("("))
     except ValueError:
+        return None
+
+
+def _marks(props: dict[str, object]) -> int:
+    """Clumps of new ink that make markers: MARKS, or one at each point of a shorter line (a
+    two-point line given markers grows at its two ends only)."""
+    n = _points(props)
+    return max(2, min(MARKS, n)) if n is not None else MARKS
+
+
+def _spacing(props: dict[str, object], f: Finding) -> float | None:
+    """Pixels between consecutive data points along x (the line's width over its points)."""
+    n, box = _points(props), f.render_box
+    if n is None or box is None or props.get("marker") in (None, "none"):
         return None
     return (box[2] - box[0]) / (n - 1) if n > 1 else None
 
