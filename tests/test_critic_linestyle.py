@@ -95,3 +95,25 @@ def test_a_two_point_line_made_longer_is_still_data(checker: Checker, tmp_path: 
     edited = text.replace("[0, 10], [0, 5]", "[0, 10], [0, 8]")
     found = screenshot_findings(checker, tmp_path, "line.py", text, edited)
     assert found == [("data_error", 3, 3)]
+
+
+SPANS = """import matplotlib.pyplot as plt
+import numpy as np
+
+t = np.arange(-1, 2, 0.05)
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+ax.plot(t, np.sin(2 * np.pi * t))
+ax.axhline(linewidth=8, color="#d62728")
+ax.axhline(y=1, color="#555555")
+ax.axhspan(0.25, 0.75, facecolor="0.5")
+ax.axvspan(1.25, 1.55, facecolor="#2ca02c")
+"""
+
+
+def test_markers_drawn_over_other_lines_and_spans_are_one_style_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """The new markers cover the thick line, the line at y=1 and the spans where the curve
+    crosses them: those changed only under the markers, the restyle's consequences."""
+    edited = SPANS.replace("np.sin(2 * np.pi * t))", 'np.sin(2 * np.pi * t), marker="o")')
+    found = screenshot_findings(checker, tmp_path, "spans.py", SPANS, edited)
+    assert found == [("style_error", 5, 1)]

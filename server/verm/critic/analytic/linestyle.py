@@ -24,11 +24,15 @@ MARKS = 3  # clumps of new ink (markers at data points) that make a restyle, not
 MARKER_SPAN = 0.6  # of the distance between data points a marker's difference spans at most
 REACH = 2  # px
 MIN_INK = 40  # line pixels below which a path says nothing
+UNDER_INK = 0.8  # of a finding's differing pixels under a restyled line's new ink: its doing
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
 
 
 def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
-    """Line findings whose path is the reference's become restyles (style, not data)."""
+    """Line findings whose path is the reference's become restyles (style, not data); what
+    else changed only where a restyled line's new ink is drawn (its markers over other lines
+    and spans) is that restyle's consequence."""
+    inked: list[tuple[Finding, tuple[int, int, int, int], np.ndarray]] = []
     for f in findings:
         a = f.anchor
         if (a is None or a.role != "line" or f.consequence or f.nature not in NATURES):
@@ -58,7 +62,37 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             continue  # each side has pixels off the other's path, or one end grew: the data
         f.nature, f.style = "restyle", None
         f.note = f"its path is the reference's, drawn with {how}"
+        if not how.startswith("less"):
+            # Its new ink: where the picture changed to the line's colour.
+            inked.append((f, (x0, y0, x1, y1), dilate(ren & cmp.diff[y0:y1, x0:x1], REACH)))
+    for f, box, added in inked:
+        _under_new_ink(f, box, added, findings, cmp)
     return findings
+
+
+def _under_new_ink(f: Finding, box: tuple[int, int, int, int], added: np.ndarray,
+                   findings: list[Finding], cmp: Comparison) -> None:
+    """Mark as ``f``'s consequences the other findings of its plot whose differing pixels lie
+    (UNDER_INK of them) where ``f``'s line now draws ink the reference's does not."""
+    assert f.anchor is not None
+    plot = f.anchor.key.split("/", 1)[0]
+    x0, y0, x1, y1 = box
+    for g in findings:
+        a = g.anchor or g.ref_anchor
+        if g is f or g.consequence or a is None or a.key.split("/", 1)[0] != plot:
+            continue
+        gx0, gy0, gx1, gy1 = int_box(g.box, cmp.frame)
+        diff = cmp.diff[gy0:gy1, gx0:gx1]
+        total = int(np.count_nonzero(diff))
+        if not total:
+            continue
+        ix0, iy0, ix1, iy1 = max(gx0, x0), max(gy0, y0), min(gx1, x1), min(gy1, y1)
+        if ix1 <= ix0 or iy1 <= iy0:
+            continue
+        inside = diff[iy0 - gy0:iy1 - gy0, ix0 - gx0:ix1 - gx0] & added[iy0 - y0:iy1 - y0,
+                                                                         ix0 - x0:ix1 - x0]
+        if np.count_nonzero(inside) >= UNDER_INK * total:
+            g.consequence = True
 
 
 
