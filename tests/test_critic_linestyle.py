@@ -117,3 +117,18 @@ def test_markers_drawn_over_other_lines_and_spans_are_one_style_finding(
     edited = SPANS.replace("np.sin(2 * np.pi * t))", 'np.sin(2 * np.pi * t), marker="o")')
     found = screenshot_findings(checker, tmp_path, "spans.py", SPANS, edited)
     assert found == [("style_error", 5, 1)]
+
+
+TWO_LINES = LINE.replace('[2, 0, 1, 3, 2, 4], color="red")',
+                         '[2, 0, 1, 3, 2, 4],\n        color="red")')
+
+
+@pytest.mark.parametrize("new", ['color="blue")', 'color="red", linestyle="--")',
+                                 'color="red", marker="s")'])
+def test_a_style_set_on_the_calls_second_line_is_reported_there(checker: Checker,
+                                                                tmp_path: Path, new: str) -> None:
+    """The call runs over two lines and the style keyword is on the second: a fix edits that
+    line, so the finding is there, not on the call's first line."""
+    edited = TWO_LINES.replace('color="red")', new)
+    found = screenshot_findings(checker, tmp_path, "line.py", TWO_LINES, edited)
+    assert found == [("style_error", 4, 1)]

@@ -83,6 +83,30 @@ def _data_range(anchor: Anchor, d: Discrepancy) -> Range | None:
     return Range.of_line(int(line)) if isinstance(line, int) else None
 
 
+# What a chart finding's fix edits, by the words of its description: the keyword of its call.
+_KEYWORDS_BY_FIX: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("colour", ("color", "c", "colors", "facecolor", "fc", "edgecolor", "ec")),
+    ("marker", ("marker", "markersize", "ms")),
+    ("dashes", ("linestyle", "ls", "dashes")),
+    ("thicker", ("linewidth", "lw")),
+)
+
+
+def _keyword_range(anchor: Anchor, d: Discrepancy) -> Range | None:
+    """A style finding of a chart mark whose call sets that style on a later line (a call
+    written over several lines): the keyword's line, which is what a fix edits."""
+    lines = anchor.props.get("style_lines")
+    if d.category != "style_error" or not isinstance(lines, dict):
+        return None
+    text = d.description.lower()
+    for word, names in _KEYWORDS_BY_FIX:
+        if word in text or (word == "colour" and (d.fix or {}).get("kind") == "color"):
+            line = next((lines[n] for n in names if isinstance(lines.get(n), int)), None)
+            if line is not None:
+                return Range.of_line(int(line))
+    return None
+
+
 def _by_key(render: Render, key: str) -> Anchor | None:
     """The render's anchor with ``key``, else its nearest ancestor by key path."""
     index = {a.key: a for a in render.anchors}
@@ -134,7 +158,7 @@ def locate(d: Discrepancy, render: Render) -> Range:
         written = _data_range(anchor, d)
         if written is not None:
             return written
-        styled = _style_range(anchor, d)
+        styled = _style_range(anchor, d) or _keyword_range(anchor, d)
         if styled is not None:
             return styled
         if anchor.range is not None:

@@ -81,6 +81,11 @@ _IGNORED_CALLEES = frozenset({
     "print_figure", "set_layout_engine",
 })
 _NAME_CHARS = 40
+_MARK_ROLES = frozenset({"bar", "line", "wedge", "collection", "patch"})
+# Keywords that style a mark, by what a fix changes (verm.locate picks by the finding).
+_STYLE_KEYWORDS = frozenset({
+    "color", "c", "colors", "facecolor", "fc", "edgecolor", "ec", "marker", "markersize", "ms",
+    "linestyle", "ls", "dashes", "linewidth", "lw", "hatch", "alpha"})
 Box = tuple[float, float, float, float]
 _EMPTY: Box = (0.0, 0.0, 0.0, 0.0)  # "measured, nothing to show", unlike None: "measure it"
 
@@ -829,6 +834,11 @@ class _Anchors:
                 lw = np.asarray(lw, dtype=float).ravel()
                 if lw.size:
                     p["linewidth"] = float(lw[0])
+            if role in _MARK_ROLES and line is not None:
+                styled = {k: v for k, v in self.keyword_lines(line).items()
+                          if k in _STYLE_KEYWORDS and v != line}
+                if styled:  # a style keyword on a later line of its call: a fix edits there
+                    p["style_lines"] = styled
             if props:
                 p.update(props)
             anchor = Anchor(box=box, role=role, key=key, name=name, range=self._range(line),
@@ -937,10 +947,14 @@ class _Anchors:
         the call runs over several lines (`loc=` on the legend call's second line)."""
         if line is None:
             return None
+        found = self.keyword_lines(line)
+        return next((found[n] for n in names if n in found), None)
+
+    def keyword_lines(self, line: int) -> dict[str, int]:
+        """The line of each keyword the call on ``line`` passes, when it runs over several."""
         if self._keyword_lines is None:
             self._keyword_lines = _call_keyword_lines(self.source_text)
-        found = self._keyword_lines.get(line, {})
-        return next((found[n] for n in names if n in found), None)
+        return self._keyword_lines.get(line, {})
 
     # -- the walk
 
