@@ -132,3 +132,16 @@ def test_a_style_set_on_the_calls_second_line_is_reported_there(checker: Checker
     edited = TWO_LINES.replace('color="red")', new)
     found = screenshot_findings(checker, tmp_path, "line.py", TWO_LINES, edited)
     assert found == [("style_error", 4, 1)]
+
+
+SAME_COLOUR = SPANS + "ax.axhline(y=0.5, xmin=0.25, xmax=0.75)\nax.axvline(x=1)\n"
+
+
+@pytest.mark.parametrize("style", ['linestyle="--"', 'marker="o"'])
+def test_a_line_restyled_among_lines_of_its_colour_is_one_style_finding(
+        checker: Checker, tmp_path: Path, style: str) -> None:
+    """Two more lines in the curve's own colour cross its box, unchanged: their ink is not
+    the curve's restyle, and what its dashes uncover or its markers cover is its doing."""
+    edited = SAME_COLOUR.replace("np.sin(2 * np.pi * t))", f"np.sin(2 * np.pi * t), {style})")
+    found = screenshot_findings(checker, tmp_path, "spans.py", SAME_COLOUR, edited)
+    assert found == [("style_error", 5, 1)]

@@ -23,6 +23,7 @@ LOST = 0.1  # of the reference's line pixels a dashed line leaves farther than R
 MARKS = 3  # clumps of new ink (markers at data points) that make a restyle, not new data
 MARKER_SPAN = 0.6  # of the distance between data points a marker's difference spans at most
 REACH = 2  # px
+UNCHANGED_REACH = 3  # px from any change beyond which ink both pictures draw is unchanged
 MIN_INK = 40  # line pixels below which a path says nothing
 UNDER_INK = 0.8  # of a finding's differing pixels under a restyled line's new ink: its doing
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
@@ -30,8 +31,8 @@ NATURES = frozenset({"changed", "resized", "extra", "moved"})
 
 def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     """Line findings whose path is the reference's become restyles (style, not data); what
-    else changed only where a restyled line's new ink is drawn (its markers over other lines
-    and spans) is that restyle's consequence."""
+    else changed only where a restyled line's ink came or went (its markers over other lines
+    and spans, its dashes' gaps) is that restyle's consequence."""
     inked: list[tuple[Finding, tuple[int, int, int, int], np.ndarray]] = []
     for f in findings:
         a = f.anchor
@@ -44,9 +45,13 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
                                  cmp.frame)
         ref = near_color(cmp.ref[y0:y1, x0:x1], color, SAME_COLOR)
         ren = near_color(cmp.render[y0:y1, x0:x1], color, SAME_COLOR)
-        na, nb = int(np.count_nonzero(ref)), int(np.count_nonzero(ren))
-        if min(na, nb) < MIN_INK:
+        # Ink of its colour both pictures draw far from any change is not its restyle: other
+        # lines of the same colour (reference lines at y=1, x=1) crossing its box.
+        if min(np.count_nonzero(ref), np.count_nonzero(ren)) < MIN_INK:
             continue
+        same = ref & ren & ~dilate(cmp.diff[y0:y1, x0:x1], UNCHANGED_REACH)
+        ref, ren = ref & ~same, ren & ~same
+        na, nb = max(1, int(np.count_nonzero(ref))), max(1, int(np.count_nonzero(ren)))
         near_ren, near_ref = dilate(ren, REACH), dilate(ref, REACH)
         ref_on = np.count_nonzero(ref & near_ren) / na
         ren_on = np.count_nonzero(ren & near_ref) / nb
@@ -62,9 +67,10 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             continue  # each side has pixels off the other's path, or one end grew: the data
         f.nature, f.style = "restyle", None
         f.note = f"its path is the reference's, drawn with {how}"
-        if not how.startswith("less"):
-            # Its new ink: where the picture changed to the line's colour.
-            inked.append((f, (x0, y0, x1, y1), dilate(ren & cmp.diff[y0:y1, x0:x1], REACH)))
+        # Its ink that came or went: where the picture changed to or from the line's colour
+        # (new markers drawn over other marks, or dashes' gaps showing what lies under).
+        inked.append((f, (x0, y0, x1, y1), dilate((ren | ref) & cmp.diff[y0:y1, x0:x1],
+                                                  REACH)))
     for f, box, added in inked:
         _under_new_ink(f, box, added, findings, cmp)
     return findings
@@ -73,7 +79,7 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
 def _under_new_ink(f: Finding, box: tuple[int, int, int, int], added: np.ndarray,
                    findings: list[Finding], cmp: Comparison) -> None:
     """Mark as ``f``'s consequences the other findings of its plot whose differing pixels lie
-    (UNDER_INK of them) where ``f``'s line now draws ink the reference's does not."""
+    (UNDER_INK of them) where ``f``'s line's ink came or went."""
     assert f.anchor is not None
     plot = f.anchor.key.split("/", 1)[0]
     x0, y0, x1, y1 = box
