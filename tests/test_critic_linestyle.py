@@ -145,3 +145,12 @@ def test_a_line_restyled_among_lines_of_its_colour_is_one_style_finding(
     edited = SAME_COLOUR.replace("np.sin(2 * np.pi * t))", f"np.sin(2 * np.pi * t), {style})")
     found = screenshot_findings(checker, tmp_path, "spans.py", SAME_COLOUR, edited)
     assert found == [("style_error", 5, 1)]
+
+
+def test_a_curve_with_new_data_over_lines_and_spans_is_one_data_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """The curve's new path covers and uncovers the thick line, the lines of its colour and
+    the spans it crosses: they changed only under its ink, its consequences."""
+    edited = SAME_COLOUR.replace("np.sin(2 * np.pi * t))", "np.sin(3 * np.pi * t))")
+    found = screenshot_findings(checker, tmp_path, "spans.py", SAME_COLOUR, edited)
+    assert found == [("data_error", 5, 3)]

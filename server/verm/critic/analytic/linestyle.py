@@ -15,6 +15,7 @@ import numpy as np
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box, union
+from verm.critic.analytic.inked import under_ink
 from verm.critic.analytic.pixels import dilate, near_color, parse_hex
 
 ON_PATH = 0.99  # of one side's line pixels within REACH of the other's: on the same path
@@ -25,7 +26,6 @@ MARKER_SPAN = 0.6  # of the distance between data points a marker's difference s
 REACH = 2  # px
 UNCHANGED_REACH = 3  # px from any change beyond which ink both pictures draw is unchanged
 MIN_INK = 40  # line pixels below which a path says nothing
-UNDER_INK = 0.8  # of a finding's differing pixels under a restyled line's new ink: its doing
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
 
 
@@ -72,34 +72,8 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         inked.append((f, (x0, y0, x1, y1), dilate((ren | ref) & cmp.diff[y0:y1, x0:x1],
                                                   REACH)))
     for f, box, added in inked:
-        _under_new_ink(f, box, added, findings, cmp)
+        under_ink(f, box, added, findings, cmp)
     return findings
-
-
-def _under_new_ink(f: Finding, box: tuple[int, int, int, int], added: np.ndarray,
-                   findings: list[Finding], cmp: Comparison) -> None:
-    """Mark as ``f``'s consequences the other findings of its plot whose differing pixels lie
-    (UNDER_INK of them) where ``f``'s line's ink came or went."""
-    assert f.anchor is not None
-    plot = f.anchor.key.split("/", 1)[0]
-    x0, y0, x1, y1 = box
-    for g in findings:
-        a = g.anchor or g.ref_anchor
-        if g is f or g.consequence or a is None or a.key.split("/", 1)[0] != plot:
-            continue
-        gx0, gy0, gx1, gy1 = int_box(g.box, cmp.frame)
-        diff = cmp.diff[gy0:gy1, gx0:gx1]
-        total = int(np.count_nonzero(diff))
-        if not total:
-            continue
-        ix0, iy0, ix1, iy1 = max(gx0, x0), max(gy0, y0), min(gx1, x1), min(gy1, y1)
-        if ix1 <= ix0 or iy1 <= iy0:
-            continue
-        inside = diff[iy0 - gy0:iy1 - gy0, ix0 - gx0:ix1 - gx0] & added[iy0 - y0:iy1 - y0,
-                                                                         ix0 - x0:ix1 - x0]
-        if np.count_nonzero(inside) >= UNDER_INK * total:
-            g.consequence = True
-
 
 
 def _places(mask: np.ndarray) -> int:
