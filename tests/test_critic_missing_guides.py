@@ -19,19 +19,9 @@ import pytest
 from support import against_screenshot, screenshot_findings
 from verm.check import Checker
 
-ERRORBARS = """import matplotlib.pyplot as plt
-
-dose = [1, 2, 3, 4, 5]
-control = [2.0, 2.4, 2.9, 3.1, 3.6]
-treated = [2.2, 3.1, 3.9, 4.6, 5.4]
-spread = [0.3, 0.2, 0.4, 0.3, 0.5]
-
-fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-ax.errorbar(dose, control, yerr=spread, color="#7f7f7f", capsize=3, label="Control")
-ax.errorbar(dose, treated, yerr=spread, color="#d62728", capsize=3, label="Treated")
-ax.set_title("Response by dose")
-ax.legend(loc="upper left")
-"""
+# A chart of the quality benchmark: two series with error bars and a legend.
+ERRORBARS = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "quality" / "charts"
+             / "errorbar_trials.py").read_text()
 
 PIE = """import matplotlib.pyplot as plt
 
@@ -59,17 +49,13 @@ def checker() -> Iterator[Checker]:
         yield c
 
 
-def judged(checker: Checker, tmp_path: Path, text: str, edited: str
-           ) -> list[tuple[str, int, int]]:
-    return screenshot_findings(checker, tmp_path, "chart.py", text, edited)
-
-
 def test_a_deleted_legend_is_one_missing_legend_on_the_plots_last_line(
         checker: Checker, tmp_path: Path) -> None:
-    """Not the error bars it lay over "resized": one structure finding, on `set_title` (the
+    """Not the error bars it lay over "resized": one structure finding, on `set_ylabel` (the
     plot's last line once the `ax.legend` call is gone)."""
     edited = ERRORBARS.replace('ax.legend(loc="upper left")\n', "")
-    assert judged(checker, tmp_path, ERRORBARS, edited) == [("structure_error", 10, 2)]
+    found = screenshot_findings(checker, tmp_path, "chart.py", ERRORBARS, edited)
+    assert found == [("structure_error", 13, 2)]
 
 
 def test_a_deleted_legend_over_a_wedge_is_found_through_its_translucent_frame(
@@ -77,7 +63,8 @@ def test_a_deleted_legend_over_a_wedge_is_found_through_its_translucent_frame(
     """The frame's edge over the wedge is the wedge's colour mixed in: taken out, the edge is
     even. Not the wedge "recoloured" where the legend's face lightened it."""
     edited = PIE.replace('ax.legend(loc="lower left")\n', "")
-    assert judged(checker, tmp_path, PIE, edited) == [("structure_error", 4, 2)]
+    found = screenshot_findings(checker, tmp_path, "chart.py", PIE, edited)
+    assert found == [("structure_error", 4, 2)]
 
 
 def test_a_deleted_framed_note_is_not_a_missing_legend(checker: Checker,
@@ -100,7 +87,8 @@ def test_a_pale_grid_both_ways_deleted_is_one_style_error(checker: Checker,
     """A grid at alpha 0.3 drawn both ways differs faintly along every row (its upright lines'
     soft edges): that is lines, not a lossy copy's noise, so it is judged exactly and found."""
     edited = WEEK.replace("ax.grid(True, alpha=0.3)\n", "")
-    assert judged(checker, tmp_path, WEEK, edited) == [("style_error", 7, 1)]
+    found = screenshot_findings(checker, tmp_path, "chart.py", WEEK, edited)
+    assert found == [("style_error", 7, 1)]
 
 
 def test_a_legend_handle_recoloured_with_its_changed_series_folds_into_it(
