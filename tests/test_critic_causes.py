@@ -115,6 +115,19 @@ def test_a_value_that_rescales_the_axis_is_one_data_error_on_the_data_list(
     assert len(as_json["related"]) == len(d.related)
 
 
+TWO_LINES = (Path(__file__).parent / "fixtures" / "charts" / "line.py").read_text()
+
+
+def test_one_of_two_series_rescaling_the_axis_is_told_by_the_ticks(checker: Checker,
+                                                                   tmp_path: Path) -> None:
+    """Two series, one value of one lowers the y axis: each series is its own map, so the
+    series alone cannot say which changed. The tick numbers, each found again up or down its
+    own column of the screenshot, give the axis map: `web` is on it, `shop` is not."""
+    found = judged(checker, tmp_path, "line.py", TWO_LINES, "99, 120, 118]", "99, 72, 118]",
+                   False)
+    assert found == [("data_error", 5, 3)]
+
+
 def test_a_series_that_sets_the_limits_is_blamed_though_it_looks_the_same(
         checker: Checker, tmp_path: Path) -> None:
     """beta is the tallest line: scaled up, it draws the same pixels while the other two

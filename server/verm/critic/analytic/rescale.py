@@ -24,6 +24,9 @@ from verm.types import Anchor
 SERIES = frozenset({"line", "collection", "bar", "wedge", "patch"})
 MIN_INK = 12  # pixels of a series' colour needed in each picture
 TOLERANCE = 3.0  # px a series may sit off the fitted map and still be on it
+TICK_RMS = 32.0  # grey RMS within which a tick label's words match in the reference (drawn
+# at another fraction of a pixel they differ by ~25)
+TICK_UNIQUE = 1.5  # … and by which every other place along its columns must match worse
 SERIES_COLOR = 30.0  # RGB distance that is still the series' colour (anti-aliasing aside)
 
 
@@ -52,6 +55,8 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
             continue
         series = _series(placed, key, plot, cmp)
         changed = _off_map(series) if len(series) >= 2 else None
+        if changed is None and len(series) >= 2:
+            changed = _off_tick_map(series, ticks, cmp)
         if changed is None:
             out += _set_axis(out, plot, key, ticks)
             continue
@@ -223,6 +228,56 @@ def _off_map(series: list[Series]) -> list[Series] | None:
             return None
         return [t for t in series if t not in on]
     return None
+
+
+def _off_tick_map(series: list[Series], ticks: list[Finding], cmp: Comparison
+                  ) -> list[Series] | None:
+    """The series off the y-axis map the tick labels draw, when too few series agree on one
+    (two series, one changed: each is its own map). Each render tick label's words are
+    looked for in the reference, up and down its own columns: the same number drawn
+    elsewhere gives a point of the map. None when fewer than three labels are found apart,
+    the labels disagree, the axis did not move, or every series is on the map (the limits
+    alone changed). Only the vertical map is read: a bar's span is measured in its own
+    column, which a horizontal shift would cut."""
+    pairs = [p for f in ticks if f.anchor is not None and f.anchor.role == "yticklabel"
+             and f.render_box is not None and numeric(f.anchor.text)
+             and (p := _found_along(cmp, f.render_box)) is not None]
+    # Three at least: two always fit a line, a third shows the axis is linear (a log scale
+    # or a new formatter redraws its labels off any line).
+    if len(pairs) < 3 or max(a for a, _ in pairs) - min(a for a, _ in pairs) < 10:
+        return None
+    ref = np.array([a for a, _ in pairs])
+    ren = np.array([b for _, b in pairs])
+    scale, shift = np.polyfit(ref, ren, 1)
+    if np.abs(scale * ref + shift - ren).max() > TOLERANCE:
+        return None
+    if abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE:
+        return None  # the axis did not move: it tells nothing
+    off = [t for t in series
+           if abs(scale * t.ref[1] + shift - t.render[1]) > TOLERANCE
+           or abs(scale * t.ref[3] + shift - t.render[3]) > TOLERANCE]
+    return off if off and len(off) < len(series) else None
+
+
+def _found_along(cmp: Comparison, box: tuple[float, float, float, float]
+                 ) -> tuple[float, float] | None:
+    """(reference, render) middle row of a tick label's words, found in the reference at one
+    clear place up or down its own columns."""
+    x0, y0, x1, y1 = int_box(box, cmp.frame)
+    t = cmp.render[y0:y1, x0:x1].astype(np.float32).mean(axis=2)
+    strip = cmp.ref[:, x0:x1].astype(np.float32).mean(axis=2)
+    th = y1 - y0
+    if th < 4 or x1 - x0 < 4 or float(t.std()) < 20 or strip.shape[0] <= th:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(strip, t.shape)[:, 0]
+    ssd = ((windows - t) ** 2).mean(axis=(1, 2))
+    best = int(np.argmin(ssd))
+    if float(ssd[best]) > TICK_RMS ** 2:
+        return None
+    others = np.concatenate([ssd[:max(0, best - th)], ssd[best + th + 1:]])
+    if others.size and float(others.min()) <= TICK_UNIQUE * float(ssd[best]) + 1:
+        return None  # found at two places: not telling
+    return best + th / 2, y0 + th / 2
 
 
 def _best_map(series: list[Series], axis: int
