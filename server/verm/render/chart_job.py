@@ -1429,31 +1429,12 @@ def _unshown_handles(ax: Any) -> list[list[str | None]]:
 
 
 def _handle_color(handle: Any) -> str | None:
-    """The colour a legend draws a handle in: a line's, a patch's or collection's face (its
-    edge when unfilled), a container's first part's."""
-    if isinstance(handle, Container):
-        parts = [c for c in handle if c is not None] if isinstance(handle, tuple) else []
-        parts = [p for p in parts if not isinstance(p, (list, tuple))] or [
-            q for p in parts if isinstance(p, (list, tuple)) for q in p]
-        return _handle_color(parts[0]) if parts else None
-    try:
-        if isinstance(handle, Line2D):
-            return _hex(handle.get_color())
-        if hasattr(handle, "get_facecolor") and not _transparent(handle):
-            return _hex(handle.get_facecolor())
-        return _hex(handle.get_edgecolor()) if hasattr(handle, "get_edgecolor") else None
-    except Exception:  # a handle whose colours cannot be read
-        return None
-
-
-def _transparent(handle: Any) -> bool:
-    """An unfilled patch or collection (its face drawn with zero alpha)."""
-    try:
-        face = np.asarray(handle.get_facecolor(), dtype=float)
-    except Exception:  # no face at all
-        return True
-    face = face[0] if face.ndim == 2 and len(face) else face
-    return face.size < 4 or float(face[3]) == 0.0
+    """The colour a legend draws a handle in; a container's (bars, error bars) is its first
+    part's."""
+    while isinstance(handle, (list, tuple)):
+        handle = next((p for p in handle
+                       if p is not None and not (isinstance(p, (list, tuple)) and not p)), None)
+    return _mark_color(handle) if handle is not None else None
 
 
 def _axes_props(ax: Any, limit_lines: dict[str, int]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from verm.critic.analytic.pixels import (
     differs_from,
     dilate,
     ink_mask,
+    longest_run,
     neighbourhood_range,
     rgb_array,
     sample,
@@ -272,13 +273,6 @@ def _outside(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, tol: int) -> np.ndar
     return o[..., 0] | o[..., 1] | o[..., 2]
 
 
-def _longest_run(mask: np.ndarray) -> np.ndarray:
-    """The longest unbroken run of True in each row of a 2-D mask."""
-    counts = np.cumsum(mask, axis=1, dtype=np.int32)
-    at_gaps = np.maximum.accumulate(np.where(mask, 0, counts), axis=1)
-    return (counts - at_gaps).max(axis=1, initial=0)
-
-
 def noisy(a: np.ndarray, b: np.ndarray) -> bool:
     """A lossy or resampled reference: many faint differences spread over the whole picture,
     rather than a few exact ones. A pale grid switched off differs faintly too, but only along
@@ -292,8 +286,8 @@ def noisy(a: np.ndarray, b: np.ndarray) -> bool:
     # A pale grid with lines both ways reaches every row (its upright lines' soft edges): the
     # few rows and columns a faint difference runs along unbroken are lines, not noise (a lossy
     # copy's faint differences break off at every glyph), and they stay spread over the rest.
-    along_rows = _longest_run(faint_mask) >= LINE_SHARE * faint_mask.shape[1]
-    along_cols = _longest_run(faint_mask.T) >= LINE_SHARE * faint_mask.shape[0]
+    along_rows = longest_run(faint_mask) >= LINE_SHARE * faint_mask.shape[1]
+    along_cols = longest_run(faint_mask.T) >= LINE_SHARE * faint_mask.shape[0]
     if along_rows.mean() <= FEW_LINES and along_cols.mean() <= FEW_LINES:
         faint_mask = faint_mask & ~along_rows[:, None] & ~along_cols[None, :]
         if np.count_nonzero(faint_mask) <= 0.02 * d.size:

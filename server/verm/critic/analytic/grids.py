@@ -59,11 +59,10 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         color = _ink(cmp, boxes)
         grid = Anchor(box=a.box, role="grid", key=f"{a.key}/grid", name="grid lines",
                       range=at_last_line(a), color=color)
-        found = Finding("missing", None, grid, None, ref_box, pixels, evidence=boxes,
-                        name=f"grid lines{_suffix(a.name)}",
-                        note=f"{len(boxes)} grid lines of the reference are not drawn; "
-                             "the script draws no grid on this plot")
-        out.append(found)
+        out.append(Finding("missing", None, grid, None, ref_box, pixels, evidence=boxes,
+                           name=f"grid lines{_suffix(a.name)}",
+                           note=f"{len(boxes)} grid lines of the reference are not drawn; "
+                                "the script draws no grid on this plot"))
     return out
 
 
@@ -123,4 +122,3 @@ def _suffix(axes_name: str) -> str:
     """" (subplot 2)" for a named plot area, else nothing."""
     start = axes_name.find(" (")
     return axes_name[start:] if start >= 0 else ""
-

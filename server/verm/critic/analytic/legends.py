@@ -5,10 +5,10 @@ render element explains; the pixel pass used to hand it to whatever lay under it
 "recoloured", grid lines "resized", unnamed data "missing" on the `subplots` line). Here, when
 the render's plot has labelled series but draws no legend, a region of unexplained difference
 whose reference pixels draw a rectangle's frame (long even runs along its top, bottom and a
-side, which the render does not draw there; a translucent frame's edge is even once what
-the render shows under it is taken out, holding a handle in a labelled series' colour) is
-that legend: reported once, as a missing legend
-(structure), on the plot's last line — where the deleted `ax.legend` call was, or would go back.
+side, which the render does not draw there; a translucent frame's edge is even once what the
+render shows under it is taken out) holding a handle in a labelled series' colour is that
+legend: reported once, as a missing legend (structure), on the plot's last line — where the
+deleted `ax.legend` call was, or would go back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import Finding, Placed, at_last_line
-from verm.critic.analytic.pixels import dilate, near_color, parse_hex
+from verm.critic.analytic.pixels import dilate, longest_run, near_color, parse_hex
 from verm.types import Anchor, Box
 
 MIN_SIZE = (24, 14)  # px: a legend of one short entry
@@ -63,7 +63,7 @@ def missing_legends(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         if plot is None or plot.anchor.key in taken or not _handles(cmp, box, plot):
             continue
         taken.add(plot.anchor.key)
-        h, w = mask.shape  # the frame's soft rim reaches a pixel or two past it
+        # The frame's soft rim reaches a pixel or two past it.
         x0, y0 = max(0, int(box[0]) - RIM), max(0, int(box[1]) - RIM)
         x1, y1 = min(w, int(np.ceil(box[2])) + RIM), min(h, int(np.ceil(box[3])) + RIM)
         pixels = int(cmp.diff[y0:y1, x0:x1].sum())
@@ -73,10 +73,9 @@ def missing_legends(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         labels = ", ".join(f"'{t}'" for t, _ in a.props["unshown_handles"][:4])
         legend = Anchor(box=cmp.frame.to_render(box), role="legend", key=f"{a.key}/legend",
                         name=f"legend{suffix}", range=at_last_line(a))
-        found = Finding("missing", None, legend, None, box, pixels, evidence=[box],
-                        name=f"legend{suffix}",
-                        note=f"the script draws no legend for {labels} on this plot")
-        out.append(found)
+        out.append(Finding("missing", None, legend, None, box, pixels, evidence=[box],
+                           name=f"legend{suffix}",
+                           note=f"the script draws no legend for {labels} on this plot"))
     return out
 
 
@@ -141,18 +140,10 @@ def _handles(cmp: Comparison, box: Box, plot: Placed) -> bool:
     soft edges take every grey but only in short runs."""
     x0, y0, x1, y1 = (int(v) for v in box)
     inside = cmp.ref[y0:y1, x0:x1]
-    for _, hexed in plot.anchor.props.get("unshown_handles") or ():
-        if (color := parse_hex(hexed)) is None:
-            continue
-        near = near_color(inside, color, HANDLE_RADIUS)
-        run = near[:, :-HANDLE_RUN + 1].copy() if near.shape[1] >= HANDLE_RUN else None
-        if run is None:
-            continue
-        for k in range(1, HANDLE_RUN):
-            run &= near[:, k:near.shape[1] - HANDLE_RUN + 1 + k]
-        if run.any():
-            return True
-    return False
+    return any(longest_run(near_color(inside, color, HANDLE_RADIUS)).max(initial=0)
+               >= HANDLE_RUN
+               for _, hexed in plot.anchor.props.get("unshown_handles") or ()
+               if (color := parse_hex(hexed)) is not None)
 
 
 def _owner(plots: list[Placed], box: Box) -> Placed | None:
@@ -164,4 +155,3 @@ def _owner(plots: list[Placed], box: Box) -> Placed | None:
         return float(np.hypot(max(x0 - cx, 0, cx - x1), max(y0 - cy, 0, cy - y1)))
 
     return min(plots, key=gap, default=None)
-

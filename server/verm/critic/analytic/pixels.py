@@ -131,6 +131,13 @@ def neighbourhood_range(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def longest_run(mask: np.ndarray) -> np.ndarray:
+    """The longest unbroken run of True in each row of a 2-D mask."""
+    counts = np.cumsum(mask, axis=1, dtype=np.int32)
+    at_gaps = np.maximum.accumulate(np.where(mask, 0, counts), axis=1)
+    return (counts - at_gaps).max(axis=1, initial=0)
+
+
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary dilation by a (2r+1)² square, as two separable running maxima over slices."""
     if radius <= 0:
