@@ -91,3 +91,31 @@ def test_bars_turned_on_their_side_are_one_chart_type_change(checker: Checker,
     edited = HBARS.replace("ax.bar(", "ax.barh(").replace('"Scores"', '"Points"')
     assert judged(checker, tmp_path, HBARS, edited) == [("structure_error", 5, 3),
                                                         ("text_error", 6, 2)]
+
+
+COLOURED = """import matplotlib.pyplot as plt
+
+fruits = ["apple", "blueberry", "cherry", "orange"]
+counts = [40, 100, 30, 55]
+fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+ax.bar(fruits, counts, color=["tab:red", "tab:blue", "tab:green", "tab:orange"],
+       label=fruits)
+ax.legend(title="Fruit")
+"""
+
+
+def test_bars_of_one_colour_each_turned_on_their_side_are_one_chart_type_change(
+        checker: Checker, tmp_path: Path) -> None:
+    """One call's bars in as many colours as bars (matplotlib's bar_colors example): their
+    shapes are judged together, the legend's handles (bars' colours, another shape) apart."""
+    edited = COLOURED.replace("ax.bar(", "ax.barh(")
+    assert judged(checker, tmp_path, COLOURED, edited) == [("structure_error", 5, 3)]
+
+
+def test_bars_turned_in_a_figure_of_another_shape_are_both_changes(checker: Checker,
+                                                                   tmp_path: Path) -> None:
+    """Drawn again at the screenshot's size, the turned bars differ in so many pixels that the
+    registration searches for the alignment; found unmoved, the chart type is judged there."""
+    edited = HBARS.replace("ax.bar(", "ax.barh(").replace("figsize=(6, 4)", "figsize=(9, 4)")
+    assert judged(checker, tmp_path, HBARS, edited) == [("structure_error", 4, 2),
+                                                        ("structure_error", 5, 3)]

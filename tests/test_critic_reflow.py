@@ -124,6 +124,26 @@ def test_a_longer_cell_that_widens_its_column_is_one_text_change(checker: Checke
         ("text_error", line_of(INVENTORY, "Steel bolts"), 2)]
 
 
+@pytest.mark.parametrize("value", ["108", "eight"])
+def test_a_longer_cell_that_widens_a_page_tables_column_is_one_text_change(
+        checker: Checker, tmp_path: Path, value: str) -> None:
+    """An HTML table: the other cells of the widened column keep their words in place (their
+    borders moved round them) and the next column's words are pushed along their rows by a
+    fraction of a pixel more than a whole one — consequences of the one cell, not 27 findings."""
+    edited = ORDERS.replace("<td>Item 3</td><td>8</td>", f"<td>Item 3</td><td>{value}</td>")
+    assert judged(checker, tmp_path, ORDERS, edited) == [
+        ("text_error", line_of(ORDERS, "<td>Item 3</td>"), 2)]
+
+
+def test_a_cell_removed_from_a_page_tables_row_is_one_structure_change(
+        checker: Checker, tmp_path: Path) -> None:
+    """The row ends short of its table where the reference draws a cell; its last cell's
+    words now sit one column over, and the column it emptied narrowed in every other row."""
+    edited = ORDERS.replace("<td>Item 3</td><td>8</td>", "<td>Item 3</td>")
+    assert judged(checker, tmp_path, ORDERS, edited) == [
+        ("structure_error", line_of(ORDERS, "<td>Item 3</td>"), 3)]
+
+
 def test_a_renamed_header_that_narrows_a_column_of_numbers_is_one_text_change(
         checker: Checker, tmp_path: Path) -> None:
     """The right-aligned numbers move left with their cells' edges: the header's consequence,

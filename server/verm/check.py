@@ -434,8 +434,9 @@ class Checker:
         """A chart whose figure has another shape than the reference's is judged whole only
         by its size; drawn again at the reference's size (its dpi kept), what else differs
         (a title, a limit, the chart type) is judged pixel for pixel and reported beside it.
-        Kept only when that draw meets the reference canvas exactly and finds the size alone
-        explains the rest or names a few changes of its own."""
+        Kept only when that draw meets the reference canvas exactly (as drawn, or found aligned
+        by the search when the chart type changed too many pixels to call it the same canvas)
+        and finds the size alone explains the rest or names a few changes of its own."""
         canvas = [d for d in critique.discrepancies if d.anchor is None
                   and (d.fix or {}).get("kind") == "size" and d.location == "figure"]
         dpi = render.meta.get("dpi")
@@ -450,8 +451,10 @@ class Checker:
             return render, critique
         second = self._judge(critic, ref, again)
         reg = second.meta.get("registration") or {}
-        if reg.get("method") not in ("identical", "same-canvas") or len(
-                second.discrepancies) > RESHAPED_FINDINGS:
+        aligned = reg.get("method") in ("identical", "same-canvas") or (
+            reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
+            and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5)
+        if not aligned or len(second.discrepancies) > RESHAPED_FINDINGS:
             return render, critique
         return again, replace(critique, discrepancies=[*canvas, *second.discrepancies],
                               meta={**critique.meta, "drawn_at_inches": [round(v, 4)

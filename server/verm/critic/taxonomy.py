@@ -70,6 +70,8 @@ def categorize(
         return "structure_error", 3
     if nature in ("rows-missing", "columns-moved"):  # a table's rows or columns, as wholes
         return "layout_error", 3
+    if nature == "cells-missing":  # a row of a page's table lost a cell
+        return "structure_error", 3
     if nature == "rows-extra":
         return "layout_error", 2
     if nature == "relayout":  # a layout declaration (display, padding, width) set differently

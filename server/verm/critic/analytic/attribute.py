@@ -37,7 +37,7 @@ from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.inked import changed_under_marks
 from verm.critic.analytic.legends import missing_legends
 from verm.critic.analytic.linestyle import restyled_lines
-from verm.critic.analytic.moves import legend_reflow, relocate
+from verm.critic.analytic.moves import ink_box, legend_reflow, matcher_of, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
@@ -45,15 +45,17 @@ from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.subplots import relaid_plots
 from verm.critic.analytic.tables import (
     realigned_columns,
+    short_rows,
     sideways_in_cells,
     swapped_by_words,
     swapped_columns,
     table_structure,
+    words_in_place,
 )
 from verm.critic.analytic.wording import read_reference_text, word
-from verm.critic.analytic.wordmatch import moved_texts
+from verm.critic.analytic.wordmatch import moved_texts, same_words
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
-from verm.types import Discrepancy
+from verm.types import Box, Discrepancy
 
 _ROW = re.compile(r"^(row \d+)\b")
 MERGED_ROLES = {
@@ -110,6 +112,9 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = realigned_columns(findings, ctx.render_anchors, in_place,
                                      exact=not cmp.lossy and frame.scale == 1.0)
     if ctx.domain == "html" and ctx.ref_anchors is None:
+        words_in_place(findings, cmp)
+        sideways_in_cells(findings, cmp, ctx.render_anchors)
+        findings = short_rows(findings, ctx.render_anchors, cmp)
         scaled_texts(findings, cmp)
     elif ctx.domain == "chart" and pixels_only:
         findings = moved_texts(findings, cmp)
@@ -177,7 +182,8 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
         differing = diff_in(cmp, p.box)
         # Absent from the reference, none of its texts would be drawn there as they are.
         kept = any(q is not p and q.anchor.text and not q.anchor.container
-                   and inside(q.tight, p.tight, 0.9) and diff_in(cmp, q.box) == 0
+                   and inside(q.tight, p.tight, 0.9)
+                   and (diff_in(cmp, q.box) == 0 or _words_kept(cmp, q.tight))
                    for q in placed)
         if not kept and ink_b >= 20 and differing >= 0.6 * ink_b and all(
             f.nature in ("extra", "text", "changed") for f in children
@@ -187,6 +193,15 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
             findings = [f for f in findings if f not in children and f.anchor is not a]
             findings.append(merged)
     return findings
+
+
+def _words_kept(cmp: Comparison, box: Box) -> bool:
+    """The element's words are drawn where they were (its box changed around them: a table
+    cell its column widened)."""
+    matcher = matcher_of(cmp)
+    ink = ink_box(matcher.render, (round(box[0]), round(box[1]), round(box[2]), round(box[3])))
+    return ink is not None and same_words(matcher, ink, 0, 0,
+                                          cmp.lossy or cmp.frame.scale != 1.0)
 
 
 def _merge_lines(findings: list[Finding]) -> list[Finding]:

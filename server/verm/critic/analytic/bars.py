@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import Finding, Placed
+from verm.critic.analytic.findings import Color, Finding, Placed
 from verm.critic.analytic.pixels import near_color
 from verm.types import Box
 
@@ -27,28 +27,25 @@ def turned_bars(findings: list[Finding], placed: list[Placed], cmp: Comparison
     """One ``retyped`` finding per plotting call whose bars lie the other way in the
     reference; everything found in that plot becomes its consequence."""
     plots = {p.anchor.key: p for p in placed if p.anchor.role == "axes"}
-    series: dict[tuple[str, int | None, tuple[int, int, int]], list[Placed]] = {}
+    legends = [p.tight for p in placed if p.anchor.role == "legend"]
+    # One plotting call's bars, whatever their colours (``color=[...]`` gives each its own).
+    series: dict[tuple[str, int | None], list[Placed]] = {}
     for p in placed:
         a = p.anchor
         if a.role != "bar" or p.color is None or "/" not in a.key:
             continue
         line = a.range.start.line if a.range is not None else None
-        series.setdefault((a.key.split("/", 1)[0], line, p.color), []).append(p)
+        series.setdefault((a.key.split("/", 1)[0], line), []).append(p)
     out = list(findings)
     turned: set[str] = set()
-    for (plot_key, _, color), bars in series.items():
+    for (plot_key, _), bars in series.items():
         plot = plots.get(plot_key)
         if plot is None or plot_key in turned or len(bars) < MIN_BARS:
             continue
         now = _lying([b.tight for b in bars])
         if now is None:
             continue
-        x0, y0, x1, y1 = plot.box
-        mask = near_color(cmp.ref[y0:y1, x0:x1], color, BAR_COLOR)
-        _, boxes = label(mask)
-        shapes: list[Box] = [(float(xs.start), float(ys.start), float(xs.stop), float(ys.stop))
-                             for ys, xs in boxes
-                             if (ys.stop - ys.start) * (xs.stop - xs.start) >= MIN_AREA]
+        shapes = _reference_shapes(cmp, plot.box, {b.color for b in bars if b.color}, legends)
         was = _lying(shapes)
         if was is None or was == now:
             continue
@@ -68,6 +65,29 @@ def turned_bars(findings: list[Finding], placed: list[Placed], cmp: Comparison
             note=(f"the chart type differs: the bars are drawn {now}, in the reference "
                   f"{was}")))
     return out
+
+
+def _reference_shapes(cmp: Comparison, box: tuple[int, int, int, int], colors: set[Color],
+                      legends: list[Box]) -> list[Box]:
+    """The reference's blobs of the bars' colours inside the plot (frame px), legend handles
+    (inside the render's legend boxes) and anti-aliased rims left out."""
+    x0, y0, x1, y1 = box
+    shapes: list[Box] = []
+    for color in colors:
+        _, boxes = label(near_color(cmp.ref[y0:y1, x0:x1], color, BAR_COLOR))
+        for ys, xs in boxes:
+            if (ys.stop - ys.start) * (xs.stop - xs.start) < MIN_AREA:
+                continue
+            shape = (float(x0 + xs.start), float(y0 + ys.start), float(x0 + xs.stop),
+                     float(y0 + ys.stop))
+            if not any(_inside(shape, legend) for legend in legends):
+                shapes.append(shape)
+    return shapes
+
+
+def _inside(box: Box, outer: Box) -> bool:
+    return (box[0] >= outer[0] - 1 and box[1] >= outer[1] - 1 and box[2] <= outer[2] + 1
+            and box[3] <= outer[3] + 1)
 
 
 def _lying(boxes: list[Box]) -> str | None:

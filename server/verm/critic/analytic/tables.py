@@ -15,7 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box, norm_text
+from verm.critic.analytic.findings import SAME_COLOR, Finding, diff_in, int_box, norm_text
 from verm.critic.analytic.moves import LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soft_matcher, subpixel_rms
@@ -244,6 +244,62 @@ def _swap(findings: list[Finding], grid: Grid | None, table: str, left: int, rig
     return Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None, pixels,
                    note=(f"columns '{names[0]}' and '{names[1]}' are in another order than "
                          "in the reference"))
+
+
+def words_in_place(findings: list[Finding], cmp: Comparison) -> None:
+    """Without a sidecar, a page's table: a cell read as changed text whose words the reference
+    draws where the render does was resized around them (its column widened by another
+    cell): a layout consequence of that cell, not a text change of its own."""
+    matcher = None
+    for f in findings:
+        a = f.anchor
+        if (f.nature != "text" or f.ref_text is not None or f.render_box is None or a is None
+                or a.role != "cell"):
+            continue
+        matcher = matcher or matcher_of(cmp)
+        ink = ink_box(matcher.render, int_box(f.render_box, cmp.frame))
+        if ink is not None and same_words(matcher, ink, 0, 0, cmp.lossy or cmp.frame.scale != 1.0):
+            f.nature, f.ref_box = "resized", None  # the reference's size of it is not known
+
+
+SHORT_ROW = 4  # px a page table's row may end short of the table and still fill it
+
+
+def short_rows(findings: list[Finding], render: list[Anchor], cmp: Comparison
+               ) -> list[Finding]:
+    """Without a sidecar, a page's table: a row of the render that ends short of its table
+    where the reference draws something (a cell's border, its words) lost a cell — one
+    structural cause on the row's line. Its own cells' changes and the shifts it made in the
+    other rows' columns (the column it emptied narrowed or widened) are its consequences."""
+    cells: dict[str, list[Anchor]] = defaultdict(list)
+    for a in render:
+        if a.role in ("cell", "header") and ">tr[" in a.key:
+            cells[a.key[:a.key.rindex(">")]].append(a)
+    rows = {a.key: a for a in render if a.key in cells}
+    out = list(findings)
+    for row_key, row_cells in cells.items():
+        table = row_key[:row_key.index(">tr[")]
+        right = max(c.box[2] for k, cs in cells.items() if k.startswith(table + ">") for c in cs)
+        end = max(c.box[2] for c in row_cells)
+        top, bottom = min(c.box[1] for c in row_cells), max(c.box[3] for c in row_cells)
+        if right - end <= SHORT_ROW:
+            continue
+        gap = int_box(cmp.frame.from_render((end + 2, top + 2, right - 2, bottom - 2)),
+                      cmp.frame)
+        if not cmp.diff[gap[1]:gap[3], gap[0]:gap[2]].any():
+            continue  # the reference's row ends there too
+        row = rows.get(row_key, row_cells[-1])
+        for f in out:
+            a = f.anchor or f.ref_anchor
+            if a is not None and a.key.startswith(table + ">") and (
+                    a.key.startswith(row_key + ">") or f.nature in ("moved", "resized")):
+                f.consequence = True
+        box = cmp.frame.from_render(row.box)
+        out.append(Finding("cells-missing", row, None, box, box, diff_in(cmp, gap),
+                           note=(f"the row ends after {len(row_cells)} "
+                                 f"cell{'s' if len(row_cells) > 1 else ''}, short of its table, "
+                                 "where the reference draws more of it: a cell is missing")))
+    return out
 
 
 def _edge_shifts(ref: np.ndarray, render: np.ndarray, cell: tuple[int, int, int, int]

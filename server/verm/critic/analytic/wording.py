@@ -74,7 +74,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f.note or "the subplot layout differs from the reference"
     elif nature == "retyped":
         desc = f.note or "the chart type differs from the reference"
-    elif nature in ("rows-missing", "rows-extra", "columns-moved"):
+    elif nature in ("rows-missing", "rows-extra", "columns-moved", "cells-missing"):
         desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
         prop, ref_value, render_value = f.style
@@ -149,7 +149,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         ref_box = frame.to_ref(f.ref_box or evidence_box)
         render_box = frame.to_render(f.render_box or evidence_box)
     if f.note and nature not in ("data", "limits", "subplots", "retyped", "rows-missing",
-                                 "rows-extra", "columns-moved"):
+                                 "rows-extra", "columns-moved", "cells-missing"):
         desc += f"; {f.note}"
     return Discrepancy(
         category=category,
