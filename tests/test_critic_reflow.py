@@ -26,6 +26,8 @@ CARD = (ROOT / "examples" / "pages" / "card.html").read_text()
 ORDERS = (ROOT / "benchmarks" / "fixtures" / "bench_page.html").read_text()
 NAV = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "nav.html").read_text()
 PROFILE = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "profile.html").read_text()
+INVOICE = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "invoice.html").read_text()
+E2E_PAGE = (ROOT / "tests" / "fixtures" / "e2e" / "page.html").read_text()
 INVENTORY = (ROOT / "benchmarks" / "fixtures" / "quality" / "tables" / "inventory.md").read_text()
 SCHEDULE = (ROOT / "benchmarks" / "fixtures" / "quality" / "tables" / "schedule.md").read_text()
 
@@ -181,3 +183,24 @@ def test_two_columns_swapped_are_one_cause_on_the_header_row(checker: Checker,
     edited = "\n".join(rows) + "\n"
     assert judged(checker, tmp_path, table, edited, "t.md") == [
         ("layout_error", line_of(table, "| Item | Qty | Price |"), 3)]
+
+
+@pytest.mark.parametrize(("text", "removed", "after"), [
+    ("invoice", '    <tr><td class="total">Total</td><td>42</td><td class="total">3360</td></tr>\n',
+     "<tr><td>Build</td>"),
+    ("page", '  <span class="badge">stable</span>\n', '<p class="note">'),
+], ids=["last-table-row", "badge-after-paragraph"])
+def test_a_removed_element_is_pointed_at_where_its_code_was(checker: Checker, tmp_path: Path,
+                                                            text: str, removed: str,
+                                                            after: str) -> None:
+    """Its ink lay in the <table> (or <body>), drawn in a border colour a CSS rule declares:
+    neither changed. The element drawn last above the missing ink was written just before it,
+    so the finding covers the line after that one's (where the element's code goes back)."""
+    source = INVOICE if text == "invoice" else E2E_PAGE
+    edited = source.replace(removed, "")
+    assert edited != source
+    found = against_screenshot(checker, tmp_path, "page.html", source, edited)
+    gap = line_of(source, after) + 1
+    assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
+        ("structure_error", gap, 3)]
+    assert found[0].range is not None and found[0].range.end.line <= gap + 1

@@ -33,6 +33,7 @@ from verm.critic.analytic.findings import (
     texty,
     union,
 )
+from verm.critic.analytic.gaps import missing_between
 from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.inked import changed_under_marks
 from verm.critic.analytic.legends import missing_legends
@@ -125,6 +126,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = label_shifts(findings, cmp)
     elif ctx.domain == "html" and ctx.ref_anchors is None:
         findings = declare_layout(findings, ctx.render_anchors, cmp)
+        missing_between(findings, placed)
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
                        _totals(ctx))
     out.sort(key=lambda d: (-d.severity, d.location))
