@@ -3,8 +3,8 @@
 No sidecar says where the call was. The legend's framed box (or the grid's thin lines) is
 reference ink that no render element explains: it used to be handed to whatever lay under it (a
 wedge "recoloured", lines "resized", unnamed data "missing" on the `subplots` line). Now it is
-one finding, a missing legend (structure, 2) or grid (style, 1), on the plot's last line: where
-the call would go back. A framed note is not a legend (no handle in a labelled series' colour).
+one finding, a missing legend (structure, 2) or grid (style, 1), on the plot's last line and the
+next: where the call would go back. A framed note is not a legend (no handle in a labelled series' colour).
 Each case is the real render saved as a PNG, judged by ``Checker.check``, asserting the exact
 (category, line, severity) list.
 """
@@ -56,6 +56,18 @@ def test_a_deleted_legend_is_one_missing_legend_on_the_plots_last_line(
     edited = ERRORBARS.replace('ax.legend(loc="upper left")\n', "")
     found = screenshot_findings(checker, tmp_path, "chart.py", ERRORBARS, edited)
     assert found == [("structure_error", 13, 2)]
+
+
+def test_a_missing_guide_covers_the_insertion_point_after_the_plots_last_line(
+        checker: Checker, tmp_path: Path) -> None:
+    """The call goes back after the last line: the range runs from it through the next line
+    (where a call deleted and left as a blank line was), as a missing shape's does."""
+    edited = ERRORBARS.replace('ax.legend(loc="upper left")', "")
+    (found,) = against_screenshot(checker, tmp_path, "chart.py", ERRORBARS, edited)
+    assert found.range is not None
+    assert (found.range.start.line, found.range.end.line, found.range.end.character) == (
+        13, 15, 0)
+    assert ERRORBARS.splitlines()[14] == 'ax.legend(loc="upper left")'
 
 
 def test_a_deleted_legend_over_a_wedge_is_found_through_its_translucent_frame(

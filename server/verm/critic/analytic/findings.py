@@ -12,7 +12,7 @@ from PIL import Image
 from verm.critic.analytic.compare import Comparison, Frame
 from verm.critic.analytic.ocr import TextReader
 from verm.critic.analytic.pixels import INK, Color, differs_from, parse_hex
-from verm.types import Anchor, Box, Range
+from verm.types import Anchor, Box, Position, Range
 
 PAD = 1.5  # anchor boxes grow by this (frame px): zero-height lines, anti-aliased edges
 SAME_COLOR = 48.0  # RGB distance within which two colours are "the same"
@@ -189,7 +189,9 @@ def numeric(text: str | None) -> bool:
 
 
 def at_last_line(a: Anchor) -> Range | None:
-    """A plot's last line (``last_line``: where a guide's deleted call was, or would go
-    back), else the plot's own range (its `subplots` line)."""
+    """Where a guide's missing call goes back: after the plot's last line (``last_line``), so
+    that line and the next, the insertion point between them (as a missing shape's or page
+    element's lines); else the plot's own range (its `subplots` line)."""
     last = a.props.get("last_line")
-    return Range.of_line(last) if isinstance(last, int) else a.range
+    return (Range(Position(last, 0), Position(last + 2, 0)) if isinstance(last, int)
+            else a.range)
