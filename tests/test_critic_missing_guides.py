@@ -4,9 +4,9 @@ No sidecar says where the call was. The legend's framed box (or the grid's thin 
 reference ink that no render element explains: it used to be handed to whatever lay under it (a
 wedge "recoloured", lines "resized", unnamed data "missing" on the `subplots` line). Now it is
 one finding, a missing legend (structure, 2) or grid (style, 1), on the plot's last line and the
-next: where the call would go back. A framed note is not a legend (no handle in a labelled series' colour).
-Each case is the real render saved as a PNG, judged by ``Checker.check``, asserting the exact
-(category, line, severity) list.
+next: where the call would go back. A framed note is not a legend (no handle in a labelled
+series' colour). Each case is the real render saved as a PNG, judged by ``Checker.check``,
+asserting the exact (category, line, severity) list.
 """
 
 from __future__ import annotations

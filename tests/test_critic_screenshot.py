@@ -73,6 +73,26 @@ for i in range(6):
     for j in range(6):
         ax.text(j, i, f"{values[i, j]:.1f}", ha="center", va="center", color="w")
 '''
+# matplotlib's fill_between_demo: a thick translucent axhline, whose neighbouring rows a JPEG
+# darkens across the whole plot (they read as two faint grid lines at its tick).
+THRESHOLD = '''import matplotlib.pyplot as plt
+import numpy as np
+
+fig, ax = plt.subplots()
+x = np.arange(0, 4 * np.pi, 0.01)
+y = np.sin(x)
+ax.plot(x, y, color="black")
+ax.axhline(0.75, color="green", lw=2, alpha=0.7)
+ax.fill_between(x, 0, 1, where=y > 0.75, color="green", alpha=0.5,
+                transform=ax.get_xaxis_transform())
+'''
+FAINT_GRID = '''import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+ax.bar(["Q1", "Q2", "Q3", "Q4"], [12.5, 15.0, 9.8, 17.2], color="#1f77b4")
+ax.set_title("Revenue by quarter")
+ax.grid(axis="y", alpha=0.3)
+'''
 NAV = '''<!doctype html>
 <!-- verm: viewport=480x200 -->
 <html><head><meta charset="utf-8"><style>
@@ -158,8 +178,9 @@ def judged(checker: Checker, tmp_path: Path, name: str, text: str, variant: str,
 
 
 @pytest.mark.parametrize(("name", "text"), [("icon.svg", TRIANGLES), ("hist.py", HISTOGRAM),
-                                            ("heat.py", HEATMAP)],
-                         ids=["svg-slivers", "histogram-dashed-line", "heatmap-white-labels"])
+                                            ("heat.py", HEATMAP), ("threshold.py", THRESHOLD)],
+                         ids=["svg-slivers", "histogram-dashed-line", "heatmap-white-labels",
+                              "thick-translucent-hline"])
 def test_jpeg_chroma_smear_is_no_change(checker: Checker, tmp_path: Path, name: str,
                                         text: str) -> None:
     assert judged(checker, tmp_path, name, text, "jpeg") == []
@@ -377,3 +398,12 @@ def test_a_page_block_made_wider_shows_in_a_cropped_png(checker: Checker,
     edited = CARD.replace("display: inline-block", "display: block")
     assert judged(checker, tmp_path, "card.html", CARD, "cropped", edited) == [
         ("layout_error", 10, 2)]
+
+
+def test_a_faint_grid_deleted_shows_through_jpeg(checker: Checker, tmp_path: Path) -> None:
+    """An alpha 0.3 grid differs by ~20 in luma, spread by the JPEG over two rows: under the
+    lossy tolerance, and no region differs at all. Read as drawn (reference ink over bare
+    ground, along the rows the bars leave bare), it is the missing grid on the last line."""
+    edited = FAINT_GRID.replace('ax.grid(axis="y", alpha=0.3)\n', "")
+    assert judged(checker, tmp_path, "grid.py", FAINT_GRID, "jpeg", edited) == [
+        ("style_error", 4, 1)]
