@@ -149,3 +149,51 @@ def test_a_shape_drawn_twice_is_one_extra_copy(checker: Checker, tmp_path: Path)
     edited = USER_TAG.replace(twin, twin + copy)
     line = line_of(edited, 'cx="52"')
     assert judged(checker, tmp_path, USER_TAG, edited) == [("structure_error", line, line, 2)]
+
+
+ICON = (ROOT / "tests" / "fixtures" / "e2e" / "icon.svg").read_text()
+DOT = (ROOT / "examples" / "icons" / "dot.svg").read_text()
+
+
+def test_a_copy_clipped_by_the_canvas_is_an_extra_element(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    """The copy overlaps its twin and runs off the canvas: its new ink is a fifth of its box
+    (not a rim), and the white dot drawn over it keeps its colour but for its rim."""
+    line = '  <circle cx="32" cy="32" r="24" fill="#5E81AC"/>'
+    edited = DOT.replace(line, line + line.strip().replace("/>", ' transform="translate(12 8)"/>'))
+    at = line_of(DOT, 'r="24"')
+    assert judged(checker, tmp_path, DOT, edited) == [("structure_error", at, at, 3)]
+
+
+def test_a_disc_drawn_smaller_is_its_geometry(checker: Checker, tmp_path: Path) -> None:
+    """The ring the reference's larger disc leaves is not a lost shape of the disc's colour:
+    the render draws that colour, centred in it, over the smaller disc's own box."""
+    edited = ICON.replace('r="36"', 'r="22"')
+    at = line_of(ICON, 'r="36"')
+    assert judged(checker, tmp_path, ICON, edited) == [("shape_error", at, at, 3)]
+
+
+def test_three_edits_against_a_cropped_screenshot_are_three(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    """Too much differs to align the 152 px crop with the 160 px render: judged whole it is
+    only "canvas size differs". Drawn at the crop's size it lands on its canvas and names the
+    three changes, each on its line — the verdict, even on the first save."""
+    src = tmp_path / "icon.svg"
+    src.write_text(ICON)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    shot = tmp_path / "screenshot.png"
+    render.image.convert("RGB").crop((4, 4, 156, 156)).save(shot)
+    first = '<rect x="10" y="10" width="140" height="140" rx="16" fill="#ECEFF4"/>'
+    edited = ICON.replace(first, first + first.replace("/>", ' transform="translate(12 8)"/>')
+                          ).replace('fill="#5E81AC"', 'fill="#8c564b"').replace(
+                              'x="40" y="120"', 'x="60" y="120"')
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    by_line = {d.range.start.line if d.range else -1: d.category for d in found}
+    assert len(found) == 3
+    # (The backdrop's copy reads as the backdrop resized here: its twin is cut by the crop,
+    # so no unchanged twin of its size is drawn. Its line is right; its category is not yet.)
+    assert set(by_line) == {line_of(ICON, '<rect x="10"'), line_of(ICON, "<circle"),
+                            line_of(ICON, 'x="40" y="120"')}
+    assert by_line[line_of(ICON, "<circle")] == "style_error"
+    assert by_line[line_of(ICON, 'x="40" y="120"')] == "shape_error"

@@ -101,7 +101,14 @@ def _show(path: Path, relative_to: Path | None) -> str:
     return str(path)
 
 
+NEAR_SIZE = 0.1  # relative size change of an icon's reference that a crop explains
 RESHAPED_FINDINGS = 4  # more, drawn at the reference's size: not only the size changed there
+
+
+def _canvas_only(critique: Critique) -> bool:
+    """The verdict is the canvas's size alone (no element named)."""
+    return len(critique.discrepancies) == 1 and critique.discrepancies[0].anchor is None and (
+        critique.discrepancies[0].fix or {}).get("kind") == "size"
 
 
 def _whole_tenths(px: int, dpi: float) -> bool:
@@ -410,7 +417,15 @@ class Checker:
         if not again.ok:
             return render, critique
         second = self._judge(critic, ref, again)
-        if score(second) <= score(critique):
+        # An icon judged whole only by its canvas's size (too much differed to align it) that,
+        # drawn at the size of a reference a few px smaller or larger (a crop's), lands on its
+        # canvas and names a few changes: those are the verdict (an icon is exported at any
+        # size; its size alone is not a change). Redrawn much smaller, a small icon's
+        # resampling would name changes of its own.
+        named = (source.kind == "svg" and abs(s - 1) <= NEAR_SIZE and _canvas_only(critique)
+                 and again.size == ref.image.size
+                 and 0 < len(second.discrepancies) <= RESHAPED_FINDINGS)
+        if named or score(second) <= score(critique):
             self._scales[key] = (stamp, scale * s)
             best_render, best = again, second
         else:

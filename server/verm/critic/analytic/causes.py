@@ -71,10 +71,22 @@ def group_causes(findings: list[Finding], found: list[Discrepancy], domain: str,
     elif domain in ("html", "table"):
         roots = _fold_layout(items, domain)
     else:
-        roots = items
+        roots = _fold_marked(items)
     roots = _fold_orphans(roots)
     roots = _one_per_line(roots, totals or {})
     return [_emit(r) for r in roots]
+
+
+def _fold_marked(items: list[Item]) -> list[Item]:
+    """Icons: what an analysis marked as another change's consequence (a shape's rim over a
+    copy drawn under it) joins the change whose box covers most of it."""
+    roots = [it for it in items if not it.finding.consequence]
+    if not roots:
+        return items
+    for it in items:
+        if it.finding.consequence:
+            max(roots, key=lambda r: _overlap(r.finding.box, it.finding.box)).related.append(it)
+    return roots
 
 
 def _rescaled(items: list[Item], renamed: set[int]) -> set[str]:

@@ -50,6 +50,9 @@ JOIN = 8.0  # px between patches of one colour that are one shape (a line drawn 
 MOVED_SHARE = 0.3  # of a same-coloured element's box that differs: it moved away from here
 SAME_SIZE = 0.1  # relative size difference of a series' members (plus 2 px)
 NEW_SHARE = 0.3  # of a copy's box its finding covers (new ink, not a nudged rim)
+MIN_COPY = 64  # px² of box under which a nudged speck is not told from a copy
+SHRUNK = 0.4  # of the lost shape's width and height a shape drawn smaller keeps at least
+RIM_SHARE = 0.05  # of an element's box its rim's recoloured pixels cover at most
 MAX_GAP = 3  # lines a missing element's range spans at most
 
 
@@ -67,7 +70,22 @@ def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) ->
         color = members[0][1]
         box = union([m[0].box for m in members])
         under = _under(elements, box)
-        if not _shows_through(cmp, members, under) or _own_change(cmp, elements, box, color):
+        if not _shows_through(cmp, members, under):
+            continue
+        shrunk = next((p for p in elements if p.color is not None
+                       and color_distance(p.color, color) <= SAME_COLOR
+                       and inside(p.tight, box, 0.8) and _shrunk_within(cmp, p, box, color)),
+                      None)
+        if shrunk is not None:
+            # Its own shape drawn smaller in the middle of it: a geometry change of that one.
+            for region, _ in members:
+                explained[region.ys, region.xs] = True
+            out.append(Finding("resized", shrunk.anchor, None, shrunk.tight, box,
+                               sum(region.pixels for region, _ in members),
+                               ref_color=color, render_color=color,
+                               evidence=[m[0].box for m in members]))
+            continue
+        if _own_change(cmp, elements, box, color):
             continue
         spot = _written_at(elements, placed, box, color, under)
         if spot is None:
@@ -177,6 +195,20 @@ def _own_change(cmp: Comparison, elements: list[Placed], box: Box, color: Color)
         if np.count_nonzero(cmp.diff[y0:y1, x0:x1]) >= MOVED_SHARE * max(1, p.area):
             return True
     return False
+
+
+def _shrunk_within(cmp: Comparison, p: Placed, box: Box, color: Color) -> bool:
+    """``p`` is the patch's shape drawn smaller: centred in it, and shown in its colour over
+    most of its own box in the render (not a shape the patch used to cover)."""
+    px, py = (p.tight[0] + p.tight[2]) / 2, (p.tight[1] + p.tight[3]) / 2
+    bx, by = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w, h = p.tight[2] - p.tight[0], p.tight[3] - p.tight[1]
+    if (max(abs(px - bx), abs(py - by)) > NEAR or w * h < MIN_COPY
+            or w < SHRUNK * (box[2] - box[0]) or h < SHRUNK * (box[3] - box[1])):
+        return False  # off centre, or a speck in the middle of a larger shape
+    x0, y0, x1, y1 = (round(v) for v in p.tight)
+    own = near_color(cmp.render[y0:y1, x0:x1], color, SAME_COLOR / 2)
+    return own.size > 0 and float(own.mean()) >= FLAT_SHARE * np.pi / 4
 
 
 def _written_at(elements: list[Placed], placed: list[Placed], box: Box, color: Color,
@@ -304,8 +336,9 @@ def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
                 or f.nature not in ("moved", "resized", "changed", "recolor")):
             continue
         own = next((p for p in placed if p.anchor is a), None)
-        if own is None or own.color is None or f.pixels < NEW_SHARE * own.area:
-            continue  # a copy is new ink over most of its box, not a rim
+        if (own is None or own.color is None or area(own.tight) < MIN_COPY
+                or f.pixels < NEW_SHARE * area(own.tight)):
+            continue  # a copy is new ink over most of its box, not a rim (nor a speck)
         for twin in placed:
             if (twin is own or twin.anchor.container or id(twin.anchor) in changed
                     or twin.color is None
@@ -315,8 +348,23 @@ def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
             if overlaps(grow(twin.tight, NEAR), own.tight) or (
                     f.ref_box is not None and inside(f.ref_box, grow(twin.tight, NEAR), 0.8)):
                 f.nature, f.render_box, f.ref_box = "extra", own.tight, None
+                _rims_over(findings, f, placed)
                 break
     return findings
+
+
+def _rims_over(findings: list[Finding], copy: Finding, placed: list[Placed]) -> None:
+    """An element drawn over the copy keeps its colour but for its anti-aliased rim, which
+    now blends with the copy's: that rim is the copy's consequence, not a recolour."""
+    assert copy.render_box is not None
+    for g in findings:
+        a = g.anchor
+        if g is copy or a is None or g.nature != "recolor" or g.consequence:
+            continue
+        own = next((p for p in placed if p.anchor is a), None)
+        if (own is not None and inside(g.box, grow(copy.render_box, 1), 0.9)
+                and g.pixels <= RIM_SHARE * max(1.0, area(own.tight))):
+            g.consequence = True
 
 
 def _same_size(a: Box, b: Box) -> bool:
