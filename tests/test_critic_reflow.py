@@ -204,3 +204,21 @@ def test_a_removed_element_is_pointed_at_where_its_code_was(checker: Checker, tm
     assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
         ("structure_error", gap, 3)]
     assert found[0].range is not None and found[0].range.end.line <= gap + 1
+
+
+def test_columns_swapped_under_the_same_delimiter_row_are_one_cause(checker: Checker,
+                                                                    tmp_path: Path) -> None:
+    """The schedule's centred 'Week' column of digits and its 'Primary' column of names swap
+    places, the delimiter row kept: the names are centred now, the digits left-aligned, so no
+    one shift matches, and single digits match anywhere. The names (and the 'Week' header)
+    were, in the reference, where the other column is drawn now: the swap, on the header row;
+    the new alignments come with the places (the delimiter row did not change)."""
+    lines = SCHEDULE.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|") and not line.startswith("|:"):
+            cells = line.strip("|").split("|")
+            cells[0], cells[1] = cells[1], cells[0]
+            lines[i] = "|" + "|".join(cells) + "|"
+    edited = "\n".join(lines) + "\n"
+    assert judged(checker, tmp_path, SCHEDULE, edited, "t.md") == [
+        ("layout_error", line_of(SCHEDULE, "| Week |"), 3)]

@@ -69,6 +69,7 @@ class Finding:
     note: str | None = None  # what else the sidecar says about the change ("y-axis now …")
     line: int | None = None  # the source line to blame when not the anchor's (limits set)
     lines: tuple[int, int] | None = None  # first and last line, where no element is (deleted)
+    columns: tuple[int, int] | None = None  # columns-moved: the two columns in another order
 
     @property
     def role(self) -> str:

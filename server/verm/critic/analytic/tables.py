@@ -188,7 +188,43 @@ def swapped_columns(findings: list[Finding], render: list[Anchor], cmp: Comparis
         swap = _swap(out, grids.get(table), table, left, left + 1, len(moved) + len(right), cmp)
         if swap is not None:
             out.append(swap)
+    if not any(f.nature == "columns-moved" for f in out):
+        out += _swapped_into(out, grids, cmp)
     return out
+
+
+def _swapped_into(findings: list[Finding], grids: dict[str, Grid], cmp: Comparison
+                  ) -> list[Finding]:
+    """Columns of unequal width or alignment in another order: no one shift, but the moved
+    words of one column were, in the reference, inside the other's place in the render (two
+    cells at least), and some of the other's — its header, say — inside the first's. (A
+    column pushed over by a wider neighbour lands in that neighbour's place too, but the
+    neighbour's words stay where they were.)"""
+    spans: dict[tuple[str, int], tuple[float, float]] = {}
+    for table, grid in grids.items():
+        for row in grid.values():
+            for col, a in row.items():
+                x0, _, x1, _ = cmp.frame.from_render(a.box)
+                lo, hi = spans.get((table, col), (x0, x1))
+                spans[(table, col)] = (min(lo, x0), max(hi, x1))
+    votes: dict[tuple[str, int, int], int] = defaultdict(int)
+    for f in findings:
+        a = f.anchor
+        if (f.nature != "moved" or a is None or not isinstance(a.props.get("cell"), dict)
+                or f.ref_box is None or f.render_box is None or "/" not in a.key
+                or abs(f.ref_box[1] - f.render_box[1]) > 1.5):
+            continue
+        table, col = _column_key(f)
+        middle = (f.ref_box[0] + f.ref_box[2]) / 2
+        for (t, other), (lo, hi) in spans.items():
+            if t == table and other != col and lo <= middle <= hi:
+                votes[(table, col, other)] += 1
+    for (table, col, other), n in sorted(votes.items(), key=lambda kv: -kv[1]):
+        if n >= 2 and votes.get((table, other, col), 0) >= 1:
+            swap = _swap(findings, grids.get(table), table, min(col, other), max(col, other),
+                         n + votes[(table, other, col)], cmp)
+            return [swap] if swap is not None else []
+    return []
 
 
 SWAP_WORDS = 0.6  # similarity of two cells' words that makes them the same words, OCR aside
@@ -243,7 +279,7 @@ def _swap(findings: list[Finding], grid: Grid | None, table: str, left: int, rig
     names = [_text(header.get(c)) or f"column {c + 1}" for c in (left, right)]
     return Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None, pixels,
                    note=(f"columns '{names[0]}' and '{names[1]}' are in another order than "
-                         "in the reference"))
+                         "in the reference"), columns=(left, right))
 
 
 def words_in_place(findings: list[Finding], cmp: Comparison) -> None:
@@ -396,7 +432,14 @@ def realigned_columns(findings: list[Finding], render: list[Anchor],
             by_column[(a.key.split("/", 1)[0], int(cell.get("column", 0)))].append(f)
     out = list(findings)
     grids = _grids(render)
+    # Columns in another order keep the delimiter row's alignments by place: a column moved
+    # into a centred place is centred, its consequence, not a realignment.
+    swapped = {(f.anchor.key.split("/", 1)[0], c) for f in findings
+               if f.nature == "columns-moved" and f.anchor is not None and f.columns
+               for c in f.columns}
     for (table, column), members in by_column.items():
+        if (table, column) in swapped:
+            continue
         shifts = [f.render_box[0] - f.ref_box[0] for f in members]  # type: ignore[index]
         alike = max(shifts) - min(shifts) <= 2
         if len(members) < 2 or (alike and not all(id(f) in (in_place or ()) for f in members)):
