@@ -222,3 +222,14 @@ def test_columns_swapped_under_the_same_delimiter_row_are_one_cause(checker: Che
     edited = "\n".join(lines) + "\n"
     assert judged(checker, tmp_path, SCHEDULE, edited, "t.md") == [
         ("layout_error", line_of(SCHEDULE, "| Week |"), 3)]
+
+
+def test_a_row_repeated_is_one_added_row_on_the_copy(checker: Checker, tmp_path: Path) -> None:
+    """Every row after the copy (and the list under the table) sits one row lower: the rows
+    below only moved, and the last one's words are unread digits where the reference has
+    none. The render draws two rows alike in a row: the later one was added."""
+    stock = (ROOT / "tests" / "fixtures" / "table" / "stock.md").read_text()
+    row = "| Pears \\| quinces | 12 | |\n"
+    edited = stock.replace(row, row + row)
+    assert judged(checker, tmp_path, stock, edited, "t.md") == [
+        ("layout_error", line_of(stock, "| Pears") + 1, 2)]

@@ -46,6 +46,7 @@ from verm.critic.analytic.sidecar import compare_elements
 from verm.critic.analytic.subplots import relaid_plots
 from verm.critic.analytic.tables import (
     realigned_columns,
+    repeated_rows,
     short_rows,
     sideways_in_cells,
     swapped_by_words,
@@ -112,6 +113,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = swapped_columns(findings, ctx.render_anchors, cmp)
         findings = realigned_columns(findings, ctx.render_anchors, in_place,
                                      exact=not cmp.lossy and frame.scale == 1.0)
+        findings = repeated_rows(findings, ctx.render_anchors, cmp)
     if ctx.domain == "html" and ctx.ref_anchors is None:
         words_in_place(findings, cmp)
         sideways_in_cells(findings, cmp, ctx.render_anchors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from itertools import pairwise
 
 import numpy as np
 
@@ -280,6 +281,36 @@ def _swap(findings: list[Finding], grid: Grid | None, table: str, left: int, rig
     return Finding("columns-moved", head, None, cmp.frame.from_render(head.box), None, pixels,
                    note=(f"columns '{names[0]}' and '{names[1]}' are in another order than "
                          "in the reference"), columns=(left, right))
+
+
+def repeated_rows(findings: list[Finding], render: list[Anchor], cmp: Comparison
+                  ) -> list[Finding]:
+    """Without a sidecar: a row the render draws twice in a row, with the rows after it (or
+    what follows the table) moved down by one row's height, was added — one cause on the
+    copy (the later of the two), every later row's change its consequence."""
+    out = list(findings)
+    for grid in _grids(render).values():
+        rows = sorted(grid)
+        texts = {r: tuple(_text(grid[r].get(c)) for c in sorted(grid[r])) for r in rows}
+        for r0, r1 in pairwise(rows):
+            if r0 == min(rows) or texts[r0] != texts[r1] or not any(texts[r1]):
+                continue
+            first = grid[r1][min(grid[r1])]
+            top = cmp.frame.from_render(first.box)
+            height = top[3] - top[1]
+            below = [f for f in out if f.render_box is not None and f.render_box[1] >= top[1] - 1
+                     and f.nature not in ("rows-extra", "columns-moved")]
+            if not any(f.nature == "moved" and f.ref_box is not None and f.render_box is not None
+                       and abs(f.render_box[1] - f.ref_box[1] - height) <= 2 for f in below):
+                continue
+            for f in below:
+                f.consequence = True
+            out.append(Finding("rows-extra", first, None, top, None,
+                               sum(f.pixels for f in below),
+                               note=f"row {r1} repeats the row above it: "
+                                    f"'{' | '.join(texts[r1])}'"))
+            return out
+    return out
 
 
 def words_in_place(findings: list[Finding], cmp: Comparison) -> None:
