@@ -407,3 +407,19 @@ def test_a_faint_grid_deleted_shows_through_jpeg(checker: Checker, tmp_path: Pat
     edited = FAINT_GRID.replace('ax.grid(axis="y", alpha=0.3)\n', "")
     assert judged(checker, tmp_path, "grid.py", FAINT_GRID, "jpeg", edited) == [
         ("style_error", 4, 1)]
+
+
+TWIN = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures" / "quality" / "charts"
+        / "twin_axis.py").read_text()
+
+
+def test_translucent_bars_recoloured_to_another_hue_show_through_jpeg(checker: Checker,
+                                                                       tmp_path: Path) -> None:
+    """Light blue bars (alpha 0.4) turned light green keep their luma: read as JPEG's chroma
+    smear they vanished. A smear dilutes a colour toward the white ground, it does not turn
+    its hue by 84°. The legend entry and spine drawn over the bars show the same change
+    through them: the bars' consequence."""
+    edited = TWIN.replace('color="#1f77b4", alpha=0.4', 'color="#2ca02c", alpha=0.4')
+    line = next(i for i, t in enumerate(TWIN.splitlines()) if "rain.bar(" in t)
+    assert judged(checker, tmp_path, "twin.py", TWIN, "jpeg", edited) == [
+        ("style_error", line, 1)]

@@ -14,7 +14,12 @@ import re
 import numpy as np
 
 from verm.critic.analytic.bars import turned_bars
-from verm.critic.analytic.blame import blame_pixels, chroma_smear, stroke_weight
+from verm.critic.analytic.blame import (
+    blame_pixels,
+    borrowed_colours,
+    chroma_smear,
+    stroke_weight,
+)
 from verm.critic.analytic.causes import group_causes
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.declarations import declare_layout, scaled_texts
@@ -93,6 +98,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
             pixel_findings = [f for f in pixel_findings if not stroke_weight(f)]
         if cmp.lossy:
             pixel_findings = [f for f in pixel_findings if not chroma_smear(f)]
+        if ctx.domain == "chart" and pixels_only:
+            borrowed_colours(pixel_findings)
         findings += pixel_findings
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)

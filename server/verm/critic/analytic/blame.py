@@ -601,6 +601,10 @@ def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Bo
             float(y0 + rows[-1] + 1))
 
 
+SMEAR_TINT = 12.0  # chroma (Cb, Cr distance from grey) of a colour clearly tinted
+SMEAR_TURN = 60.0  # degrees of hue (in the Cb-Cr plane) a smear does not turn a colour by
+
+
 def chroma_smear(f: Finding) -> bool:
     """A thin line or text "recoloured" with the same luma: JPEG keeps a thin stroke's
     brightness but smears its colour into the background (a red line turns brownish), so on a
@@ -613,7 +617,24 @@ def chroma_smear(f: Finding) -> bool:
     thin = (texty(f.anchor) or f.anchor.role in ("spine", "grid", "line", "text", "collection")
             or min(box[2] - box[0], box[3] - box[1]) <= SMEAR_SIDE or f.pixels <= SMEAR_PIXELS
             or edge or f.pixels <= SMEAR_SPARSE * max(1.0, _area(f.box)))
-    return thin and abs(_luma(f.ref_color) - _luma(f.render_color)) <= SMEAR_LUMA
+    return (thin and abs(_luma(f.ref_color) - _luma(f.render_color)) <= SMEAR_LUMA
+            and not _other_hue(f.ref_color, f.render_color))
+
+
+def _other_hue(a: Color, b: Color) -> bool:
+    """Both colours clearly tinted, in directions more than SMEAR_TURN apart (light blue and
+    light green): a smear dilutes a colour toward the white ground, keeping its hue."""
+    ca, cb = _chroma(a), _chroma(b)
+    na, nb = float(np.hypot(*ca)), float(np.hypot(*cb))
+    if min(na, nb) < SMEAR_TINT:
+        return False
+    return (ca[0] * cb[0] + ca[1] * cb[1]) / (na * nb) < np.cos(np.radians(SMEAR_TURN))
+
+
+def _chroma(c: Color) -> tuple[float, float]:
+    """(Cb, Cr) about grey (JPEG's YCbCr)."""
+    r, g, b = (float(v) for v in c[:3])
+    return (-0.1687 * r - 0.3313 * g + 0.5 * b, 0.5 * r - 0.4187 * g - 0.0813 * b)
 
 
 def _area(b: Box) -> float:
@@ -622,6 +643,36 @@ def _area(b: Box) -> float:
 
 def _luma(c: Color) -> float:
     return 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+
+
+def borrowed_colours(findings: list[Finding]) -> None:
+    """Elements "recoloured" alike (the same reference and render colours): the one whose own
+    colour is nearest that change owns it (bars drawn translucent too); the others, far from
+    it (a legend entry or spine over the bars), show it through: its consequences."""
+    changes = [f for f in findings if f.nature == "recolor" and f.anchor is not None
+               and f.render_color is not None and f.ref_color is not None]
+    for f in changes:
+        alike = [g for g in changes if _same_change(f, g)]
+        if len(alike) < 2:
+            continue
+        owner = min(alike, key=lambda g: (_own_distance(g), -g.pixels))
+        for g in alike:
+            if (g is not owner and g.anchor is not None and owner.anchor is not None
+                    and g.anchor.role != owner.anchor.role
+                    and _own_distance(g) > _own_distance(owner) + SAME_COLOR):
+                g.consequence = True
+
+
+def _same_change(f: Finding, g: Finding) -> bool:
+    assert f.ref_color and f.render_color and g.ref_color and g.render_color
+    return (color_distance(f.ref_color, g.ref_color) <= SAME_COLOR / 2
+            and color_distance(f.render_color, g.render_color) <= SAME_COLOR / 2)
+
+
+def _own_distance(f: Finding) -> float:
+    """How far the element's own colour is from the colour the render shows it in."""
+    own = parse_hex(f.anchor.color) if f.anchor is not None else None
+    return color_distance(own, f.render_color) if own and f.render_color else 1e9
 
 
 def stroke_weight(f: Finding) -> bool:
