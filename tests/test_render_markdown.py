@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from verm.render.markdown import MARGIN, MarkdownRenderer, cell_spans
 from verm.source import Source
 from verm.types import Anchor, Render
 
+ROOT = Path(__file__).resolve().parent.parent
 STOCK = Path(__file__).parent / "fixtures" / "table" / "stock.md"
 OPTIONS = RenderOptions(viewport=(800, 600), timeout_s=10.0)
 
@@ -141,6 +143,27 @@ def test_two_renders_are_pixel_identical(table_renderer: MarkdownRenderer, stock
     assert stock.image is not None and again.image is not None
     assert ImageChops.difference(stock.image, again.image).getbbox() is None
     assert [a.to_json() for a in again.anchors] == [a.to_json() for a in stock.anchors]
+
+
+def test_the_first_hidpi_capture_equals_the_later_ones(tmp_path: Path) -> None:
+    """A fresh page at device scale 2 drew its first capture's text a device pixel higher than
+    every later one: a HiDPI reference then differed by when it was taken (every cell a
+    "changed text" on a warm server). Each capture at 2×, first included, is the same."""
+    browser = Browser()  # its own: the first page at 2× is this test's
+    try:
+        renderer = MarkdownRenderer(browser)
+        hidpi = replace(OPTIONS, scale=2.0)
+        source = Source.load(ROOT / "benchmarks" / "fixtures" / "bench_table.md")
+        shots = [renderer.render(source, hidpi) for _ in range(3)]
+    finally:
+        browser.close()
+    assert all(r.ok and r.image is not None for r in shots)
+    first = shots[0].image
+    assert first is not None and first.size == (444, 940)
+    for later in shots[1:]:
+        assert later.image is not None
+        assert ImageChops.difference(first.convert("RGB"), later.image.convert("RGB")).getbbox() \
+            is None
 
 
 def test_empty_markdown_renders_blank(table_renderer: MarkdownRenderer, tmp_path: Path) -> None:

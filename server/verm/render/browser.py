@@ -274,6 +274,7 @@ class _Slot:
         self.viewport = viewport
         self.site: Site | None = None
         self.navigations = 0
+        self.drawn = False  # a job has drawn on this page
         self.console: list[str] = []
         self.crashed = False
         context = self.page.context
@@ -611,8 +612,15 @@ class Browser:
         serial = self._arm(job.timeout_s, job.memory_mb)
         lease = Lease(slot, time.monotonic() + job.timeout_s, job.reported_s or job.timeout_s)
         try:
+            if slot.scale != 1.0 and not slot.drawn:
+                # A fresh page at another device scale draws its first capture's text a
+                # device pixel off from every later one (a HiDPI reference would then differ
+                # by when it was taken): it is drawn once, unseen, first.
+                slot.prepare(job.site, job.viewport)
+                job.fn(lease)
             slot.prepare(job.site, job.viewport)
             result = job.fn(lease)
+            slot.drawn = True
         except Exception as exc:
             error = self._classify(exc, lease, serial)
             self._discard(slot)
