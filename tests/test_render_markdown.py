@@ -146,15 +146,20 @@ def test_two_renders_are_pixel_identical(table_renderer: MarkdownRenderer, stock
 
 
 def test_the_first_hidpi_capture_equals_the_later_ones(tmp_path: Path) -> None:
-    """A fresh page at device scale 2 drew its first capture's text a device pixel higher than
-    every later one: a HiDPI reference then differed by when it was taken (every cell a
-    "changed text" on a warm server). Each capture at 2×, first included, is the same."""
+    """A page at device scale 2 drew its first capture — when fresh, or after another site
+    resized its viewport — with text a device pixel higher than every later one: a HiDPI
+    reference then differed by when it was taken and after what (every cell a "changed
+    text" on a warm server). Each capture at 2× is the same, the first and the one after a
+    page of another viewport included."""
     browser = Browser()  # its own: the first page at 2× is this test's
     try:
         renderer = MarkdownRenderer(browser)
         hidpi = replace(OPTIONS, scale=2.0)
         source = Source.load(ROOT / "benchmarks" / "fixtures" / "bench_table.md")
-        shots = [renderer.render(source, hidpi) for _ in range(3)]
+        shots = [renderer.render(source, hidpi), renderer.render(source, hidpi)]
+        page = Source.load(ROOT / "tests" / "fixtures" / "e2e" / "page.html")  # 480×320
+        assert HtmlRenderer(browser).render(page, replace(hidpi, viewport=(480, 320))).ok
+        shots.append(renderer.render(source, hidpi))
     finally:
         browser.close()
     assert all(r.ok and r.image is not None for r in shots)

@@ -612,10 +612,11 @@ class Browser:
         serial = self._arm(job.timeout_s, job.memory_mb)
         lease = Lease(slot, time.monotonic() + job.timeout_s, job.reported_s or job.timeout_s)
         try:
-            if slot.scale != 1.0 and not slot.drawn:
-                # A fresh page at another device scale draws its first capture's text a
-                # device pixel off from every later one (a HiDPI reference would then differ
-                # by when it was taken): it is drawn once, unseen, first.
+            if slot.scale != 1.0 and (not slot.drawn or slot.viewport != job.viewport):
+                # A page at another device scale draws its first capture after it opens, or
+                # after its viewport is resized for another site, with text a device pixel off
+                # from every later one (a HiDPI reference would then differ by when it was
+                # taken, and after what): it is drawn once, unseen, first.
                 slot.prepare(job.site, job.viewport)
                 job.fn(lease)
             slot.prepare(job.site, job.viewport)
