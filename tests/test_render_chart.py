@@ -252,6 +252,39 @@ def test_show_does_not_block_and_savefig_writes_nothing(renderer: ChartRenderer,
     assert result.size == (200, 150)  # savefig(dpi=50) is honoured; the closed figure captured
 
 
+BLOCKS = """import matplotlib.pyplot as plt
+
+fig, (ax1, ax2) = plt.subplots(2, 1)
+ax1.plot([1, 2, 3], [3, 1, 2], "o-")
+ax2.plot([1, 2, 3], [1, 2, 3], ".-")
+plt.show()
+
+plt.subplot(2, 1, 1)
+plt.plot([1, 2, 3], [3, 1, 2], "o-")
+plt.subplot(2, 1, 2)
+plt.plot([1, 2, 3], [1, 2, 3], ".-")
+plt.show()
+"""
+
+
+def test_each_block_ending_in_show_draws_a_figure_of_its_own(renderer: ChartRenderer,
+                                                              tmp_path: Path) -> None:
+    """matplotlib's gallery scripts plot in blocks, each ending in `plt.show()`: a window
+    closes its figures, so the second block's `plt.subplot` starts a new figure. Kept open,
+    it drew into the first figure's axes: each axes held both blocks' lines, blamed on lines
+    of both (an edit of the first block showed on the second's line)."""
+    src = tmp_path / "blocks.py"
+    src.write_text(BLOCKS)
+    result = renderer.render(Source.load(src), RenderOptions(timeout_s=10))
+    assert result.ok, result.failure
+    assert result.meta["figures"] == 2
+    lines = sorted((a.key, line(a)) for a in result.anchors if a.role == "line")
+    assert lines == [("ax0/line0", 8), ("ax1/line0", 10)]  # the last figure's, its lines
+    # Closing restores the dpi a figure was made at: drawn for a HiDPI screen, its scaled one.
+    hidpi = renderer.render(Source.load(src), RenderOptions(timeout_s=10, scale=2.0))
+    assert hidpi.ok and hidpi.size == (2 * result.size[0], 2 * result.size[1])
+
+
 def test_draws_and_layout_inside_the_script_take_no_blame(renderer: ChartRenderer) -> None:
     result = render(renderer, "drawn_early.py")
     assert result.ok, result.failure

@@ -196,6 +196,8 @@ def _install(tracker: _Tracker, scale: float = 1.0,
         figure_init(self, *args, **kwargs)
         if scale != 1.0:
             set_dpi(self, self.dpi * scale, False)
+            # Closing a figure (`plt.show()` does) restores the dpi it was made at: its scaled one.
+            self._original_dpi = self.dpi
         if inches is not None:
             set_size(self, *inches, forward=False)
 
@@ -278,6 +280,24 @@ def _install(tracker: _Tracker, scale: float = 1.0,
     def no_op(*args: Any, **kwargs: Any) -> None:
         return None
 
+    pyplot_savefig = plt.savefig
+    shown: list[Figure] = []
+
+    def show(*args: Any, **kwargs: Any) -> None:
+        """As a window would, without blocking: the figures shown are closed when it returns,
+        so what the script plots next starts a figure of its own (a gallery script's blocks,
+        each ending in `plt.show()`), not more lines on the one shown. They are still the
+        tracker's to draw."""
+        shown.extend(plt.figure(n) for n in plt.get_fignums())
+        plt.close("all")
+
+    def savefig_shown(*args: Any, **kwargs: Any) -> Any:
+        """`plt.savefig` right after `plt.show()` saves, run headless, the figure just shown
+        (not a new blank one): its settings are that figure's."""
+        if not plt.get_fignums() and shown:
+            return shown[-1].savefig(*args, **kwargs)
+        return pyplot_savefig(*args, **kwargs)
+
     get_layout = Text._get_layout
 
     def remember_layout(self: Text, renderer: Any) -> Any:
@@ -342,7 +362,8 @@ def _install(tracker: _Tracker, scale: float = 1.0,
     Figure.tight_layout = quietly(Figure.tight_layout)  # type: ignore[method-assign]
     FigureCanvasAgg.draw = quietly(FigureCanvasAgg.draw)  # type: ignore[method-assign]
     Figure.show = no_op  # type: ignore[method-assign]
-    plt.show = no_op
+    plt.show = show
+    plt.savefig = savefig_shown
     plt.pause = no_op
     # pyplot.savefig, plt.draw and interactive mode ask for draw_idle, a full draw on Agg: the
     # one draw that counts is the capture's. An explicit `fig.canvas.draw()` still works.
