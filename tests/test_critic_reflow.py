@@ -13,6 +13,7 @@ render saved as a PNG with no ``<ref>.anchors.json`` beside it, judged by ``Chec
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,3 +234,29 @@ def test_a_row_repeated_is_one_added_row_on_the_copy(checker: Checker, tmp_path:
     edited = stock.replace(row, row + row)
     assert judged(checker, tmp_path, stock, edited, "t.md") == [
         ("layout_error", line_of(stock, "| Pears") + 1, 2)]
+
+
+def test_a_heading_drawn_smaller_is_its_font_size_not_a_margin(checker: Checker,
+                                                               tmp_path: Path) -> None:
+    """The first heading shrunk (and its em margins with it): everything below moved up by one
+    offset, which the registration takes for a page margin, and the heading no longer matches
+    anything. Judged in place, the same words are drawn 2.2× as large in the reference: the
+    heading's font size, with what it pulled up folded in."""
+    edited = ORDERS.replace("font-size: 22px", "font-size: 10px")
+    assert judged(checker, tmp_path, ORDERS, edited) == [
+        ("style_error", line_of(ORDERS, "h1 {"), 1)]
+
+
+def test_a_first_heading_drawn_smaller_is_its_font_size_not_a_page_margin(
+        checker: Checker, tmp_path: Path) -> None:
+    """The report's heading comes first: drawn smaller, the whole content starts higher, so
+    the registration finds one offset for all of it — what a changed page margin does (a
+    layout error, and the heading "new"). Judged in place as well, the heading drawn 2.6× as
+    small explains everything with one finding: the better verdict."""
+    fixtures = ROOT / "tests" / "fixtures" / "html"
+    for name in ("style.css", "dot.svg"):
+        shutil.copy(fixtures / name, tmp_path / name)
+    report = (fixtures / "report.html").read_text()
+    edited = report.replace("font-size: 26px", "font-size: 10px")
+    assert judged(checker, tmp_path, report, edited) == [
+        ("style_error", line_of(report, "font-size: 26px"), 1)]

@@ -84,6 +84,9 @@ class AnalyticCritic:
                 canvas_changed=canvas is not None,
             )
             found += attribute(cmp, ctx)
+            if shifted is not None and domain == "html":
+                cmp, found = _in_place_if_better(reference, render, reg, cmp, ctx, found,
+                                                 self.tolerance)
         t3 = time.perf_counter()
         meta = {
             "registration": reg.meta(),
@@ -100,6 +103,30 @@ class AnalyticCritic:
         }
         return Critique(rendered=True, discrepancies=found, critic=self.name,
                         elapsed_ms=_ms(t0), meta=meta)
+
+
+def _in_place_if_better(reference: Reference, render: Render, reg: Registration,
+                        cmp: Comparison, ctx: Context, found: list[Discrepancy],
+                        tolerance: int | None) -> tuple[Comparison, list[Discrepancy]]:
+    """A page whose content all moved by one offset reads as a margin changed; but a first
+    heading drawn at another font size moves everything below it by such an offset (its em
+    margins too), and it alone is the cause. Judged in place, a scaled heading is one finding
+    with what it pushed folded in, while a real margin change leaves everything differing:
+    the in-place verdict is kept when it names a text's font size and weighs less (total
+    severity, then findings)."""
+    in_place = replace(reg, dx=0.0, dy=0.0, method="same-canvas")
+    cmp2 = compare(reference.image, render.image, in_place, tolerance=tolerance)
+    if not cmp2.regions:
+        return cmp, found
+    found2 = attribute(cmp2, ctx)
+    scaled = any((d.fix or {}).get("property") in ("font-size", "font") for d in found2)
+    if scaled and _score(found2) < _score(found):
+        return cmp2, found2
+    return cmp, found
+
+
+def _score(found: list[Discrepancy]) -> tuple[int, int]:
+    return sum(d.severity for d in found), len(found)
 
 
 def _ms(t0: float) -> float:

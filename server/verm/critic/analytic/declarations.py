@@ -32,6 +32,7 @@ SCALED = 0.12  # relative change of a text's ink height that is a new font size
 SAME_SHAPE = 0.12  # width and height ratios this close: the same words drawn at another size
 LINE = 0.8  # share of a region's height (width) a border's column (row) of ink spans
 REACH = 40  # px: the least offset sought for what lies below a change
+MARGIN_REACH = 16  # px a scaled text's first line may sit off its old top (its em margins)
 _PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")
 
 
@@ -85,18 +86,20 @@ def scaled_texts(findings: list[Finding], cmp: Comparison) -> None:
     """Texts the reference draws at another size (before OCR: they need no reading), from
     the top: what a grown text pushed down is its consequence, not another text to test."""
     for f in sorted(findings, key=lambda f: f.box[1]):
-        if f.nature == "text" and f.ref_text is None:
+        # A text drawn smaller no longer covers its old place: it reads as new ("extra").
+        if f.nature in ("text", "extra") and f.ref_text is None:
             _scaled_text(f, cmp)
             if f.nature == "restyle" and f.ref_box and f.render_box:
                 _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3])
 
 
 def _band(grey: np.ndarray, box: tuple[int, int, int, int], top: int, reach: int,
-          lead: int) -> Box | None:
+          lead: int, below: int | None = None) -> Box | None:
     """The line of ink starting at ``box``'s left edge (ink in its first ``lead`` columns) whose
-    top is within ``reach`` rows of ``top``: its rows (gaps of a row allowed: an i's dot) and,
-    from its left end, its run of ink (gaps under its own height allowed: the spaces between
-    words)."""
+    top is within ``reach`` rows above ``top`` or ``below`` (default ``reach``) under it: its
+    rows (gaps of a row allowed: an i's dot) and, from its left end, its run of ink (gaps under
+    its own height allowed: the spaces between words), then every row of that run (a
+    descender beyond the first letter's)."""
     x0, y0, x1, y1 = box
     crop = grey[y0:y1, x0:x1]
     if crop.size == 0:
@@ -109,7 +112,8 @@ def _band(grey: np.ndarray, box: tuple[int, int, int, int], top: int, reach: int
     # Rows of the line that starts at the region's left edge (the render's words' left end):
     # its first letter, whatever its size, has ink there.
     rows = np.flatnonzero(ink[:, :lead].any(axis=1))
-    start = next((int(r) for r in rows if abs(y0 + int(r) - top) <= reach), None)
+    lowest = reach if below is None else below
+    start = next((int(r) for r in rows if -reach <= y0 + int(r) - top <= lowest), None)
     if start is None:
         return None
     end = start
@@ -126,6 +130,17 @@ def _band(grey: np.ndarray, box: tuple[int, int, int, int], top: int, reach: int
         if c - right > height:
             break
         right = int(c)
+    # The whole line's rows, over its whole run: a descender ('y', a 'Q' tail) beyond the first
+    # letter's, so that two sizes of the same words measure alike.
+    rows = np.flatnonzero(ink[:, left:right + 1].any(axis=1))
+    for r in rows[rows < start][::-1]:
+        if start - r > 2:
+            break
+        start = int(r)
+    for r in rows[rows > end]:
+        if r - end > 2:
+            break
+        end = int(r)
     return (x0 + left, y0 + start, x0 + right + 1, y0 + end + 1)
 
 
@@ -146,15 +161,22 @@ def _scaled_text(f: Finding, cmp: Comparison) -> None:
     if w < 4 or h < 4:
         return
     height, width = grey.ref.shape
+    # Room below for the reference's line drawn up to three times as tall, and lower (a
+    # heading's em margins scale with its font).
     region = (max(0, ink[0] - 1), max(0, ink[1] - 2 * h), min(width, ink[2] + 2 * w),
-              min(height, ink[3] + 2 * h))
-    mine = _band(grey.render, (ink[0], ink[1], ink[2], ink[3]), ink[1], 1, h)
-    theirs = _band(grey.ref, region, ink[1], max(3, h // 2), h)
+              min(height, ink[3] + 3 * h + MARGIN_REACH))
+    # Its own rows with a text height above and below: cropped to the ink alone, a letter's
+    # upright stroke spans the crop and reads as a border.
+    mine = _band(grey.render, (ink[0], max(0, ink[1] - h), ink[2], min(height, ink[3] + h)),
+                 ink[1], 1, h)
+    # A heading drawn smaller sat lower in the reference (its larger em margin above it).
+    theirs = _band(grey.ref, region, ink[1], max(3, h // 2), h, max(3, h // 2, MARGIN_REACH))
     if mine is None or theirs is None:
         return
     hr = (theirs[3] - theirs[1]) / max(1, mine[3] - mine[1])
     wr = (theirs[2] - theirs[0]) / max(1, mine[2] - mine[0])
-    if abs(hr - 1) < SCALED or abs(wr / hr - 1) > SAME_SHAPE:
+    # A small text's height is a few px: one px off is a large share of it.
+    if abs(hr - 1) < SCALED or abs(wr / hr - 1) > SAME_SHAPE + 1 / max(1, mine[3] - mine[1]):
         return
     x0, y0, x1, y1 = f.render_box
     f.ref_box = (x0, y0, x1, y0 + (y1 - y0) * hr)  # its line's height scales with its font
