@@ -260,3 +260,22 @@ def test_a_first_heading_drawn_smaller_is_its_font_size_not_a_page_margin(
     edited = report.replace("font-size: 26px", "font-size: 10px")
     assert judged(checker, tmp_path, report, edited) == [
         ("style_error", line_of(report, "font-size: 26px"), 1)]
+
+
+@pytest.mark.parametrize(("name", "row"), [
+    ("tests/fixtures/e2e/stock.md", "| Plums  |  30 |  1.20 |\n"),
+    ("benchmarks/fixtures/quality/tables/team.md", "| Alice   | Engineer  | Berlin   |  2019 |\n"),
+], ids=["last-row", "first-row"])
+def test_a_row_taken_out_of_a_table_is_one_missing_row_where_it_was(
+        checker: Checker, tmp_path: Path, name: str, row: str) -> None:
+    """The rows after it moved up, leaving the table's last band empty in the render: one
+    missing row (layout, 3), not a recoloured border and cells that read differently. Its range
+    covers where the row's line was: after the last row, or before the row now in its place."""
+    text = (ROOT / name).read_text()
+    edited = text.replace(row, "")
+    assert edited != text
+    found = against_screenshot(checker, tmp_path, "t.md", text, edited)
+    at = text.splitlines().index(row.rstrip("\n"))
+    assert [(d.category, d.severity) for d in found] == [("layout_error", 3)]
+    rng = found[0].range
+    assert rng is not None and rng.start.line <= at <= rng.end.line

@@ -135,7 +135,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = label_shifts(findings, cmp)
     elif ctx.domain == "html" and ctx.ref_anchors is None:
         findings = declare_layout(findings, ctx.render_anchors, cmp)
-        missing_between(findings, placed)
+    if ctx.domain in ("html", "table") and ctx.ref_anchors is None:
+        missing_between(findings, placed, rows=ctx.domain == "table")
     out = group_causes(findings, [word(f, cmp, ctx) for f in findings], ctx.domain,
                        _totals(ctx))
     out.sort(key=lambda d: (-d.severity, d.location))

@@ -72,7 +72,7 @@ def group_causes(findings: list[Finding], found: list[Discrepancy], domain: str,
         roots = _fold_layout(items, domain)
     else:
         roots = _fold_marked(items)
-    roots = _fold_orphans(roots)
+    roots = _fold_orphans(roots, placed=domain in ("html", "table"))
     roots = _one_per_line(roots, totals or {})
     return [_emit(r) for r in roots]
 
@@ -331,11 +331,14 @@ def _orphan(it: Item) -> bool:
                          ("background", "recolor", "limits", "subplots"))
 
 
-def _fold_orphans(roots: list[Item]) -> list[Item]:
+def _fold_orphans(roots: list[Item], placed: bool = False) -> list[Item]:
     """Stray fragments go to the cause whose box they touch (else the nearest in their plot);
-    alone, they are one finding, not many."""
-    orphans = [it for it in roots if _orphan(it)]
-    causes = [it for it in roots if not _orphan(it)]
+    alone, they are one finding, not many. ``placed``: a page's or table's vanished element,
+    put where its code was (``gaps``), is a cause of its own, not a fragment."""
+    orphans = [it for it in roots if _orphan(it)
+               and not (placed and it.finding.lines is not None)]
+    lone = {id(it) for it in orphans}
+    causes = [it for it in roots if id(it) not in lone]
     if not orphans:
         return roots
     if not causes:
