@@ -335,8 +335,8 @@ def _fold_orphans(roots: list[Item], placed: bool = False) -> list[Item]:
     """Stray fragments go to the cause whose box they touch (else the nearest in their plot);
     alone, they are one finding, not many. ``placed``: a page's or table's vanished element,
     put where its code was (``gaps``), is a cause of its own, not a fragment."""
-    orphans = [it for it in roots if _orphan(it)
-               and not (placed and it.finding.lines is not None)]
+    orphans = [it for it in roots if _orphan(it) and not (
+        placed and it.d.anchor is None and it.finding.lines is not None)]
     lone = {id(it) for it in orphans}
     causes = [it for it in roots if id(it) not in lone]
     if not orphans:
