@@ -43,7 +43,7 @@ from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.inked import changed_under_marks
 from verm.critic.analytic.legends import missing_legends
 from verm.critic.analytic.linestyle import restyled_lines
-from verm.critic.analytic.moves import ink_box, legend_reflow, matcher_of, relocate
+from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
@@ -60,9 +60,9 @@ from verm.critic.analytic.tables import (
     words_in_place,
 )
 from verm.critic.analytic.wording import read_reference_text, word
-from verm.critic.analytic.wordmatch import moved_texts, same_words
+from verm.critic.analytic.wordmatch import moved_texts, words_kept
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
-from verm.types import Box, Discrepancy
+from verm.types import Discrepancy
 
 _ROW = re.compile(r"^(row \d+)\b")
 MERGED_ROLES = {
@@ -195,7 +195,8 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
         # Absent from the reference, none of its texts would be drawn there as they are.
         kept = any(q is not p and q.anchor.text and not q.anchor.container
                    and inside(q.tight, p.tight, 0.9)
-                   and (diff_in(cmp, q.box) == 0 or _words_kept(cmp, q.tight))
+                   and (diff_in(cmp, q.box) == 0
+                        or words_kept(cmp, tuple(round(v) for v in q.tight)))
                    for q in placed)
         if not kept and ink_b >= 20 and differing >= 0.6 * ink_b and all(
             f.nature in ("extra", "text", "changed") for f in children
@@ -205,15 +206,6 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
             findings = [f for f in findings if f not in children and f.anchor is not a]
             findings.append(merged)
     return findings
-
-
-def _words_kept(cmp: Comparison, box: Box) -> bool:
-    """The element's words are drawn where they were (its box changed around them: a table
-    cell its column widened)."""
-    matcher = matcher_of(cmp)
-    ink = ink_box(matcher.render, (round(box[0]), round(box[1]), round(box[2]), round(box[3])))
-    return ink is not None and same_words(matcher, ink, 0, 0,
-                                          cmp.lossy or cmp.frame.scale != 1.0)
 
 
 def _merge_lines(findings: list[Finding]) -> list[Finding]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import Color, Finding, Placed
+from verm.critic.analytic.findings import Color, Finding, Placed, grow, inside
 from verm.critic.analytic.pixels import near_color
 from verm.types import Box
 
@@ -80,14 +80,9 @@ def _reference_shapes(cmp: Comparison, box: tuple[int, int, int, int], colors: s
                 continue
             shape = (float(x0 + xs.start), float(y0 + ys.start), float(x0 + xs.stop),
                      float(y0 + ys.stop))
-            if not any(_inside(shape, legend) for legend in legends):
+            if not any(inside(shape, grow(legend, 1), 1.0) for legend in legends):
                 shapes.append(shape)
     return shapes
-
-
-def _inside(box: Box, outer: Box) -> bool:
-    return (box[0] >= outer[0] - 1 and box[1] >= outer[1] - 1 and box[2] <= outer[2] + 1
-            and box[3] <= outer[3] + 1)
 
 
 def _lying(boxes: list[Box]) -> str | None:

@@ -196,3 +196,20 @@ def at_last_line(a: Anchor) -> Range | None:
     last = a.props.get("last_line")
     return (Range(Position(last, 0), Position(last + 2, 0)) if isinstance(last, int)
             else a.range)
+
+
+def first_line(a: Anchor) -> int:
+    """The element's first source line."""
+    assert a.range is not None
+    return a.range.start.line
+
+
+def last_line(a: Anchor) -> int:
+    """The element's last line: its range's, or its last attribute's (a tag over lines)."""
+    assert a.range is not None
+    spans = a.props.get("attr_spans")
+    lines = [a.range.end.line]
+    if isinstance(spans, dict):
+        lines += [int(s["line"]) for s in spans.values() if isinstance(s, dict) and "line" in s
+                  and not s.get("file")]
+    return max(lines)

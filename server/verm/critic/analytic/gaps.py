@@ -10,7 +10,14 @@ points at that gap (as a missing SVG shape does, ``shapes._written_at``).
 
 from __future__ import annotations
 
-from verm.critic.analytic.findings import Finding, Placed, inside, union
+from verm.critic.analytic.findings import (
+    Finding,
+    Placed,
+    first_line,
+    inside,
+    last_line,
+    union,
+)
 from verm.types import Anchor
 
 SLACK = 2.0  # px an element above may reach into the missing ink (anti-aliased edges)
@@ -35,7 +42,7 @@ def missing_between(findings: list[Finding], placed: list[Placed], rows: bool = 
                  and not inside(box, p.tight, 0.5)]
         if not above:
             continue
-        prev = max(above, key=lambda p: (_first(p.anchor), -p.tight[1])).anchor
+        prev = max(above, key=lambda p: (first_line(p.anchor), -p.tight[1])).anchor
         if cells and box[2] - box[0] >= ROW_SHARE * (max(c[2] for c in cells)
                                                      - min(c[0] for c in cells)):
             f.nature = "rows-missing"
@@ -43,7 +50,7 @@ def missing_between(findings: list[Finding], placed: list[Placed], rows: bool = 
             if moved is not None:
                 # The rows below the one taken out moved up into its place: the last row's
                 # band is empty, but the row went where the first of them is now drawn.
-                line = _first(moved)
+                line = first_line(moved)
                 f.lines, f.name = (max(0, line - 1), line), f"row before {moved.name}"
                 f.note = ("a row of the reference is missing from the render; the rows after "
                           "it moved up")
@@ -51,8 +58,8 @@ def missing_between(findings: list[Finding], placed: list[Placed], rows: bool = 
             f.note = f"a row of the reference is missing from the render, after {prev.name}"
         if f.anchor is None and f.name is None:
             f.name = f"element after {prev.name}"
-        end = _last(prev)
-        after = [_first(p.anchor) for p in written if _first(p.anchor) > end]
+        end = last_line(prev)
+        after = [first_line(p.anchor) for p in written if first_line(p.anchor) > end]
         if not after:
             f.lines = (end + 1, end + 1)
             continue
@@ -118,12 +125,3 @@ def _rules_along(findings: list[Finding], gone: Finding) -> None:
         if thin and touching:
             g.consequence = True
 
-
-def _first(a: Anchor) -> int:
-    assert a.range is not None
-    return a.range.start.line
-
-
-def _last(a: Anchor) -> int:
-    assert a.range is not None
-    return a.range.end.line

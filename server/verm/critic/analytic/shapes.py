@@ -22,9 +22,11 @@ from verm.critic.analytic.findings import (
     Finding,
     Placed,
     area,
+    first_line,
     grow,
     inside,
     int_box,
+    last_line,
     overlaps,
     texty,
     union,
@@ -39,7 +41,7 @@ from verm.critic.analytic.pixels import (
     near_color,
 )
 from verm.critic.taxonomy import TOP_CONTAINERS
-from verm.types import Anchor, Box
+from verm.types import Box
 
 FLAT_SHARE = 0.6  # of a patch's reference pixels in its one colour: a filled shape
 SHOWS_THROUGH = 0.6  # of its render pixels in the colour of what lies under it
@@ -231,21 +233,21 @@ def _written_at(elements: list[Placed], placed: list[Placed], box: Box, color: C
         prev, nxt = None, min(on_top, key=_order)
     if nxt is None and prev is not None:
         nxt = next((p for p in ordered if _order(p) > _order(prev)
-                    and _first(p.anchor) > _last(prev.anchor)), None)
+                    and first_line(p.anchor) > last_line(prev.anchor)), None)
     elif prev is None and nxt is not None:
         prev = next((p for p in reversed(ordered) if _order(p) < _order(nxt)), None)
     if prev is None and nxt is None:
         return None
     if prev is None:
         assert nxt is not None
-        return (max(0, _first(nxt.anchor) - 1), _first(nxt.anchor)), \
+        return (max(0, first_line(nxt.anchor) - 1), first_line(nxt.anchor)), \
             f"shape before {nxt.anchor.name}"
     where = f"shape after {prev.anchor.name}"
     if nxt is None:
-        return (_last(prev.anchor) + 1, _last(prev.anchor) + 1), where
-    first, last = _last(prev.anchor) + 1, _first(nxt.anchor) - 1
+        return (last_line(prev.anchor) + 1, last_line(prev.anchor) + 1), where
+    first, last = last_line(prev.anchor) + 1, first_line(nxt.anchor) - 1
     if first > last:  # no line between them: the two it goes between
-        return (_last(prev.anchor), _first(nxt.anchor)), where
+        return (last_line(prev.anchor), first_line(nxt.anchor)), where
     return (max(first, last - MAX_GAP + 1), last), where
 
 
@@ -275,22 +277,6 @@ def _in_series(series: list[Placed], box: Box) -> tuple[Placed | None, Placed | 
     before = [p for p, c in by_place if c[axis] < at]
     after = [p for p, c in by_place if c[axis] >= at]
     return (before[-1] if before else None, after[0] if after else None)
-
-
-def _first(a: Anchor) -> int:
-    assert a.range is not None
-    return a.range.start.line
-
-
-def _last(a: Anchor) -> int:
-    """The element's last line: its range's, or its last attribute's (a tag over lines)."""
-    assert a.range is not None
-    spans = a.props.get("attr_spans")
-    lines = [a.range.end.line]
-    if isinstance(spans, dict):
-        lines += [int(s["line"]) for s in spans.values() if isinstance(s, dict) and "line" in s
-                  and not s.get("file")]
-    return max(lines)
 
 
 def moved_groups(findings: list[Finding], placed: list[Placed], cmp: Comparison

@@ -19,7 +19,13 @@ from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import SAME_COLOR, Finding, diff_in, int_box, norm_text
 from verm.critic.analytic.moves import LOSSY_RMS, Matcher, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, parse_hex
-from verm.critic.analytic.wordmatch import SUBPIXEL_RMS, same_words, soft_matcher, subpixel_rms
+from verm.critic.analytic.wordmatch import (
+    SUBPIXEL_RMS,
+    same_words,
+    soft_matcher,
+    subpixel_rms,
+    words_kept,
+)
 from verm.types import Anchor
 
 Grid = dict[int, dict[int, Anchor]]  # row → column → the cell's anchor
@@ -317,15 +323,11 @@ def words_in_place(findings: list[Finding], cmp: Comparison) -> None:
     """Without a sidecar, a page's table: a cell read as changed text whose words the reference
     draws where the render does was resized around them (its column widened by another
     cell): a layout consequence of that cell, not a text change of its own."""
-    matcher = None
     for f in findings:
         a = f.anchor
-        if (f.nature != "text" or f.ref_text is not None or f.render_box is None or a is None
-                or a.role != "cell"):
-            continue
-        matcher = matcher or matcher_of(cmp)
-        ink = ink_box(matcher.render, int_box(f.render_box, cmp.frame))
-        if ink is not None and same_words(matcher, ink, 0, 0, cmp.lossy or cmp.frame.scale != 1.0):
+        if (f.nature == "text" and f.ref_text is None and f.render_box is not None
+                and a is not None and a.role == "cell"
+                and words_kept(cmp, int_box(f.render_box, cmp.frame))):
             f.nature, f.ref_box = "resized", None  # the reference's size of it is not known
 
 
@@ -343,10 +345,14 @@ def short_rows(findings: list[Finding], render: list[Anchor], cmp: Comparison
         if a.role in ("cell", "header") and ">tr[" in a.key:
             cells[a.key[:a.key.rindex(">")]].append(a)
     rows = {a.key: a for a in render if a.key in cells}
+    rights: dict[str, float] = {}  # each table's right edge: its rows' furthest cell
+    for row_key, row_cells in cells.items():
+        table = row_key[:row_key.index(">tr[")]
+        rights[table] = max(rights.get(table, 0.0), *(c.box[2] for c in row_cells))
     out = list(findings)
     for row_key, row_cells in cells.items():
         table = row_key[:row_key.index(">tr[")]
-        right = max(c.box[2] for k, cs in cells.items() if k.startswith(table + ">") for c in cs)
+        right = rights[table]
         end = max(c.box[2] for c in row_cells)
         top, bottom = min(c.box[1] for c in row_cells), max(c.box[3] for c in row_cells)
         if right - end <= SHORT_ROW:

@@ -63,6 +63,15 @@ def same_words(soft: Matcher, ink: Box, dx: int, dy: int, lossy: bool = True) ->
     return rms <= (LOSSY_RMS if lossy else EXACT_RMS) and correlation(t, c) >= SAME_WORDS
 
 
+def words_kept(cmp: Comparison, box: tuple[int, int, int, int]) -> bool:
+    """The render's words inside ``box`` (frame px, their own ink: a cell's borders left out)
+    are the reference's at the same place: the box changed round unchanged words."""
+    matcher = matcher_of(cmp)
+    ink = ink_box(matcher.render, box)
+    return ink is not None and same_words(matcher, ink, 0, 0,
+                                          cmp.lossy or cmp.frame.scale != 1.0)
+
+
 def subpixel_rms(raw: Matcher, ink: Box, dx: int, dy: int) -> float:
     """Grey RMS of the worst letter between the render's words at ``ink`` and the reference's
     at ``ink`` + (dx, dy), after moving the render's by the best fraction of a pixel each way
