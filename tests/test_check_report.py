@@ -257,8 +257,11 @@ def test_the_failing_source_opens_in_the_viewer_with_modes_and_boxes(opened: Ope
                for b in overlay), overlay
 
     page.click("a.verm-report-next")
-    page.wait_for_selector("#verm-report-detail:not([hidden])")
     following = site.order[site.order.index("bars.py") + 1]
+    # The link routes through `hashchange`, dispatched after the click returns: wait for the
+    # route (the detail pane is already open, so waiting for it proves nothing).
+    page.wait_for_function("(want) => document.getElementById('verm-report-title')"
+                           ".textContent === want", arg=following, timeout=5000)
     assert page.locator("#verm-report-title").text_content() == following
     page.click("a.verm-report-back")
     open_source(page, "stock.md")  # another source keeps the chosen mode
