@@ -122,3 +122,45 @@ def test_sixteen_pages_on_two_jobs_render_in_two_chromiums(tmp_path: Path):
     assert one.returncode == proc.returncode == 1, (one.stderr, err)
     assert out == one.stdout and len(out.splitlines()) == 16
     assert len(seen) == 2, f"Chromiums seen: {seen}"
+
+
+def test_a_long_folder_is_judged_a_bounded_way_ahead_of_its_output(tmp_path: Path):
+    """However many sources, --jobs N judges at most N × AHEAD of them ahead of the one being
+    printed, and lets go of each judged render once it is printed: a slow consumer (a slow
+    terminal, a report) never makes the whole folder's pictures pile up in memory."""
+    import argparse
+    import gc
+    import time
+    import weakref
+
+    from verm.check import Checker
+    from verm.cli import AHEAD, _judged
+    from verm.render import Renderers
+
+    for i in range(24):
+        icon = (FIXTURES / "icon.svg").read_text().replace('r="36"', f'r="{20 + i}"')
+        (tmp_path / f"icon{i:02d}.svg").write_text(icon)
+    sources = sorted(tmp_path.glob("*.svg"))
+    assert verm("pin", *[p.name for p in sources], cwd=tmp_path).returncode == 0
+    judged: list[int] = []
+    alive: list[weakref.ref[object]] = []
+
+    def after(position: int, _path: Path, judgement: object) -> None:
+        judged.append(position)
+        alive.append(weakref.ref(judgement))
+
+    args = argparse.Namespace(jobs=2, critic="analytic", reference=None)
+    ahead, held = [], []
+    with Checker(renderers=Renderers(2, batch=True)) as checker:
+        for printed, (path, judgement) in enumerate(_judged(checker, sources, args, after)):
+            assert path == sources[printed]
+            del judgement
+            time.sleep(0.05)  # a slow consumer: the jobs would run far ahead if let
+            ahead.append(max(judged) - printed)
+            gc.collect()
+            held.append(sum(ref() is not None for ref in alive))
+    assert sorted(judged) == list(range(24))
+    assert all(type(ref()).__name__ in ("CheckResult", "NoneType") for ref in alive)
+    assert max(ahead) <= 2 * AHEAD
+    assert max(ahead) >= AHEAD  # the jobs did run ahead (the bound is what stopped them)
+    assert max(held) <= 2 * AHEAD + 2

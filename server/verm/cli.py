@@ -7,11 +7,13 @@ Exit status (DESIGN.md): 0 every source visually equivalent; 1 discrepancies or 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
+import itertools
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from verm import __version__
@@ -163,28 +165,50 @@ def _jobs(args: argparse.Namespace) -> int:
     return max(1, getattr(args, "jobs", None) or os.cpu_count() or 1)
 
 
-def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace
+AHEAD = 4  # sources judged ahead of the output, per job: their results wait to be printed
+
+
+def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace,
+            after: Callable[[int, Path, CheckResult | Exception], None] | None = None,
             ) -> Iterator[tuple[Path, CheckResult | Exception]]:
     """Each source's judgement, in the order given. ``--jobs`` sources are judged at once
     (default: the machine's cores) — renders run in forked sandbox children and in a Chromium
-    each, so threads over one Checker use the cores — and the output stays in order. A remote
-    critic spends most of its time waiting for the server: up to the user's
-    ``remote-concurrency`` sources at once, of which still only ``--jobs`` render at once."""
+    each, so threads over one Checker use the cores — and the output stays in order, at most
+    ``AHEAD`` sources a job ahead of it (memory stays bounded however many sources there are).
+    ``after(position, path, judgement)`` runs on the thread that judged it, as soon as it is
+    judged (the report's pictures, the diff images: encoded in parallel too). A remote critic
+    spends most of its time waiting for the server: up to the user's ``remote-concurrency``
+    sources at once, of which still only ``--jobs`` render at once."""
     jobs = max(1, min(len(sources), _jobs(args)))
     if len(sources) > 1 and args.critic in ("remote", "ensemble"):
         with contextlib.suppress(ConfigError):
             settings = checker.model_settings()
             if args.critic == "remote" or (settings.endpoints and not settings.model):
                 jobs = min(len(sources), settings.remote_concurrency)
-    if jobs == 1:
-        for path in sources:
-            yield path, _check_one(checker, path, args.reference)
-        return
-    from concurrent.futures import ThreadPoolExecutor
 
+    def judge(position: int, path: Path) -> CheckResult | Exception:
+        judgement = _check_one(checker, path, args.reference)
+        if after is not None:
+            after(position, path, judgement)
+        return judgement
+
+    if jobs == 1:
+        for position, path in enumerate(sources):
+            yield path, judge(position, path)
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    queued = iter(enumerate(sources))
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="verm-check") as pool:
-        yield from zip(sources, pool.map(lambda p: _check_one(checker, p, args.reference),
-                                         sources), strict=True)
+        pending: collections.deque[tuple[Path, Future[CheckResult | Exception]]] = (
+            collections.deque((path, pool.submit(judge, position, path))
+                              for position, path in itertools.islice(queued, jobs * AHEAD)))
+        while pending:
+            path, future = pending.popleft()
+            following = next(queued, None)
+            if following is not None:
+                pending.append((following[1], pool.submit(judge, *following)))
+            yield path, future.result()
 
 
 def _positive_int(value: str) -> int:
@@ -248,17 +272,13 @@ def _write_json_report(target: Path, lines: list[str]) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from verm.shard import ShardError
-    from verm.viewer.report_site import Unchecked
+    from verm.viewer.report_site import Report, ReportError, Unchecked
 
     cwd = Path.cwd()
     status = EXIT_OK
-    results: list[CheckResult] = []
-    reported: list[CheckResult | Unchecked] = []  # --report: judged or not, in order
-    indexes: list[int] = []
     outcomes: list[Outcome] = []
     recorded: list[str] = []  # --json-report lines: each source's JSON, its time and index
     warnings = Warnings()
-    diff_names: set[Path] = set()
     with _checker(args, args.critic, jobs=_jobs(args)) as checker:
         try:
             every = discover(args.sources, checker, args.reference, args.pinned_only)
@@ -273,8 +293,28 @@ def cmd_check(args: argparse.Namespace) -> int:
             with contextlib.suppress(ConfigError):
                 checker.prestart({kind for p in sources
                                   if (kind := SUFFIX_KINDS.get(p.suffix.lower()))})
+        report: Report | None = None
+        if args.report is not None:  # extra to the output, on pass too
+            try:
+                report = Report(args.report, checker, cwd)
+            except ReportError as exc:
+                _err(str(exc))
+                status = EXIT_USAGE
+        diff_targets: dict[Path, Path] = {}
+        if args.diff_dir is not None:
+            taken: set[Path] = set()
+            diff_targets = {p: _diff_target(args.diff_dir, p, cwd, taken) for p in sources}
+
+        def keep(position: int, path: Path, judged: CheckResult | Exception) -> None:
+            """The pictures of a judged source, written by the thread that judged it."""
+            if report is not None:
+                report.add(position, Unchecked(path, str(judged))
+                           if isinstance(judged, Exception) else judged, index[path])
+            if path in diff_targets and not isinstance(judged, Exception):
+                _write_diff(checker, judged, diff_targets[path])
+
         progress = Progress(len(sources))
-        for i, (path, outcome) in enumerate(_judged(checker, sources, args)):
+        for i, (path, outcome) in enumerate(_judged(checker, sources, args, keep)):
             progress.step(i, str(path))
             if isinstance(outcome, Exception):
                 exc = outcome
@@ -286,14 +326,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 recorded.append(json.dumps({"source": _shown(path, cwd),
                                             "error": str(exc), "index": index[path]},
                                            ensure_ascii=False))
-                reported.append(Unchecked(path, str(exc)))
-                indexes.append(index[path])
                 status = EXIT_USAGE
                 continue
             result = outcome
-            results.append(result)
-            reported.append(result)
-            indexes.append(index[path])
             shown = Outcome.of(result, cwd)
             outcomes.append(shown)
             line = json.loads(json_line(shown, cwd, seconds=True))
@@ -303,17 +338,12 @@ def cmd_check(args: argparse.Namespace) -> int:
                 warnings.show([Notice(f"{path}: {note}") for note in result.critique.notes])
             if not result.equivalent and status == EXIT_OK:
                 status = EXIT_DISCREPANCIES
-            if args.diff_dir is not None:
-                _write_diff(checker, result, _diff_target(args.diff_dir, path, cwd, diff_names))
             progress.close()
             _print_each(shown, args.format, cwd)
         progress.close()
-        if args.report is not None:  # extra to the output above, on pass too
-            from verm.viewer.report_site import ReportError, write_report
-
+        if report is not None:
             try:
-                page = write_report(args.report, reported, checker, cwd, indexes=indexes,
-                                    records=recorded)
+                page = report.finish(recorded)
                 print(f"verm: report written to {page}", file=sys.stderr)
             except ReportError as exc:
                 _err(str(exc))

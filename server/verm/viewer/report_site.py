@@ -25,6 +25,7 @@ import re
 import secrets
 import stat
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,23 +72,57 @@ def report_dir_argument(value: str) -> Path:
     return path
 
 
+class Report:
+    """A report written as the check goes: each source's pictures are written as soon as it is
+    judged (from the thread that judged it, so ``--jobs`` encode them in parallel) and its images
+    let go; the page at ``finish``. A check of thousands of sources holds their findings, never
+    their pictures. ``checker`` supplies the references; paths are shown relative to ``cwd``."""
+
+    def __init__(self, folder: Path, checker: Checker, cwd: Path) -> None:
+        self.checker = checker
+        self.cwd = cwd
+        self._writer = _open(folder)
+        self._entries: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.error: ReportError | None = None  # the first write that failed; none after it
+
+    def add(self, position: int, result: CheckResult | Unchecked,
+            index: int | None = None) -> None:
+        """The source at ``position`` in the report's order (any thread, any order);
+        ``index``: its place among all the discovered sources (a shard's, for merging). A
+        failed write is kept in ``error`` (``finish`` raises it), not raised here."""
+        if self.error is not None:
+            return
+        try:
+            entry = (_unchecked(position, result, self.cwd) if isinstance(result, Unchecked)
+                     else _entry(position, result, self.checker, self.cwd, self._writer))
+        except ReportError as exc:
+            with self._lock:
+                self.error = self.error or exc
+            return
+        if index is not None:
+            entry["index"] = index
+        with self._lock:
+            self._entries[position] = entry
+
+    def finish(self, records: Sequence[str] = ()) -> Path:
+        """Write the page and ``records`` (the JSON report's lines, ``DIR/results.jsonl``);
+        return the page. Raises the first failed write's ``ReportError``."""
+        if self.error is not None:
+            raise self.error
+        self._writer.write(RESULTS, "".join(f"{line}\n" for line in records).encode("utf-8"))
+        return _finish(self._writer, [self._entries[k] for k in sorted(self._entries)])
+
+
 def write_report(folder: Path, results: Sequence[CheckResult | Unchecked], checker: Checker,
                  cwd: Path, *, indexes: Sequence[int] | None = None,
                  records: Sequence[str] = ()) -> Path:
-    """Write the report of ``results`` (in this order) into ``folder``; return its index page.
-    ``checker`` supplies the references; paths are shown relative to ``cwd``. ``indexes``:
-    each source's place among all the discovered sources (a shard's, for merging);
-    ``records``: the JSON report's lines, written to ``DIR/results.jsonl``."""
-    writer = _open(folder)
-    entries = []
+    """Write the report of ``results`` (in this order) into ``folder``; return its index page
+    (see ``Report``)."""
+    report = Report(folder, checker, cwd)
     for i, result in enumerate(results):
-        entry = (_unchecked(i, result, cwd) if isinstance(result, Unchecked)
-                 else _entry(i, result, checker, cwd, writer))
-        if indexes is not None:
-            entry["index"] = indexes[i]
-        entries.append(entry)
-    writer.write(RESULTS, "".join(f"{line}\n" for line in records).encode("utf-8"))
-    return _finish(writer, entries)
+        report.add(i, result, None if indexes is None else indexes[i])
+    return report.finish(records)
 
 
 def _open(folder: Path) -> _Writer:
