@@ -119,3 +119,24 @@ def test_bars_turned_in_a_figure_of_another_shape_are_both_changes(checker: Chec
     edited = HBARS.replace("ax.bar(", "ax.barh(").replace("figsize=(6, 4)", "figsize=(9, 4)")
     assert judged(checker, tmp_path, HBARS, edited) == [("structure_error", 4, 2),
                                                         ("structure_error", 5, 3)]
+
+
+LABELLED = """import matplotlib.pyplot as plt
+
+quarters = ["Q1", "Q2", "Q3", "Q4"]
+revenue = [120, 135, 150, 170]
+
+fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+bars = ax.bar(quarters, revenue, color="#4C72B0")
+ax.bar_label(bars, label_type="center", color="white")
+ax.annotate("best", xy=(3, 170), xytext=(1.6, 185), arrowprops={"arrowstyle": "->"})
+ax.set_ylim(0, 220)
+"""
+
+
+def test_limits_changed_under_value_labels_and_an_annotation_are_one_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """Texts placed at data points (a bar's value label, an annotation) move with the axis:
+    the limits are the one cause, not a text change each."""
+    edited = LABELLED.replace("ax.set_ylim(0, 220)", "ax.set_ylim(0, 300)")
+    assert judged(checker, tmp_path, LABELLED, edited) == [("structure_error", 9, 2)]

@@ -90,3 +90,24 @@ def test_a_legend_entry_renamed_in_place_is_a_text_change(checker: Checker,
                                                           tmp_path: Path) -> None:
     edited = ERRORBARS.replace('label="Treated"', 'label="Dosed"')
     assert judged(checker, tmp_path, ERRORBARS, edited) == [("text_error", 9, 2)]
+
+
+HATS = """import matplotlib.pyplot as plt
+
+players = ["A", "B", "C", "D", "E"]
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+low = ax.bar([0, 1, 2, 3, 4], [5, 4, 6, 3, 5], color="#bbbbbb", label="Game 1")
+high = ax.bar([0, 1, 2, 3, 4], [25, 32, 34, 20, 25], bottom=[5, 4, 6, 3, 5],
+              color="#1f77b4", label="Game 2")
+ax.bar_label(low, padding=2)
+ax.set_xticks([0, 1, 2, 3, 4], players)
+ax.set_ylim(0, 60)
+ax.legend(loc="upper right")
+"""
+
+
+def test_a_legend_moved_over_value_labels_is_one_finding(checker: Checker,
+                                                         tmp_path: Path) -> None:
+    """The labels it now covers changed only because it covers them."""
+    edited = HATS.replace('loc="upper right"', 'loc="lower left"')
+    assert judged(checker, tmp_path, HATS, edited) == [("style_error", 10, 1)]

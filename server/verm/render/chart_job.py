@@ -749,6 +749,24 @@ def _short(text: str) -> str:
     return text if len(text) <= _NAME_CHARS else text[: _NAME_CHARS - 1] + "…"
 
 
+def _at_data(t: Any, ax: Any) -> bool:
+    """Is the text placed at a data point (a value label, an annotation, ``ax.text(x, y)``)?
+    It moves with the axis when the axis's limits or scale change."""
+    coords = getattr(t, "xycoords", None)  # an annotation: where the point it annotates is
+    if coords is not None:
+        if isinstance(coords, str):
+            return coords == "data"
+        if isinstance(coords, tuple):  # blended: data along one axis
+            return "data" in coords
+        # a transform: the data's; a function or an artist: placed by a drawn element (a bar
+        # label at the bar's centre), which moves with the data
+        return coords is ax.transData or callable(coords) or isinstance(coords, Artist)
+    try:
+        return bool(t.get_transform().contains_branch(ax.transData))
+    except Exception:  # a transform of the script's own
+        return False
+
+
 def _public_label(artist: Any) -> str | None:
     label = artist.get_label() if hasattr(artist, "get_label") else None
     if label is None:
@@ -1202,7 +1220,8 @@ class _Anchors:
                      props={"label": label, **_collection_data(coll),
                             "arg_lines": self.arg_lines(_line_of(coll))})
         for j, t in enumerate(ax.texts):
-            self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb)
+            self.text(t, "text", f"{key}/text{j}", f"text '{_short(t.get_text())}'" + sfx, fb,
+                      props={"at_data": True} if _at_data(t, ax) else None)
         for j, im in enumerate(ax.images):
             self.add(im, "image", f"{key}/image{j}", f"image {j + 1}" + sfx, fallback=fb)
 

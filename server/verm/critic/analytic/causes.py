@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from verm.critic.analytic.findings import SAME_COLOR, Finding, numeric, union
+from verm.critic.analytic.findings import SAME_COLOR, Box, Finding, numeric, union
 from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Discrepancy
@@ -157,7 +157,43 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return _legend_handles(_legend_fit(_cycle_shift(_covered(roots))))
+    return _legend_handles(_legend_fit(_legend_over(_cycle_shift(_covered(roots)))))
+
+
+UNDER_LEGEND = 0.5  # of a finding's box inside a moved legend's old or new box
+
+
+def _legend_over(roots: list[Item]) -> list[Item]:
+    """A legend moved over a value label or a mark hides it, and uncovers what was under its
+    old place: those changes are the move's, not changes of their own."""
+    moved = [it for it in roots if it.role == "legend" and it.finding.nature == "moved"
+             and it.finding.ref_box is not None and it.finding.render_box is not None]
+    if not moved:
+        return roots
+    out = []
+    for it in roots:
+        f = it.finding
+        legend = None
+        if it.role != "legend" and f.nature in ("text", "recolor", "changed", "resized",
+                                                "extra", "missing"):
+            legend = next((m for m in moved if it.group == m.group and any(
+                _inside(f.box, b) >= UNDER_LEGEND
+                for b in (m.finding.ref_box, m.finding.render_box))), None)
+        if legend is None:
+            out.append(it)
+        else:
+            legend.related.append(it)
+    return out
+
+
+def _inside(box: Box, of: Box | None) -> float:
+    """How much of ``box`` lies in ``of``."""
+    if of is None:
+        return 0.0
+    w = min(box[2], of[2]) - max(box[0], of[0])
+    h = min(box[3], of[3]) - max(box[1], of[1])
+    own = max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
+    return max(0.0, w) * max(0.0, h) / own
 
 
 def _legend_fit(roots: list[Item]) -> list[Item]:

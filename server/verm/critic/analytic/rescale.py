@@ -58,8 +58,12 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
         if changed is None and len(series) >= 2:
             changed = _off_tick_map(series, ticks, cmp)
         if changed is None:
-            out += _set_axis(out, plot, key, ticks)
+            limits = _set_axis(out, plot, key, ticks)
+            if limits:
+                _texts_moved(out, key, changed=False)
+            out += limits
             continue
+        _texts_moved(out, key, changed=bool(changed))
         moved_only = {id(a) for s in series if s not in changed for a in s.anchors}
         for f in out:
             if f.anchor is not None and id(f.anchor) in moved_only:
@@ -86,6 +90,22 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
                                      "series moved with the axis, none changed its data"),
                                line=line))
     return out
+
+
+MOVED_TEXT = frozenset({"text", "moved", "resized", "extra"})
+
+
+def _texts_moved(findings: list[Finding], key: str, changed: bool) -> None:
+    """Texts placed at data points of a rescaled plot (value labels, annotations) moved with
+    the axis: consequences, unless the reference's words read there differ (a text of its own
+    changed) — when a series' data changed, its labels' new numbers are that change too."""
+    for f in findings:
+        own = f.anchor
+        if (own is None or f.consequence or own.role != "text" or not own.key.startswith(key)
+                or not own.props.get("at_data") or f.nature not in MOVED_TEXT):
+            continue
+        if changed or f.nature != "text" or f.ref_text is None or f.ref_text == f.render_text:
+            f.consequence = True
 
 
 def _set_axis(findings: list[Finding], plot: Placed, key: str, ticks: list[Finding]
