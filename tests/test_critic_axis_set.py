@@ -140,3 +140,12 @@ def test_limits_changed_under_value_labels_and_an_annotation_are_one_finding(
     the limits are the one cause, not a text change each."""
     edited = LABELLED.replace("ax.set_ylim(0, 220)", "ax.set_ylim(0, 300)")
     assert judged(checker, tmp_path, LABELLED, edited) == [("structure_error", 9, 2)]
+
+
+def test_a_value_changed_under_its_value_label_is_one_data_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """The label shows the new number at the bar's new end: the data change's, not a text
+    change of its own."""
+    text = HBARS + "ax.bar_label(ax.containers[0])\n"
+    edited = text.replace("[12, 30, 21, 8]", "[12, 30, 21, 16]")
+    assert judged(checker, tmp_path, text, edited) == [("data_error", 3, 3)]

@@ -279,3 +279,13 @@ def test_a_row_taken_out_of_a_table_is_one_missing_row_where_it_was(
     assert [(d.category, d.severity) for d in found] == [("layout_error", 3)]
     rng = found[0].range
     assert rng is not None and rng.start.line <= at <= rng.end.line
+
+
+@pytest.mark.parametrize(("word", "severity"), [("Hniges", 1), ("Doors", 2)])
+def test_a_typo_in_a_cell_is_milder_than_another_word(checker: Checker, tmp_path: Path,
+                                                      word: str, severity: int) -> None:
+    """Two letters swapped still say what the reference says (severity 1); another word says
+    something else (2). Both are the cell's text change."""
+    edited = INVENTORY.replace("Hinges", word)
+    assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
+        ("text_error", line_of(INVENTORY, "Hinges"), severity)]

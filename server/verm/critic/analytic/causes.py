@@ -157,7 +157,28 @@ def _fold_chart(items: list[Item]) -> list[Item]:
         return roots
     for it in guides:
         _best_cause(it, roots).related.append(it)
-    return _legend_handles(_legend_fit(_legend_over(_cycle_shift(_covered(roots)))))
+    return _legend_handles(_legend_fit(_legend_over(_data_labels(_cycle_shift(
+        _covered(roots))))))
+
+
+def _data_labels(roots: list[Item]) -> list[Item]:
+    """A text placed at a data point (a bar's value label) of a plot whose data changed shows
+    the new value or sits at the new place: the data change's consequence."""
+    data = [it for it in roots if it.d.category == "data_error" and it.role in CHART_MARKS]
+    if not data:
+        return roots
+    out = []
+    for it in roots:
+        a = it.d.anchor
+        cause = None
+        if (a is not None and it.role == "text" and a.props.get("at_data")
+                and it.finding.nature in ("text", "extra", "moved", "resized")):
+            cause = next((r for r in data if r.group == it.group), None)
+        if cause is None:
+            out.append(it)
+        else:
+            cause.related.append(it)
+    return out
 
 
 UNDER_LEGEND = 0.5  # of a finding's box inside a moved legend's old or new box

@@ -20,8 +20,7 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, int_box
-from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, ink_box, matcher_of
-from verm.critic.analytic.wordmatch import INK_GREY
+from verm.critic.analytic.moves import EXACT_RMS, INK_GREY, LOSSY_RMS, ink_box, matcher_of
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 

@@ -28,6 +28,9 @@ LEGEND_RMS = 36.0  # … of a legend's softened ink, moved onto other marks that
 WORD_INK = 0.8  # ink pixels per text-height px that make a word, not a stray rim
 WORD_REACH = 1.2  # text heights beside a text searched for words the reference has on
 MOVABLE = frozenset({"extra", "text", "changed"})
+INK_GREY = 24.0  # grey step from the commonest grey that is ink
+BESIDE = 1.2  # text heights beside words where more words of theirs would be
+MORE_INK = 0.08  # share of those strips inked in the reference alone: its words run on
 
 
 def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
@@ -74,6 +77,11 @@ def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
                     moves.append(f)
                     continue
         found = matcher.locate(box, rms)
+        if found is not None and texty(a):
+            ink = ink_box(grey_render, box)
+            if ink is not None and runs_on(matcher, ink, round(found[0] - box[0]),
+                                           round(found[1] - box[1])):
+                continue  # a part of longer words there ("Sales (5, 1)"): its text changed
         if found is None and a.container:
             # A legend moved onto the data: what shows through its frame differs at both
             # places, so only its own ink (entries, handles, frame) is searched for.
@@ -417,3 +425,37 @@ def _fast(n: int) -> int:
         if m == 1:
             return n
         n += 1
+
+
+def runs_on(raw: Matcher, ink: Box, dx: int, dy: int) -> bool:
+    """The reference's words at ``ink`` + (dx, dy) go on past the render's, before or after
+    them on their line ("Request latency" where the render has "Request"): the render's words
+    are a part of other words, not the same text moved."""
+    x0, y0, x1, y1 = ink
+    if y1 - y0 > 1.5 * (x1 - x0):  # a rotated label (a y-axis's): its line runs up and down
+        reach = max(3, round(BESIDE * (x1 - x0)))
+        strips = [(x0, y0 - reach, x1, y0 - 1), (x0, y1 + 1, x1, y1 + reach)]
+    else:
+        reach = max(3, round(BESIDE * (y1 - y0)))
+        strips = [(x0 - reach, y0, x0 - 1, y1), (x1 + 1, y0, x1 + reach, y1)]
+    for a0, b0, a1, b1 in strips:
+        mine = _inked(raw.render, (a0, b0, a1, b1))
+        theirs = _inked(raw.ref, (a0 + dx, b0 + dy, a1 + dx, b1 + dy))
+        if theirs is not None and theirs - (mine or 0.0) > MORE_INK:
+            return True
+    return False
+
+
+def _inked(grey: np.ndarray, box: Box) -> float | None:
+    """Share of ``box`` that is ink against the commonest grey around it (a margin of its own
+    size each way: the background its words sit on)."""
+    x0, y0, x1, y1 = box
+    height, width = grey.shape
+    x0, x1, y0, y1 = max(0, x0), min(width, x1), max(0, y0), min(height, y1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    w, h = x1 - x0, y1 - y0
+    around = grey[max(0, y0 - h):y1 + h, max(0, x0 - w):x1 + w]
+    values, counts = np.unique(np.round(around), return_counts=True)
+    background = values[np.argmax(counts)]
+    return float(np.mean(np.abs(grey[y0:y1, x0:x1] - background) > INK_GREY))

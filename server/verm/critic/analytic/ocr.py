@@ -14,9 +14,11 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from verm.cache import cache_dir
@@ -27,6 +29,62 @@ _FAILED = object()
 CACHE_SIZE = 1024  # crops remembered: a screenshot's texts are read once, not on every save
 DISK_SIZE = 4096  # readings kept in the cache folder (a few bytes each)
 PRUNE_EVERY = 256  # writes between checks of the folder's size
+
+
+RULE_SHARE = 0.6  # of a crop's side in one unbroken line: a border, not letters
+INK_STEP = 48  # grey step from the crop's commonest grey that is a letter's ink
+RULE_STEP = 12  # … that is a rule's (a light border, anti-aliased over two rows)
+
+
+def _without_rules(crop: Image.Image) -> Image.Image:
+    """The crop cut to its words when a table's or box's borders run through it (a cell's box,
+    padded, holds its rules and a neighbour's letters, which tesseract reads too): the part
+    between rules at the crop's centre (where the box asked about is); unchanged when no rule
+    crosses it."""
+    grey = np.asarray(ImageOps.grayscale(crop), dtype=np.int16)
+    values, counts = np.unique(grey, return_counts=True)
+    step = np.abs(grey - values[np.argmax(counts)])
+    lined = step > RULE_STEP
+    rows = np.nonzero(_longest_runs(lined) >= RULE_SHARE * crop.width)[0]
+    cols = np.nonzero(_longest_runs(lined.T) >= RULE_SHARE * crop.height)[0]
+    if rows.size == 0 and cols.size == 0:
+        return crop
+    ink = step > INK_STEP
+    ink[rows, :] = False
+    ink[:, cols] = False
+    cy, cx = crop.height // 2, crop.width // 2
+    y0, y1 = next(((a, b) for a, b in _between(rows, crop.height) if a <= cy < b),
+                  (0, crop.height))
+    x0, x1 = next(((a, b) for a, b in _between(cols, crop.width) if a <= cx < b),
+                  (0, crop.width))
+    ys, xs = np.nonzero(ink[y0:y1, x0:x1])
+    if ys.size == 0:
+        return crop
+    pad = 2
+    return crop.crop((max(x0, x0 + int(xs.min()) - pad), max(y0, y0 + int(ys.min()) - pad),
+                      min(x1, x0 + int(xs.max()) + pad + 1),
+                      min(y1, y0 + int(ys.max()) + pad + 1)))
+
+
+def _longest_runs(mask: np.ndarray) -> np.ndarray:
+    """Each row's longest run of True that reaches an end of the row: a rule crosses the
+    padded crop's edge, a letter's stem lies inside its padding."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    longest = np.zeros(mask.shape[0], dtype=int)
+    for r in np.nonzero(mask[:, 0] | mask[:, -1])[0]:
+        starts = np.nonzero(edges[r] == 1)[0]
+        ends = np.nonzero(edges[r] == -1)[0]
+        at_edge = (starts == 0) | (ends == mask.shape[1])
+        longest[r] = int((ends - starts)[at_edge].max())
+    return longest
+
+
+def _between(rules: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """The stretches of [0, size) between ``rules`` (sorted indices), each at least 1 long."""
+    edges = [-1, *rules.tolist(), size]
+    return [(a + 1, b) for a, b in pairwise(edges) if b - a > 1]
 
 
 class TextReader:
@@ -65,6 +123,7 @@ class TextReader:
         ))
         if crop.width < 2 or crop.height < 2:
             return None
+        crop = _without_rules(crop)
         if vertical:
             crop = crop.rotate(-90, expand=True)
         grey = ImageOps.grayscale(crop)

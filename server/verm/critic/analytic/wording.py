@@ -30,6 +30,16 @@ def styled_property(anchor: Anchor | None, color: Color | None) -> str | None:
     return None
 
 
+def transposed(a: str, b: str) -> bool:
+    """``b`` is ``a`` with two adjacent letters in the other order ('fruit' → 'friut')."""
+    a, b = " ".join(a.split()), " ".join(b.split())
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]] and a[diff[0]].isalpha() and a[diff[1]].isalpha())
+
+
 def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
     """The discrepancy a finding reads as: category, severity, location, description, boxes."""
     frame = cmp.frame
@@ -90,6 +100,11 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         if f.ref_text and f.render_text:
             desc = f"reference text '{f.ref_text}', render '{f.render_text}'"
             fix = {"kind": "text", "expected": f.ref_text, "actual": f.render_text}
+            if transposed(f.ref_text, f.render_text):
+                # A typo reads through (the same letters, two in another order): it says
+                # what the reference says, which another word would not.
+                severity = 1
+                desc += " (two letters swapped)"
         elif f.render_text:
             desc = f"text differs from the reference (render shows '{f.render_text}')"
         else:

@@ -13,7 +13,14 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, int_box, union
-from verm.critic.analytic.moves import EXACT_RMS, LOSSY_RMS, Matcher, ink_box, matcher_of
+from verm.critic.analytic.moves import (
+    EXACT_RMS,
+    LOSSY_RMS,
+    Matcher,
+    ink_box,
+    matcher_of,
+    runs_on,
+)
 
 SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
 # Grey RMS of the worst letter of the same words drawn at another sub-pixel offset, once the
@@ -21,7 +28,6 @@ SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
 # 12 px table digits pushed along their row: 35-46; one digit changed: 50; two letters swapped:
 # 62; another number of the column: 78 and up), exact | lossy.
 SUBPIXEL_RMS = {False: 48.0, True: 48.0}
-INK_GREY = 24.0  # grey step from the commonest grey that is ink
 FRACTIONS = (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75)
 
 Box = tuple[int, int, int, int]
@@ -110,10 +116,6 @@ def _worst_letter(squares: np.ndarray) -> float:
     return max(float(np.sqrt(np.mean(squares[:, i:i + side]))) for i in starts)
 
 
-BESIDE = 1.2  # text heights beside words where more words of theirs would be
-MORE_INK = 0.08  # share of those strips inked in the reference alone: its words run on
-
-
 NUDGE = 3  # px each way a text is first sought around its own place
 
 
@@ -139,40 +141,6 @@ def _nearby(soft: Matcher, ink: Box) -> tuple[int, int] | None:
     if best == (0, 0) or in_place < 4 * errors[best]:
         return (0, 0) if in_place <= LOSSY_RMS ** 2 else None
     return best
-
-
-def runs_on(raw: Matcher, ink: Box, dx: int, dy: int) -> bool:
-    """The reference's words at ``ink`` + (dx, dy) go on past the render's, before or after
-    them on their line ("Request latency" where the render has "Request"): the render's words
-    are a part of other words, not the same text moved."""
-    x0, y0, x1, y1 = ink
-    if y1 - y0 > 1.5 * (x1 - x0):  # a rotated label (a y-axis's): its line runs up and down
-        reach = max(3, round(BESIDE * (x1 - x0)))
-        strips = [(x0, y0 - reach, x1, y0 - 1), (x0, y1 + 1, x1, y1 + reach)]
-    else:
-        reach = max(3, round(BESIDE * (y1 - y0)))
-        strips = [(x0 - reach, y0, x0 - 1, y1), (x1 + 1, y0, x1 + reach, y1)]
-    for a0, b0, a1, b1 in strips:
-        mine = _inked(raw.render, (a0, b0, a1, b1))
-        theirs = _inked(raw.ref, (a0 + dx, b0 + dy, a1 + dx, b1 + dy))
-        if theirs is not None and theirs - (mine or 0.0) > MORE_INK:
-            return True
-    return False
-
-
-def _inked(grey: np.ndarray, box: Box) -> float | None:
-    """Share of ``box`` that is ink against the commonest grey around it (a margin of its own
-    size each way: the background its words sit on)."""
-    x0, y0, x1, y1 = box
-    height, width = grey.shape
-    x0, x1, y0, y1 = max(0, x0), min(width, x1), max(0, y0), min(height, y1)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    w, h = x1 - x0, y1 - y0
-    around = grey[max(0, y0 - h):y1 + h, max(0, x0 - w):x1 + w]
-    values, counts = np.unique(np.round(around), return_counts=True)
-    background = values[np.argmax(counts)]
-    return float(np.mean(np.abs(grey[y0:y1, x0:x1] - background) > INK_GREY))
 
 
 TEXT_ROLES = frozenset({"title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",
