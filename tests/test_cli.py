@@ -81,7 +81,7 @@ def test_json_lines_contract(project: Path):
         assert set(o) == {"source", "reference", "kind", "rendered", "reward", "errors"}
     assert objs[0]["errors"] == [] and objs[0]["reward"] == 2.0
     assert [(e["category"], e["severity"], e["location"], e["range"]["start"]["line"])
-            for e in objs[1]["errors"]] == [("style_error", 2, "<circle> #1", 2)]
+            for e in objs[1]["errors"]] == [("style_error", 1, "<circle> #1", 2)]
     [err] = objs[1]["errors"]
     assert set(err) == {"category", "severity", "location", "description", "range", "bbox"}
     x0, y0, x1, y1 = err["bbox"]
@@ -100,7 +100,7 @@ def test_sarif_output(project: Path):
     rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert [(r["ruleId"], rules[r["ruleIndex"]], r["level"],
              [loc["physicalLocation"]["region"]["startLine"] for loc in r["locations"]])
-            for r in run["results"]] == [("style_error", "style_error", "warning", [3])]
+            for r in run["results"]] == [("style_error", "style_error", "note", [3])]
     assert "relatedLocations" not in run["results"][0]  # a fill changes nothing else
 
 

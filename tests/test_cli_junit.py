@@ -51,7 +51,7 @@ def test_junit_names_each_source_and_its_findings_and_validates(workspace: Path)
     assert bars.text.startswith("bars.py:8:1: warning text_error: reference text "
                                 "'Sales per quarter', render 'Sales per year' (title)")
     icon = cases["verm/icon.svg"].find("failure")
-    assert icon is not None and "icon.svg:3:40: warning style_error: reference colour #5e81ac, " \
+    assert icon is not None and "icon.svg:3:40: info style_error: reference colour #5e81ac, " \
         "render #d08770 (<circle> #1)" in icon.text
     assert {shown(n) for n in FAILING} == {k for k, c in cases.items()
                                            if c.find("failure") is not None}

@@ -113,7 +113,7 @@ def test_a_recoloured_backdrop_is_one_finding_not_every_rim_on_it(checker: Check
                                 'fill="#e377c2" stroke="#adb5bd"')
     backdrop = line_of(CHART_ICON, 'width="160" height="120" rx')
     assert judged(checker, tmp_path, CHART_ICON, edited) == [
-        ("style_error", backdrop, backdrop, 2)]
+        ("style_error", backdrop, backdrop, 1)]
 
 
 def test_a_group_moved_by_its_transform_is_one_move_on_the_group(checker: Checker,
@@ -121,14 +121,14 @@ def test_a_group_moved_by_its_transform_is_one_move_on_the_group(checker: Checke
     # Its second bar now stands where its first was: not extra + recoloured + backdrop.
     edited = GROUPED.replace("translate(70 5)", "translate(28 5)")
     group = line_of(GROUPED, '<g id="bars"')
-    assert judged(checker, tmp_path, GROUPED, edited) == [("shape_error", group, group, 3)]
+    assert judged(checker, tmp_path, GROUPED, edited) == [("shape_error", group, group, 2)]
 
 
 def test_a_shape_recoloured_in_a_nested_viewport_is_the_shape_not_the_viewport(
         checker: Checker, tmp_path: Path) -> None:
     edited = NESTED.replace('r="4" fill="#ff00ff"', 'r="4" fill="#9467bd"')
     circle = line_of(NESTED, 'id="inner"')
-    assert judged(checker, tmp_path, NESTED, edited) == [("style_error", circle, circle, 2)]
+    assert judged(checker, tmp_path, NESTED, edited) == [("style_error", circle, circle, 1)]
 
 
 def test_a_bar_grown_under_a_line_is_its_height_alone(checker: Checker,
@@ -162,7 +162,7 @@ def test_a_copy_clipped_by_the_canvas_is_an_extra_element(checker: Checker,
     line = '  <circle cx="32" cy="32" r="24" fill="#5E81AC"/>'
     edited = DOT.replace(line, line + line.strip().replace("/>", ' transform="translate(12 8)"/>'))
     at = line_of(DOT, 'r="24"')
-    assert judged(checker, tmp_path, DOT, edited) == [("structure_error", at, at, 3)]
+    assert judged(checker, tmp_path, DOT, edited) == [("structure_error", at, at, 2)]
 
 
 def test_a_disc_drawn_smaller_is_its_geometry(checker: Checker, tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_a_disc_drawn_smaller_is_its_geometry(checker: Checker, tmp_path: Path) 
     the render draws that colour, centred in it, over the smaller disc's own box."""
     edited = ICON.replace('r="36"', 'r="22"')
     at = line_of(ICON, 'r="36"')
-    assert judged(checker, tmp_path, ICON, edited) == [("shape_error", at, at, 3)]
+    assert judged(checker, tmp_path, ICON, edited) == [("shape_error", at, at, 2)]
 
 
 def test_three_edits_against_a_cropped_screenshot_are_three(checker: Checker,

@@ -86,13 +86,14 @@ def commands_of(actions: list) -> list[dict]:
     return out
 
 
-WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text or a large fill
+WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text
+INFO = lsp.DiagnosticSeverity.Information  # verm's severity 1: a colour (cosmetic)
 ERROR = lsp.DiagnosticSeverity.Error  # verm's severity 3: wrong data (a table's number)
 # name, language, the pinned literal, its wrong replacement, the one diagnostic's code and
 # severity on the edited line.
 CASES = [
     ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error", WARNING),
-    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error", WARNING),
+    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error", INFO),
     ("page.html", "html", "Release notes", "Release plans", "text_error", WARNING),
     ("stock.md", "markdown", "|   7 |", "|   9 |", "numeric_error", ERROR),
 ]
@@ -218,7 +219,7 @@ async def test_bad_setting_is_reported_and_replaced_by_its_default(
     await start(client, client.client_spec, tmp_path, {"workers": "many", "severityThreshold": 3})
     await wait_until(lambda: any("workers" in m.message for m in client.messages))
     src = pinned(pinner, tmp_path, "icon.svg")
-    edit(src, 'fill="#5E81AC"', 'fill="#D08770"')  # a warning-level colour change
+    edit(src, 'fill="#5E81AC"', 'fill="#D08770"')  # an info-level colour change
     assert await diagnostics(client, open_doc(client, src, "xml")) == []  # threshold 3 held
 
 

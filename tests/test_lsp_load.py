@@ -155,7 +155,8 @@ def line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n")
 
 
-WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text or fill
+WARNING = lsp.DiagnosticSeverity.Warning  # verm's severity 2: a wrong text
+INFO = lsp.DiagnosticSeverity.Information  # verm's severity 1: a colour
 
 
 def reported(found: list[lsp.Diagnostic]) -> list[tuple[str | int | None, int, int | None]]:
@@ -304,12 +305,12 @@ async def _first_after(doc: Doc, since: float) -> list[lsp.PublishDiagnosticsPar
 
 # -- load ---------------------------------------------------------------------------------
 
-# name, language, a snippet of the pinned text, its wrong replacement, the category of the one
-# diagnostic verm reports (a Warning) on the replacement's line.
+# name, language, a snippet of the pinned text, its wrong replacement, the category and severity
+# of the one diagnostic verm reports on the replacement's line (a colour is cosmetic: Information).
 LOAD = [
-    ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error"),
-    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error"),
-    ("page.html", "html", "Release notes", "Release plans", "text_error"),
+    ("bars.py", "python", '"Sales per quarter"', '"Sales per year"', "text_error", WARNING),
+    ("icon.svg", "xml", 'fill="#5E81AC"', 'fill="#D08770"', "style_error", INFO),
+    ("page.html", "html", "Release notes", "Release plans", "text_error", WARNING),
 ]
 SAVES = 200
 BURST_S = 20.0
@@ -323,12 +324,12 @@ async def test_200_saves_in_20_s_leave_the_server_responsive_flat_and_tidy(
         pin_text(pinner, tmp_path / name, (FIXTURES / name).read_text())
     await start(client, tmp_path)
     docs: list[tuple[Doc, str, str, str, str]] = []
-    for name, language, right_s, wrong_s, category in LOAD:
+    for name, language, right_s, wrong_s, category, severity in LOAD:
         src = tmp_path / name
         right = (FIXTURES / name).read_text()
         doc = Doc(client, src, language)
         doc.open()
-        docs.append((doc, right, right.replace(right_s, wrong_s), wrong_s, category))
+        docs.append((doc, right, right.replace(right_s, wrong_s), wrong_s, category, severity))
     for doc, *_ in docs:  # warm: every renderer has started and judged once
         assert await doc.judged(1) == []
     server = client.server_pid
@@ -359,17 +360,17 @@ async def test_200_saves_in_20_s_leave_the_server_responsive_flat_and_tidy(
     counts = [len(range(k, SAVES, len(docs))) for k in range(len(docs))]
     for i in range(SAVES):
         k, j = i % len(docs), i // len(docs)
-        doc, right, wrong, _, _ = docs[k]
+        doc, right, wrong, *_ = docs[k]
         left = counts[k] - 1 - j  # saves of this document still to come: the last is wrong
         text = (wrong if left % 2 == 0 else right) + f"\n{_comment(doc, i)}\n"
         last[doc.uri] = (doc.save(text), text)
         await asyncio.sleep(max(0.0, began + (i + 1) * BURST_S / SAVES - time.monotonic()))
     # The last save of each document is of its wrong text: the final set must say so.
-    for doc, _, wrong, wrong_s, category in docs:
+    for doc, _, wrong, wrong_s, category, severity in docs:
         version, text = last[doc.uri]
         assert text.startswith(wrong)
         found = await doc.judged(version)
-        assert reported(found) == [(category, line_of(text, wrong_s), WARNING)], (
+        assert reported(found) == [(category, line_of(text, wrong_s), severity)], (
             doc.src.name, found)
         assert doc.published()[-1].version == version
     stop.set()

@@ -71,7 +71,7 @@ def test_the_hook_entry_checks_the_staged_pinned_sources(repo: Path):
     run = [str(VERM), *command[1:], *staged]
     failed = subprocess.run(run, cwd=repo, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1, failed.stderr
-    assert failed.stdout.startswith("icon.svg:3:40: warning style_error: reference colour")
+    assert failed.stdout.startswith("icon.svg:3:40: info style_error: reference colour")
     assert "helper.py" not in failed.stdout + failed.stderr
     assert "README.md" not in failed.stdout + failed.stderr
 
@@ -95,7 +95,7 @@ def test_pre_commit_runs_the_hook(repo: Path):
     out = subprocess.run([sys.executable, "-m", "pre_commit", "run"], cwd=repo,
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "Failed" in out.stdout and "icon.svg:3:40: warning style_error" in out.stdout
+    assert "Failed" in out.stdout and "icon.svg:3:40: info style_error" in out.stdout
     _git(repo, "checkout", "HEAD", "--", "icon.svg")
     out = subprocess.run([sys.executable, "-m", "pre_commit", "run"], cwd=repo,
                          capture_output=True, text=True, timeout=180)

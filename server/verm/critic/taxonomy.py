@@ -1,9 +1,10 @@
 """(domain, role, nature) → (category, severity): the error taxonomy of DESIGN.md, per domain.
 
 Severity tracks harm: wrong data or a missing element is 3, a legend, label or text that reads
-differently 2, cosmetics (a colour, a line width, grid and spines) 1 — a colour over a large
-area 2; a speck counts one less. Every category returned is in
-``TAXONOMY[domain]``.
+differently 2 (a typo, two letters swapped, 1), cosmetics (a colour, a line width, grid and
+spines) 1 — on a page a colour over a large area 2; a speck counts one less. An icon is graded
+as the labelled set grades it: a part gone 3, a part added or reshaped 2, a colour 1. Every
+category returned is in ``TAXONOMY[domain]``.
 """
 
 from __future__ import annotations
@@ -132,12 +133,12 @@ def _svg(role: str, nature: Nature, share: float, container: bool, has_text: boo
             return "structure_error", 2
         return "text_symbol_error", 2
     if nature in ("recolor", "background"):  # a fill or stroke colour: cosmetic
-        return "style_error", 2 if share >= BIG else 1
+        return "style_error", 1
     if nature == "missing":  # a part of the icon is gone
         return "structure_error", 3
     if nature == "extra":
-        return "structure_error", _scaled(2, share)
-    return "shape_error", _scaled(2, share)
+        return "structure_error", min(2, _scaled(2, share))
+    return "shape_error", min(2, _scaled(2, share))
 
 
 def _html(role: str, nature: Nature, share: float, container: bool, has_text: bool,
