@@ -424,3 +424,21 @@ def test_translucent_bars_recoloured_to_another_hue_show_through_jpeg(checker: C
     line = next(i for i, t in enumerate(TWIN.splitlines()) if "rain.bar(" in t)
     assert judged(checker, tmp_path, "twin.py", TWIN, "jpeg", edited) == [
         ("style_error", line, 1)]
+
+
+SMALL_LINE = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(3, 2), dpi=100)
+ax.plot([1, 2, 3])
+"""
+
+
+def test_a_small_charts_line_changed_under_a_crop_is_its_data(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    """Most of a small chart's ink is its line: moved, it is half the ink that differs at the
+    crop's place — yet anywhere else nearly all of it (thin lines and text, two px off), so
+    that place is the crop's, and the line's new values are the change (not the figure's
+    size)."""
+    edited = SMALL_LINE.replace("[1, 2, 3]", "[0, 2, 3]")
+    assert judged(checker, tmp_path, "small.py", SMALL_LINE, "cropped", edited) == [
+        ("data_error", 3, 3)]

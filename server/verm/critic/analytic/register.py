@@ -145,6 +145,9 @@ CROP_MAX = 0.05  # share of each side a screenshot cropped from the render may h
 CROP_FIT = 0.1  # share of differing pixels at which the crop's place is the one
 CROP_INK_FIT = 0.25  # … share of the reference's ink
 CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
+CROP_INK_CHANGED = 0.5  # a changed series may be half a small chart's ink: still its place
+CROP_INK_DISTINCT = 0.7  # … when every other place differs in ~all of it (edges 2 px off)
+CROP_INK_THIN = 0.6  # share of the ink that differs anywhere else: thin lines and text only
 CROP_BUDGET = 8e7  # pixel comparisons a crop search may spend (all places together) at most
 
 
@@ -183,15 +186,22 @@ def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, fl
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
     # A chart's change moves a share of all its pixels; a page's big flat blocks match at any
     # place, so there only the ink tells the places apart.
-    for fits, limit in ((whole, CROP_FIT), (inked, CROP_INK_FIT)):
+    for fits, limit, distinct in ((whole, CROP_FIT, CROP_DISTINCT),
+                                  (inked, CROP_INK_FIT, CROP_DISTINCT),
+                                  (inked, CROP_INK_CHANGED, CROP_INK_DISTINCT)):
         if len(fits) < 2:
             return None
         fits.sort()
-        (share, ox, oy), runner_up = fits[0], fits[1][0]
+        share, ox, oy = fits[0]
+        # The best place's next neighbours fit almost as well (anti-aliased edges are two px
+        # wide): another place is one at least two px away.
+        runner_up = next((f for f, x, y in fits[1:] if max(abs(x - ox), abs(y - oy)) >= 2),
+                         fits[1][0])
         # At (0, 0) it is content that grew right or down (a wider column); a place that
         # fits hardly better than another is content that moved inside (right of a wider
         # column).
-        if share <= limit and (ox, oy) != (0, 0) and share <= CROP_DISTINCT * runner_up:
+        if (share <= limit and (ox, oy) != (0, 0) and share <= distinct * runner_up
+                and (limit != CROP_INK_CHANGED or runner_up >= CROP_INK_THIN)):
             return ox, oy, share
     return None
 
