@@ -340,3 +340,30 @@ def test_another_subplot_grid_against_a_screenshot_is_one_cause_too(checker: Che
     found = judged(checker, tmp_path, "pair.py", PAIR, "plt.subplots(1, 2,",
                    "plt.subplots(2, 1,", False)
     assert found == [("structure_error", 4, 3)]
+
+
+PIES = """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
+left.pie([27, 56, 17], labels=["Yes", "No", "Unsure"], colors=["#4c72b0", "#dd8452", "#55a868"])
+right.pie([60, 40], labels=["Web", "Shop"], colors=["#c44e52", "#8172b3"])
+right.set_title("Channel")
+"""
+
+
+def test_frameless_plots_laid_out_anew_against_a_screenshot_are_one_cause(
+        checker: Checker, tmp_path: Path) -> None:
+    """Pies have no frame to find: each plot differing in most of its ink, all laid out by
+    one call, is the layout that moved them — one cause on the `subplots` line."""
+    found = judged(checker, tmp_path, "pies.py", PIES, "plt.subplots(1, 2,",
+                   "plt.subplots(2, 1,", False)
+    assert found == [("structure_error", 4, 3)]
+
+
+def test_one_frameless_plot_changed_leaves_the_layout_alone(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    """The other pie's ink is where it was: its data changed, not the layout."""
+    found = judged(checker, tmp_path, "pies.py", PIES, "[60, 40]", "[20, 80]", False)
+    assert found == [("data_error", 6, 3)]

@@ -18,6 +18,7 @@ from verm.critic.analytic.blame import (
     blame_pixels,
     borrowed_colours,
     chroma_smear,
+    regrown_wedges,
     stroke_weight,
 )
 from verm.critic.analytic.causes import group_causes
@@ -100,6 +101,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
             pixel_findings = [f for f in pixel_findings if not chroma_smear(f)]
         if ctx.domain == "chart" and pixels_only:
             borrowed_colours(pixel_findings)
+            regrown_wedges(pixel_findings, placed)
         findings += pixel_findings
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)

@@ -663,6 +663,27 @@ def borrowed_colours(findings: list[Finding]) -> None:
                 g.consequence = True
 
 
+def regrown_wedges(findings: list[Finding], placed: list[Placed]) -> None:
+    """A wedge "recoloured" in the colour of another wedge of its pie: the reference draws
+    that neighbour where this one is now — their sizes changed (the pie's data), not a
+    colour."""
+    wedges = [p for p in placed if p.anchor.role == "wedge" and p.color is not None]
+    for f in findings:
+        a = f.anchor
+        if (f.nature != "recolor" or a is None or a.role != "wedge" or f.ref_color is None
+                or f.consequence):
+            continue
+        plot = a.key.rsplit("/", 1)[0]
+        other = next((p for p in wedges if p.anchor is not a
+                      and p.anchor.key.rsplit("/", 1)[0] == plot and p.color is not None
+                      and color_distance(p.color, f.ref_color) <= SAME_COLOR), None)
+        if other is not None:
+            f.nature = "data"
+            f.note = (f"wedge sizes differ: the reference draws {other.anchor.name} where the "
+                      f"render draws {a.name}")
+            f.ref_color = f.render_color = None
+
+
 def _same_change(f: Finding, g: Finding) -> bool:
     assert f.ref_color and f.render_color and g.ref_color and g.render_color
     return (color_distance(f.ref_color, g.ref_color) <= SAME_COLOR / 2

@@ -37,11 +37,14 @@ def relaid_plots(findings: list[Finding], placed: list[Placed], cmp: Comparison
     render_ink = channel_max(abs_diff(cmp.render, cmp.render_background)) > FRAME_INK
     framed = [p for p in plots if (_framed(render_ink, p) or 0.0) >= IN_PLACE]
     away = [p for p in framed if (_framed(ref_ink, p, 2 if soft else 1) or 0.0) < IN_PLACE]
-    if not away or not _frames_elsewhere(ref_ink, framed):
-        return findings
     by_line: dict[int | None, list[Placed]] = {}
-    for p in away:
-        by_line.setdefault(_line(p), []).append(p)
+    if away and _frames_elsewhere(ref_ink, framed):
+        for p in away:
+            by_line.setdefault(_line(p), []).append(p)
+    elif not framed:
+        by_line = _frameless_relaid(plots, ref_ink, render_ink, cmp)
+    if not by_line:
+        return findings
     # A frameless plot (a pie) laid out by the same call moved with the others, and each
     # colorbar with its plot.
     moved = [p for p in plots if _line(p) in by_line]
@@ -56,11 +59,43 @@ def relaid_plots(findings: list[Finding], placed: list[Placed], cmp: Comparison
     for members in by_line.values():
         head = members[0]
         n = len(members)
-        out.append(Finding(
-            "subplots", head.anchor, None, head.tight, head.tight, 0,
-            note=(f"{n} of {len(framed)} plot areas are not where the reference frames them "
-                  if n > 1 else "the plot area is not where the reference frames it ")
-            + "(its frame lies elsewhere there): the subplot layout differs"))
+        if framed:
+            note = (f"{n} of {len(framed)} plot areas are not where the reference frames them "
+                    if n > 1 else "the plot area is not where the reference frames it ")
+            note += "(its frame lies elsewhere there): the subplot layout differs"
+        else:
+            note = (f"{n} of {n} plots (frameless) differ in most of their ink, each where "
+                    "the reference draws it: the subplot layout differs")
+        out.append(Finding("subplots", head.anchor, None, head.tight, head.tight, 0,
+                           note=note))
+    return out
+
+
+MOVED_INK = 0.5  # share of a frameless plot's ink that differs when its plot was laid out anew
+MIN_PLOT_INK = 400  # px of ink a plot draws at least for that share to say anything
+
+
+def _frameless_relaid(plots: list[Placed], ref_ink: np.ndarray, render_ink: np.ndarray,
+                      cmp: Comparison) -> dict[int | None, list[Placed]]:
+    """Plots with no frame to find (pies, ``axis('off')``) laid out by one call, every one of
+    which differs in most of its ink: the layout moved them all (one changed plot leaves the
+    others' ink in place)."""
+    groups: dict[int | None, list[Placed]] = {}
+    for p in plots:
+        groups.setdefault(_line(p), []).append(p)
+    out = {}
+    for line, members in groups.items():
+        if line is None or len(members) < 2:
+            continue
+        shares = []
+        for p in members:
+            x0, y0, x1, y1 = p.box
+            ink = ref_ink[y0:y1, x0:x1] | render_ink[y0:y1, x0:x1]
+            n = int(np.count_nonzero(ink))
+            shares.append(None if n < MIN_PLOT_INK
+                          else np.count_nonzero(cmp.diff[y0:y1, x0:x1] & ink) / n)
+        if all(s is not None and s >= MOVED_INK for s in shares):
+            out[line] = members
     return out
 
 
