@@ -149,3 +149,30 @@ def test_a_value_changed_under_its_value_label_is_one_data_finding(
     text = HBARS + "ax.bar_label(ax.containers[0])\n"
     edited = text.replace("[12, 30, 21, 8]", "[12, 30, 21, 16]")
     assert judged(checker, tmp_path, text, edited) == [("data_error", 3, 3)]
+
+
+SQUARE = """import matplotlib.pyplot as plt
+
+fig = plt.figure(figsize=(5, 5), dpi=100, linewidth=2, edgecolor="#444444")
+ax = fig.add_axes([0.15, 0.15, 0.7, 0.7], aspect=1)
+ax.plot([0.5, 1.5, 2.5, 3.5], [1, 3, 2, 3.5], color="#1f77b4")
+ax.set_xlim(0, 4)
+ax.set_ylim(0, 4)
+ax.set_title("Squares")
+"""
+
+
+def test_an_axis_scale_that_squeezes_a_fixed_aspect_plot_is_one_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """A log scale on an aspect-1 plot draws it a few px wide: its title, ticks and line all
+    changed with it. One cause, on the line setting that axis (the figure's edge line is a
+    frame round its white ground, not the ground)."""
+    edited = SQUARE.replace('ax.set_title("Squares")',
+                            'ax.set_yscale("log")\nax.set_title("Squares")')
+    assert judged(checker, tmp_path, SQUARE, edited) == [("structure_error", 7, 2)]
+
+
+def test_a_framed_figures_line_changed_is_its_data(checker: Checker, tmp_path: Path) -> None:
+    """The figure's edge line round the canvas is not its background."""
+    edited = SQUARE.replace("[1, 3, 2, 3.5]", "[1, 3, 0.5, 3.5]")
+    assert judged(checker, tmp_path, SQUARE, edited) == [("data_error", 4, 3)]

@@ -216,6 +216,12 @@ def _backgrounds(reference: Image.Image, render: Image.Image) -> tuple[Color, Co
     """
     bg_a, bg_b = background(reference), background(render)
     if color_distance(bg_a, bg_b) <= FRAME_NEAR:
+        # Both framed alike (a figure drawn with an edge line): the ground is inside. (A
+        # screenshot cropped into the frame is aligned on it as the frame's colour; see below.)
+        inner_a, t_a = framed(reference)
+        inner_b, t_b = framed(render) if t_a else (bg_b, 0)
+        if t_a and t_a == t_b and color_distance(inner_a, inner_b) <= FRAME_NEAR:
+            return inner_a, inner_b, 0
         return bg_a, bg_b, 0
     inner, t = framed(render)
     if t and color_distance(inner, bg_a) <= FRAME_NEAR:

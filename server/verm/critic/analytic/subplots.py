@@ -35,6 +35,9 @@ def relaid_plots(findings: list[Finding], placed: list[Placed], cmp: Comparison
     ref_ink = channel_max(abs_diff(cmp.ref, cmp.ref_background)) > (
         SOFT_INK if soft else FRAME_INK)
     render_ink = channel_max(abs_diff(cmp.render, cmp.render_background)) > FRAME_INK
+    squeezed = _squeezed(findings, plots, ref_ink)
+    if squeezed is not None:
+        return squeezed
     framed = [p for p in plots if (_framed(render_ink, p) or 0.0) >= IN_PLACE]
     away = [p for p in framed if (_framed(ref_ink, p, 2 if soft else 1) or 0.0) < IN_PLACE]
     by_line: dict[int | None, list[Placed]] = {}
@@ -69,6 +72,33 @@ def relaid_plots(findings: list[Finding], placed: list[Placed], cmp: Comparison
         out.append(Finding("subplots", head.anchor, None, head.tight, head.tight, 0,
                            note=note))
     return out
+
+
+SLIVER = 12  # px: a plot area this narrow or low has been squeezed, not laid out
+
+
+def _squeezed(findings: list[Finding], plots: list[Placed], ref_ink: np.ndarray
+              ) -> list[Finding] | None:
+    """A lone plot area drawn as a sliver where the reference frames a plot (a log scale or
+    limits on an axis of fixed aspect): its axis setting squeezed it, and everything drawn in
+    it or round it changed with it. One cause, on the script's last line setting that plot's
+    axes (else its own line); None when no plot is squeezed."""
+    if len(plots) != 1:
+        return None
+    p = plots[0]
+    x0, y0, x1, y1 = p.tight
+    if min(x1 - x0, y1 - y0) >= SLIVER or max(x1 - x0, y1 - y0) < 4 * SLIVER:
+        return None
+    if not _frames_elsewhere(ref_ink, [p]):
+        return None
+    for f in findings:
+        f.consequence = True
+    lines = p.anchor.props.get("set_lines") or {}
+    set_at = [v for k, v in lines.items() if k in ("x", "y") and isinstance(v, int)]
+    return [*findings, Finding(
+        "limits", p.anchor, None, p.tight, p.tight, 0, line=max(set_at) if set_at else None,
+        note=(f"the plot area is drawn {round(x1 - x0)}×{round(y1 - y0)} px where the "
+              "reference frames a plot: an axis's limits, scale or aspect squeezed it"))]
 
 
 MOVED_INK = 0.5  # share of a frameless plot's ink that differs when its plot was laid out anew
