@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from verm.critic.analytic.findings import SAME_COLOR, Box, Finding, numeric, union
+from verm.critic.analytic.findings import SAME_COLOR, Finding, inside, numeric, union
 from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Discrepancy
@@ -198,23 +198,13 @@ def _legend_over(roots: list[Item]) -> list[Item]:
         if it.role != "legend" and f.nature in ("text", "recolor", "changed", "resized",
                                                 "extra", "missing"):
             legend = next((m for m in moved if it.group == m.group and any(
-                _inside(f.box, b) >= UNDER_LEGEND
+                b is not None and inside(f.box, b, UNDER_LEGEND)
                 for b in (m.finding.ref_box, m.finding.render_box))), None)
         if legend is None:
             out.append(it)
         else:
             legend.related.append(it)
     return out
-
-
-def _inside(box: Box, of: Box | None) -> float:
-    """How much of ``box`` lies in ``of``."""
-    if of is None:
-        return 0.0
-    w = min(box[2], of[2]) - max(box[0], of[0])
-    h = min(box[3], of[3]) - max(box[1], of[1])
-    own = max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
-    return max(0.0, w) * max(0.0, h) / own
 
 
 def _legend_fit(roots: list[Item]) -> list[Item]:
