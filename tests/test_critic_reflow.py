@@ -289,3 +289,16 @@ def test_a_typo_in_a_cell_is_milder_than_another_word(checker: Checker, tmp_path
     edited = INVENTORY.replace("Hinges", word)
     assert judged(checker, tmp_path, INVENTORY, edited, "t.md") == [
         ("text_error", line_of(INVENTORY, "Hinges"), severity)]
+
+
+ALERTS = (ROOT / "benchmarks" / "fixtures" / "quality" / "pages" / "alerts.html").read_text()
+
+
+def test_a_padding_every_box_of_a_class_shares_is_one_cause(checker: Checker,
+                                                            tmp_path: Path) -> None:
+    """Each alert grew by the same padding: the first pushes the rest down; the last, grown
+    too, draws its ground and border where the reference had the page, and its words lower
+    than the rest moved — all the one declaration's doing."""
+    edited = ALERTS.replace("padding: 10px 14px", "padding: 20px 14px")
+    assert judged(checker, tmp_path, ALERTS, edited) == [
+        ("layout_error", line_of(ALERTS, "padding: 10px 14px"), 2)]

@@ -19,8 +19,9 @@ import re
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, int_box
+from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, INK_GREY, LOSSY_RMS, ink_box, matcher_of
+from verm.critic.analytic.pixels import color_distance, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
@@ -74,10 +75,10 @@ def declare_layout(findings: list[Finding], anchors: list[Anchor],
             _resized(f, by_key, scale)
     for f in findings:
         if f.nature == "relayout" and f.ref_box and f.render_box:
-            _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3])
+            _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3], by_key)
     moved = _first_moved(findings, anchors, by_key, scale)
     if moved is not None and moved.ref_box and moved.render_box:
-        _pushed_below(moved, findings, cmp, moved.render_box[1] - moved.ref_box[1])
+        _pushed_below(moved, findings, cmp, moved.render_box[1] - moved.ref_box[1], by_key)
     return findings
 
 
@@ -186,7 +187,8 @@ def _scaled_text(f: Finding, cmp: Comparison) -> None:
            "reference" + ("; its font size estimated from that" if have else ""))
 
 
-def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: float) -> None:
+def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: float,
+                  by_key: dict[str, Anchor] | None = None) -> None:
     """What lies below a box that grew (or content that moved) and matches the reference drawn
     higher or lower by one shared offset moved with it: the cause's consequence, not a change.
     ``dy`` is the estimate (a grown text's margins scale with its font too): the offset is the
@@ -228,6 +230,11 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
     for g, box, drawn in below:
         shift = min((best - 1, best, best + 1), key=lambda s: rms(box, drawn, s))
         if shift == 0 or rms(box, drawn, shift) > limit:
+            if _same_declaration(cause, g, by_key or {}):
+                # Laid out by the cause's own declaration (the next box of its class, grown
+                # alike): its ground where the reference's was is the same change.
+                g.consequence = True
+                continue
             odd.append(g)
             continue
         g.nature, g.consequence = "moved", True
@@ -247,6 +254,44 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
             g.nature, g.consequence, g.ref_text = "text", False, None
             g.ref_box = (g.render_box[0], g.render_box[1] - best, g.render_box[2],
                          g.render_box[3] - best)
+
+
+def _same_declaration(cause: Finding, g: Finding, by_key: dict[str, Anchor]) -> bool:
+    """``g``'s element, or a box holding it, is laid out by the very declaration ``cause``
+    blames (a rule its class shares), and ``g`` shows only that: its own ground drawn where
+    the reference's was, or its same words found moved by more than the rest (its box grew
+    too)."""
+    if (cause.nature != "relayout" or cause.style is None or cause.anchor is None
+            or g.nature not in ("background", "recolor", "moved") or g.anchor is None):
+        return False
+    if g.nature == "recolor" and not _own_paint(g):
+        return False
+    prop = cause.style[0]
+    theirs = _css(cause.anchor).get(prop)
+    if not theirs:
+        return False
+    a: Anchor | None = g.anchor
+    for _ in range(4):  # the element, then the boxes round it
+        if a is None:
+            return False
+        mine = _css(a).get(prop)
+        if mine and mine.get("line") == theirs.get("line"):
+            return True
+        if g.nature != "moved":
+            return False  # a ground or an edge is its own element's
+        a = by_key.get(_parent_key(a.key))
+    return False
+
+
+def _own_paint(g: Finding) -> bool:
+    """Both colours of a recolour are the element's own (its ground where its border was, or
+    the other way round): its box's edge moved, nothing was repainted."""
+    style = (g.anchor.props.get("style") or {}) if g.anchor is not None else {}
+    own = [c for c in (parse_hex(style.get(k)) for k in ("background-color", "border-color"))
+           if c is not None]
+    return (g.ref_color is not None and g.render_color is not None and len(own) == 2
+            and all(any(color_distance(c, o) <= SAME_COLOR for o in own)
+                    for c in (g.ref_color, g.render_color)))
 
 
 def _element(f: Finding) -> Anchor | None:
