@@ -675,7 +675,7 @@ def regrown_wedges(findings: list[Finding], placed: list[Placed]) -> None:
             continue
         plot = a.key.rsplit("/", 1)[0]
         other = next((p for p in wedges if p.anchor is not a
-                      and p.anchor.key.rsplit("/", 1)[0] == plot and p.color is not None
+                      and p.anchor.key.rsplit("/", 1)[0] == plot
                       and color_distance(p.color, f.ref_color) <= SAME_COLOR), None)
         if other is not None:
             f.nature = "data"

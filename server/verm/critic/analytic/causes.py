@@ -13,6 +13,7 @@ related information. Several causes on one source line are one cause (the eight 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -165,20 +166,15 @@ def _data_labels(roots: list[Item]) -> list[Item]:
     """A text placed at a data point (a bar's value label) of a plot whose data changed shows
     the new value or sits at the new place: the data change's consequence."""
     data = [it for it in roots if it.d.category == "data_error" and it.role in CHART_MARKS]
-    if not data:
-        return roots
-    out = []
-    for it in roots:
+
+    def cause(it: Item) -> Item | None:
         a = it.d.anchor
-        cause = None
-        if (a is not None and it.role == "text" and a.props.get("at_data")
-                and it.finding.nature in ("text", "extra", "moved", "resized")):
-            cause = next((r for r in data if r.group == it.group), None)
-        if cause is None:
-            out.append(it)
-        else:
-            cause.related.append(it)
-    return out
+        if (a is None or it.role != "text" or not a.props.get("at_data")
+                or it.finding.nature not in ("text", "extra", "moved", "resized")):
+            return None
+        return next((r for r in data if r.group == it.group), None)
+
+    return _fold_into(roots, cause) if data else roots
 
 
 UNDER_LEGEND = 0.5  # of a finding's box inside a moved legend's old or new box
@@ -189,22 +185,17 @@ def _legend_over(roots: list[Item]) -> list[Item]:
     old place: those changes are the move's, not changes of their own."""
     moved = [it for it in roots if it.role == "legend" and it.finding.nature == "moved"
              and it.finding.ref_box is not None and it.finding.render_box is not None]
-    if not moved:
-        return roots
-    out = []
-    for it in roots:
+
+    def cause(it: Item) -> Item | None:
         f = it.finding
-        legend = None
-        if it.role != "legend" and f.nature in ("text", "recolor", "changed", "resized",
-                                                "extra", "missing"):
-            legend = next((m for m in moved if it.group == m.group and any(
-                b is not None and inside(f.box, b, UNDER_LEGEND)
-                for b in (m.finding.ref_box, m.finding.render_box))), None)
-        if legend is None:
-            out.append(it)
-        else:
-            legend.related.append(it)
-    return out
+        if it.role == "legend" or f.nature not in ("text", "recolor", "changed", "resized",
+                                                   "extra", "missing"):
+            return None
+        return next((m for m in moved if it.group == m.group and any(
+            b is not None and inside(f.box, b, UNDER_LEGEND)
+            for b in (m.finding.ref_box, m.finding.render_box))), None)
+
+    return _fold_into(roots, cause) if moved else roots
 
 
 def _legend_fit(roots: list[Item]) -> list[Item]:
@@ -212,34 +203,35 @@ def _legend_fit(roots: list[Item]) -> list[Item]:
     shrunk to fit them: the entry's consequence. (A legend moved, added or removed stays.)"""
     entries = {it.group: it for it in roots
                if it.role == "legend-text" and it.finding.nature == "text"}
-    out = []
-    for it in roots:
-        entry = entries.get(it.group)
-        if (entry is not None and it.role == "legend"
-                and it.finding.nature in ("changed", "resized")):
-            entry.related.append(it)
-        else:
-            out.append(it)
-    return out
+    return _fold_into(roots, lambda it: entries.get(it.group) if (
+        it.role == "legend" and it.finding.nature in ("changed", "resized")) else None)
 
 
 def _legend_handles(roots: list[Item]) -> list[Item]:
     """A legend recoloured to the colour a changed series of its plot is drawn in shows that
     series' handle: the series' consequence (its recolour merged with a data change reads
     as a new series, not as a recolour the legend's could join)."""
+    def cause(it: Item) -> Item | None:
+        f = it.finding
+        if it.role != "legend" or f.nature != "recolor" or f.render_color is None:
+            return None
+        return next((r for r in roots if r.group == it.group and r.role in CHART_MARKS
+                     and r.d.anchor is not None
+                     and (c := parse_hex(r.d.anchor.color)) is not None
+                     and color_distance(c, f.render_color) <= SAME_COLOR), None)
+
+    return _fold_into(roots, cause)
+
+
+def _fold_into(roots: list[Item], cause_of: Callable[[Item], Item | None]) -> list[Item]:
+    """The roots ``cause_of`` names no cause for; each other one joins its cause's related."""
     out = []
     for it in roots:
-        f = it.finding
-        series = None
-        if it.role == "legend" and f.nature == "recolor" and f.render_color is not None:
-            series = next((r for r in roots if r.group == it.group and r.role in CHART_MARKS
-                           and r.d.anchor is not None
-                           and (c := parse_hex(r.d.anchor.color)) is not None
-                           and color_distance(c, f.render_color) <= SAME_COLOR), None)
-        if series is None:
+        cause = cause_of(it)
+        if cause is None:
             out.append(it)
         else:
-            series.related.append(it)
+            cause.related.append(it)
     return out
 
 

@@ -45,8 +45,8 @@ def _without_rules(crop: Image.Image) -> Image.Image:
     values, counts = np.unique(grey, return_counts=True)
     step = np.abs(grey - values[np.argmax(counts)])
     lined = step > RULE_STEP
-    rows = np.nonzero(_longest_runs(lined) >= RULE_SHARE * crop.width)[0]
-    cols = np.nonzero(_longest_runs(lined.T) >= RULE_SHARE * crop.height)[0]
+    rows = np.nonzero(_edge_runs(lined) >= RULE_SHARE * crop.width)[0]
+    cols = np.nonzero(_edge_runs(lined.T) >= RULE_SHARE * crop.height)[0]
     if rows.size == 0 and cols.size == 0:
         return crop
     ink = step > INK_STEP
@@ -66,19 +66,14 @@ def _without_rules(crop: Image.Image) -> Image.Image:
                       min(y1, y0 + int(ys.max()) + pad + 1)))
 
 
-def _longest_runs(mask: np.ndarray) -> np.ndarray:
-    """Each row's longest run of True that reaches an end of the row: a rule crosses the
-    padded crop's edge, a letter's stem lies inside its padding."""
-    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    longest = np.zeros(mask.shape[0], dtype=int)
-    for r in np.nonzero(mask[:, 0] | mask[:, -1])[0]:
-        starts = np.nonzero(edges[r] == 1)[0]
-        ends = np.nonzero(edges[r] == -1)[0]
-        at_edge = (starts == 0) | (ends == mask.shape[1])
-        longest[r] = int((ends - starts)[at_edge].max())
-    return longest
+def _edge_runs(mask: np.ndarray) -> np.ndarray:
+    """Each row's longest run of True that reaches an end of the row (its leading or trailing
+    run): a rule crosses the padded crop's edge, a letter's stem lies inside its padding."""
+    width = mask.shape[1]
+    full = mask.all(axis=1)
+    leading = np.where(full, width, np.argmin(mask, axis=1))
+    trailing = np.where(full, width, np.argmin(mask[:, ::-1], axis=1))
+    return np.maximum(leading, trailing)
 
 
 def _between(rules: np.ndarray, size: int) -> list[tuple[int, int]]:

@@ -186,9 +186,11 @@ def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, fl
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
     # A chart's change moves a share of all its pixels; a page's big flat blocks match at any
     # place, so there only the ink tells the places apart.
-    for fits, limit, distinct in ((whole, CROP_FIT, CROP_DISTINCT),
-                                  (inked, CROP_INK_FIT, CROP_DISTINCT),
-                                  (inked, CROP_INK_CHANGED, CROP_INK_DISTINCT)):
+    # (fits, most that may differ at the place, its share of the rival's, the rival's least)
+    for fits, limit, distinct, rival in ((whole, CROP_FIT, CROP_DISTINCT, 0.0),
+                                         (inked, CROP_INK_FIT, CROP_DISTINCT, 0.0),
+                                         (inked, CROP_INK_CHANGED, CROP_INK_DISTINCT,
+                                          CROP_INK_THIN)):
         if len(fits) < 2:
             return None
         fits.sort()
@@ -201,7 +203,7 @@ def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, fl
         # fits hardly better than another is content that moved inside (right of a wider
         # column).
         if (share <= limit and (ox, oy) != (0, 0) and share <= distinct * runner_up
-                and (limit != CROP_INK_CHANGED or runner_up >= CROP_INK_THIN)):
+                and runner_up >= rival):
             return ox, oy, share
     return None
 
