@@ -154,3 +154,62 @@ def test_a_curve_with_new_data_over_lines_and_spans_is_one_data_finding(
     edited = SAME_COLOUR.replace("np.sin(2 * np.pi * t))", "np.sin(3 * np.pi * t))")
     found = screenshot_findings(checker, tmp_path, "spans.py", SAME_COLOUR, edited)
     assert found == [("data_error", 5, 3)]
+
+
+OUTLINES = """import matplotlib.pyplot as plt
+import numpy as np
+
+rng = np.random.default_rng(3)
+x = np.linspace(0.5, 3.5, 34)
+fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+ax.plot(x, 3 + np.cos(x), color="C0", linewidth=2.5, label="signal")
+ax.plot(x, 2 + rng.uniform(-1, 1, x.size), linewidth=0, markersize=9,
+        marker="s", markerfacecolor="none", markeredgecolor="C4", markeredgewidth=2.5)
+ax.legend()
+"""
+
+
+def test_outlined_markers_of_another_shape_are_one_style_finding(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """Markers only (no line width), outlined in a colour of their own, scattered round a
+    line: the anchor's colour is the outlines' (the line's own, never drawn, is the cycle's
+    blue — the line beside it), and squares turned stars round the same points are a restyle,
+    not the points (and the blue line) resized."""
+    edited = OUTLINES.replace('marker="s"', 'marker="*"')
+    found = screenshot_findings(checker, tmp_path, "outlines.py", OUTLINES, edited)
+    assert found == [("style_error", 8, 1)]
+
+
+def test_a_moved_outlined_marker_is_still_data(checker: Checker, tmp_path: Path) -> None:
+    """Control: points of a markers-only line moved (no partner at the reference's place)."""
+    edited = OUTLINES.replace("2 + rng.uniform(-1, 1, x.size)",
+                              "2 + rng.uniform(-1, 1, x.size) * np.where(x > 3, -1, 1)")
+    found = screenshot_findings(checker, tmp_path, "outlines.py", OUTLINES, edited)
+    assert found == [("data_error", 7, 3)]
+
+
+GUIDED = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.arange(14)
+y = np.sin(x / 2)
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+ax.plot(x, y + 2, drawstyle="steps")
+ax.plot(x, y + 2, "o--", color="grey", alpha=0.3)
+ax.plot(x, y + 1, drawstyle="steps-mid")
+ax.plot(x, y + 1, "o--", color="grey", alpha=0.3)
+ax.plot(x, y, drawstyle="steps-post")
+ax.plot(x, y, "o--", color="grey", alpha=0.3)
+ax.grid(axis="x", color="0.95")
+ax.set_title("plt.plot(drawstyle=...)")
+"""
+
+
+def test_markers_drawn_over_a_faint_guide_of_the_same_points_are_one_style_finding(
+        checker: Checker, tmp_path: Path) -> None:
+    """The new markers cover a translucent grey guide's dots: the reference shows light grey
+    (the guide's grey on the white plot, its anchor's ``faint`` colour) where the markers now
+    are — their ink drawn over the guide, not the line recoloured, and the guide covered."""
+    edited = GUIDED.replace('drawstyle="steps")', 'drawstyle="steps", marker="o")')
+    found = screenshot_findings(checker, tmp_path, "guided.py", GUIDED, edited)
+    assert found == [("style_error", 6, 1)]

@@ -53,7 +53,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.category import StrCategoryFormatter
 from matplotlib.collections import Collection
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgba
 from matplotlib.container import BarContainer, Container
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.image import AxesImage, FigureImage
@@ -729,6 +729,32 @@ def _line_of(artist: Any) -> int | None:
     return line if line is not None else getattr(artist, "_verm_created", None)
 
 
+def _drawn(color: Any, artist: Any) -> str | None:
+    """The colour an artist's ink shows on its ground: a translucent one (``alpha=0.3``)
+    blended over its plot's face, else the figure's — a faint grey guide line is light grey in
+    the picture. Kept beside the anchor's colour (the one the code names, which matches the
+    ink's blends with what lies under it)."""
+    try:
+        rgba = np.asarray(color, dtype=float)
+        rgba = to_rgba(rgba[0] if rgba.ndim == 2 else rgba)
+    except (ValueError, TypeError, IndexError):
+        try:
+            rgba = to_rgba(color)
+        except (ValueError, TypeError):
+            return _hex(color)
+    alpha = artist.get_alpha() if artist is not None else None
+    # Faces and collections carry their artist's alpha already; a line's colour does not.
+    a = rgba[3] if rgba[3] < 1 or alpha is None else float(alpha)
+    if not 0 < a < 1:
+        return _hex(color)
+    ground = (1.0, 1.0, 1.0)
+    for owner in (getattr(artist, "axes", None), getattr(artist, "figure", None)):
+        if owner is not None and to_rgba(owner.get_facecolor())[3] > 0:
+            ground = to_rgba(owner.get_facecolor())[:3]
+            break
+    return to_hex([c * a + g * (1 - a) for c, g in zip(rgba[:3], ground, strict=True)])
+
+
 def _hex(color: Any) -> str | None:
     try:
         arr = np.asarray(color, dtype=float)
@@ -878,6 +904,10 @@ class _Anchors:
                           if k in _STYLE_KEYWORDS and v != line}
                 if styled:  # a style keyword on a later line of its call: a fix edits there
                     p["style_lines"] = styled
+            if role in _MARK_ROLES and color is not None:
+                faint = _drawn(color, artist)
+                if faint != _hex(color):  # translucent: what the picture shows on its ground
+                    p["faint"] = faint
             if props:
                 p.update(props)
             anchor = Anchor(box=box, role=role, key=key, name=name, range=self._range(line),
@@ -1205,7 +1235,7 @@ class _Anchors:
                 continue  # e.g. a boxplot's empty fliers
             label = _public_label(ln)
             name = f"line '{_short(label)}'" if label else f"line {j + 1}"
-            self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=ln.get_color(),
+            self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=_line_color(ln),
                      pad=line_pad * max(1.0, ln.get_linewidth()),
                      props={"label": label, **_data_props(ln.get_xydata()),
                             **_line_style(ln), "arg_lines": self.arg_lines(_line_of(ln))})
@@ -1525,11 +1555,28 @@ def _collection_data(coll: Any) -> dict[str, Any]:
     return {}
 
 
+_NO_MARKER = frozenset({"None", "none", " ", ""})
+
+
+def _line_color(ln: Any) -> Any:
+    """The colour a line's ink has: its own, or — drawn with markers only (no line width, no
+    line style) — its markers' face, else their edge (purple outlines on a line whose colour,
+    never drawn, is the cycle's blue)."""
+    marker = ln.get_marker()
+    if ((ln.get_linewidth() > 0 and ln.get_linestyle() not in _NO_MARKER)
+            or marker is None or marker in _NO_MARKER):
+        return ln.get_color()
+    face = ln.get_markerfacecolor()
+    if not (isinstance(face, str) and face.lower() == "none") and to_rgba(face)[3] > 0:
+        return face
+    return ln.get_markeredgecolor()
+
+
 def _mark_color(artist: Any) -> str | None:
     """The colour a legend handle shows: line colour, else face, else edge."""
     try:
         if hasattr(artist, "get_color") and not hasattr(artist, "get_facecolor"):
-            return _hex(artist.get_color())
+            return _hex(_line_color(artist) if isinstance(artist, Line2D) else artist.get_color())
         face = artist.get_facecolor()
         if len(np.atleast_2d(face)) and np.atleast_2d(face)[0][3] > 0:
             return _hex(face)

@@ -448,6 +448,22 @@ def _underneath(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool
     return c is not None and color_distance(c, color) <= SAME_COLOR
 
 
+def _crossed(placed: list[Placed], pl: Placed, color: Color, ev: Box) -> bool:
+    """A line or marker set whose reference shows, where it differs, the colour of another
+    mark its evidence overlaps: new ink of it (markers) drawn over that mark (a faint guide
+    line of the same points), not a recolour of it."""
+    if pl.anchor.role not in ("line", "collection"):
+        return False
+    for p in placed:
+        if (p is pl or p.anchor.container or p.anchor.role not in CHART_MARKS
+                or not inside(ev, p.box, 0.5)):
+            continue
+        shown = [c for c in (p.color, parse_hex(p.anchor.props.get("faint"))) if c is not None]
+        if any(color_distance(c, color) <= SAME_COLOR for c in shown):
+            return True
+    return False
+
+
 def _below(placed: list[Placed], pl: Placed, box: Box, share: float, *,
            painted: bool) -> Placed | None:
     """The smallest element bigger than ``pl`` holding ``share`` of ``box`` (``painted``: and
@@ -510,7 +526,7 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
         return f
     # Part of it shows what lies under it in the reference: it grew there, not recoloured.
     grew = (col_a is not None and n * px.step < WHOLE * pl.area
-            and _underneath(placed_all, pl, col_a, ev))
+            and (_underneath(placed_all, pl, col_a, ev) or _crossed(placed_all, pl, col_a, ev)))
     if (col_a and col_b and both >= 0.5 and color_distance(col_a, col_b) > SAME_COLOR
             and not grew):
         exact = cmp.frame.scale == 1.0 and not cmp.lossy  # else shades are stroke weights

@@ -26,6 +26,8 @@ MARKER_SPAN = 0.6  # of the distance between data points a marker's difference s
 REACH = 2  # px
 UNCHANGED_REACH = 3  # px from any change beyond which ink both pictures draw is unchanged
 MIN_INK = 40  # line pixels below which a path says nothing
+PLACE = 3.0  # px between a marker's centres in the two pictures that is still one place
+SAME_PLACES = 0.8  # of one side's marker clumps with a partner at the other's: same points
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
 
 
@@ -61,7 +63,8 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             how = "less ink (dashes or dots)"  # all on the path, all along it, thinner
         elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= _marks(a.props):
             how = "more ink (markers or a thicker line)"  # ink added at several places
-        elif _marker_shapes(ren ^ ref, _spacing(a.props, f)):
+        elif (_marker_shapes(ren ^ ref, _spacing(a.props, f))
+              or (_markers_only(a.props) and _same_places(ref, ren))):
             how = "other markers"  # both sides differ only round the data points
         else:
             continue  # each side has pixels off the other's path, or one end grew: the data
@@ -108,6 +111,35 @@ def _spacing(props: dict[str, object], f: Finding) -> float | None:
     if n is None or box is None or props.get("marker") in (None, "none"):
         return None
     return (box[2] - box[0]) / (n - 1) if n > 1 else None
+
+
+def _markers_only(props: dict[str, object]) -> bool:
+    """Drawn as markers with no line between them (``linewidth=0``, or no line style)."""
+    return props.get("marker") not in (None, "none") and (
+        props.get("linestyle") == "none" or props.get("linewidth") == 0)
+
+
+def _same_places(ref: np.ndarray, ren: np.ndarray) -> bool:
+    """Do both pictures draw the line's changed markers round the same places? Each clump of
+    its ink near a change in one has a clump centred within PLACE px in the other, both ways:
+    another marker shape at the same data points (a moved point leaves a clump with no
+    partner)."""
+    a, b = _centres(ref), _centres(ren)
+    if min(len(a), len(b)) < MARKS:
+        return False
+    return _partnered(a, b) >= SAME_PLACES and _partnered(b, a) >= SAME_PLACES
+
+
+def _centres(mask: np.ndarray) -> np.ndarray:
+    _, boxes = label(mask)
+    return np.array([((ys.start + ys.stop) / 2, (xs.start + xs.stop) / 2) for ys, xs in boxes
+                     if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9], dtype=float)
+
+
+def _partnered(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of ``a``'s centres with one of ``b``'s within PLACE px."""
+    near = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1]).min(axis=1)
+    return float(np.count_nonzero(near <= PLACE)) / len(a)
 
 
 def _marker_shapes(off: np.ndarray, spacing: float | None) -> bool:
