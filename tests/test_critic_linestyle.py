@@ -213,3 +213,28 @@ def test_markers_drawn_over_a_faint_guide_of_the_same_points_are_one_style_findi
     edited = GUIDED.replace('drawstyle="steps")', 'drawstyle="steps", marker="o")')
     found = screenshot_findings(checker, tmp_path, "guided.py", GUIDED, edited)
     assert found == [("style_error", 6, 1)]
+
+
+TWINS = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+twin1 = ax.twinx()
+twin2 = ax.twinx()
+twin2.spines.right.set_position(("axes", 1.2))
+ax.plot([0, 1, 2], [0, 1, 2], "C0", label="Density")
+twin1.plot([0, 1, 2], [0, 3, 2], "C1", label="Temperature")
+twin2.plot([0, 1, 2], [50, 30, 15], "C2", label="Velocity")
+ax.set(xlim=(0, 2), ylim=(0, 2))
+twin1.set(ylim=(0, 4))
+twin2.set(ylim=(1, 65))
+fig.subplots_adjust(right=0.75)
+"""
+
+
+def test_a_line_dashed_under_twin_axes_lines_is_one_style_finding(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """The twin axes' lines cross the dashed one: they are other plots over the same frame,
+    and what changed of them only where its dashes' ink went is the restyle's doing."""
+    edited = TWINS.replace('"C0", label="Density")', '"C0", label="Density", linestyle="--")')
+    found = screenshot_findings(checker, tmp_path, "twins.py", TWINS, edited)
+    assert found == [("style_error", 6, 1)]

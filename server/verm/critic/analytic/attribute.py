@@ -41,7 +41,7 @@ from verm.critic.analytic.findings import (
 )
 from verm.critic.analytic.gaps import missing_between
 from verm.critic.analytic.grids import missing_grids
-from verm.critic.analytic.inked import changed_under_marks
+from verm.critic.analytic.inked import changed_under_marks, frames_of
 from verm.critic.analytic.legends import missing_legends
 from verm.critic.analytic.linestyle import restyled_lines
 from verm.critic.analytic.moves import legend_reflow, relocate
@@ -111,8 +111,9 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "svg" and pixels_only:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     if ctx.domain == "chart" and pixels_only:
-        findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp)
-        findings = changed_under_marks(findings, cmp)
+        frames = frames_of(placed)
+        findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp, frames)
+        findings = changed_under_marks(findings, cmp, frames)
         findings = turned_bars(relaid_plots(findings, placed, cmp), placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))
     if ctx.domain == "table" and ctx.ref_anchors is not None:

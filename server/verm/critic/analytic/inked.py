@@ -11,19 +11,31 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, int_box, union
+from verm.critic.analytic.findings import Finding, Placed, int_box, union
 from verm.critic.analytic.pixels import dilate, near_color, parse_hex
 
 UNDER_INK = 0.8  # of a finding's differing pixels under a mark's changed ink: its doing
 REACH = 2  # px round the changed ink
 MARKS = frozenset({"line", "collection"})
 CHANGES = frozenset({"data", "changed", "resized", "extra", "missing", "moved", "retyped"})
+SAME_FRAME = 1.0  # px between two plots' frames that are one frame (twin axes)
 INK_COLOR = 24.0  # RGB distance from the mark's own colour that is still its ink
 
 
-def changed_under_marks(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+def frames_of(placed: list[Placed]) -> dict[str, str]:
+    """Each plot's key → the key of the first plot drawn in the same frame: a twin axis
+    (``twinx``) is another plot over the same picture, whose lines a change of the first
+    plot's covers or uncovers."""
+    plots = [(p.anchor.key, p.tight) for p in placed if p.anchor.role == "axes"]
+    return {key: next(k for k, b in plots
+                      if max(abs(u - v) for u, v in zip(b, box, strict=True)) <= SAME_FRAME)
+            for key, box in plots}
+
+
+def changed_under_marks(findings: list[Finding], cmp: Comparison,
+                        frames: dict[str, str]) -> list[Finding]:
     """For each changed line or marker set (biggest first), fold the smaller findings of its
-    plot whose differences lie under its changed ink."""
+    plot (or its twins, ``frames``) whose differences lie under its changed ink."""
     marks = sorted((f for f in findings if f.anchor is not None and f.anchor.role in MARKS
                     and f.nature in CHANGES and not f.consequence), key=lambda f: -f.pixels)
     for f in marks:
@@ -36,20 +48,26 @@ def changed_under_marks(findings: list[Finding], cmp: Comparison) -> list[Findin
         ink = (near_color(cmp.ref[y0:y1, x0:x1], color, INK_COLOR)
                | near_color(cmp.render[y0:y1, x0:x1], color, INK_COLOR))
         under_ink(f, (x0, y0, x1, y1), dilate(ink & cmp.diff[y0:y1, x0:x1], REACH),
-                  [g for g in findings if g.pixels < f.pixels], cmp)
+                  [g for g in findings if g.pixels < f.pixels], cmp, frames)
     return findings
 
 
+def _frame(key: str, frames: dict[str, str]) -> str:
+    plot = key.split("/", 1)[0]
+    return frames.get(plot, plot)
+
+
 def under_ink(f: Finding, box: tuple[int, int, int, int], changed: np.ndarray,
-              findings: list[Finding], cmp: Comparison) -> None:
-    """Mark as ``f``'s consequences the other findings of its plot whose differing pixels lie
-    (UNDER_INK of them) in ``changed`` (``f``'s ink that came or went, over ``box``)."""
+              findings: list[Finding], cmp: Comparison, frames: dict[str, str]) -> None:
+    """Mark as ``f``'s consequences the other findings of its plot (or a twin of it) whose
+    differing pixels lie (UNDER_INK of them) in ``changed`` (``f``'s ink that came or went,
+    over ``box``)."""
     assert f.anchor is not None
-    plot = f.anchor.key.split("/", 1)[0]
+    plot = _frame(f.anchor.key, frames)
     x0, y0, x1, y1 = box
     for g in findings:
         a = g.anchor or g.ref_anchor
-        if g is f or g.consequence or a is None or a.key.split("/", 1)[0] != plot:
+        if g is f or g.consequence or a is None or _frame(a.key, frames) != plot:
             continue
         gx0, gy0, gx1, gy1 = int_box(g.box, cmp.frame)
         diff = cmp.diff[gy0:gy1, gx0:gx1]

@@ -31,7 +31,8 @@ SAME_PLACES = 0.8  # of one side's marker clumps with a partner at the other's: 
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
 
 
-def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+def restyled_lines(findings: list[Finding], cmp: Comparison,
+                   frames: dict[str, str]) -> list[Finding]:
     """Line findings whose path is the reference's become restyles (style, not data); what
     else changed only where a restyled line's ink came or went (its markers over other lines
     and spans, its dashes' gaps) is that restyle's consequence."""
@@ -75,7 +76,7 @@ def restyled_lines(findings: list[Finding], cmp: Comparison) -> list[Finding]:
         inked.append((f, (x0, y0, x1, y1), dilate((ren | ref) & cmp.diff[y0:y1, x0:x1],
                                                   REACH)))
     for f, box, added in inked:
-        under_ink(f, box, added, findings, cmp)
+        under_ink(f, box, added, findings, cmp, frames)
     return findings
 
 
