@@ -354,7 +354,8 @@ def test_one_colour_change_seen_twice_is_one_discrepancy(critic):
 
 def test_a_flat_icon_against_its_jpeg_is_not_blank(critic):
     """A plain square icon is one colour; its JPEG wobbles around that colour. The same
-    picture, not a blank render (a JPEG of another colour still is)."""
+    picture, not a blank render; against a square of another colour, its one colour is a
+    recolour of what fills the canvas (drawn: not blank either)."""
     import io
 
     green = Image.new("RGB", (20, 20), "#00c000")
@@ -366,4 +367,7 @@ def test_a_flat_icon_against_its_jpeg_is_not_blank(critic):
     reference = Reference(path=Path("icon.jpg"), image=shot)
     assert critic.judge(reference, flat).discrepancies == []
     other = Reference(path=Path("icon.jpg"), image=Image.new("RGB", (20, 20), "#c00000"))
-    assert critic.judge(other, flat).rendered is False
+    critique = critic.judge(other, flat)
+    assert critique.rendered is True
+    assert [(d.category, d.severity) for d in critique.discrepancies] == [("style_error", 1)]
+    assert "#c00000" in critique.discrepancies[0].description

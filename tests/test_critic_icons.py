@@ -131,6 +131,24 @@ def test_a_shape_recoloured_in_a_nested_viewport_is_the_shape_not_the_viewport(
     assert judged(checker, tmp_path, NESTED, edited) == [("style_error", circle, circle, 1)]
 
 
+def test_a_use_moved_is_a_move_not_a_copy_of_the_shape_it_shows(checker: Checker,
+                                                                tmp_path: Path) -> None:
+    """The ``<use>`` and the ``<defs>`` circle it shows are one drawing at one place: the
+    circle is not a twin the moved ``<use>`` would be an extra copy of."""
+    edited = NESTED.replace('href="#dotdef" x="40"', 'href="#dotdef" x="68"')
+    use = line_of(NESTED, 'id="u1"')
+    assert judged(checker, tmp_path, NESTED, edited) == [("shape_error", use, use, 2)]
+
+
+def test_a_square_recoloured_whole_is_a_recolour_not_a_blank_render(checker: Checker,
+                                                                    tmp_path: Path) -> None:
+    """One rect fills the icon: recoloured, the render is one colour throughout — as the
+    reference is — drawn, not blank (a blank render scores 0 as a structure error)."""
+    square = (ROOT / "tests" / "fixtures" / "html" / "dot.svg").read_text()
+    edited = square.replace('fill="#00c000"', 'fill="#1f77b4"')
+    assert judged(checker, tmp_path, square, edited) == [("style_error", 0, 0, 1)]
+
+
 def test_a_bar_grown_under_a_line_is_its_height_alone(checker: Checker,
                                                      tmp_path: Path) -> None:
     # A same-coloured element that changed shape is that element, not a lost one; its new
@@ -153,6 +171,23 @@ def test_a_shape_drawn_twice_is_one_extra_copy(checker: Checker, tmp_path: Path)
 
 ICON = (ROOT / "tests" / "fixtures" / "e2e" / "icon.svg").read_text()
 DOT = (ROOT / "examples" / "icons" / "dot.svg").read_text()
+
+
+ALERT = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "alert.svg").read_text()
+
+
+@pytest.mark.parametrize("icon", ["e2e", "alert"])
+def test_a_copy_drawn_over_much_of_its_twin_is_one_extra_copy(checker: Checker, tmp_path: Path,
+                                                               icon: str) -> None:
+    """The copy, shifted by a sixth of its size, adds a crescent of new ink (a fifth of its
+    box): drawn over its twin, it is a copy, not the twin resized. Its ring crosses the box of
+    the triangle drawn over it (alert): neither picture shows the triangle's colours there,
+    so that is not the triangle reshaped."""
+    text = ICON if icon == "e2e" else ALERT
+    at = line_of(text, "<circle")
+    disc = text.splitlines()[at]
+    edited = text.replace(disc, disc + disc.strip().replace("/>", ' transform="translate(12 8)"/>'))
+    assert judged(checker, tmp_path, text, edited) == [("structure_error", at, at, 2)]
 
 
 def test_a_copy_clipped_by_the_canvas_is_an_extra_element(checker: Checker,

@@ -36,7 +36,7 @@ from verm.critic.analytic.pixels import (
     parse_hex,
 )
 from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
-from verm.types import Box
+from verm.types import Anchor, Box
 
 TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
 OWN_AREA = 8000  # differing pixels above which an element's patch is not re-examined
@@ -49,6 +49,8 @@ SMEAR_LUMA = 16  # luma difference within which a thin stroke's new hue is JPEG'
 SMEAR_SIDE = 6  # px: an element this narrow is a stroke to JPEG (a histogram's bar)
 SMEAR_PIXELS = 150  # a change this small is a stroke's rim, whatever its element
 SMEAR_SPARSE = 0.2  # changed pixels under this share of their box: strokes, not a fill
+NOT_ITS_MIN = 20  # differing pixels below which a shape's own colours are not looked for
+NOT_ITS_SHARE = 0.02  # of them in its fill or stroke colour, at most, to be none of its doing
 WHOLE = 0.5  # of an element's box that differs for it to be new as a whole (else it grew)
 GROUND_SHARE = 0.2  # of the frame a shape covers to be the ground others are drawn on
 FLAT_SHAPE = 0.3  # of a shape's box that must differ for its whole fill to have changed
@@ -507,6 +509,8 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
         return f
     both = 1.0 - missing - extra
     anchor_color = parse_hex(anchor.color)
+    if _not_its_paint(px, sel, anchor, anchor_color):
+        return None
     if (col_a is not None and col_b is not None and anchor_color is not None
             and np.count_nonzero(px.near(px.a, sel, anchor_color)) < 0.05 * n
             and n * px.step >= WHOLE * pl.area and _underneath(placed_all, pl, col_a, ev)):
@@ -556,6 +560,21 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     f.ref_box = ref_box
     f.nature = moved_or_resized(ref_box, pl.tight)
     return f
+
+
+def _not_its_paint(px: Samples, sel: np.ndarray, anchor: Anchor, fill: Color | None) -> bool:
+    """An icon's shape whose fill and stroke colours neither picture shows at these pixels:
+    its paint is where it was, and they are another shape's change seen through its box (a
+    copy's ring round the triangle drawn over it)."""
+    stroke = anchor.props.get("stroke")
+    own = [c for c in (fill, parse_hex(stroke) if isinstance(stroke, str) else None)
+           if c is not None]
+    if anchor.role != "shape" or not own or sel.size < NOT_ITS_MIN:
+        return False
+    painted = np.zeros(sel.size, dtype=bool)
+    for c in own:
+        painted |= px.near(px.a, sel, c) | px.near(px.b, sel, c)
+    return np.count_nonzero(painted) < NOT_ITS_SHARE * sel.size
 
 
 def _painted_before(p: Placed, q: Placed) -> bool:

@@ -48,8 +48,10 @@ class AnalyticCritic:
         if render.image.mode != "RGB":
             render = replace(render, image=as_rgb(render.image))
         blank = _blank(render, domain)
-        if blank is not None and _same_flat_colour(reference.image, render.image):
-            blank = None  # the reference is that one colour too: nothing else was to be drawn
+        if blank is not None and _flat(reference.image):
+            # The reference is one colour too: nothing else was to be drawn (a plain square,
+            # or a backdrop filling the canvas recoloured) — compared as any other picture.
+            blank = None
         if blank is not None:
             return Critique(rendered=False, discrepancies=[blank], critic=self.name,
                             elapsed_ms=_ms(t0), meta={"blank": True})
@@ -163,18 +165,11 @@ def _one_colour(image: Image.Image) -> tuple[int, ...] | None:
 FLAT = 12  # per channel: a JPEG of one flat colour wobbles about this much (and rounds it)
 
 
-def _same_flat_colour(reference: Image.Image, render: Image.Image) -> bool:
-    """The reference is the render's one colour throughout, up to lossy-compression noise
-    (a JPEG of a plain green square is not exactly one green)."""
-    colour = _one_colour(render)
-    if colour is None:
-        return False
-    if _one_colour(reference) == colour:
-        return True
+def _flat(reference: Image.Image) -> bool:
+    """The reference is one colour throughout, up to lossy-compression noise (a JPEG of a
+    plain green square is not exactly one green)."""
     ref = reference.convert("RGB") if reference.mode != "RGB" else reference
-    extrema = ref.getextrema()
-    return all(lo >= c - FLAT and hi <= c + FLAT  # type: ignore[misc]
-               for (lo, hi), c in zip(extrema, colour, strict=True))
+    return all(hi - lo <= 2 * FLAT for lo, hi in ref.getextrema())  # type: ignore[misc]
 
 
 def _sidecar_in_ref_pixels(reference: Reference) -> list[Anchor]:

@@ -52,6 +52,8 @@ JOIN = 8.0  # px between patches of one colour that are one shape (a line drawn 
 MOVED_SHARE = 0.3  # of a same-coloured element's box that differs: it moved away from here
 SAME_SIZE = 0.1  # relative size difference of a series' members (plus 2 px)
 NEW_SHARE = 0.3  # of a copy's box its finding covers (new ink, not a nudged rim)
+NEW_OVER = 0.1  # … of a copy drawn over much of its twin (the rest of it is the twin's ink)
+OVER_TWIN = 0.25  # of a copy's box its twin's covers: drawn over it, not beside it
 MIN_COPY = 64  # px² of box under which a nudged speck is not told from a copy
 SHRUNK = 0.4  # of the lost shape's width and height a shape drawn smaller keeps at least
 RIM_SHARE = 0.05  # of an element's box its rim's recoloured pixels cover at most
@@ -323,14 +325,18 @@ def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
             continue
         own = next((p for p in placed if p.anchor is a), None)
         if (own is None or own.color is None or area(own.tight) < MIN_COPY
-                or f.pixels < NEW_SHARE * area(own.tight)):
-            continue  # a copy is new ink over most of its box, not a rim (nor a speck)
+                or f.pixels < NEW_OVER * area(own.tight)):
+            continue  # a copy is new ink over much of its box, not a rim (nor a speck)
         for twin in placed:
             if (twin is own or twin.anchor.container or id(twin.anchor) in changed
                     or twin.color is None
                     or color_distance(twin.color, own.color) > SAME_COLOR / 2
-                    or not _same_size(twin.tight, own.tight)):
-                continue
+                    or not _same_size(twin.tight, own.tight)
+                    or max(abs(u - v) for u, v in zip(twin.tight, own.tight, strict=True)) <= 1):
+                continue  # (exactly where it is: one drawing — a <use> and the shape it shows)
+            if (f.pixels < NEW_SHARE * area(own.tight)
+                    and _shared(own.tight, twin.tight) < OVER_TWIN * area(own.tight)):
+                continue  # a neighbour touching it, not a copy drawn over it
             if overlaps(grow(twin.tight, NEAR), own.tight) or (
                     f.ref_box is not None and inside(f.ref_box, grow(twin.tight, NEAR), 0.8)):
                 f.nature, f.render_box, f.ref_box = "extra", own.tight, None
@@ -351,6 +357,12 @@ def _rims_over(findings: list[Finding], copy: Finding, placed: list[Placed]) -> 
         if (own is not None and inside(g.box, grow(copy.render_box, 1), 0.9)
                 and g.pixels <= RIM_SHARE * max(1.0, area(own.tight))):
             g.consequence = True
+
+
+def _shared(a: Box, b: Box) -> float:
+    """Area the two boxes share."""
+    return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+            * max(0.0, min(a[3], b[3]) - max(a[1], b[1])))
 
 
 def _same_size(a: Box, b: Box) -> bool:
