@@ -29,7 +29,14 @@ from verm.refcache import stamp as file_stamp
 from verm.render import Renderers
 from verm.render.base import RenderOptions
 from verm.render.sandbox import Job
-from verm.resolution import RESCALABLE, figure_size_discrepancy, ratio, score, text_saturated
+from verm.resolution import (
+    RESCALABLE,
+    figure_size_discrepancy,
+    ratio,
+    score,
+    text_saturated,
+    texts_at_scale,
+)
 from verm.reward import reward
 from verm.safeio import ReadLimits
 from verm.source import Source
@@ -341,7 +348,8 @@ class Checker:
                     options)
                 if source.kind == "chart":
                     render, critique = self._at_reference_shape(
-                        source, ref, critic, render, critique, on_start, options)
+                        source, ref, critic, render, critique, on_start, options,
+                        critique.meta.get("drawn_at_scale", scale))
             found = locate_all(list(critique.discrepancies), render)
             if final is not critic and critique.rendered:
                 critique, found = self._model_verdict(
@@ -445,9 +453,11 @@ class Checker:
     def _at_reference_shape(
         self, source: Source, ref: Reference, critic: Critic, render: Render,
         critique: Critique, on_start: Callable[[Job], None] | None, options: RenderOptions,
+        scale: float = 1.0,
     ) -> tuple[Render, Critique]:
         """A chart whose figure has another shape than the reference's is judged whole only
-        by its size; drawn again at the reference's size (its dpi kept), what else differs
+        by its size; drawn again at the reference's size (its dpi kept, and the resolution
+        ``scale`` it was drawn at: a HiDPI screenshot's), what else differs
         (a title, a limit, the chart type) is judged pixel for pixel and reported beside it.
         Kept only when that draw meets the reference canvas exactly (as drawn, or found aligned
         by the search when the chart type changed too many pixels to call it the same canvas)
@@ -458,19 +468,30 @@ class Checker:
         if len(canvas) != 1 or not isinstance(dpi, (int, float)) or dpi <= 0:
             return render, critique
         w, h = ref.image.size
-        if not (_whole_tenths(w, dpi) and _whole_tenths(h, dpi)):
-            return render, critique  # not a figure a script sized (a cropped screenshot)
-        inches = (w / dpi, h / dpi)
-        again = self.render(source, on_start, 1.0, replace(options, figure_inches=inches))
-        if not again.ok or again.size != ref.image.size:
+        best: tuple[Render, Critique, tuple[float, float]] | None = None
+        # Drawn at the resolution it was, else (nothing learnt yet) at a screen's 2×: a 2×
+        # screenshot of a 6.4-inch figure is whole tenths at both (12.8 in at the script's
+        # dpi, whose texts then differ everywhere: more than a few findings).
+        for times in (1.0, 2.0) if scale == 1.0 else (1.0,):
+            if not (_whole_tenths(w, dpi * times) and _whole_tenths(h, dpi * times)):
+                continue  # not a figure a script sized (a cropped screenshot)
+            inches = (w / (dpi * times), h / (dpi * times))
+            again = self.render(source, on_start, scale * times,
+                                replace(options, figure_inches=inches))
+            if not again.ok or again.size != ref.image.size:
+                continue
+            second = self._judge(critic, ref, again)
+            reg = second.meta.get("registration") or {}
+            aligned = reg.get("method") in ("identical", "same-canvas") or (
+                reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
+                and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5)
+            if (aligned and len(second.discrepancies) <= RESHAPED_FINDINGS
+                    and not (times != 1.0 and texts_at_scale(second, times))):
+                best = (again, second, inches)
+                break
+        if best is None:
             return render, critique
-        second = self._judge(critic, ref, again)
-        reg = second.meta.get("registration") or {}
-        aligned = reg.get("method") in ("identical", "same-canvas") or (
-            reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
-            and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5)
-        if not aligned or len(second.discrepancies) > RESHAPED_FINDINGS:
-            return render, critique
+        again, second, inches = best
         return again, replace(critique, discrepancies=[*canvas, *second.discrepancies],
                               meta={**critique.meta, "drawn_at_inches": [round(v, 4)
                                                                           for v in inches]})

@@ -75,6 +75,23 @@ def text_saturated(critique: Critique, render: Render) -> bool:
             and (not labels or len(labels_hit) >= SATURATED * len(labels)))
 
 
+def texts_at_scale(critique: Critique, times: float, slack: float = 0.15) -> bool:
+    """Is some text found drawn ``times`` (or 1/``times``) as large as the reference's — the
+    signature of a picture drawn at the wrong resolution (a 2× guess on a 1× screenshot)?"""
+    for d in critique.discrepancies:
+        fix = d.fix or {}
+        if d.anchor is None or d.anchor.role not in TEXT_ROLES or fix.get("kind") != "size":
+            continue
+        expected, actual = fix.get("expected"), fix.get("actual")
+        if isinstance(expected, list) and isinstance(actual, list) and expected and actual:
+            expected, actual = expected[0], actual[0]
+        if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and expected:
+            ratio_ = actual / expected
+            if any(abs(ratio_ - t) <= slack * t for t in (times, 1 / times)):
+                return True
+    return False
+
+
 def figure_size_discrepancy(domain: str, ref_size: tuple[int, int],
                             render_size: tuple[int, int], drawn: float) -> Discrepancy:
     """One discrepancy for a figure of another size, whose text did not scale with it."""
