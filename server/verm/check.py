@@ -109,6 +109,7 @@ def _show(path: Path, relative_to: Path | None) -> str:
 
 
 NEAR_SIZE = 0.1  # relative size change of an icon's reference that a crop explains
+NATIVE_SCALE = 0.01  # relative: a registration's scale this close to the size ratio is it
 RESHAPED_FINDINGS = 4  # more, drawn at the reference's size: not only the size changed there
 
 
@@ -116,6 +117,13 @@ def _canvas_only(critique: Critique) -> bool:
     """The verdict is the canvas's size alone (no element named)."""
     return len(critique.discrepancies) == 1 and critique.discrepancies[0].anchor is None and (
         critique.discrepancies[0].fix or {}).get("kind") == "size"
+
+
+def _other_resolution(critique: Critique) -> bool:
+    """The reference was found at another resolution than the render's (a 2× screenshot):
+    judged resampled, thin changes blur away — it is drawn at the reference's too."""
+    reg = critique.meta.get("registration") or {}
+    return reg.get("method") != "crop" and abs(float(reg.get("scale", 1.0)) - 1.0) > NATIVE_SCALE
 
 
 def _whole_tenths(px: int, dpi: float) -> bool:
@@ -341,8 +349,8 @@ class Checker:
             found = [failure_discrepancy(render)]
         else:
             critique = self._judge(critic, ref, render)
-            if (critique.rendered and critique.discrepancies and ref.anchors is None
-                    and source.kind in RESCALABLE):
+            if (critique.rendered and ref.anchors is None and source.kind in RESCALABLE
+                    and (critique.discrepancies or _other_resolution(critique))):
                 render, critique = self._at_reference_resolution(
                     source, ref, critic, render, critique, scale, on_start, key, stamp,
                     options)
@@ -433,7 +441,11 @@ class Checker:
         named = (source.kind == "svg" and abs(s - 1) <= NEAR_SIZE and _canvas_only(critique)
                  and again.size == ref.image.size
                  and 0 < len(second.discrepancies) <= RESHAPED_FINDINGS)
-        if named or score(second) <= score(critique):
+        # Drawn at the very resolution the reference was found at, pixel for pixel: that
+        # judgement stands (resampled, a thin text's recolour blurs into its neighbours').
+        native = (again.size == ref.image.size
+                  and abs(float(reg.get("scale", 1.0)) - s) <= NATIVE_SCALE * s)
+        if named or native or score(second) <= score(critique):
             self._scales[key] = (stamp, scale * s)
             best_render, best = again, second
         else:
