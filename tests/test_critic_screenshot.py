@@ -277,12 +277,14 @@ def test_a_figure_size_set_on_the_calls_second_line_is_reported_there(checker: C
         ("structure_error", 6, 2)]
 
 
-@pytest.mark.parametrize("variant", ["png", "jpeg", "hidpi"])
+@pytest.mark.parametrize("variant", ["png", "jpeg", "hidpi", "cropped"])
 def test_a_figure_resized_and_retitled_is_both_changes(checker: Checker, tmp_path: Path,
                                                        variant: str) -> None:
     """Another shape is judged whole only by its size; drawn again at the screenshot's size,
     the title (and the limits) the same edit changed are found beside it, each on its line —
-    a 2× screenshot's size at the 2× it is drawn at, not the script's own dpi."""
+    a 2× screenshot's size at the 2× it is drawn at, not the script's own dpi; a screenshot
+    cut a few px short of the figure's edges at the figure size just past it, the crop placed
+    in it."""
     edited = BARS.replace("figsize=(6, 4)", "figsize=(2, 4)").replace(
         '"Sales per quarter"', '"Sales per month"').replace("ax.set_ylim(0, 20)",
                                                             "ax.set_ylim(0, 30)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -109,6 +110,7 @@ def _show(path: Path, relative_to: Path | None) -> str:
 
 
 NEAR_SIZE = 0.1  # relative size change of an icon's reference that a crop explains
+CROP_SLACK = 16  # px a screenshot may be cut short of the figure's edges, all in all
 NATIVE_SCALE = 0.01  # relative: a registration's scale this close to the size ratio is it
 RESHAPED_FINDINGS = 4  # more, drawn at the reference's size: not only the size changed there
 
@@ -124,6 +126,23 @@ def _other_resolution(critique: Critique) -> bool:
     judged resampled, thin changes blur away — it is drawn at the reference's too."""
     reg = critique.meta.get("registration") or {}
     return reg.get("method") != "crop" and abs(float(reg.get("scale", 1.0)) - 1.0) > NATIVE_SCALE
+
+
+def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
+    """The figure size (inches) a script would set for a picture of ``w``×``h`` px at
+    ``dpi``: its own, when whole tenths of an inch; else the next whole tenths up when that
+    is at most CROP_SLACK px more (a screenshot cut a few px short of the figure's edges)."""
+    if _whole_tenths(w, dpi) and _whole_tenths(h, dpi):
+        return (w / dpi, h / dpi)
+    out = []
+    for px in (w, h):
+        tenths = math.ceil(px * 10 / dpi)
+        while math.floor(tenths * dpi / 10) < px:
+            tenths += 1
+        if math.floor(tenths * dpi / 10) - px > CROP_SLACK:
+            return None
+        out.append(tenths / 10)
+    return out[0], out[1]
 
 
 def _whole_tenths(px: int, dpi: float) -> bool:
@@ -485,18 +504,22 @@ class Checker:
         # screenshot of a 6.4-inch figure is whole tenths at both (12.8 in at the script's
         # dpi, whose texts then differ everywhere: more than a few findings).
         for times in (1.0, 2.0) if scale == 1.0 else (1.0,):
-            if not (_whole_tenths(w, dpi * times) and _whole_tenths(h, dpi * times)):
-                continue  # not a figure a script sized (a cropped screenshot)
-            inches = (w / (dpi * times), h / (dpi * times))
+            inches = _figure_inches(w, h, dpi * times)
+            if inches is None:
+                continue  # not a figure a script sized, nor a few px cut off one
             again = self.render(source, on_start, scale * times,
                                 replace(options, figure_inches=inches))
-            if not again.ok or again.size != ref.image.size:
-                continue
+            cropped = again.size != ref.image.size
+            if not again.ok or (cropped and again.size == render.size):
+                continue  # (the figure's own size: a crop of it that could not be placed)
             second = self._judge(critic, ref, again)
             reg = second.meta.get("registration") or {}
             aligned = reg.get("method") in ("identical", "same-canvas") or (
                 reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
-                and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5)
+                and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5) or (
+                cropped and (reg.get("method") == "crop" or (
+                    reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
+                    and max(abs(reg.get("dx", 99)), abs(reg.get("dy", 99))) <= CROP_SLACK)))
             if (aligned and len(second.discrepancies) <= RESHAPED_FINDINGS
                     and not (times != 1.0 and texts_at_scale(second, times))):
                 best = (again, second, inches)
