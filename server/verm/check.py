@@ -128,6 +128,18 @@ def _other_resolution(critique: Critique) -> bool:
     return reg.get("method") != "crop" and abs(float(reg.get("scale", 1.0)) - 1.0) > NATIVE_SCALE
 
 
+def _aligned(reg: dict[str, Any], cropped: bool) -> bool:
+    """A redraw met the reference's canvas: as drawn, or found by the search at scale 1
+    within 1.5 px (a chart type changed too many pixels to call it the same canvas); the
+    reference a crop of it: placed as one, or found within CROP_SLACK px."""
+    method = reg.get("method")
+    if method in ("identical", "same-canvas") or (cropped and method == "crop"):
+        return True
+    reach = CROP_SLACK if cropped else 1.5
+    return (method == "search" and abs(float(reg.get("scale", 0.0)) - 1) <= 0.005
+            and max(abs(float(reg.get("dx", 99))), abs(float(reg.get("dy", 99)))) <= reach)
+
+
 def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
     """The figure size (inches) a script would set for a picture of ``w``×``h`` px at
     ``dpi``: its own, when whole tenths of an inch; else the next whole tenths up when that
@@ -369,7 +381,8 @@ class Checker:
         else:
             critique = self._judge(critic, ref, render)
             if (critique.rendered and ref.anchors is None and source.kind in RESCALABLE
-                    and (critique.discrepancies or _other_resolution(critique))):
+                    and (critique.discrepancies or (ref.image.size != render.size
+                                                    and _other_resolution(critique)))):
                 render, critique = self._at_reference_resolution(
                     source, ref, critic, render, critique, scale, on_start, key, stamp,
                     options)
@@ -513,14 +526,8 @@ class Checker:
             if not again.ok or (cropped and again.size == render.size):
                 continue  # (the figure's own size: a crop of it that could not be placed)
             second = self._judge(critic, ref, again)
-            reg = second.meta.get("registration") or {}
-            aligned = reg.get("method") in ("identical", "same-canvas") or (
-                reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
-                and max(abs(reg.get("dx", 9)), abs(reg.get("dy", 9))) <= 1.5) or (
-                cropped and (reg.get("method") == "crop" or (
-                    reg.get("method") == "search" and abs(reg.get("scale", 0) - 1) <= 0.005
-                    and max(abs(reg.get("dx", 99)), abs(reg.get("dy", 99))) <= CROP_SLACK)))
-            if (aligned and len(second.discrepancies) <= RESHAPED_FINDINGS
+            if (_aligned(second.meta.get("registration") or {}, cropped)
+                    and len(second.discrepancies) <= RESHAPED_FINDINGS
                     and not (times != 1.0 and texts_at_scale(second, times))):
                 best = (again, second, inches)
                 break

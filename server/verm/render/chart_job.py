@@ -1555,7 +1555,7 @@ def _collection_data(coll: Any) -> dict[str, Any]:
     return {}
 
 
-_NO_MARKER = frozenset({"None", "none", " ", ""})
+_UNSET = frozenset({"None", "none", " ", ""})  # matplotlib's spellings of no marker, no line style
 
 
 def _line_color(ln: Any) -> Any:
@@ -1563,8 +1563,8 @@ def _line_color(ln: Any) -> Any:
     line style) — its markers' face, else their edge (purple outlines on a line whose colour,
     never drawn, is the cycle's blue)."""
     marker = ln.get_marker()
-    if ((ln.get_linewidth() > 0 and ln.get_linestyle() not in _NO_MARKER)
-            or marker is None or marker in _NO_MARKER):
+    if ((ln.get_linewidth() > 0 and ln.get_linestyle() not in _UNSET)
+            or marker is None or marker in _UNSET):
         return ln.get_color()
     face = ln.get_markerfacecolor()
     if not (isinstance(face, str) and face.lower() == "none") and to_rgba(face)[3] > 0:
