@@ -406,6 +406,22 @@ def test_a_heading_turned_grey_shows_in_a_first_check_against_a_2x_screenshot(
         ("style_error", 6, 1)]
 
 
+ALERTS = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures" / "quality" / "pages"
+          / "alerts.html").read_text()
+
+
+def test_a_padding_relaying_most_of_a_page_shows_in_a_cropped_png(checker: Checker,
+                                                                   tmp_path: Path) -> None:
+    """Every alert grows: half the page differs, so no place of the crop fits well, and the
+    search "found" the page at 0.7× — a page of another size. A picture a few px smaller is a
+    crop far likelier than a 0.7× copy: placed where the least of its ink differs, the padding
+    is one layout finding on its rule."""
+    edited = ALERTS.replace("padding: 10px 14px", "padding: 20px 14px")
+    assert edited != ALERTS
+    assert judged(checker, tmp_path, "alerts.html", ALERTS, "cropped", edited) == [
+        ("layout_error", 7, 2)]
+
+
 def test_a_page_block_made_wider_shows_in_a_cropped_png(checker: Checker,
                                                         tmp_path: Path) -> None:
     """The button now fills its card: a big change of ink, yet the crop's place is still

@@ -138,6 +138,13 @@ def register(
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
+    if (sidecar_scale is None and abs(s - 1) > CROP_RESCALE
+            and (crop := _crop_fit(reference, render, best_effort=True)) is not None):
+        # A picture a few px smaller than the render is a crop of it far likelier than a
+        # copy at 0.7×: most of a page relaid (a padding) fits no place well, and the
+        # search then "finds" a scale. Its least-differing place is the crop's.
+        ox, oy, share = crop
+        return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     return Registration(s, dx, dy, residual, method="search", **common)
 
 
@@ -148,17 +155,20 @@ CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
 CROP_INK_CHANGED = 0.5  # a changed series may be half a small chart's ink: still its place
 CROP_INK_DISTINCT = 0.7  # … when every other place differs in ~all of it (edges 2 px off)
 CROP_INK_THIN = 0.6  # share of the ink that differs anywhere else: thin lines and text only
+CROP_RESCALE = 0.1  # a search's scale this far from 1, on a near-crop: the crop's place instead
 CROP_BUDGET = 8e7  # pixel comparisons a crop search may spend (all places together) at most
 
 
-def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, float] | None:
+def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool = False,
+              ) -> tuple[int, int, float] | None:
     """A reference a few px narrower than the render, some cut off its left or top: a crop of
     it at scale 1. Its height may differ more (a page's height is its content's: a shorter
     block shortens the page), so only the rows both have are compared.
 
     Each place the crop can have come from is tried at full resolution; the one where few
     pixels differ wins (a changed series moves only some of them). Profiles and thumbnails
-    misjudge this case: the change pulls them towards a slightly other scale."""
+    misjudge this case: the change pulls them towards a slightly other scale.
+    ``best_effort``: the place where the least of the reference's ink differs, however much."""
     (wa, ha), (wb, hb) = reference.size, render.size
     dw = wb - wa
     if not (0 <= dw <= CROP_MAX * wb) or (dw == 0 and ha >= hb):
@@ -184,6 +194,11 @@ def _crop_fit(reference: Image.Image, render: Image.Image) -> tuple[int, int, fl
             differ = np.abs(b[oy:oy + rows:step, ox:ox + wa:cols] - ref) > 24
             whole.append((float(np.count_nonzero(differ)) / ref.size, ox, oy))
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
+    if best_effort:
+        if not inked:
+            return None
+        share, ox, oy = min(inked)
+        return ox, oy, share
     # A chart's change moves a share of all its pixels; a page's big flat blocks match at any
     # place, so there only the ink tells the places apart.
     # (fits, most that may differ at the place, its share of the rival's, the rival's least)
