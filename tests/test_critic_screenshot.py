@@ -422,6 +422,22 @@ def test_a_padding_relaying_most_of_a_page_shows_in_a_cropped_png(checker: Check
         ("layout_error", 7, 2)]
 
 
+PLAIN = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures"
+         / "bench_chart_plain.py").read_text()
+
+
+@pytest.mark.parametrize("variant", ["png", "cropped"])
+def test_bars_turned_on_their_side_are_the_chart_type_against_a_cropped_png(
+        checker: Checker, tmp_path: Path, variant: str) -> None:
+    """`bar` → `barh` changes most of the picture: no crop place fits well, and the search
+    placed the screenshot where no crop reaches (24 px in, past the 8 px cut off) — a figure
+    of another size. Placed as a crop, it is the chart type, on the call; the plot moved over
+    by the wider tick labels of its new y axis is that change's doing, not a layout setting."""
+    edited = PLAIN.replace("ax.bar(", "ax.barh(")
+    assert judged(checker, tmp_path, "plain.py", PLAIN, variant, edited) == [
+        ("structure_error", 4, 3)]
+
+
 def test_a_page_block_made_wider_shows_in_a_cropped_png(checker: Checker,
                                                         tmp_path: Path) -> None:
     """The button now fills its card: a big change of ink, yet the crop's place is still

@@ -128,6 +128,11 @@ def _other_resolution(critique: Critique) -> bool:
     return reg.get("method") != "crop" and abs(float(reg.get("scale", 1.0)) - 1.0) > NATIVE_SCALE
 
 
+def _is_canvas_size(d: Discrepancy) -> bool:
+    """The figure's own size, not an element's."""
+    return d.anchor is None and (d.fix or {}).get("kind") == "size" and d.location == "figure"
+
+
 def _aligned(reg: dict[str, Any], cropped: bool) -> bool:
     """A redraw met the reference's canvas: as drawn, or found by the search at scale 1
     within 1.5 px (a chart type changed too many pixels to call it the same canvas); the
@@ -506,8 +511,7 @@ class Checker:
         Kept only when that draw meets the reference canvas exactly (as drawn, or found aligned
         by the search when the chart type changed too many pixels to call it the same canvas)
         and finds the size alone explains the rest or names a few changes of its own."""
-        canvas = [d for d in critique.discrepancies if d.anchor is None
-                  and (d.fix or {}).get("kind") == "size" and d.location == "figure"]
+        canvas = [d for d in critique.discrepancies if _is_canvas_size(d)]
         dpi = render.meta.get("dpi")
         if len(canvas) != 1 or not isinstance(dpi, (int, float)) or dpi <= 0:
             return render, critique
@@ -528,6 +532,7 @@ class Checker:
             second = self._judge(critic, ref, again)
             if (_aligned(second.meta.get("registration") or {}, cropped)
                     and len(second.discrepancies) <= RESHAPED_FINDINGS
+                    and not (cropped and any(_is_canvas_size(d) for d in second.discrepancies))
                     and not (times != 1.0 and texts_at_scale(second, times))):
                 best = (again, second, inches)
                 break

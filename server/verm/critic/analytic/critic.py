@@ -86,6 +86,12 @@ class AnalyticCritic:
                 canvas_changed=canvas is not None,
             )
             found += attribute(cmp, ctx)
+            if shifted is not None and any((d.fix or {}).get("kind") == "chart-type"
+                                           for d in found):
+                # Bars turned on their side: the other axis's tick labels are wider, and the
+                # plot moved over with them — the type change's doing, not a layout setting.
+                found.remove(shifted)
+                shifted = None
             if shifted is not None and domain == "html":
                 cmp, found = _in_place_if_better(reference, render, reg, cmp, ctx, found,
                                                  self.tolerance)

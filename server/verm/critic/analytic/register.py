@@ -138,11 +138,13 @@ def register(
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
-    if (sidecar_scale is None and abs(s - 1) > CROP_RESCALE
+    if (sidecar_scale is None and not _crop_like(s, dx, dy, wb - wa, hb - ha)
             and (crop := _crop_fit(reference, render, best_effort=True)) is not None):
         # A picture a few px smaller than the render is a crop of it far likelier than a
-        # copy at 0.7×: most of a page relaid (a padding) fits no place well, and the
-        # search then "finds" a scale. Its least-differing place is the crop's.
+        # copy at 0.7×, or one reaching past the render's canvas: most of a page relaid (a
+        # padding) or a chart turned on its side (bar → barh) fits no place well, and the
+        # search then "finds" a scale or an offset no crop has. Its least-differing place is
+        # the crop's.
         ox, oy, share = crop
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     return Registration(s, dx, dy, residual, method="search", **common)
@@ -155,8 +157,19 @@ CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
 CROP_INK_CHANGED = 0.5  # a changed series may be half a small chart's ink: still its place
 CROP_INK_DISTINCT = 0.7  # … when every other place differs in ~all of it (edges 2 px off)
 CROP_INK_THIN = 0.6  # share of the ink that differs anywhere else: thin lines and text only
+CROP_REACH = 2  # px a crop's placement may lie past the px cut off (anti-aliased edges)
 CROP_RESCALE = 0.1  # a search's scale this far from 1, on a near-crop: the crop's place instead
 CROP_BUDGET = 8e7  # pixel comparisons a crop search may spend (all places together) at most
+
+
+def _crop_like(s: float, dx: float, dy: float, dw: int, dh: int) -> bool:
+    """Could a search's placement be a crop of the render (``dw``×``dh`` px cut off)? At
+    about its scale, the reference's corner within the px cut off (2 px slack)."""
+    if abs(s - 1) > CROP_RESCALE:
+        return False
+    if abs(s - 1) > 0.005:
+        return True  # another dpi, a little: the redraw at the reference's size judges it
+    return -CROP_REACH <= -dx <= dw + CROP_REACH and -CROP_REACH <= -dy <= dh + CROP_REACH
 
 
 def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool = False,
@@ -195,8 +208,8 @@ def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool 
             whole.append((float(np.count_nonzero(differ)) / ref.size, ox, oy))
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
     if best_effort:
-        if not inked:
-            return None
+        if not inked or not 0 <= hb - ha <= CROP_MAX * hb:
+            return None  # (only a crop both ways: a chart half as tall is not one)
         share, ox, oy = min(inked)
         return ox, oy, share
     # A chart's change moves a share of all its pixels; a page's big flat blocks match at any

@@ -84,6 +84,7 @@ def word(f: Finding, cmp: Comparison, ctx: Context) -> Discrepancy:
         desc = f.note or "the subplot layout differs from the reference"
     elif nature == "retyped":
         desc = f.note or "the chart type differs from the reference"
+        fix = {"kind": "chart-type"}
     elif nature in ("rows-missing", "rows-extra", "columns-moved", "cells-missing"):
         desc = f.note or "the table's rows or columns differ from the reference"
     elif nature in ("restyle", "relayout") and f.style is not None:
