@@ -438,6 +438,21 @@ def test_bars_turned_on_their_side_are_the_chart_type_against_a_cropped_png(
         ("structure_error", 4, 3)]
 
 
+INVOICE = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures" / "quality"
+           / "pages" / "invoice.html").read_text()
+
+
+def test_a_cells_padding_is_one_layout_finding_not_a_row_new_to_the_page(
+        checker: Checker, tmp_path: Path) -> None:
+    """`td` padding 6 → 4: each row draws the same words 2 px higher and is shorter. Its words
+    found a few px above are not those of a row the reference lacks: the cells' padding, on
+    its rule, with the rows it pulled up."""
+    edited = INVOICE.replace("td { padding: 6px 8px;", "td { padding: 4px 8px;")
+    assert edited != INVOICE
+    assert judged(checker, tmp_path, "invoice.html", INVOICE, "png", edited) == [
+        ("layout_error", 10, 2)]
+
+
 def test_a_page_block_made_wider_shows_in_a_cropped_png(checker: Checker,
                                                         tmp_path: Path) -> None:
     """The button now fills its card: a big change of ink, yet the crop's place is still

@@ -61,7 +61,7 @@ from verm.critic.analytic.tables import (
     words_in_place,
 )
 from verm.critic.analytic.wording import read_reference_text, word
-from verm.critic.analytic.wordmatch import moved_texts, words_kept
+from verm.critic.analytic.wordmatch import moved_texts, words_nearby
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
 from verm.types import Discrepancy
 
@@ -183,6 +183,9 @@ def _pair_moves(findings: list[Finding]) -> list[Finding]:
     return out + [g for i, g in enumerate(loose) if i not in used]
 
 
+WORDS_REACH = 4  # px above or below which a container's words still show it is there
+
+
 def _collapse_containers(findings: list[Finding], placed: list[Placed],
                          cmp: Comparison) -> list[Finding]:
     """A legend (or group) the reference lacks altogether is one extra element, not many."""
@@ -199,7 +202,7 @@ def _collapse_containers(findings: list[Finding], placed: list[Placed],
         kept = any(q is not p and q.anchor.text and not q.anchor.container
                    and inside(q.tight, p.tight, 0.9)
                    and (diff_in(cmp, q.box) == 0
-                        or words_kept(cmp, tuple(round(v) for v in q.tight)))
+                        or words_nearby(cmp, tuple(round(v) for v in q.tight), WORDS_REACH))
                    for q in placed)
         if not kept and ink_b >= 20 and differing >= 0.6 * ink_b and all(
             f.nature in ("extra", "text", "changed") for f in children

@@ -78,6 +78,16 @@ def words_kept(cmp: Comparison, box: tuple[int, int, int, int]) -> bool:
                                           cmp.lossy or cmp.frame.scale != 1.0)
 
 
+def words_nearby(cmp: Comparison, box: tuple[int, int, int, int], reach: int) -> bool:
+    """The render's words inside ``box`` are the reference's up to ``reach`` px above or below
+    (a row whose cells' padding changed draws the same words a few px higher)."""
+    matcher = matcher_of(cmp)
+    ink = ink_box(matcher.render, box)
+    lossy = cmp.lossy or cmp.frame.scale != 1.0
+    return ink is not None and any(same_words(matcher, ink, 0, dy, lossy)
+                                   for dy in range(-reach, reach + 1))
+
+
 def subpixel_rms(raw: Matcher, ink: Box, dx: int, dy: int) -> float:
     """Grey RMS of the worst letter between the render's words at ``ink`` and the reference's
     at ``ink`` + (dx, dy), after moving the render's by the best fraction of a pixel each way
