@@ -238,3 +238,40 @@ def test_a_line_dashed_under_twin_axes_lines_is_one_style_finding(checker: Check
     edited = TWINS.replace('"C0", label="Density")', '"C0", label="Density", linestyle="--")')
     found = screenshot_findings(checker, tmp_path, "twins.py", TWINS, edited)
     assert found == [("style_error", 6, 1)]
+
+
+STALE = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.linspace(0.5, 3.5, 20)
+fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+ax.plot(x, 3 + np.cos(x), color="C0", label="signal")
+ax.plot(x, 2 + np.sin(3 * x), linewidth=0, marker="s", markerfacecolor="none",
+        markeredgecolor="C4")
+ax.plot(x, 1 + np.sin(x), color="C2")
+"""
+
+
+def test_a_pinned_colour_the_reference_never_drew_is_no_recolour(checker: Checker,
+                                                                 tmp_path: Path) -> None:
+    """A sidecar pinned by an older verm names a markers-only line by its cycle colour (orange),
+    never drawn: the reference shows its purple outlines. A change elsewhere in the plot
+    (the third line's data) is that change alone, not the outlines "recoloured"."""
+    import json
+
+    from verm.pins import pin_render, sidecar_path
+
+    src = tmp_path / "stale.py"
+    src.write_text(STALE)
+    reference = tmp_path / "stale.ref.png"
+    pin_render(checker.render(checker.load(src)), reference)
+    side = sidecar_path(reference)
+    data = json.loads(side.read_text())
+    [markers] = [a for a in data["anchors"] if a["key"] == "ax0/line1"]
+    assert markers["color"] == "#9467bd"  # pinned now: the outlines' colour
+    markers["color"] = "#ff7f0e"  # as an older verm pinned it
+    side.write_text(json.dumps(data))
+    edited = STALE.replace("1 + np.sin(x), color", "1 + np.sin(x) * 0.5, color")
+    found = checker.check(checker.load(src, edited), reference).discrepancies
+    assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
+        ("data_error", 8, 3)]

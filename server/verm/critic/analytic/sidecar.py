@@ -28,11 +28,12 @@ from verm.critic.analytic.findings import (
     offset,
     union,
 )
-from verm.critic.analytic.pixels import color_distance, parse_hex
+from verm.critic.analytic.pixels import Color, color_distance, near_color, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
 MIN_CONFIRM = 4  # differing pixels that confirm a sidecar change
+DRAWN_MIN = 3  # pixels of a colour that show it drawn in a box
 
 
 def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], ctx: Context,
@@ -84,7 +85,10 @@ def compare_elements(cmp: Comparison, render: list[Placed], ref: list[Placed], c
         if f.ref_text is not None and f.render_text is not None and f.ref_text != f.render_text:
             f.nature = "text"
         elif (f.ref_color and f.render_color
-              and color_distance(f.ref_color, f.render_color) > SAME_COLOR / 2):
+              and color_distance(f.ref_color, f.render_color) > SAME_COLOR / 2
+              and _drawn_in(cmp.ref, rp.box, f.ref_color)):
+            # (Only a colour the reference shows there: a sidecar pinned by an older verm may
+            # name one never drawn — a markers-only line's cycle colour.)
             f.nature = "recolor"
         elif (style := restyled(ra, na)) is not None:
             f.nature, f.style = "restyle", style
@@ -470,6 +474,13 @@ def restyled(ref: Anchor, render: Anchor) -> tuple[str, object, object] | None:
 def _mark(mask: np.ndarray, box: tuple[int, int, int, int]) -> None:
     x0, y0, x1, y1 = box
     mask[y0:y1, x0:x1] = True
+
+
+def _drawn_in(image: np.ndarray, box: tuple[int, int, int, int], color: Color) -> bool:
+    """Does the picture show ``color`` (or nearly) anywhere in ``box``?"""
+    x0, y0, x1, y1 = box
+    crop = image[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+    return crop.size > 0 and int(np.count_nonzero(near_color(crop, color, SAME_COLOR))) >= DRAWN_MIN
 
 
 def _crops_differ(cmp: Comparison, a: tuple[int, int, int, int],
