@@ -133,19 +133,20 @@ def register(
         # Content starting where it did on a canvas of the same size: whatever grew inside
         # it (a bigger heading pushing the rest down) is judged in place, not as a shift.
         return Registration(1.0, 0.0, 0.0, 0.0, method="same-canvas", **common)
-    if sidecar_scale is None and (crop := _crop_fit(reference, render)) is not None:
+    places = _crop_places(reference, render) if sidecar_scale is None else None
+    if places is not None and (crop := _crop_fit(places)) is not None:
         ox, oy, share = crop
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
-    if (sidecar_scale is None and not _crop_like(s, dx, dy, wb - wa, hb - ha)
-            and (crop := _crop_fit(reference, render, best_effort=True)) is not None):
+    if (places is not None and not _crop_like(s, dx, dy, wb - wa, hb - ha)
+            and 0 <= hb - ha <= CROP_MAX * hb):  # (a crop both ways: not a chart half as tall)
         # A picture a few px smaller than the render is a crop of it far likelier than a
         # copy at 0.7×, or one reaching past the render's canvas: most of a page relaid (a
         # padding) or a chart turned on its side (bar → barh) fits no place well, and the
         # search then "finds" a scale or an offset no crop has. Its least-differing place is
         # the crop's.
-        ox, oy, share = crop
+        share, ox, oy = min(places[1])
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     return Registration(s, dx, dy, residual, method="search", **common)
 
@@ -172,16 +173,18 @@ def _crop_like(s: float, dx: float, dy: float, dw: int, dh: int) -> bool:
     return -CROP_REACH <= -dx <= dw + CROP_REACH and -CROP_REACH <= -dy <= dh + CROP_REACH
 
 
-def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool = False,
-              ) -> tuple[int, int, float] | None:
-    """A reference a few px narrower than the render, some cut off its left or top: a crop of
-    it at scale 1. Its height may differ more (a page's height is its content's: a shorter
-    block shortens the page), so only the rows both have are compared.
+Places = list[tuple[float, int, int]]  # (share that differs, ox, oy) of each place tried
 
-    Each place the crop can have come from is tried at full resolution; the one where few
-    pixels differ wins (a changed series moves only some of them). Profiles and thumbnails
-    misjudge this case: the change pulls them towards a slightly other scale.
-    ``best_effort``: the place where the least of the reference's ink differs, however much."""
+
+def _crop_places(reference: Image.Image, render: Image.Image) -> tuple[Places, Places] | None:
+    """A reference a few px narrower than the render, some cut off its left or top, may be a
+    crop of it at scale 1. Its height may differ more (a page's height is its content's: a
+    shorter block shortens the page), so only the rows both have are compared.
+
+    Each place the crop can have come from is tried at full resolution: the share of all its
+    pixels, and of its ink, that differ there. (Profiles and thumbnails misjudge this case:
+    a change pulls them towards a slightly other scale.) None: not narrower by a crop's few
+    px."""
     (wa, ha), (wb, hb) = reference.size, render.size
     dw = wb - wa
     if not (0 <= dw <= CROP_MAX * wb) or (dw == 0 and ha >= hb):
@@ -207,11 +210,13 @@ def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool 
             differ = np.abs(b[oy:oy + rows:step, ox:ox + wa:cols] - ref) > 24
             whole.append((float(np.count_nonzero(differ)) / ref.size, ox, oy))
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
-    if best_effort:
-        if not inked or not 0 <= hb - ha <= CROP_MAX * hb:
-            return None  # (only a crop both ways: a chart half as tall is not one)
-        share, ox, oy = min(inked)
-        return ox, oy, share
+    return (whole, inked) if inked else None
+
+
+def _crop_fit(places: tuple[Places, Places]) -> tuple[int, int, float] | None:
+    """The place the crop came from, when one fits: few of its pixels differ there (a changed
+    series moves only some of them), clearly fewer than anywhere else."""
+    whole, inked = (sorted(p) for p in places)
     # A chart's change moves a share of all its pixels; a page's big flat blocks match at any
     # place, so there only the ink tells the places apart.
     # (fits, most that may differ at the place, its share of the rival's, the rival's least)
@@ -221,7 +226,6 @@ def _crop_fit(reference: Image.Image, render: Image.Image, *, best_effort: bool 
                                           CROP_INK_THIN)):
         if len(fits) < 2:
             return None
-        fits.sort()
         share, ox, oy = fits[0]
         # The best place's next neighbours fit almost as well (anti-aliased edges are two px
         # wide): another place is one at least two px away.

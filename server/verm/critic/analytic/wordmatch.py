@@ -72,20 +72,18 @@ def same_words(soft: Matcher, ink: Box, dx: int, dy: int, lossy: bool = True) ->
 def words_kept(cmp: Comparison, box: tuple[int, int, int, int]) -> bool:
     """The render's words inside ``box`` (frame px, their own ink: a cell's borders left out)
     are the reference's at the same place: the box changed round unchanged words."""
-    matcher = matcher_of(cmp)
-    ink = ink_box(matcher.render, box)
-    return ink is not None and same_words(matcher, ink, 0, 0,
-                                          cmp.lossy or cmp.frame.scale != 1.0)
+    return words_nearby(cmp, box, 0)
 
 
 def words_nearby(cmp: Comparison, box: tuple[int, int, int, int], reach: int) -> bool:
-    """The render's words inside ``box`` are the reference's up to ``reach`` px above or below
-    (a row whose cells' padding changed draws the same words a few px higher)."""
+    """The render's words inside ``box`` are the reference's at the same place or up to
+    ``reach`` px above or below (a row whose cells' padding changed draws the same words a few
+    px higher); the nearest offsets are tried first."""
     matcher = matcher_of(cmp)
     ink = ink_box(matcher.render, box)
     lossy = cmp.lossy or cmp.frame.scale != 1.0
     return ink is not None and any(same_words(matcher, ink, 0, dy, lossy)
-                                   for dy in range(-reach, reach + 1))
+                                   for dy in sorted(range(-reach, reach + 1), key=abs))
 
 
 def subpixel_rms(raw: Matcher, ink: Box, dx: int, dy: int) -> float:
