@@ -164,3 +164,25 @@ def test_a_long_folder_is_judged_a_bounded_way_ahead_of_its_output(tmp_path: Pat
     assert max(ahead) <= 2 * AHEAD
     assert max(ahead) >= AHEAD  # the jobs did run ahead (the bound is what stopped them)
     assert max(held) <= 2 * AHEAD + 2
+
+
+BLAS_THREADS = ("import os, sys, verm.cli, numpy as np\n"
+                "a = np.ones((600, 600), np.float32); a @ a\n"  # a product big enough to thread
+                "print(os.environ.get('OPENBLAS_NUM_THREADS'), len(os.listdir('/proc/self/task')))")
+
+
+def test_numpy_products_run_on_one_thread_unless_the_user_says_otherwise():
+    """--jobs already keeps every core busy: OpenBLAS's own threads would only spin against the
+    other jobs. A user who sets OPENBLAS_NUM_THREADS keeps their value."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    ours = subprocess.run([sys.executable, "-c", BLAS_THREADS], env=env, capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert ours == ["1", "1"]  # the variable, and the process's only thread
+    theirs = subprocess.run([sys.executable, "-c", BLAS_THREADS],
+                            env={**env, "OPENBLAS_NUM_THREADS": "2"}, capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert theirs[0] == "2"
