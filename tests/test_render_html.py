@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import re
 import shutil
 import socket
@@ -20,7 +22,9 @@ from verm.render.browser import (
     Browser,
     BrowserCrashed,
     BrowserPool,
+    BrowserTimeout,
     ChromiumNotFound,
+    Lease,
     Site,
     find_chromium,
 )
@@ -291,20 +295,58 @@ def test_endless_loop_times_out_then_the_next_render_works(html_renderer: HtmlRe
     assert html_renderer.render(Source.load(REPORT), OPTIONS).ok
 
 
-def test_loop_after_load_is_killed_by_the_watchdog(html_browser: Browser,
-                                                   html_renderer: HtmlRenderer,
-                                                   tmp_path: Path) -> None:
-    # the page loads fine, then hangs inside the measuring script (a call with no timeout of
-    # its own): the watchdog must kill Chromium, and the next render relaunches it
+def renderer_cpu_s(browser: Browser) -> float:
+    """CPU seconds the browser's page processes have used so far (Linux /proc)."""
+    from verm.render.processes import descendants
+
+    total = 0.0
+    for pid in descendants(browser._pid or 0):
+        try:
+            if b"--type=renderer" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def test_a_page_hung_after_load_is_stopped_and_the_browser_lives_on(
+        html_browser: Browser, html_renderer: HtmlRenderer, tmp_path: Path) -> None:
+    """The page loads fine, then hangs inside the measuring script (a call with no timeout of
+    its own): at its time limit its process is crashed — nothing is left spinning — while
+    Chromium, and any other page in flight, go on."""
     source = write(tmp_path, "late.html",
                    "<p>late</p><script>window.scrollTo = () => { while (true) {} };</script>")
+    assert html_renderer.render(Source.load(REPORT), OPTIONS).ok
     launches = html_browser.launches
     render = html_renderer.render(source, RenderOptions(timeout_s=1.0))
     assert render.failure is not None and render.failure.reason == "timeout"
     assert "measuring" in render.failure.message
+    before = renderer_cpu_s(html_browser)
+    time.sleep(1.0)
+    assert renderer_cpu_s(html_browser) - before < 0.3  # an endless loop would use ~1 s
     after = html_renderer.render(Source.load(REPORT), OPTIONS)
     assert after.ok
-    assert html_browser.launches == launches + 1  # the watchdog killed the hung Chromium
+    assert html_browser.launches == launches  # the page went, not Chromium
+
+
+def test_a_job_that_stalls_the_browser_thread_is_ended_by_the_watchdog(
+        tmp_path: Path) -> None:
+    """Should a job hold the browser's event loop itself past its deadline (no timeout can fire
+    there), the watchdog kills Chromium: the job is a timeout and the next one relaunches it."""
+    page = tmp_path / "p.html"
+    page.write_text("<p>after</p>")
+    with Browser(idle_close_s=0) as browser:
+        renderer = HtmlRenderer(browser)
+        assert renderer.render(Source.load(page), RenderOptions(viewport=(200, 100))).ok
+        started = time.monotonic()
+        with pytest.raises(BrowserTimeout, match=r"timed out after 0\.5 s"):
+            browser.run(lambda lease: time.sleep(3), site=Site(tmp_path), viewport=(200, 100),
+                        timeout_s=0.5)
+        assert time.monotonic() - started < 60
+        assert renderer.render(Source.load(page), RenderOptions(viewport=(200, 100))).ok
+        assert browser.launches == 2  # the watchdog killed the stalled Chromium
 
 
 def test_script_errors_still_render(html_renderer: HtmlRenderer, tmp_path: Path) -> None:
@@ -547,9 +589,11 @@ def test_a_pool_renders_pages_at_once_each_in_a_chromium_of_its_own(tmp_path: Pa
         assert one_browser.browsers == 1 and one_browser.launches == 1
 
 
-def test_each_pooled_page_has_the_whole_memory_cap_of_its_own(tmp_path: Path) -> None:
-    """Pages rendered at once do not share one cap: a page holding 96 MB renders beside one
-    that grows past the cap, which alone is stopped."""
+@pytest.mark.parametrize("chromiums, pages_each", [(2, 1), (1, 2)])
+def test_each_page_in_flight_has_the_whole_memory_cap_of_its_own(
+        tmp_path: Path, chromiums: int, pages_each: int) -> None:
+    """Pages rendered at once do not share one cap, on two Chromiums or on one: a page holding
+    96 MB renders beside one that grows past the cap, which alone is stopped."""
     hold = tmp_path / "hold.html"
     hold.write_text(HOLD)
     grow = tmp_path / "grow.html"
@@ -557,14 +601,71 @@ def test_each_pooled_page_has_the_whole_memory_cap_of_its_own(tmp_path: Path) ->
     fine = tmp_path / "fine.html"
     fine.write_text("<p>fine</p>")
     options = RenderOptions(memory_mb=300, timeout_s=60, viewport=(200, 100))
-    with BrowserPool(size=2, idle_close_s=0) as pool, ThreadPoolExecutor(2) as threads:
+    with (BrowserPool(size=chromiums, concurrency=pages_each, idle_close_s=0) as pool,
+          ThreadPoolExecutor(2) as threads):
         renderer = HtmlRenderer(pool)
         warm = list(threads.map(lambda p: renderer.render(Source.load(p), options),
                                 [fine, fine]))
-        assert all(r.ok for r in warm) and pool.launches == 2
+        assert all(r.ok for r in warm) and pool.launches == chromiums
         held, grown = threads.map(lambda p: renderer.render(Source.load(p), options),
                                   [hold, grow])
         assert held.ok, held.failure
         assert grown.failure is not None and grown.failure.reason == "memory"
         assert "more than 300 MB" in grown.failure.message
         assert renderer.render(Source.load(fine), options).ok
+        assert pool.launches == chromiums  # the page's process went, not its Chromium
+
+
+def test_one_chromium_renders_pages_at_once_each_on_a_page_of_its_own(tmp_path: Path) -> None:
+    """`verm check --jobs 2`: one Chromium with room for two pages runs two jobs at once,
+    never more however many wait, on one launch; and what they draw is what one at a time
+    draws."""
+    spans: list[tuple[float, float]] = []
+
+    async def hold(lease: Lease) -> None:
+        start = time.monotonic()
+        await asyncio.sleep(0.6)
+        spans.append((start, time.monotonic()))
+
+    page = tmp_path / "p.html"
+    page.write_text("<p style='color:#cf222e'>pooled</p>")
+    site = Site(root=tmp_path)
+    with Browser(concurrency=2, idle_close_s=0) as browser:
+        alone = HtmlRenderer(browser).render(Source.load(page), RenderOptions(viewport=(200, 100)))
+        assert alone.ok
+        futures = [browser.submit(hold, site=site, viewport=(200, 100), timeout_s=30)
+                   for _ in range(5)]
+        for future in futures:
+            future.result()
+        spans.sort()
+        assert spans[1][0] < spans[0][1]  # the first two at once
+        for i, (start, _) in enumerate(spans):  # never three at once
+            assert sum(s <= start < e for s, e in spans[:i]) <= 1
+        renderer = HtmlRenderer(browser)
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            renders = list(threads.map(lambda _: renderer.render(
+                Source.load(page), RenderOptions(viewport=(200, 100))), range(6)))
+        assert all(r.ok for r in renders) and browser.launches == 1
+        assert {r.image.tobytes() for r in renders} == {alone.image.tobytes()}
+
+
+def test_a_hung_page_does_not_hold_up_the_page_beside_it(tmp_path: Path) -> None:
+    """Two pages in flight on one Chromium: one spins forever, the other renders at once; the
+    spinning one alone times out, and the Chromium is still the first one."""
+    loop = tmp_path / "loop.html"
+    loop.write_text("<p>spin</p><script>while (true) {}</script>")
+    fine = tmp_path / "fine.html"
+    fine.write_text("<p style='color:#1a7f37'>fine</p>")
+    with Browser(concurrency=2, idle_close_s=0) as browser, ThreadPoolExecutor(2) as threads:
+        renderer = HtmlRenderer(browser)
+        assert renderer.render(Source.load(fine), RenderOptions(viewport=(200, 100))).ok
+        hung = threads.submit(renderer.render, Source.load(loop),
+                              RenderOptions(viewport=(200, 100), timeout_s=20))
+        time.sleep(0.5)  # the spinning page is in flight
+        started = time.monotonic()
+        beside = renderer.render(Source.load(fine), RenderOptions(viewport=(200, 100)))
+        assert beside.ok and time.monotonic() - started < 10
+        assert not hung.done()
+        failed = hung.result()
+        assert failed.failure is not None and failed.failure.reason == "timeout"
+        assert browser.launches == 1

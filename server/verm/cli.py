@@ -41,6 +41,7 @@ EXIT_OK, EXIT_DISCREPANCIES, EXIT_USAGE = 0, 1, 2
 # Playwright driver, launch, first page, close) costs ~1.8 s of CPU, what ~13 pages take to
 # render (~0.14 s each), which a busy machine pays in wall time too.
 PAGES_PER_BROWSER = 16
+PAGE_KINDS = ("html", "table")
 OUTSIDE_HINT = "if you mean it, pass --allow-outside"
 SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".verm",
              "build", "dist", "site-packages"}
@@ -178,8 +179,12 @@ def _judged(checker: Checker, sources: list[Path], args: argparse.Namespace,
     ``after(position, path, judgement)`` runs on the thread that judged it, as soon as it is
     judged (the report's pictures, the diff images: encoded in parallel too). A remote critic
     spends most of its time waiting for the server: up to the user's ``remote-concurrency``
-    sources at once, of which still only ``--jobs`` render at once."""
+    sources at once, of which still only ``--jobs`` render at once. Pages and tables mostly wait
+    on Chromium: past one job, two a job are judged at once (charts and icons still render
+    ``--jobs`` at once)."""
     jobs = max(1, min(len(sources), _jobs(args)))
+    if jobs > 1 and any(SUFFIX_KINDS.get(p.suffix.lower()) in PAGE_KINDS for p in sources):
+        jobs = min(len(sources), max(jobs, checker.renderers.pages_at_once))  # pages wait more
     if len(sources) > 1 and args.critic in ("remote", "ensemble"):
         with contextlib.suppress(ConfigError):
             settings = checker.model_settings()
@@ -287,8 +292,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             _err(str(exc))
             return EXIT_USAGE
         index = {path: i for i, path in reversed(list(enumerate(every)))}
-        pages = sum(SUFFIX_KINDS.get(p.suffix.lower()) in ("html", "table") for p in sources)
-        checker.renderers.browsers = min(_jobs(args), 1 + pages // PAGES_PER_BROWSER)
+        pages = sum(SUFFIX_KINDS.get(p.suffix.lower()) in PAGE_KINDS for p in sources)
+        from verm.render import PAGES_PER_CHROMIUM
+
+        wanted = -(-checker.renderers.pages_at_once // PAGES_PER_CHROMIUM)
+        checker.renderers.browsers = min(wanted, 1 + pages // PAGES_PER_BROWSER)
         if len(sources) > 1:  # workers start together while the first sources are read
             with contextlib.suppress(ConfigError):
                 checker.prestart({kind for p in sources

@@ -56,15 +56,25 @@ def prestart(kinds: Iterable[str]) -> None:
         _start_in_background(box, kind)
 
 
+# Pages in flight per job when jobs run in parallel: a page's render mostly waits (on
+# Chromium's frame, on its processes' messages), so two per core keep the cores busy where one
+# left a third of them idle. Pages per Chromium: each Chromium (its driver, launch, first page)
+# costs ~0.5 s of CPU to start; four pages in flight on one keep it busy.
+PAGES_PER_JOB = 2
+PAGES_PER_CHROMIUM = 4
+
+
 class Renderers:
     """Lazily created renderers for every kind; ``close()`` stops their workers."""
 
     def __init__(self, jobs: int | None = None, *, batch: bool = False) -> None:
-        """``jobs``: the most renders at once (``verm check --jobs``), each in a worker of its
-        own — a forked sandbox child, or a page in a Chromium of its own — with the render's
-        time and memory limits; more callers wait. None: no cap, one Chromium (the server).
-        ``batch``: renders come back to back (a folder checked, a dataset made), not one per
-        save: the fork servers skip re-warming between them."""
+        """``jobs``: the most chart and icon renders at once (``verm check --jobs``), each in a
+        forked sandbox child with the render's time and memory limits, and, past one job,
+        ``PAGES_PER_JOB`` pages a job, each on a page of its own (its own renderer process, time
+        and memory limits) in ``PAGES_PER_CHROMIUM`` a Chromium; more callers wait. None: no
+        cap, one page at a time in one Chromium (the server). ``batch``: renders come back to
+        back (a folder checked, a dataset made), not one per save: the fork servers skip
+        re-warming between them."""
         self._lock = threading.Lock()
         self._sandboxes: dict[str, Sandbox] = {}
         self._browser: BrowserPool | None = None
@@ -72,9 +82,16 @@ class Renderers:
         self.jobs = jobs
         self.batch = batch
         self._slots = threading.BoundedSemaphore(jobs) if jobs else None
-        # Chromiums at most (default: ``jobs``). Each costs about as much CPU to start as ten
-        # pages take to render: a caller that knows how few pages it has keeps this lower.
+        self._page_slots = threading.BoundedSemaphore(self.pages_at_once) if jobs else None
+        # Chromiums at most (default: enough for ``pages_at_once``). Each costs about as much
+        # CPU to start as ten pages take to render: a caller that knows how few pages it has
+        # keeps this lower.
         self.browsers: int | None = None
+
+    @property
+    def pages_at_once(self) -> int:
+        """How many page and table renders may be in flight together."""
+        return self.jobs * PAGES_PER_JOB if self.jobs and self.jobs > 1 else 1
 
     def sandbox(self, kind: str) -> Sandbox:
         from verm.render.sandbox import Sandbox
@@ -102,12 +119,14 @@ class Renderers:
             pool.warm(chromium_path, count=pool.size if self.browsers else 1)
 
     def browser(self) -> BrowserPool:
-        """The Chromiums of pages and tables: as many as renders may run at once."""
+        """The Chromiums of pages and tables: room for ``pages_at_once`` pages in flight."""
         from verm.render.browser import BrowserPool
 
         with self._lock:
             if self._browser is None:
-                self._browser = BrowserPool(size=self.browsers or self.jobs or 1)
+                pages = self.pages_at_once
+                size = self.browsers or -(-pages // PAGES_PER_CHROMIUM)
+                self._browser = BrowserPool(size=size, concurrency=-(-pages // size))
             return self._browser
 
     def _make(self, kind: Kind) -> Renderer:
@@ -143,7 +162,8 @@ class Renderers:
 
         ``on_start`` receives the running sandbox job (charts, SVG) so a caller may cancel it.
         """
-        with self._slots or contextlib.nullcontext():
+        slots = self._slots if source.kind in SANDBOX_MODULES else self._page_slots
+        with slots or contextlib.nullcontext():
             return self._render(source, options, on_start)
 
     def _render(self, source: Source, options: RenderOptions,

@@ -1,12 +1,13 @@
 """One warm, locked-down Chromium shared by the HTML and Markdown renderers.
 
-Playwright's sync API only works on the thread that started it, so the browser lives on one
-dedicated worker thread fed by a job queue: any thread (the CLI, a language server's workers)
-submits a job and waits on a future. The worker keeps a small pool of warm pages (reusing a
-page costs ~30 ms, a new one ~200 ms), replaces a page that crashed or hung, and relaunches the
-browser when it died. A watchdog thread kills the browser process when a job overruns its
-deadline inside a call that has no timeout of its own (``evaluate`` on a page stuck in an
-endless loop), so one bad page never wedges the queue.
+The browser is driven by Playwright's async API from an event loop on one dedicated thread:
+any thread (the CLI's jobs, a language server's workers) submits a job and waits on a future.
+Several jobs may be in flight on one Chromium, each on a warm page in a browser context of its
+own (its own renderer process: reusing a page costs ~30 ms, a new one ~200 ms) with its own
+deadline and memory cap. A page still busy at its deadline (a script in an endless loop) is
+crashed and replaced while the others go on; a watchdog thread stops a page process over its
+cap, and kills the whole browser should a job outlive its deadline anyway (the event loop
+itself stuck), so one bad page never wedges the queue.
 
 Pages load from a fake origin (``http://verm.invalid``) whose paths mirror the file system:
 requests for files under the source's folder are fulfilled from disk, every other request is
@@ -17,21 +18,22 @@ only use proxied UDP, i.e. none.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import inspect
 import io
 import json
 import logging
 import mimetypes
 import os
-import queue
 import re
 import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,15 +255,28 @@ class Site:
 
 
 class _Slot:
-    """A warm page in its own browser context, with the state its route handler consults."""
+    """A warm page in its own browser context, with the state its route handler consults.
 
-    def __init__(self, browser: Any, viewport: tuple[int, int],
-                 on_crash: Callable[[], None], scale: float = 1.0) -> None:
-        self.on_crash = on_crash
+    Its own context means its own renderer process: pages in flight together share no
+    memory, storage or crash."""
+
+    def __init__(self, page: Any, viewport: tuple[int, int], scale: float = 1.0) -> None:
         # A device scale factor is fixed per page: switching one back leaves the page drawing
         # differently from a fresh one. Pages of another scale are slots of their own.
         self.scale = scale
-        self.page = browser.new_page(
+        self.page = page
+        self.viewport = viewport
+        self.site: Site | None = None
+        self.navigations = 0
+        self.drawn = False  # a job has drawn on this page
+        self.console: list[str] = []
+        self.crashed = False
+        self.crash = asyncio.Event()  # set when the page's process dies
+        self.cdp: Any = None
+
+    @classmethod
+    async def open(cls, browser: Any, viewport: tuple[int, int], scale: float = 1.0) -> _Slot:
+        page = await browser.new_page(
             viewport={"width": viewport[0], "height": viewport[1]},
             device_scale_factor=scale,
             service_workers="block",
@@ -271,36 +286,32 @@ class _Slot:
             color_scheme="light",
             reduced_motion="reduce",
         )
-        self.viewport = viewport
-        self.site: Site | None = None
-        self.navigations = 0
-        self.drawn = False  # a job has drawn on this page
-        self.console: list[str] = []
-        self.crashed = False
-        context = self.page.context
-        context.add_init_script(_INIT_SCRIPT)
-        context.route("**/*", self._on_route)
-        context.on("page", self._on_popup)
-        self.page.on("crash", self._on_crash)
-        self.page.on("pageerror", lambda err: self._note(f"uncaught {err}"))
-        self.page.on("console", self._on_console)
-        self.cdp = context.new_cdp_session(self.page)
+        slot = cls(page, viewport, scale)
+        context = page.context
+        await context.add_init_script(_INIT_SCRIPT)
+        await context.route("**/*", slot._on_route)
+        context.on("page", slot._on_popup)
+        page.on("crash", slot._on_crash)
+        page.on("pageerror", lambda err: slot._note(f"uncaught {err}"))
+        page.on("console", slot._on_console)
+        slot.cdp = await context.new_cdp_session(page)
+        return slot
 
-    def _on_route(self, route: Any) -> None:
+    async def _on_route(self, route: Any) -> None:
         request = route.request
         try:
             answer = self._answer(request)
             if answer is None and request.is_navigation_request():
                 # 204 No Content: the browser stays on the page instead of showing an error page
                 log.debug("blocked navigation to %s", request.url)
-                route.fulfill(status=204, body=b"")
+                await route.fulfill(status=204, body=b"")
             elif answer is None:
                 log.debug("blocked %s", request.url)
-                route.abort("blockedbyclient")
+                await route.abort("blockedbyclient")
             else:
                 status, body, ctype = answer
-                route.fulfill(status=status, body=body,
-                              headers={"content-type": ctype, "cache-control": "no-store"})
+                await route.fulfill(status=status, body=body,
+                                    headers={"content-type": ctype, "cache-control": "no-store"})
         except Exception as exc:  # the page went away mid-request
             log.debug("route for %s failed: %s", request.url, exc)
 
@@ -325,15 +336,29 @@ class _Slot:
         except Exception:
             return False
 
-    def _on_popup(self, page: Any) -> None:
+    async def _on_popup(self, page: Any) -> None:
         if page is not self.page:
             with contextlib.suppress(Exception):
-                page.close()
+                await page.close()
 
     def _on_crash(self, _page: Any) -> None:
-        """A DevTools call pending on a crashed page never returns: have the watchdog cut it."""
+        """A DevTools call pending on a crashed page may never return: its job ends now."""
         self.crashed = True
-        self.on_crash()
+        self.crash.set()
+
+    async def guarded(self, work: Awaitable[T]) -> T:
+        """``work``'s result, unless the page crashes first (then ``_PageCrashed``)."""
+        job = asyncio.ensure_future(work)
+        crash = asyncio.ensure_future(self.crash.wait())
+        try:
+            await asyncio.wait((job, crash), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (job, crash):
+                if not pending.done():
+                    pending.cancel()
+        if not job.done() or job.cancelled():
+            raise _PageCrashed()
+        return job.result()
 
     def _on_console(self, msg: Any) -> None:
         if msg.type == "error":
@@ -343,21 +368,22 @@ class _Slot:
         if len(self.console) < 20:
             self.console.append(str(text)[:300])
 
-    def prepare(self, site: Site, viewport: tuple[int, int]) -> None:
+    async def prepare(self, site: Site, viewport: tuple[int, int]) -> None:
         self.site = site
         self.navigations = 1  # the job's own goto
         self.console = []
         if viewport != self.viewport:
-            self.page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+            await self.page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
             self.viewport = viewport
 
-    def close(self) -> None:
+    async def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.page.context.close()
+            await asyncio.wait_for(self.page.context.close(), CLOSE_S)
 
 
 class Lease:
-    """What a job gets on the worker thread: one warm page, its deadline, and helpers."""
+    """What a job gets on the browser's event loop: one warm page, its deadline, and helpers
+    (coroutines: several jobs may be in flight on one Chromium)."""
 
     def __init__(self, slot: _Slot, deadline: float, timeout_s: float) -> None:
         self.slot = slot
@@ -380,18 +406,18 @@ class Lease:
         return (f"timed out after {self.timeout_s:g} s while {self.stage} (an endless loop in a "
                 "script, or a resource that never finished loading?)")
 
-    def goto(self, url: str) -> None:
+    async def goto(self, url: str) -> None:
         """Start loading ``url``; returns once the new document exists (not yet loaded).
 
         Waiting for Playwright's "load" would hang until the deadline whenever the page starts
         a navigation the route handler refuses (``location.href = 'http://…'``): its lifecycle
         tracking waits for a document that never comes. ``evaluate`` waits for the load event
-        itself instead, and the watchdog bounds that wait.
+        itself instead, and the job's deadline bounds that wait.
         """
         self.stage = "loading the page"
-        self.page.goto(url, wait_until="commit", timeout=self.remaining_ms())
+        await self.page.goto(url, wait_until="commit", timeout=self.remaining_ms())
 
-    def evaluate(self, function: str, arg: Any = None, *, retries: int = 2) -> Any:
+    async def evaluate(self, function: str, arg: Any = None, *, retries: int = 2) -> Any:
         """Once the page has loaded, call the JS ``function`` with ``arg``; its JSON-able result.
 
         Straight DevTools ``Runtime.evaluate``: ~7 ms faster than ``page.evaluate``, which first
@@ -405,7 +431,7 @@ class Lease:
         while True:
             self.remaining_ms()
             try:
-                reply = self.slot.cdp.send("Runtime.evaluate", {
+                reply = await self.slot.cdp.send("Runtime.evaluate", {
                     "expression": expression, "awaitPromise": True, "returnByValue": True})
                 break
             except Exception as exc:
@@ -418,7 +444,7 @@ class Lease:
             raise RuntimeError(f"page script failed: {_first_line(RuntimeError(text))}")
         return reply.get("result", {}).get("value")
 
-    def screenshot(self, clip: tuple[int, int, int, int] | None = None) -> bytes:
+    async def screenshot(self, clip: tuple[int, int, int, int] | None = None) -> bytes:
         """PNG bytes of the viewport, or of ``clip`` (x, y, width, height) in page pixels.
 
         Chrome DevTools' own capture with ``optimizeForSpeed`` (faster zlib, same pixels) is
@@ -437,12 +463,12 @@ class Lease:
             params["captureBeyondViewport"] = x + w > vw or y + h > vh
         for attempt in range(3):
             try:
-                reply = self.slot.cdp.send("Page.captureScreenshot", params)
+                reply = await self.slot.cdp.send("Page.captureScreenshot", params)
                 return base64.b64decode(reply["data"])
             except Exception as exc:  # a transient state (a refused navigation settling)
                 if attempt == 2 or "Unable to capture" not in str(exc):
                     raise
-                self.page.wait_for_timeout(min(50.0, self.remaining_ms()))
+                await asyncio.sleep(min(50.0, self.remaining_ms()) / 1000.0)
         raise AssertionError("unreachable")
 
 
@@ -452,9 +478,14 @@ def decode_png(data: bytes) -> Image.Image:
         return im.convert("RGB")
 
 
+# A job: a coroutine function of the lease (a plain function works too, for trivial jobs: it
+# runs on the browser's event loop, so it must not block).
+JobFn = Callable[[Lease], "Awaitable[T] | T"]
+
+
 @dataclass
 class _Job(Generic[T]):
-    fn: Callable[[Lease], T]
+    fn: JobFn[T]
     site: Site
     viewport: tuple[int, int]
     timeout_s: float
@@ -465,7 +496,19 @@ class _Job(Generic[T]):
     future: Future[T] = field(default_factory=Future)
 
 
+@dataclass
+class _Watch:
+    """A running job as the watchdog thread sees it."""
+
+    serial: int
+    kill_at: float  # the browser is killed past this (its event loop did not end the job)
+    memory_mb: int | None
+    over_memory: bool = False  # a page process was stopped for memory while it ran
+    killed: bool = False  # the watchdog killed the browser under it
+
+
 _ENVIRON_LOCK = threading.Lock()  # os.environ is shared by every thread
+
 
 @dataclass
 class _Warm:
@@ -474,73 +517,83 @@ class _Warm:
     chromium_path: str | None
 
 
+class _Wake:
+    """Wakes the event loop's inbox (the last running job ended: the idle clock starts)."""
+
+
 class Browser:
-    """A lazily started Chromium on its own thread; ``run`` jobs on warm pages from any thread."""
+    """A lazily started Chromium driven from an event loop on its own thread; ``submit`` jobs
+    from any thread. Up to ``concurrency`` jobs are in flight at once, each on a warm page of
+    its own (its own browser context and renderer process) with its own deadline and memory
+    cap: a hung page is crashed at its deadline and the others go on. A watchdog thread stops
+    page processes over their cap, and kills Chromium when a job outlives its deadline by more
+    than the grace (the event loop itself wedged), so one bad page never wedges the queue."""
 
     def __init__(self, chromium_path: str | None = None, *, pool_size: int = 1,
                  grace_s: float = 0.5, launch_timeout_s: float = 30.0,
-                 idle_close_s: float | None = None) -> None:
+                 idle_close_s: float | None = None, concurrency: int = 1) -> None:
         self.chromium_path = chromium_path
         # Chromium holds ~0.5 GB (PSS) while it waits: give it back after this long without a
         # job (the next render relaunches it, ~0.5 s). None or 0: keep it for good.
         if idle_close_s is None:
             idle_close_s = float(os.environ.get(IDLE_ENV_VAR, DEFAULT_IDLE_CLOSE_S))
         self.idle_close_s = idle_close_s if idle_close_s and idle_close_s > 0 else None
-        self.pool_size = max(1, pool_size)
+        self.concurrency = max(1, concurrency)
+        self.pool_size = max(1, pool_size, self.concurrency)
         self.grace_s = grace_s
         self.launch_timeout_s = launch_timeout_s
-        self._jobs: queue.SimpleQueue[_Job[Any] | _Warm | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        # worker-thread state
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: asyncio.Queue[_Job[Any] | _Warm | _Wake | None] | None = None
+        # event-loop state
         self._pw: Any = None
         self._browser: Any = None
         self._executable: str | None = None
         self._pool: list[_Slot] = []
+        self._running: set[asyncio.Task[Any]] = set()
+        self._launching: asyncio.Lock | None = None
+        self._warming: asyncio.Task[None] | None = None  # warm pages being opened
         self.launches = 0  # how many times Chromium was started (tests, logs)
         # watchdog state, guarded by _cond
         self._cond = threading.Condition()
-        self._armed: tuple[int, float] | None = None  # (job serial, kill at)
+        self._watches: dict[int, _Watch] = {}
         self._serial = 0
-        self._killed_serial = -1
         self._pid: int | None = None
         self._generation = 0  # bumped by close(): a watchdog of an older generation exits
-        self._memory: _MemoryWatch | None = None  # the running job's cap, if it has one
-        self._last_watch: _MemoryWatch | None = None  # its page processes, for the next job
-        self._over_memory_serial = -1
+        self._memory = _MemoryWatch()
         self._tmp: str | None = None  # TMPDIR of Playwright's driver and Chromium (profiles)
 
     # ---- caller side -------------------------------------------------------------------------
 
-    def submit(self, fn: Callable[[Lease], T], *, site: Site, viewport: tuple[int, int],
+    def submit(self, fn: JobFn[T], *, site: Site, viewport: tuple[int, int],
                timeout_s: float, chromium_path: str | None = None,
                scale: float = 1.0, memory_mb: int | None = None,
                reported_s: float | None = None) -> Future[T]:
         """Queue ``fn`` to run on a warm page; the future holds its result or a BrowserError.
         ``scale``: the page's device scale factor (a HiDPI screen: 2). ``memory_mb``: the most
-        the browser's page processes may hold together while it runs (None: no cap).
-        ``reported_s``: the timeout messages name (the render's whole one, of which
-        ``timeout_s`` is what is left)."""
+        the job's page process may hold (None: no cap). ``reported_s``: the timeout messages
+        name (the render's whole one, of which ``timeout_s`` is what is left)."""
         job: _Job[T] = _Job(fn, site, viewport, timeout_s, chromium_path or self.chromium_path,
                             scale, memory_mb, reported_s)
-        with self._lock:
-            if threading.current_thread() is self._thread:
-                raise RuntimeError("Browser.submit called from the browser's own thread")
-            self._ensure_thread()
-            self._jobs.put(job)
+        self._post(job, "submit")
         return job.future
 
     def warm(self, chromium_path: str | None = None) -> None:
         """Launch Chromium and open a warm page now, on the browser's thread, without waiting:
         a cold start overlaps the launch with the rest of its work. A launch that fails here is
         only logged; the first real job tries again and reports why."""
+        self._post(_Warm(chromium_path or self.chromium_path), "warm")
+
+    def _post(self, item: _Job[Any] | _Warm, what: str) -> None:
         with self._lock:
             if threading.current_thread() is self._thread:
-                raise RuntimeError("Browser.warm called from the browser's own thread")
+                raise RuntimeError(f"Browser.{what} called from the browser's own thread")
             self._ensure_thread()
-            self._jobs.put(_Warm(chromium_path or self.chromium_path))
+            assert self._loop is not None and self._inbox is not None
+            self._loop.call_soon_threadsafe(self._inbox.put_nowait, item)
 
-    def run(self, fn: Callable[[Lease], T], **kwargs: Any) -> T:
+    def run(self, fn: JobFn[T], **kwargs: Any) -> T:
         """``submit`` and wait."""
         return self.submit(fn, **kwargs).result()
 
@@ -550,7 +603,8 @@ class Browser:
             thread, self._thread = self._thread, None
             if thread is None:
                 return
-            self._jobs.put(None)
+            assert self._loop is not None and self._inbox is not None
+            self._loop.call_soon_threadsafe(self._inbox.put_nowait, None)
         thread.join(timeout=30)
         with self._cond:
             self._generation += 1
@@ -565,123 +619,162 @@ class Browser:
     def _ensure_thread(self) -> None:
         if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._work, name="verm-browser", daemon=True)
+        self._loop = asyncio.new_event_loop()
+        self._inbox = asyncio.Queue()
+        self._thread = threading.Thread(target=self._work, args=(self._loop, self._inbox),
+                                        name="verm-browser", daemon=True)
         self._thread.start()
         with self._cond:
             generation = self._generation
         threading.Thread(target=self._watch, args=(generation,), name="verm-browser-watchdog",
                          daemon=True).start()
 
-    # ---- worker thread -----------------------------------------------------------------------
+    # ---- event loop --------------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _work(self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Any]) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main(inbox))
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _main(self, inbox: asyncio.Queue[Any]) -> None:
+        self._launching = asyncio.Lock()
+        room = asyncio.Semaphore(self.concurrency)
         try:
             while True:
+                idle = self.idle_close_s if not self._running else None
                 try:
-                    job = self._jobs.get(timeout=self.idle_close_s)
-                except queue.Empty:
-                    if self._browser is not None or self._pw is not None:
+                    item = await asyncio.wait_for(inbox.get(), idle)
+                except TimeoutError:
+                    if not self._running and (self._browser is not None or self._pw is not None):
                         log.info("closing Chromium after %.0f s idle", self.idle_close_s)
-                        self._shutdown()
+                        await self._shutdown()
                     continue
-                if job is None:
+                if item is None:
                     break
-                if isinstance(job, _Warm):
+                if isinstance(item, _Wake):
+                    continue
+                if isinstance(item, _Warm):
                     try:
-                        self._ensure_browser(job.chromium_path)
+                        await self._ensure_browser(item.chromium_path)
                     except Exception as exc:
                         log.info("could not start Chromium ahead of the first page: %s", exc)
-                elif job.future.set_running_or_notify_cancel():
-                    self._execute(job)
-                if self._jobs.empty():
-                    self._replenish()
+                    await self._replenish(inbox)
+                    continue
+                await room.acquire()  # jobs start in the order they came
+                if not item.future.set_running_or_notify_cancel():
+                    room.release()
+                    continue
+                task = asyncio.create_task(self._execute(item))
+                self._running.add(task)
+                task.add_done_callback(lambda t: self._ended(t, room, inbox))
         finally:
-            self._shutdown()
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+            await self._shutdown()
 
-    def _execute(self, job: _Job[Any]) -> None:
+    def _ended(self, task: asyncio.Task[Any], room: asyncio.Semaphore,
+               inbox: asyncio.Queue[Any]) -> None:
+        self._running.discard(task)
+        room.release()
+        if not self._running:
+            inbox.put_nowait(_Wake())
+            if self._warming is None or self._warming.done():
+                self._warming = asyncio.get_running_loop().create_task(self._replenish(inbox))
+
+    async def _execute(self, job: _Job[Any]) -> None:
         try:
-            self._ensure_browser(job.chromium_path)
-            slot = self._take_slot(job.viewport, job.scale)
+            await self._ensure_browser(job.chromium_path)
+            slot = await self._take_slot(job.viewport, job.scale)
         except BrowserError as exc:
             job.future.set_exception(exc)
             return
         except Exception as exc:  # a browser that died between jobs and cannot open a page
-            self._drop_browser()
+            await self._drop_browser()
             job.future.set_exception(BrowserCrashed(f"could not open a page: {_first_line(exc)}"))
             return
-        serial = self._arm(job.timeout_s, job.memory_mb)
+        watch = self._arm(job.timeout_s, job.memory_mb)
         lease = Lease(slot, time.monotonic() + job.timeout_s, job.reported_s or job.timeout_s)
         try:
-            if slot.scale != 1.0 and (not slot.drawn or slot.viewport != job.viewport):
-                # A page at another device scale draws its first capture after it opens, or
-                # after its viewport is resized for another site, with text a device pixel off
-                # from every later one (a HiDPI reference would then differ by when it was
-                # taken, and after what): it is drawn once, unseen, first.
-                slot.prepare(job.site, job.viewport)
-                job.fn(lease)
-            slot.prepare(job.site, job.viewport)
-            result = job.fn(lease)
+            async with asyncio.timeout(job.timeout_s):
+                if slot.scale != 1.0 and (not slot.drawn or slot.viewport != job.viewport):
+                    # A page at another device scale draws its first capture after it opens, or
+                    # after its viewport is resized for another site, with text a device pixel
+                    # off from every later one (a HiDPI reference would then differ by when it
+                    # was taken, and after what): it is drawn once, unseen, first.
+                    await slot.prepare(job.site, job.viewport)
+                    await slot.guarded(_call(job.fn, lease))
+                await slot.prepare(job.site, job.viewport)
+                result = await slot.guarded(_call(job.fn, lease))
+            if watch.killed:  # the job blocked the event loop past its deadline
+                raise BrowserTimeout(lease.timeout_message())
             slot.drawn = True
         except Exception as exc:
-            error = self._classify(exc, lease, serial)
-            self._discard(slot)
+            error = self._classify(exc, lease, watch)
+            self._extend(watch)  # the clean-up below has time of its own
+            await self._discard(slot, hung=isinstance(error, BrowserTimeout))
             job.future.set_exception(error)
         else:
             self._pool.append(slot)
-            self._trim_scaled()
+            await self._trim_scaled()
             job.future.set_result(result)
         finally:
-            self._disarm()
+            self._disarm(watch)
 
-    def _classify(self, exc: Exception, lease: Lease, serial: int) -> BrowserError:
+    def _classify(self, exc: BaseException, lease: Lease, watch: _Watch) -> BrowserError:
         if isinstance(exc, BrowserError):
             return exc
         with self._cond:
-            over = self._over_memory_serial == serial
-        if over:
-            mb = self._memory_mb_of(serial)
+            over, killed = watch.over_memory, watch.killed
+        if over and (lease.slot.crashed or killed):
+            mb = watch.memory_mb
             return BrowserOutOfMemory(f"the page used more than {mb} MB of memory (the render's "
                                       f"limit is {mb} MB) while {lease.stage} and was stopped")
         if lease.slot.crashed:
             return BrowserCrashed(f"the page crashed while {lease.stage} (out of memory?)")
-        with self._cond:
-            killed = self._killed_serial == serial
         overdue = time.monotonic() >= lease.deadline
-        if killed or overdue or type(exc).__name__ == "TimeoutError":
+        if killed or overdue or isinstance(exc, TimeoutError) or (
+                type(exc).__name__ == "TimeoutError"):
             return BrowserTimeout(lease.timeout_message())
-        if lease.slot.crashed or not self._connected():
+        if not self._connected():
             return BrowserCrashed(f"the browser page crashed while {lease.stage}")
         log.warning("browser job failed while %s: %s", lease.stage, exc)
         return BrowserCrashed(f"the browser failed while {lease.stage}: {_first_line(exc)}")
 
-    def _ensure_browser(self, chromium_path: str | None) -> None:
-        executable = find_chromium(chromium_path)
-        if self._browser is not None and self._connected() and executable == self._executable:
-            return
-        self._drop_browser()
-        if self._pw is None:
-            self._pw = self._start_playwright()
-        t0 = time.perf_counter()
-        try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=executable, args=launch_args(),
-                timeout=self.launch_timeout_s * 1000)
-        except Exception as exc:
-            raise ChromiumLaunchError(
-                f"could not start Chromium at '{executable}': {_first_line(exc)}; point "
-                f"{ENV_VAR} at a working Chromium (`apt-get install chromium`)") from None
-        self._executable = executable
-        self.launches += 1
-        pid = self._browser_pid()
-        with self._cond:
-            self._pid = pid
-        log.info("started %s (pid %s) in %.0f ms", executable, pid,
-                 (time.perf_counter() - t0) * 1000)
+    async def _ensure_browser(self, chromium_path: str | None) -> None:
+        assert self._launching is not None
+        async with self._launching:  # jobs started together launch one Chromium
+            executable = find_chromium(chromium_path)
+            if (self._browser is not None and self._connected()
+                    and executable == self._executable):
+                return
+            await self._drop_browser()
+            if self._pw is None:
+                self._pw = await self._start_playwright()
+            t0 = time.perf_counter()
+            try:
+                self._browser = await self._pw.chromium.launch(
+                    executable_path=executable, args=launch_args(),
+                    timeout=self.launch_timeout_s * 1000)
+            except Exception as exc:
+                raise ChromiumLaunchError(
+                    f"could not start Chromium at '{executable}': {_first_line(exc)}; point "
+                    f"{ENV_VAR} at a working Chromium (`apt-get install chromium`)") from None
+            self._executable = executable
+            self.launches += 1
+            pid = await self._browser_pid()
+            with self._cond:
+                self._pid = pid
+            log.info("started %s (pid %s) in %.0f ms", executable, pid,
+                     (time.perf_counter() - t0) * 1000)
 
-    def _start_playwright(self) -> Any:
+    async def _start_playwright(self) -> Any:
         """Playwright's driver, with a TMPDIR of our own: Chromium profiles and artifacts go
         there, and a later verm removes it should this one be killed before it could."""
-        from playwright.sync_api import sync_playwright
+        from playwright.async_api import async_playwright
 
         base = tempfile.gettempdir()  # computed (and cached) before TMPDIR changes below
         remove_stale(base, TMP_PREFIX)
@@ -693,19 +786,19 @@ class Browser:
             old = os.environ.get("TMPDIR")
             os.environ["TMPDIR"] = self._tmp
             try:
-                return sync_playwright().start()
+                return await async_playwright().start()
             finally:
                 if old is None:
                     os.environ.pop("TMPDIR", None)
                 else:
                     os.environ["TMPDIR"] = old
 
-    def _browser_pid(self) -> int | None:
+    async def _browser_pid(self) -> int | None:
         """The browser process id, so the watchdog can kill a wedged browser."""
         try:
-            session = self._browser.new_browser_cdp_session()
-            info = session.send("SystemInfo.getProcessInfo")
-            session.detach()
+            session = await self._browser.new_browser_cdp_session()
+            info = await session.send("SystemInfo.getProcessInfo")
+            await session.detach()
         except Exception as exc:
             log.warning("cannot learn Chromium's pid (%s): hung pages cannot be killed", exc)
             return None
@@ -720,56 +813,68 @@ class Browser:
         except Exception:
             return False
 
-    def _take_slot(self, viewport: tuple[int, int], scale: float = 1.0) -> _Slot:
+    async def _take_slot(self, viewport: tuple[int, int], scale: float = 1.0) -> _Slot:
         for slot in [s for s in reversed(self._pool) if s.scale == scale]:
             self._pool.remove(slot)
             if not slot.crashed and not slot.page.is_closed():
                 return slot
-            slot.close()
-        return _Slot(self._browser, viewport, self._cut_short, scale)
+            await slot.close()
+        return await _Slot.open(self._browser, viewport, scale)
 
-    def _trim_scaled(self) -> None:
+    async def _trim_scaled(self) -> None:
         """Keep at most ``SCALED_SLOTS`` warm pages of other scales (oldest go first)."""
         scaled = [s for s in self._pool if s.scale != 1.0]
         for slot in scaled[:max(0, len(scaled) - SCALED_SLOTS)]:
             self._pool.remove(slot)
-            slot.close()
+            await slot.close()
 
-    def _replenish(self) -> None:
-        """Between jobs, top the pool up to ``pool_size`` warm pages."""
-        if self._browser is None or not self._connected():
-            return
+    async def _replenish(self, inbox: asyncio.Queue[Any]) -> None:
+        """While nothing runs or waits, top the pool up to ``pool_size`` warm pages."""
         try:
-            while (sum(s.scale == 1.0 for s in self._pool) < self.pool_size
-                   and self._jobs.empty()):
+            while (self._connected() and not self._running and inbox.empty()
+                   and sum(s.scale == 1.0 for s in self._pool) < self.pool_size):
                 viewport = self._pool[-1].viewport if self._pool else (1280, 800)
-                self._pool.append(_Slot(self._browser, viewport, self._cut_short))
+                self._pool.append(await _Slot.open(self._browser, viewport))
         except Exception as exc:
             log.warning("could not warm a page: %s", exc)
 
-    def _discard(self, slot: _Slot) -> None:
-        """Throw away a page that failed; drop the whole browser if it is dead or was killed."""
-        if self._connected():
-            slot.close()
-        if not self._connected():
-            self._drop_browser()
-
-    def _drop_browser(self) -> None:
-        for slot in self._pool:
-            slot.close()
-        self._pool = []
-        if self._browser is not None:
+    async def _discard(self, slot: _Slot, hung: bool = False) -> None:
+        """Throw away a page that failed; drop the whole browser if it is dead. A page that
+        ran out of time may still be spinning in a script: its renderer is crashed first
+        (``Page.crash`` is served off the page's main thread), so no process is left busy."""
+        if hung and not slot.crashed and self._connected():
             with contextlib.suppress(Exception):
-                self._browser.close()
+                await asyncio.wait_for(slot.cdp.send("Page.crash"), CLOSE_S)
+        if self._connected():
+            await slot.close()
+        if not self._connected():
+            await self._drop_browser()
+
+    async def _drop_browser(self) -> None:
+        for slot in self._pool:
+            await slot.close()
+        self._pool = []
+        closed = True
+        if self._browser is not None:
+            try:
+                await asyncio.wait_for(self._browser.close(), CLOSE_S)
+            except Exception:
+                closed = False
         self._browser = None
         with self._cond:
-            self._pid = None
+            pid, self._pid = self._pid, None
+        if not closed:  # a browser that would not close (or was gone already)
+            _kill(pid)
 
-    def _shutdown(self) -> None:
-        self._drop_browser()
+    async def _shutdown(self) -> None:
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
+            with contextlib.suppress(BaseException):
+                await self._warming
+        await self._drop_browser()
         if self._pw is not None:
             with contextlib.suppress(Exception):
-                self._pw.stop()
+                await asyncio.wait_for(self._pw.stop(), CLOSE_S)
         self._pw = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -777,89 +882,87 @@ class Browser:
 
     # ---- watchdog ----------------------------------------------------------------------------
 
-    def _arm(self, timeout_s: float, memory_mb: int | None = None) -> int:
+    def _arm(self, timeout_s: float, memory_mb: int | None = None) -> _Watch:
         with self._cond:
             self._serial += 1
-            self._armed = (self._serial, time.monotonic() + timeout_s + self.grace_s)
-            last = self._memory or self._last_watch
-            self._memory = (_MemoryWatch(self._serial, memory_mb, self._pid, last)
-                            if memory_mb and self._pid else None)
-            self._last_watch = self._memory or last
+            watch = _Watch(self._serial, time.monotonic() + timeout_s + self.grace_s,
+                           memory_mb)
+            self._watches[watch.serial] = watch
             self._cond.notify_all()
-            return self._serial
+            return watch
 
-    def _memory_mb_of(self, serial: int) -> int:
+    def _extend(self, watch: _Watch) -> None:
+        """The job ended on the event loop: what is left (crashing and closing its page) has
+        ``CLOSE_S`` twice over before the watchdog steps in."""
         with self._cond:
-            watch = self._memory
-        return watch.memory_mb if watch is not None and watch.serial == serial else 0
+            watch.kill_at = time.monotonic() + 2 * CLOSE_S + self.grace_s
+            self._cond.notify_all()
 
-    def _cut_short(self) -> None:
-        """End the running job now (its page crashed): the watchdog kills the browser."""
+    def _disarm(self, watch: _Watch) -> None:
         with self._cond:
-            if self._armed is not None:
-                self._armed = (self._armed[0], time.monotonic())
-                self._cond.notify_all()
-
-    def _disarm(self) -> None:
-        with self._cond:
-            self._armed = None
-            self._memory = None
+            self._watches.pop(watch.serial, None)
             self._cond.notify_all()
 
     def _watch(self, generation: int) -> None:
-        """Kill the browser when a job outlives its deadline plus grace (a call with no timeout)."""
+        """Kill the browser when a job outlives its deadline plus grace (its event loop did not
+        end it), and stop page processes over the running jobs' memory caps."""
         while True:
             with self._cond:
                 if self._generation != generation:
                     return
-                if self._armed is None:
+                if not self._watches:
                     self._cond.wait(1.0)
                     continue
-                serial, kill_at = self._armed
-                left = kill_at - time.monotonic()
-                watch = self._memory
-                if left > 0 and watch is not None:
-                    self._cond.wait(min(left, MEMORY_POLL_S))
-                    if self._armed is not None and self._armed[0] == watch.serial:
+                now = time.monotonic()
+                due = [w for w in self._watches.values() if w.kill_at <= now and not w.killed]
+                if not due:
+                    capped = [w for w in self._watches.values() if w.memory_mb]
+                    left = min(w.kill_at for w in self._watches.values()) - now
+                    self._cond.wait(min(left, MEMORY_POLL_S) if capped else left)
+                    if capped and self._pid is not None:
                         try:
-                            self._check_memory(watch)
+                            self._check_memory(self._pid)
                         except Exception as exc:  # the watchdog must outlive any surprise
-                            log.warning("cannot check the page's memory: %s", exc)
-                            self._memory = None
+                            log.warning("cannot check the pages' memory: %s", exc)
                     continue
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                self._armed = None
-                self._killed_serial = serial
+                for w in due:
+                    w.killed = True
                 pid = self._pid
-            log.warning("ending a render that overran its time limit or crashed its page: "
-                        "killing Chromium (pid %s)", pid)
+            log.warning("ending a render that overran its time limit: killing Chromium (pid %s)",
+                        pid)
             _kill(pid)
 
+    def _check_memory(self, pid: int) -> None:
+        """Called with ``_cond`` held: stop the page processes over the running jobs' caps; the
+        page's crash then ends its job (and only that one)."""
+        caps = [w.memory_mb for w in self._watches.values() if w.memory_mb]
+        if caps and self._memory.over(pid, max(caps), sum(caps)):
+            for w in self._watches.values():
+                if w.memory_mb:
+                    w.over_memory = True
+            log.warning("a page used more than %d MB: stopping it", max(caps))
 
-    def _check_memory(self, watch: _MemoryWatch) -> None:
-        """Called with ``_cond`` held: stop the page processes of a job over its cap; the
-        page's crash then ends the job (and the browser, which the next job relaunches)."""
-        if watch.over():
-            self._over_memory_serial = watch.serial
-            log.warning("a page used more than %d MB: stopping it", watch.memory_mb)
+
+async def _call(fn: JobFn[T], lease: Lease) -> T:
+    result = fn(lease)
+    if inspect.isawaitable(result):
+        return await result  # type: ignore[no-any-return]
+    return result  # type: ignore[return-value]
 
 
 class BrowserPool:
-    """Up to ``size`` ``Browser``s, each its own Chromium on its own thread, behind
-    ``Browser``'s caller-side methods: a job goes to an idle browser, and another Chromium is
-    launched only when every one is busy and fewer than ``size`` run.
+    """Up to ``size`` ``Browser``s, each its own Chromium with up to ``concurrency`` pages in
+    flight, behind ``Browser``'s caller-side methods: a job goes to a browser with room, and
+    another Chromium is launched only when every one is full and fewer than ``size`` run.
 
-    One Chromium renders one page at a time (Playwright's sync API drives it from one thread),
-    so ``verm check --jobs N`` renders N pages at once on N browsers. Each job still runs
-    alone in its browser: its memory cap (the page processes of that browser), deadline and
-    watchdog are its own, and a crash or a kill takes no other job's page with it."""
+    Every job runs on a page of its own (its own context and renderer process): its memory
+    cap, deadline and crash are its own, whichever Chromium it shares."""
 
     def __init__(self, chromium_path: str | None = None, *, size: int = 1,
                  **browser_kwargs: Any) -> None:
         self.chromium_path = chromium_path
         self.size = max(1, size)
+        self.concurrency = max(1, int(browser_kwargs.get("concurrency", 1)))
         self._kwargs = browser_kwargs
         self._lock = threading.Lock()
         self._browsers: list[Browser] = []
@@ -878,11 +981,11 @@ class BrowserPool:
             return len(self._browsers)
 
     def _pick(self) -> Browser:
-        """Called with ``_lock`` held: the least busy browser, a new one while all are busy
-        and there is room."""
-        idle = [b for b in self._browsers if not self._busy[b]]
-        if idle:
-            return idle[0]
+        """Called with ``_lock`` held: the least busy browser with room, a new one while all
+        are full and there is room for one, else the least busy."""
+        roomy = [b for b in self._browsers if self._busy[b] < self.concurrency]
+        if roomy:
+            return min(roomy, key=lambda b: self._busy[b])
         if len(self._browsers) < self.size:
             browser = Browser(self.chromium_path, **self._kwargs)
             self._browsers.append(browser)
@@ -890,7 +993,7 @@ class BrowserPool:
             return browser
         return min(self._browsers, key=lambda b: self._busy[b])
 
-    def submit(self, fn: Callable[[Lease], T], **kwargs: Any) -> Future[T]:
+    def submit(self, fn: JobFn[T], **kwargs: Any) -> Future[T]:
         """``Browser.submit`` on the least busy browser."""
         with self._lock:
             browser = self._pick()
@@ -908,7 +1011,7 @@ class BrowserPool:
             if browser in self._busy:
                 self._busy[browser] -= 1
 
-    def run(self, fn: Callable[[Lease], T], **kwargs: Any) -> T:
+    def run(self, fn: JobFn[T], **kwargs: Any) -> T:
         """``submit`` and wait."""
         return self.submit(fn, **kwargs).result()
 
@@ -941,52 +1044,51 @@ class BrowserPool:
 TMP_PREFIX = "verm-browser-"
 MEMORY_POLL_S = 0.05
 RESCAN_S = 0.5  # how often the page processes are looked up again (a worker's new process)
+CLOSE_S = 5.0  # the most a page's or the browser's close may take before it is killed
 
 
 class _MemoryWatch:
-    """Sums the memory Chromium's page processes (renderers: the page, its workers) hold of
-    their own while one job runs: ArrayBuffers and canvases too, which no V8 heap flag
-    bounds."""
+    """Sizes Chromium's page processes (renderers: a page, its workers) by the memory they hold
+    of their own: ArrayBuffers and canvases too, which no V8 heap flag bounds. Every page in
+    flight has a renderer of its own (its own browser context)."""
 
-    def __init__(self, serial: int, memory_mb: int, browser_pid: int,
-                 last: _MemoryWatch | None = None) -> None:
-        """``last``: the previous job's watch of this browser, whose page processes it found
-        are this job's too until the next look (every ``RESCAN_S``, as within one job): a
-        look lists every process on the machine, too dear to repeat for every page."""
-        self.serial, self.memory_mb, self.browser_pid = serial, memory_mb, browser_pid
+    def __init__(self) -> None:
+        self._browser_pid: int | None = None
         self._renderers: list[int] = []
         self._scanned = 0.0
-        if last is not None and last.browser_pid == browser_pid:
-            self._renderers, self._scanned = last._renderers, last._scanned
 
-    def _scan(self) -> None:
+    def _scan(self, browser_pid: int) -> None:
         found = []
-        for pid in descendants(self.browser_pid):
+        for pid in descendants(browser_pid):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as fh:
                     if b"--type=renderer" in fh.read():
                         found.append(pid)
             except OSError:
                 continue
-        self._renderers, self._scanned = found, time.monotonic()
+        self._browser_pid, self._renderers, self._scanned = browser_pid, found, time.monotonic()
 
-    def over(self) -> bool:
-        """True when the page processes held more than the cap (the biggest are then killed,
-        until the rest fit)."""
-        if time.monotonic() - self._scanned > RESCAN_S:
-            self._scan()
+    def over(self, browser_pid: int, each_mb: int, total_mb: int) -> bool:
+        """True when a page process held more than ``each_mb`` or all of them more than
+        ``total_mb`` (the biggest are then killed, until the rest fit). A look for new
+        processes lists every process on the machine: it is repeated every ``RESCAN_S``."""
+        if browser_pid != self._browser_pid or time.monotonic() - self._scanned > RESCAN_S:
+            self._scan(browser_pid)
         sizes = sorted(((_rss(pid), pid) for pid in self._renderers), reverse=True)
-        total, cap = sum(size for size, _ in sizes), self.memory_mb << 20
-        if total <= cap:
-            return False
+        each, total = each_mb << 20, total_mb << 20
+        held = sum(size for size, _ in sizes)
+        stopped = False
         for size, pid in sizes:
-            if total <= cap:
+            if size <= each and held <= total:
                 break
             _kill(pid)
-            total -= size
-        return True
+            held -= size
+            stopped = True
+        return stopped
 
 
+class _PageCrashed(Exception):
+    """The job's page crashed under it (its process died, or was stopped for memory)."""
 def _rss(pid: int) -> int:
     """Bytes the process holds of its own: anonymous and shared-memory pages (ArrayBuffers,
     canvases), not the library files every Chromium process maps."""

@@ -652,18 +652,18 @@ class PageShot:
     url: str
 
 
-def capture(lease: Lease, url: str, *, arg: dict[str, Any], full_page: bool, max_pixels: int,
-            crop_margin: int | None = None) -> PageShot:
+async def capture(lease: Lease, url: str, *, arg: dict[str, Any], full_page: bool,
+                  max_pixels: int, crop_margin: int | None = None) -> PageShot:
     """Load ``url``, collect element records, and screenshot (viewport, full page, or crop).
 
-    Runs on the browser thread. With ``crop_margin``, the image is the ``arg['crop']`` element's
-    box plus that margin (the Markdown renderer's tight crop).
+    Runs on the browser's event loop. With ``crop_margin``, the image is the ``arg['crop']``
+    element's box plus that margin (the Markdown renderer's tight crop).
     """
-    lease.goto(url)
-    data = json.loads(lease.evaluate(_COLLECT_JS, arg))  # a string: Playwright's own
+    await lease.goto(url)
+    data = json.loads(await lease.evaluate(_COLLECT_JS, arg))  # a string: Playwright's own
     # serialisation of a nested result costs ~60 ms for 80 elements, JSON ~3 ms
     clip, clipped = _clip(data, lease.slot.viewport, full_page, max_pixels, crop_margin)
-    png = lease.screenshot(clip)
+    png = await lease.screenshot(clip)
     origin = (clip[0], clip[1]) if clip else (0, 0)
     return PageShot(png, data, origin, clipped, list(lease.console), url)
 
