@@ -40,9 +40,10 @@ def test_jobs_must_be_positive(tmp_path: Path):
 
 
 def test_no_more_renders_at_once_than_jobs(tmp_path: Path):
-    """--jobs N starts at most N render workers at once (each with the render's limits), also
-    when more threads judge (a remote critic's concurrency): the others wait their turn. Real
-    chart renders that take a while, counted as they run."""
+    """--jobs N starts at most N chart render workers at once (each with the render's limits),
+    and 2N pages in flight (pages mostly wait on Chromium), also when more threads judge (a
+    remote critic's concurrency): the others wait their turn. Real renders that take a while,
+    counted as they run."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -50,33 +51,43 @@ def test_no_more_renders_at_once_than_jobs(tmp_path: Path):
     from verm.render.base import RenderOptions
     from verm.source import Source
 
-    running, most = 0, 0
+    running, most = {"chart": 0, "html": 0}, {"chart": 0, "html": 0}
     lock = threading.Lock()
     slow = tmp_path / "slow.py"
     slow.write_text("import time\nimport matplotlib.pyplot as plt\ntime.sleep(0.3)\n"
                     "plt.plot([1, 2, 3])\n")
-    source = Source.load(slow)
+    page = tmp_path / "slow.html"
+    page.write_text("<p>slow</p><script>const t = Date.now(); while (Date.now() - t < 300) {}"
+                    "</script>")
     renderers = Renderers(jobs=2)
-    chart = renderers.get("chart")
-    real = chart.render
 
-    def counted(*args: object, **kwargs: object):  # the real render, its overlap counted
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
-        try:
-            return real(*args, **kwargs)
-        finally:
+    def counting(kind: str) -> None:
+        renderer = renderers.get(kind)
+        real = renderer.render
+
+        def counted(*args: object, **kwargs: object):  # the real render, its overlap counted
             with lock:
-                running -= 1
+                running[kind] += 1
+                most[kind] = max(most[kind], running[kind])
+            try:
+                return real(*args, **kwargs)
+            finally:
+                with lock:
+                    running[kind] -= 1
 
-    chart.render = counted  # type: ignore[method-assign]
-    with renderers, ThreadPoolExecutor(max_workers=6) as threads:
-        done = list(threads.map(lambda _: renderers.render(source, RenderOptions()), range(6)))
-        assert all(r.ok for r in done), [r.failure for r in done]
-        assert renderers.browser().size == 2  # pages: a Chromium per job at most
-    assert most == 2
+        renderer.render = counted  # type: ignore[method-assign]
+
+    counting("chart")
+    counting("html")
+    options = RenderOptions(viewport=(200, 100))
+    with renderers, ThreadPoolExecutor(max_workers=8) as threads:
+        for path in (slow, page):
+            sources = [Source.load(path)] * 8
+            done = list(threads.map(lambda s: renderers.render(s, options), sources))
+            assert all(r.ok for r in done), [r.failure for r in done]
+        pool = renderers.browser()
+        assert (pool.size, pool.concurrency, pool.launches) == (1, 4, 1)  # one Chromium
+    assert most == {"chart": 2, "html": 4}
 
 
 def _chromiums_below(pid: int) -> set[int]:
@@ -98,9 +109,10 @@ def _chromiums_below(pid: int) -> set[int]:
     return {child for child in found if parent.get(child) not in found}
 
 
-def test_sixteen_pages_on_two_jobs_render_in_two_chromiums(tmp_path: Path):
-    """From 16 pages and tables on, `--jobs 2` renders in two Chromiums and still gives exactly
-    `--jobs 1`'s output."""
+def test_sixteen_pages_on_four_jobs_render_in_two_chromiums(tmp_path: Path):
+    """`--jobs 4` has 8 pages in flight, 4 a Chromium: from 16 pages and tables on it renders in
+    two Chromiums (below that one, as `--jobs 2` always does) and still gives exactly `--jobs
+    1`'s output."""
     import subprocess
     import sys
     import time
@@ -112,7 +124,7 @@ def test_sixteen_pages_on_two_jobs_render_in_two_chromiums(tmp_path: Path):
     (tmp_path / "t03.md").write_text(text.replace("|   7 |", "| 999 |"))  # one fails
     one = verm("check", ".", "--format", "json", "--jobs", "1", cwd=tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "verm.cli", "check", ".", "--format", "json",
-                             "--jobs", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             "--jobs", "4"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     seen: set[int] = set()
     while proc.poll() is None:

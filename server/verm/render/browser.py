@@ -554,6 +554,7 @@ class Browser:
         self._running: set[asyncio.Task[Any]] = set()
         self._launching: asyncio.Lock | None = None
         self._warming: asyncio.Task[None] | None = None  # warm pages being opened
+        self._closing = False  # close() was asked: no more warm pages
         self.launches = 0  # how many times Chromium was started (tests, logs)
         # watchdog state, guarded by _cond
         self._cond = threading.Condition()
@@ -642,6 +643,7 @@ class Browser:
 
     async def _main(self, inbox: asyncio.Queue[Any]) -> None:
         self._launching = asyncio.Lock()
+        self._closing = False
         room = asyncio.Semaphore(self.concurrency)
         try:
             while True:
@@ -654,6 +656,7 @@ class Browser:
                         await self._shutdown()
                     continue
                 if item is None:
+                    self._closing = True
                     break
                 if isinstance(item, _Wake):
                     continue
@@ -680,7 +683,7 @@ class Browser:
                inbox: asyncio.Queue[Any]) -> None:
         self._running.discard(task)
         room.release()
-        if not self._running:
+        if not self._running and not self._closing:
             inbox.put_nowait(_Wake())
             if self._warming is None or self._warming.done():
                 self._warming = asyncio.get_running_loop().create_task(self._replenish(inbox))
@@ -831,7 +834,7 @@ class Browser:
     async def _replenish(self, inbox: asyncio.Queue[Any]) -> None:
         """While nothing runs or waits, top the pool up to ``pool_size`` warm pages."""
         try:
-            while (self._connected() and not self._running and inbox.empty()
+            while (self._connected() and not self._running and inbox.empty() and not self._closing
                    and sum(s.scale == 1.0 for s in self._pool) < self.pool_size):
                 viewport = self._pool[-1].viewport if self._pool else (1280, 800)
                 self._pool.append(await _Slot.open(self._browser, viewport))
@@ -914,10 +917,11 @@ class Browser:
                     self._cond.wait(1.0)
                     continue
                 now = time.monotonic()
-                due = [w for w in self._watches.values() if w.kill_at <= now and not w.killed]
+                live = [w for w in self._watches.values() if not w.killed]
+                due = [w for w in live if w.kill_at <= now]
                 if not due:
                     capped = [w for w in self._watches.values() if w.memory_mb]
-                    left = min(w.kill_at for w in self._watches.values()) - now
+                    left = min((w.kill_at for w in live), default=now + 1.0) - now
                     self._cond.wait(min(left, MEMORY_POLL_S) if capped else left)
                     if capped and self._pid is not None:
                         try:
