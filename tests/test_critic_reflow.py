@@ -110,6 +110,18 @@ def test_a_realigned_column_of_digits_is_one_cause(checker: Checker, tmp_path: P
         ("layout_error", line_of(SCHEDULE, "|:----:|"), 1)]
 
 
+def test_a_column_with_one_word_to_move_realigned_is_one_cause(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    """Right-aligning a column where only one cell's word is narrower than the column: that
+    word moves inside a cell whose borders stayed put, which in Markdown only the delimiter
+    row does (it was "moved by (+3, +0) px" on the cell's row)."""
+    text = (Path(__file__).parent / "fixtures" / "table" / "stock.md").read_text()
+    text = text.split("\n", 1)[1]  # its reference pragma names a file of the fixture's own
+    edited = text.replace("|:-----|----:|------|", "|:-----|----:|-----:|")
+    assert judged(checker, tmp_path, text, edited, "t.md") == [
+        ("layout_error", line_of(text, "|:-----|"), 1)]
+
+
 def test_a_digit_changed_in_a_realigned_column_still_shows(checker: Checker,
                                                            tmp_path: Path) -> None:
     edited = INVENTORY.replace("|-----------:|----------:|", "|:-----------|----------:|"

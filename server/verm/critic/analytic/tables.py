@@ -479,10 +479,12 @@ def realigned_columns(findings: list[Finding], render: list[Anchor],
             continue
         shifts = [f.render_box[0] - f.ref_box[0] for f in members]  # type: ignore[index]
         alike = max(shifts) - min(shifts) <= 2
-        if len(members) < 2 or (alike and not all(id(f) in (in_place or ()) for f in members)):
+        if alike and not all(id(f) in (in_place or ()) for f in members):
             # All moved alike: the column was pushed over (a wider one beside it), while a
             # realigned column moves words of different widths by different amounts — or
-            # words of one width (a column of digits) inside cells that stayed where they were.
+            # words of one width (a column of digits), or the one word narrower than its
+            # column, inside cells that stayed where they were (nothing else in a Markdown
+            # table moves words inside a cell).
             continue
         grid = grids.get(table)
         top = grid[min(grid)].get(column) if grid else None
