@@ -275,3 +275,23 @@ def test_a_pinned_colour_the_reference_never_drew_is_no_recolour(checker: Checke
     found = checker.check(checker.load(src, edited), reference).discrepancies
     assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
         ("data_error", 8, 3)]
+
+
+SCALES = """import matplotlib.pyplot as plt
+import numpy as np
+t = np.linspace(0.01, 10, 400)
+fig, ax1 = plt.subplots(figsize=(5, 3.5), dpi=80)
+ax1.plot(t, np.exp(t), color="tab:red")
+ax2 = ax1.twinx()
+ax2.plot(t, np.sin(2 * np.pi * t), color="tab:blue")
+"""
+
+
+def test_a_line_dashed_inside_a_twins_box_is_one_style_finding(checker: Checker,
+                                                               tmp_path: Path) -> None:
+    """The dashed curve runs inside the box of a twin's wave (the smaller box, which owned its
+    dashes' gaps): where the render shows its ground and the reference the curve's colour, the
+    curve's ink went — its restyle, not the wave "drawn differently"."""
+    edited = SCALES.replace('color="tab:red")', 'color="tab:red", linestyle="--")')
+    found = screenshot_findings(checker, tmp_path, "scales.py", SCALES, edited)
+    assert found == [("style_error", 4, 1)]

@@ -305,6 +305,15 @@ def _color_owners(px: Samples, placed: list[Placed], owner: np.ndarray) -> np.nd
             new = _best_by_color(px, placed, colors, o, pending, ch, own, margin, smaller_only)
             moved = new >= 0
             owner[pending[moved]] = new[moved]
+            if ch is px.b and not moved.all():
+                # The render shows its ground there: the ink of an element the reference has
+                # there went (a line's dashes opened gaps).
+                gone = pending[~moved]
+                gone = gone[~px.b_ink[gone]]
+                if gone.size == 0:
+                    continue
+                lost = _best_by_color(px, placed, colors, o, gone, px.a, own, 0, False)
+                owner[gone[lost >= 0]] = lost[lost >= 0]
     return owner
 
 
