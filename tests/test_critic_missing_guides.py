@@ -70,6 +70,30 @@ def test_a_missing_guide_covers_the_insertion_point_after_the_plots_last_line(
     assert ERRORBARS.splitlines()[14] == 'ax.legend(loc="upper left")'
 
 
+SPACED = """import matplotlib.pyplot as plt
+days = [1, 2, 3, 4, 5, 6, 7]
+fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+ax.plot(days, [320, 340, 310, 390, 420, 380, 450], color="#1f77b4", marker="o", label="Visits")
+ax.set_title("Weekly traffic")
+
+ax.legend(loc="center right")
+print("drawn")
+"""
+
+
+def test_a_missing_guide_reaches_past_a_blank_line_to_where_the_script_goes_on(
+        checker: Checker, tmp_path: Path) -> None:
+    """A blank line after the plot's last call is no place for the deleted call: the range runs
+    on to the next line of code (where the `ax.legend` call was, deleted)."""
+    edited = SPACED.replace('ax.legend(loc="center right")\n', "")
+    (found,) = against_screenshot(checker, tmp_path, "chart.py", SPACED, edited)
+    assert (found.category, found.severity) == ("structure_error", 2)
+    assert found.range is not None
+    assert (found.range.start.line, found.range.end.line, found.range.end.character) == (
+        4, 7, 0)
+    assert edited.splitlines()[6] == 'print("drawn")'
+
+
 def test_a_deleted_legend_over_a_wedge_is_found_through_its_translucent_frame(
         checker: Checker, tmp_path: Path) -> None:
     """The frame's edge over the wedge is the wedge's colour mixed in: taken out, the edge is

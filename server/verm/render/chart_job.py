@@ -1068,14 +1068,27 @@ class _Anchors:
         ax_line = _line_of_container(ax)
         fb = ax_line if ax_line is not None else self.fig_line
         limit_lines = _limit_lines(ax)
+        props = _axes_props(ax, limit_lines)
+        if isinstance(last := props.get("last_line"), int):
+            props["next_line"] = self._next_code_line(last)
         self.add(ax, "axes", key, ax_name, fallback=self.fig_line, color=ax.get_facecolor(),
-                 container=True, line=ax_line, props=_axes_props(ax, limit_lines))
+                 container=True, line=ax_line, props=props)
         self.guarded(lambda: self.axes_parts(ax, key, sfx, fb), ax, key, sfx, fb)
         self.coarse(ax, key, sfx, fb)
         for j, inset in enumerate(getattr(ax, "child_axes", ())):
             what = "secondary axis" if type(inset).__name__ == "SecondaryAxis" else "inset"
             name = f"{what} {j + 1}{sfx}"
             self.axes(inset, f"{key}/inset{j}", name, f" ({name})")
+
+    def _next_code_line(self, last: int) -> int:
+        """The line after ``last`` where the script goes on (a blank or comment line between
+        skipped, one at most): where a guide's deleted call went, the plot's last call and
+        everything up to it are what a diagnostic of the missing guide covers."""
+        for line in (last + 1, last + 2):
+            text = self.lines[line].strip() if line < len(self.lines) else ""
+            if text and not text.startswith("#"):
+                return line
+        return last + 1
 
     def axes_parts(self, ax: Any, key: str, sfx: str, fb: int | None) -> None:
         """Titles, axes' labels, ticks, grid, spines, marks and legend of one axes."""

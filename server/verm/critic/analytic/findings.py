@@ -191,11 +191,15 @@ def numeric(text: str | None) -> bool:
 
 def at_last_line(a: Anchor) -> Range | None:
     """Where a guide's missing call goes back: after the plot's last line (``last_line``), so
-    that line and the next, the insertion point between them (as a missing shape's or page
+    that line to the next where the script goes on (``next_line``: a blank line between is
+    no place for it), the insertion point between them (as a missing shape's or page
     element's lines); else the plot's own range (its `subplots` line)."""
     last = a.props.get("last_line")
-    return (Range(Position(last, 0), Position(last + 2, 0)) if isinstance(last, int)
-            else a.range)
+    if not isinstance(last, int):
+        return a.range
+    after = a.props.get("next_line")
+    end = after if isinstance(after, int) and last < after <= last + 2 else last + 1
+    return Range(Position(last, 0), Position(end + 1, 0))
 
 
 def first_line(a: Anchor) -> int:
