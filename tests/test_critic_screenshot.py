@@ -267,6 +267,20 @@ def test_a_much_narrower_figure_is_its_figure_size(checker: Checker, tmp_path: P
         ("structure_error", 5, 2)]
 
 
+@pytest.mark.parametrize("variant", ["png", "jpeg"])
+def test_a_taller_figure_round_a_square_image_is_its_figure_size(checker: Checker,
+                                                                 tmp_path: Path,
+                                                                 variant: str) -> None:
+    """An `imshow` of equal aspect keeps its size in a taller figure, centred in more white:
+    its content has the reference's shape, yet two whole figures (whole tenths of an inch at
+    the script's dpi) of other sizes are a figure resized — not a crop, nor its cells' texts
+    restyled."""
+    text = HEATMAP.replace("figsize=(4, 4))", "figsize=(4, 4), dpi=100)")
+    edited = text.replace("figsize=(4, 4)", "figsize=(4, 7)")
+    assert judged(checker, tmp_path, "heat.py", text, variant, edited) == [
+        ("structure_error", 6, 2)]
+
+
 def test_a_figure_size_set_on_the_calls_second_line_is_reported_there(checker: Checker,
                                                                        tmp_path: Path) -> None:
     """`figsize=` on the `subplots` call's second line: the size finding is on that line."""

@@ -22,6 +22,7 @@ from verm.config import (
     user_config_path,
 )
 from verm.critic import get_critic
+from verm.critic.analytic.critic import whole_tenths
 from verm.critic.base import Critic
 from verm.locate import locate, locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
@@ -149,7 +150,7 @@ def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
     """The figure size (inches) a script would set for a picture of ``w``×``h`` px at
     ``dpi``: its own, when whole tenths of an inch; else the next whole tenths up when that
     is at most CROP_SLACK px more (a screenshot cut a few px short of the figure's edges)."""
-    if _whole_tenths(w, dpi) and _whole_tenths(h, dpi):
+    if whole_tenths(w, dpi) and whole_tenths(h, dpi):
         return (w / dpi, h / dpi)
     out = []
     for px in (w, h):
@@ -162,12 +163,6 @@ def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
     return out[0], out[1]
 
 
-def _whole_tenths(px: int, dpi: float) -> bool:
-    """Whether ``px`` is a size matplotlib draws for a figure sized in tenths of an inch (its
-    pixels are the size times the dpi, rounded down): scripts size figures so (``figsize=(6.4,
-    4.8)``); a screenshot cropped by a few pixels mostly is not."""
-    tenths = round(px / dpi * 10)
-    return tenths > 0 and 0 <= tenths * dpi / 10 - px < 1
 
 
 def _line_order(d: Discrepancy) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Rende
 MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all
 GROSS_MISFIT = 0.5  # a canvas of another shape that leaves most content unexplained: resized
 ASPECT = 0.03  # relative change of content aspect that is a real change of shape
+FIGURE_SLACK = 16  # px two whole figures' sizes may differ by and still be a crop's
 CANVAS_NAMES = {"chart": "figure", "svg": "canvas", "html": "page", "table": "page"}
 
 
@@ -213,6 +214,27 @@ def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepanc
     )
 
 
+def whole_tenths(px: int, dpi: float) -> bool:
+    """Whether ``px`` is a size matplotlib draws for a figure sized in tenths of an inch (its
+    pixels are the size times the dpi, rounded down): scripts size figures so (``figsize=(6.4,
+    4.8)``); a screenshot cropped by a few pixels mostly is not."""
+    tenths = round(px / dpi * 10)
+    return tenths > 0 and 0 <= tenths * dpi / 10 - px < 1
+
+
+def _two_figures(reg: Registration, render: Render) -> bool:
+    """A chart's reference and render are both whole figures (each side whole tenths of an
+    inch at the script's dpi, at one resolution) of sizes more than a crop's few px apart: a
+    figure resized, even where its content kept its shape (an ``imshow`` of equal aspect
+    centred in a taller figure) — a crop or a padded screenshot is not sized so."""
+    dpi = render.meta.get("dpi")
+    if not isinstance(dpi, (int, float)) or dpi <= 0 or abs(reg.scale - 1) > 0.01:
+        return False
+    (wa, ha), (wb, hb) = reg.ref_size, reg.render_size
+    return (max(abs(wa - wb), abs(ha - hb)) > FIGURE_SLACK
+            and all(whole_tenths(px, dpi) for px in (wa, ha, wb, hb)))
+
+
 def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: Reference,
                    render: Render) -> Discrepancy | None:
     """A real change of figure size or aspect (not a crop, pad or HiDPI scale), or None."""
@@ -240,14 +262,15 @@ def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: R
         # of the content unexplained is a figure of another shape.
         reshaped = abs(aspect_a / aspect_b - 1) > ASPECT or (
             abs(reg.scale - 1) > 0.01 and reg.scale not in NICE_SCALES)
-        if not reshaped or cmp.misfit() < MISFIT:
+        resized = domain == "chart" and _two_figures(reg, render)
+        if not resized and (not reshaped or cmp.misfit() < MISFIT):
             return None
         assert render.image is not None
         # matplotlib stretches the axes of a wider figure but not its texts: a big change of
         # width fits no stretch either, yet a picture of another shape that still leaves most
         # of its content unexplained is not the same figure cropped or scaled.
-        if cmp.misfit() < GROSS_MISFIT and not stretch_fits_better(reference.image,
-                                                                   render.image, reg):
+        if not resized and cmp.misfit() < GROSS_MISFIT and not stretch_fits_better(
+                reference.image, render.image, reg):
             return None
         ref_w, ref_h = reg.ref_size
     name = CANVAS_NAMES.get(domain, "figure")
