@@ -295,3 +295,23 @@ def test_a_line_dashed_inside_a_twins_box_is_one_style_finding(checker: Checker,
     edited = SCALES.replace('color="tab:red")', 'color="tab:red", linestyle="--")')
     found = screenshot_findings(checker, tmp_path, "scales.py", SCALES, edited)
     assert found == [("style_error", 4, 1)]
+
+
+DASHED_AFTER = """import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(5, 3.5), dpi=80)
+line, = ax.plot([0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4], color="red")
+line.set_dashes([2, 2, 10, 2])
+ax.set_title("Weekly load")
+"""
+
+
+def test_a_line_styled_where_drawn_and_just_after_is_found_over_both_lines(
+        checker: Checker, tmp_path: Path) -> None:
+    """Markers given to a line whose dashes the next statement sets: the pixels say it was
+    restyled, not by which of the two lines — the finding covers the call and its restyling."""
+    edited = DASHED_AFTER.replace('color="red")', 'color="red", marker="o")')
+    (found,) = against_screenshot(checker, tmp_path, "line.py", DASHED_AFTER, edited)
+    assert (found.category, found.severity) == ("style_error", 1)
+    assert found.range is not None
+    assert (found.range.start.line, found.range.end.line, found.range.end.character) == (
+        2, 4, 0)

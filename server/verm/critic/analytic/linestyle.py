@@ -72,6 +72,11 @@ def restyled_lines(findings: list[Finding], cmp: Comparison,
             continue  # each side has pixels off the other's path, or one end grew: the data
         f.nature, f.style = "restyle", None
         f.note = f"its path is the reference's, drawn with {how}"
+        made, changed = a.props.get("created_line"), a.props.get("modified_line")
+        if isinstance(made, int) and isinstance(changed, int) and made < changed <= made + 2:
+            # Styled where it was drawn and again just after (``line.set_dashes(…)``): which
+            # of them changed, the pixels cannot tell — the finding covers both.
+            f.lines = (made, changed)
         # Its ink that came or went: where the picture changed to or from the line's colour
         # (new markers drawn over other marks, or dashes' gaps showing what lies under).
         inked.append((f, (x0, y0, x1, y1), dilate((ren | ref) & cmp.diff[y0:y1, x0:x1],
