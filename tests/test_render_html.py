@@ -669,3 +669,29 @@ def test_a_hung_page_does_not_hold_up_the_page_beside_it(tmp_path: Path) -> None
         failed = hung.result()
         assert failed.failure is not None and failed.failure.reason == "timeout"
         assert browser.launches == 1
+
+
+def test_a_worker_stopped_by_an_error_answers_its_jobs_and_starts_again(tmp_path: Path) -> None:
+    """Should the browser's event loop itself stop on an error (injected here: its main
+    coroutine raises), the jobs queued on it fail at once instead of waiting for ever, and the
+    next job starts a new worker that renders."""
+    page = tmp_path / "p.html"
+    page.write_text("<p style='color:#1a7f37'>again</p>")
+    browser = Browser(idle_close_s=0)
+    real = browser._main
+
+    async def broken(inbox: object) -> None:
+        await asyncio.sleep(0.2)  # the job below is queued by then
+        raise RuntimeError("injected")
+
+    browser._main = broken  # type: ignore[method-assign]
+    try:
+        queued = browser.submit(lambda lease: None, site=Site(tmp_path), viewport=(200, 100),
+                                timeout_s=30)
+        with pytest.raises(BrowserCrashed, match="worker stopped"):
+            queued.result(timeout=60)
+        browser._main = real  # type: ignore[method-assign]
+        render = HtmlRenderer(browser).render(Source.load(page), RenderOptions(viewport=(200, 100)))
+        assert render.ok and browser.launches == 1
+    finally:
+        browser.close()

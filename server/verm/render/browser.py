@@ -618,8 +618,13 @@ class Browser:
         self.close()
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
             return
+        if self._thread is not None:  # its loop ended on an error it could not survive
+            log.warning("the browser's worker thread had stopped: starting it again")
+            with self._cond:
+                self._generation += 1  # its watchdog goes with it
+                self._cond.notify_all()
         self._loop = asyncio.new_event_loop()
         self._inbox = asyncio.Queue()
         self._thread = threading.Thread(target=self._work, args=(self._loop, self._inbox),
@@ -636,7 +641,13 @@ class Browser:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._main(inbox))
+        except Exception:
+            log.exception("the browser's worker stopped on an error")
         finally:
+            while not inbox.empty():  # no caller waits for ever on a job it never started
+                item = inbox.get_nowait()
+                if isinstance(item, _Job) and item.future.set_running_or_notify_cancel():
+                    item.future.set_exception(BrowserCrashed("the browser's worker stopped"))
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
