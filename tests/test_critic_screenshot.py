@@ -281,6 +281,26 @@ def test_a_taller_figure_round_a_square_image_is_its_figure_size(checker: Checke
         ("structure_error", 6, 2)]
 
 
+REGIONS = """import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(8, 6), dpi=100)
+ax.bar(["North", "South", "East", "West"], [42, 35, 51, 28], color="#4C72B0")
+ax.set_title("Sales by region")
+ax.set_ylabel("Units")
+"""
+
+
+@pytest.mark.parametrize("variant", ["png", "jpeg"])
+def test_a_figure_resized_with_its_bars_turned_is_both_changes(checker: Checker,
+                                                               tmp_path: Path,
+                                                               variant: str) -> None:
+    """Drawn again at the screenshot's size, the bars turned on their side move the plot over
+    (the region names are wider tick labels): that redraw is kept — the chart type found there
+    explains the offset — and the type change is reported beside the figure size."""
+    edited = REGIONS.replace("figsize=(8, 6)", "figsize=(8, 10)").replace("ax.bar(", "ax.barh(")
+    assert judged(checker, tmp_path, "regions.py", REGIONS, variant, edited) == [
+        ("structure_error", 1, 2), ("structure_error", 2, 3)]
+
+
 def test_a_figure_size_set_on_the_calls_second_line_is_reported_there(checker: Checker,
                                                                        tmp_path: Path) -> None:
     """`figsize=` on the `subplots` call's second line: the size finding is on that line."""

@@ -146,6 +146,15 @@ def _aligned(reg: dict[str, Any], cropped: bool) -> bool:
             and max(abs(float(reg.get("dx", 99))), abs(float(reg.get("dy", 99)))) <= reach)
 
 
+def _turned(critique: Critique) -> bool:
+    """The redraw found the chart type changed, at the canvas's own scale: bars turned on
+    their side moved the plot over by the other axis's wider tick labels, which is why the
+    search placed it off the canvas's origin."""
+    reg = critique.meta.get("registration") or {}
+    return (reg.get("method") == "search" and abs(float(reg.get("scale", 0.0)) - 1) <= 0.005
+            and any((d.fix or {}).get("kind") == "chart-type" for d in critique.discrepancies))
+
+
 def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
     """The figure size (inches) a script would set for a picture of ``w``×``h`` px at
     ``dpi``: its own, when whole tenths of an inch; else the next whole tenths up when that
@@ -525,7 +534,8 @@ class Checker:
             if not again.ok or (cropped and again.size == render.size):
                 continue  # (the figure's own size: a crop of it that could not be placed)
             second = self._judge(critic, ref, again)
-            if (_aligned(second.meta.get("registration") or {}, cropped)
+            if ((_aligned(second.meta.get("registration") or {}, cropped)
+                 or (not cropped and _turned(second)))
                     and len(second.discrepancies) <= RESHAPED_FINDINGS
                     and not (cropped and any(_is_canvas_size(d) for d in second.discrepancies))
                     and not (times != 1.0 and texts_at_scale(second, times))):
