@@ -176,3 +176,23 @@ def test_a_framed_figures_line_changed_is_its_data(checker: Checker, tmp_path: P
     """The figure's edge line round the canvas is not its background."""
     edited = SQUARE.replace("[1, 3, 2, 3.5]", "[1, 3, 0.5, 3.5]")
     assert judged(checker, tmp_path, SQUARE, edited) == [("data_error", 4, 3)]
+
+
+GROUPS = """import matplotlib.pyplot as plt
+import numpy as np
+x = np.arange(3)
+fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+ax.bar(x, [18, 18, 15], 0.25, label="Depth")
+ax.bar(x + 0.25, [39, 49, 48], 0.25, label="Length")
+ax.bar(x + 0.5, [190, 196, 217], 0.25, label="Flipper")
+ax.set_ylim(0, 250)
+"""
+
+
+def test_limits_that_clip_one_series_are_the_limits(checker: Checker, tmp_path: Path) -> None:
+    """Lower limits rescale two series and clip the third at the plot's top: drawn to the edge
+    the map puts it past, it follows the axis too — one limits finding on `set_ylim`, not the
+    clipped series' data."""
+    edited = GROUPS.replace("ax.set_ylim(0, 250)", "ax.set_ylim(0, 150)")
+    assert screenshot_findings(checker, tmp_path, "groups.py", GROUPS, edited) == [
+        ("structure_error", 7, 2)]

@@ -54,9 +54,10 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
         if not ticks:
             continue
         series = _series(placed, key, plot, cmp)
-        changed = _off_map(series) if len(series) >= 2 else None
+        edges = tuple(float(v) for v in int_box(plot.tight, cmp.frame))
+        changed = _off_map(series, edges) if len(series) >= 2 else None
         if changed is None and len(series) >= 2:
-            changed = _off_tick_map(series, ticks, cmp)
+            changed = _off_tick_map(series, ticks, cmp, edges)
         if changed is None:
             limits = _set_axis(out, plot, key, ticks)
             if limits:
@@ -233,12 +234,28 @@ def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int
             float(y0 + rows[-1] + 1))
 
 
-def _off_map(series: list[Series]) -> list[Series] | None:
+def _follows(t: Series, scale: float, shift: float, lo: int, hi: int,
+             edges: tuple[float, ...]) -> bool:
+    """The series' span is the map of its reference span: each end where the map puts it, or
+    — the map putting it past the plot's edge — drawn to that edge (a bar clipped by the new
+    limits is no changed value)."""
+    for i in (lo, hi):
+        want, got = scale * t.ref[i] + shift, t.render[i]
+        if abs(want - got) <= TOLERANCE:
+            continue
+        edge = edges[i]
+        past = want < edge + TOLERANCE if i == lo else want > edge - TOLERANCE
+        if not (past and abs(got - edge) <= TOLERANCE):
+            return False
+    return True
+
+
+def _off_map(series: list[Series], edges: tuple[float, ...]) -> list[Series] | None:
     """The series that do not follow the axis map most series follow, on the first axis (y,
     then x) whose map is not the identity; None when no axis moved or no map is supported by
     more than half of the series (nothing to conclude)."""
     for axis in (1, 0):  # y first: values are vertical in most charts
-        fit = _best_map(series, axis)
+        fit = _best_map(series, axis, edges)
         if fit is None:
             continue
         (scale, shift), on = fit
@@ -250,8 +267,8 @@ def _off_map(series: list[Series]) -> list[Series] | None:
     return None
 
 
-def _off_tick_map(series: list[Series], ticks: list[Finding], cmp: Comparison
-                  ) -> list[Series] | None:
+def _off_tick_map(series: list[Series], ticks: list[Finding], cmp: Comparison,
+                  edges: tuple[float, ...]) -> list[Series] | None:
     """The series off the y-axis map the tick labels draw, when too few series agree on one
     (two series, one changed: each is its own map). Each render tick label's words are
     looked for in the reference, up and down its own columns: the same number drawn
@@ -273,9 +290,7 @@ def _off_tick_map(series: list[Series], ticks: list[Finding], cmp: Comparison
         return None
     if abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE:
         return None  # the axis did not move: it tells nothing
-    off = [t for t in series
-           if abs(scale * t.ref[1] + shift - t.render[1]) > TOLERANCE
-           or abs(scale * t.ref[3] + shift - t.render[3]) > TOLERANCE]
+    off = [t for t in series if not _follows(t, scale, shift, 1, 3, edges)]
     return off if off and len(off) < len(series) else None
 
 
@@ -300,7 +315,7 @@ def _found_along(cmp: Comparison, box: tuple[float, float, float, float]
     return best + th / 2, y0 + th / 2
 
 
-def _best_map(series: list[Series], axis: int
+def _best_map(series: list[Series], axis: int, edges: tuple[float, ...]
               ) -> tuple[tuple[float, float], list[Series]] | None:
     """The map (scale, shift) of one axis that most series' spans follow, and those series."""
     lo, hi = axis, axis + 2
@@ -311,9 +326,7 @@ def _best_map(series: list[Series], axis: int
             continue
         scale = (s.render[hi] - s.render[lo]) / (b_ref - a_ref)
         shift = s.render[lo] - scale * a_ref
-        on = [t for t in series
-              if abs(scale * t.ref[lo] + shift - t.render[lo]) <= TOLERANCE
-              and abs(scale * t.ref[hi] + shift - t.render[hi]) <= TOLERANCE]
+        on = [t for t in series if _follows(t, scale, shift, lo, hi, edges)]
         if best is None or len(on) > len(best[1]):
             best = ((scale, shift), on)
     return best
