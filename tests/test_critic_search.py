@@ -60,6 +60,15 @@ def test_all_series_on_one_map_mean_the_limits_changed() -> None:
     assert _off_map(scaled) == []
 
 
+def test_a_series_clipped_at_the_plots_edge_follows_the_map() -> None:
+    # Limits halved: the series double their heights from the baseline at y=300; the third's
+    # top, mapped to y=-100, is drawn to the plot's top edge at y=20 — on the map, not changed.
+    scaled = [series((250, 300), (200, 300)), series((200, 300), (100, 300))]
+    clipped = series((100, 300), (20, 300))
+    assert _off_map([*scaled, clipped], (0.0, 20.0, 10.0, 300.0)) == []
+    assert _off_map([*scaled, clipped]) == [clipped]  # no edge known: its own data
+
+
 def test_an_axis_that_did_not_move_says_nothing() -> None:
     same = [series((200, 300), (200, 300)), series((100, 300), (100, 300))]
     assert _off_map(same) is None

@@ -235,7 +235,7 @@ def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int
 
 
 def _follows(t: Series, scale: float, shift: float, lo: int, hi: int,
-             edges: tuple[float, ...]) -> bool:
+             edges: tuple[float, ...] | None) -> bool:
     """The series' span is the map of its reference span: each end where the map puts it, or
     — the map putting it past the plot's edge — drawn to that edge (a bar clipped by the new
     limits is no changed value)."""
@@ -243,6 +243,8 @@ def _follows(t: Series, scale: float, shift: float, lo: int, hi: int,
         want, got = scale * t.ref[i] + shift, t.render[i]
         if abs(want - got) <= TOLERANCE:
             continue
+        if edges is None:
+            return False
         edge = edges[i]
         past = want < edge + TOLERANCE if i == lo else want > edge - TOLERANCE
         if not (past and abs(got - edge) <= TOLERANCE):
@@ -250,7 +252,8 @@ def _follows(t: Series, scale: float, shift: float, lo: int, hi: int,
     return True
 
 
-def _off_map(series: list[Series], edges: tuple[float, ...]) -> list[Series] | None:
+def _off_map(series: list[Series], edges: tuple[float, ...] | None = None
+             ) -> list[Series] | None:
     """The series that do not follow the axis map most series follow, on the first axis (y,
     then x) whose map is not the identity; None when no axis moved or no map is supported by
     more than half of the series (nothing to conclude)."""
@@ -315,7 +318,7 @@ def _found_along(cmp: Comparison, box: tuple[float, float, float, float]
     return best + th / 2, y0 + th / 2
 
 
-def _best_map(series: list[Series], axis: int, edges: tuple[float, ...]
+def _best_map(series: list[Series], axis: int, edges: tuple[float, ...] | None = None
               ) -> tuple[tuple[float, float], list[Series]] | None:
     """The map (scale, shift) of one axis that most series' spans follow, and those series."""
     lo, hi = axis, axis + 2
