@@ -22,7 +22,7 @@ from verm.config import (
     user_config_path,
 )
 from verm.critic import get_critic
-from verm.critic.analytic.critic import whole_tenths
+from verm.critic.analytic.critic import retyped, whole_tenths
 from verm.critic.base import Critic
 from verm.locate import locate, locate_all
 from verm.pins import BadReferenceError, Pin, resolve_pin
@@ -152,7 +152,7 @@ def _turned(critique: Critique) -> bool:
     search placed it off the canvas's origin."""
     reg = critique.meta.get("registration") or {}
     return (reg.get("method") == "search" and abs(float(reg.get("scale", 0.0)) - 1) <= 0.005
-            and any((d.fix or {}).get("kind") == "chart-type" for d in critique.discrepancies))
+            and retyped(critique.discrepancies))
 
 
 def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
@@ -170,8 +170,6 @@ def _figure_inches(w: int, h: int, dpi: float) -> tuple[float, float] | None:
             return None
         out.append(tenths / 10)
     return out[0], out[1]
-
-
 
 
 def _line_order(d: Discrepancy) -> tuple[int, int]:

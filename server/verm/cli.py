@@ -293,10 +293,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         index = {path: i for i, path in reversed(list(enumerate(every)))}
         pages = sum(SUFFIX_KINDS.get(p.suffix.lower()) in PAGE_KINDS for p in sources)
-        from verm.render import PAGES_PER_CHROMIUM
-
-        wanted = -(-checker.renderers.pages_at_once // PAGES_PER_CHROMIUM)
-        checker.renderers.browsers = min(wanted, 1 + pages // PAGES_PER_BROWSER)
+        checker.renderers.browsers = 1 + pages // PAGES_PER_BROWSER
         if len(sources) > 1:  # workers start together while the first sources are read
             with contextlib.suppress(ConfigError):
                 checker.prestart({kind for p in sources

@@ -83,7 +83,7 @@ class Renderers:
         self.batch = batch
         self._slots = threading.BoundedSemaphore(jobs) if jobs else None
         self._page_slots = threading.BoundedSemaphore(self.pages_at_once) if jobs else None
-        # Chromiums at most (default: enough for ``pages_at_once``). Each costs about as much
+        # Chromiums at most, below the ones ``pages_at_once`` needs. Each costs about as much
         # CPU to start as ten pages take to render: a caller that knows how few pages it has
         # keeps this lower.
         self.browsers: int | None = None
@@ -125,7 +125,9 @@ class Renderers:
         with self._lock:
             if self._browser is None:
                 pages = self.pages_at_once
-                size = self.browsers or -(-pages // PAGES_PER_CHROMIUM)
+                size = -(-pages // PAGES_PER_CHROMIUM)
+                if self.browsers:
+                    size = min(size, self.browsers)
                 self._browser = BrowserPool(size=size, concurrency=-(-pages // size))
             return self._browser
 

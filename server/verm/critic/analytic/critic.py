@@ -87,8 +87,7 @@ class AnalyticCritic:
                 canvas_changed=canvas is not None,
             )
             found += attribute(cmp, ctx)
-            if shifted is not None and any((d.fix or {}).get("kind") == "chart-type"
-                                           for d in found):
+            if shifted is not None and retyped(found):
                 # Bars turned on their side: the other axis's tick labels are wider, and the
                 # plot moved over with them — the type change's doing, not a layout setting.
                 found.remove(shifted)
@@ -212,6 +211,11 @@ def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepanc
         anchor=body,
         fix=layout_fix(dx, dy),
     )
+
+
+def retyped(found: list[Discrepancy]) -> bool:
+    """A verdict that names the chart type changed (bars turned on their side)."""
+    return any((d.fix or {}).get("kind") == "chart-type" for d in found)
 
 
 def whole_tenths(px: int, dpi: float) -> bool:
