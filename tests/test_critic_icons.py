@@ -232,3 +232,95 @@ def test_three_edits_against_a_cropped_screenshot_are_three(checker: Checker,
                             line_of(ICON, 'x="40" y="120"')}
     assert by_line[line_of(ICON, "<circle")] == "style_error"
     assert by_line[line_of(ICON, 'x="40" y="120"')] == "shape_error"
+
+
+HOME = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "home.svg").read_text()
+
+
+def test_a_window_deleted_while_its_twin_is_widened_is_both(checker: Checker,
+                                                           tmp_path: Path) -> None:
+    """The other window, of the deleted one's colour, changed too (wider, where it stands):
+    it cannot have left the deleted one's patch, so that patch is still a lost shape."""
+    left = '  <rect x="34" y="70" width="14" height="14" fill="#81b29a"/>\n'
+    edited = HOME.replace(left, "").replace('x="80" y="70" width="14"', 'x="80" y="70" width="28"')
+    door, right = line_of(edited, 'fill="#f2cc8f"'), line_of(edited, 'x="80" y="70"')
+    assert judged(checker, tmp_path, HOME, edited) == [
+        ("structure_error", door, right, 3), ("shape_error", right, right, 2)]
+
+
+def test_a_dot_deleted_beside_a_retyped_label_is_two_findings(checker: Checker,
+                                                              tmp_path: Path) -> None:
+    """A lost shape put where its code was is a cause of its own, not a stray fragment
+    folded into the other edit."""
+    edited = without(USER_TAG, 'cy="32" r="9"').replace(">Admin<", ">Owner<")
+    disc, ellipse = line_of(edited, 'r="26"'), line_of(edited, "<ellipse")
+    text = line_of(edited, "Owner")
+    assert judged(checker, tmp_path, USER_TAG, edited) == [
+        ("structure_error", disc, ellipse, 3), ("text_symbol_error", text, text, 2)]
+
+
+def test_a_bar_moved_over_the_backdrop_is_its_move_alone(checker: Checker,
+                                                        tmp_path: Path) -> None:
+    """The bar moved right: beyond its old end the reference shows the backdrop along its
+    whole right side — the bar's own move, not a backdrop-coloured shape lost on it; with the
+    disc recoloured, two findings."""
+    edited = ICON.replace('x="40" y="120"', 'x="60" y="120"').replace(
+        'fill="#5E81AC"', 'fill="#8c564b"')
+    disc, bar = line_of(ICON, "<circle"), line_of(ICON, 'x="40" y="120"')
+    assert judged(checker, tmp_path, ICON, edited) == [
+        ("style_error", disc, disc, 1), ("shape_error", bar, bar, 2)]
+
+
+def judged_against(checker: Checker, tmp_path: Path, text: str, edited: str, *,
+                   scale: float = 1.0, jpeg: bool = False) -> list[tuple[str, int, int]]:
+    """(category, first line, severity) for ``edited`` against ``text`` drawn at ``scale`` and
+    saved as a PNG or a JPEG (quality 80): a designer's 2× export, a lossy screenshot."""
+    src = tmp_path / "icon.svg"
+    src.write_text(text)
+    render = checker.render(checker.load(src), scale=scale)
+    assert render.ok and render.image is not None
+    shot = tmp_path / ("shot.jpg" if jpeg else "shot.png")
+    render.image.convert("RGB").save(shot, quality=80) if jpeg else render.image.save(shot)
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    return [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found]
+
+
+def test_a_longer_label_against_a_2x_export_is_its_text_alone(checker: Checker,
+                                                               tmp_path: Path) -> None:
+    """Where the longer word covers the backdrop the reference shows, that is the text's own
+    change, not a backdrop-coloured shape lost on top of it (a second save, the export's
+    scale known from the first)."""
+    src = tmp_path / "icon.svg"
+    src.write_text(GROUPED)
+    render = checker.render(checker.load(src), scale=2.0)
+    assert render.ok and render.image is not None
+    shot = tmp_path / "shot.png"
+    render.image.save(shot)
+    first = checker.check(checker.load(src, GROUPED.replace('"#d62728"', '"#1f77b4"')), shot)
+    assert [d.category for d in first.discrepancies] == ["style_error"]
+    found = checker.check(checker.load(src, GROUPED.replace(">OK<", ">Items<")),
+                          shot).discrepancies
+    text = line_of(GROUPED, ">OK<")
+    assert [(d.category, d.range.start.line if d.range else -1) for d in found] == [
+        ("text_symbol_error", text)]
+
+
+def test_a_label_run_past_the_badge_rim_is_its_text_alone(checker: Checker,
+                                                          tmp_path: Path) -> None:
+    """The longer word crosses the badge's blue rim: its ink there is the text's, not the
+    rim recoloured."""
+    edited = USER_TAG.replace(">Admin<", ">Administrator<")
+    text = line_of(USER_TAG, ">Admin<")
+    assert judged(checker, tmp_path, USER_TAG, edited) == [("text_symbol_error", text, text, 2)]
+
+
+def test_a_bar_deleted_against_a_jpeg_is_one_lost_shape(checker: Checker,
+                                                        tmp_path: Path) -> None:
+    """JPEG's ringing leaves a rim the lost bar does not explain pixel by pixel; blamed on the
+    backdrop beneath, it is what showed through the lost bar, not a change of the backdrop."""
+    edited = GROUPED.replace(
+        '    <rect x="25" y="0" width="20" height="10" style="stroke: none; fill: #ff7f0e"/>\n',
+        "")
+    end = line_of(edited, "</g>")  # after the group's first bar, where the second was
+    assert judged_against(checker, tmp_path, GROUPED, edited, jpeg=True) == [
+        ("structure_error", end, 3)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison, Region
+from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import (
     LIGHT_INK,
     SAME_COLOR,
@@ -38,6 +39,7 @@ from verm.critic.analytic.pixels import (
 from verm.critic.taxonomy import CHART_MARKS, TOP_CONTAINERS
 from verm.types import Anchor, Box
 
+WHOLE_SHAPE = 2.0  # times the render box's area the reference's overlapping shape spans at most
 TOUCH = 2.5  # a container-owned patch this close to an element of its colour is that element
 OWN_AREA = 8000  # differing pixels above which an element's patch is not re-examined
 MAX_SAMPLES = 60_000  # differing pixels examined one by one; beyond, an even sample
@@ -625,7 +627,13 @@ def _shades(colors: tuple[Color, Color], ink: Color, *backgrounds: Color) -> boo
 
 
 def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Box | None:
-    """Where the element is in the reference: its colour's ink around the render box."""
+    """Where the element is in the reference: its colour's ink around the render box — the
+    whole of the shape of its colour that overlaps the render box, when there is one (moved
+    by less than its size, the part of it beyond the patch blamed here is still it)."""
+    whole = _overlapping_shape(cmp, pl, color) if color is not None and not texty(
+        pl.anchor) else None
+    if whole is not None:
+        return whole
     m = 2 * TOUCH
     x0, y0, x1, y1 = int_box(union([pl.tight, ev]), cmp.frame)
     x0, y0 = max(0, int(x0 - m)), max(0, int(y0 - m))
@@ -643,6 +651,32 @@ def _ref_extent(cmp: Comparison, pl: Placed, color: Color | None, ev: Box) -> Bo
     cols = np.flatnonzero(mask.any(axis=0))
     return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
             float(y0 + rows[-1] + 1))
+
+
+def _overlapping_shape(cmp: Comparison, pl: Placed, color: Color) -> Box | None:
+    """The box of the reference's shapes of ``color`` that overlap the render box, searched
+    as far round it as the element is big; None when that is not one shape's worth (a
+    backdrop of the same colour it touches, several times its size)."""
+    x0, y0, x1, y1 = int_box(pl.tight, cmp.frame)
+    w, h = x1 - x0, y1 - y0
+    if w <= 0 or h <= 0:
+        return None
+    fw, fh = cmp.frame.size
+    wx0, wy0 = max(0, x0 - w), max(0, y0 - h)
+    wx1, wy1 = min(fw, x1 + w), min(fh, y1 + h)
+    mask = near_color(cmp.ref[wy0:wy1, wx0:wx1], color, SAME_COLOR)
+    labels, boxes = label(mask)
+    inner = labels[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+    ids = np.unique(inner[inner > 0])
+    if ids.size == 0:
+        return None
+    rows = [boxes[i - 1][0] for i in ids]
+    cols = [boxes[i - 1][1] for i in ids]
+    box = (float(wx0 + min(c.start for c in cols)), float(wy0 + min(r.start for r in rows)),
+           float(wx0 + max(c.stop for c in cols)), float(wy0 + max(r.stop for r in rows)))
+    if _area(box) > WHOLE_SHAPE * max(1.0, w * h):
+        return None
+    return box
 
 
 SMEAR_TINT = 12.0  # chroma (Cb, Cr distance from grey) of a colour clearly tinted

@@ -24,6 +24,7 @@ from verm.types import Discrepancy
 
 GUIDES = CHART_GUIDES | {"xticklabel", "yticklabel"}
 LAYOUT = frozenset({"moved", "resized", "shifted"})
+SHOWN_THROUGH = frozenset({"changed", "recolor", "resized", "background"})
 _COLUMN = re.compile(r"(?:column|header) '([^']*)'")
 PLURAL = {"bar": "bars", "wedge": "wedges", "line": "lines", "collection": "marker sets",
           "patch": "shapes", "image": "images", "cell": "cells", "header": "header cells"}
@@ -73,14 +74,49 @@ def group_causes(findings: list[Finding], found: list[Discrepancy], domain: str,
         roots = _fold_layout(items, domain)
     else:
         roots = _fold_marked(items)
-    roots = _fold_orphans(roots, placed=domain in ("html", "table"))
+    roots = _fold_orphans(roots)
     roots = _one_per_line(roots, totals or {})
     return [_emit(r) for r in roots]
 
 
+def _evidence(it: Item) -> tuple[float, float, float, float]:
+    """Where the finding's pixels differ (its element's box can be far bigger)."""
+    return union(it.finding.evidence) if it.finding.evidence else it.finding.box
+
+
+def _beneath(it: Item, lost: Item) -> bool:
+    """``it``'s element is written before the lost shape's place: drawn under it."""
+    assert lost.finding.lines is not None
+    return it.line is not None and it.line < lost.finding.lines[0]
+
+
+def _left_behind(it: Item, moved: Item) -> bool:
+    """``it`` is where a moved shape was: the reference shows that shape's colour there,
+    inside its old box."""
+    m = moved.finding
+    color = parse_hex(moved.d.anchor.color) if moved.d.anchor else None
+    return (m.ref_box is not None and color is not None and it.finding.ref_color is not None
+            and it is not moved and color_distance(it.finding.ref_color, color) <= SAME_COLOR
+            and inside(_evidence(it), m.ref_box, 0.9))
+
+
 def _fold_marked(items: list[Item]) -> list[Item]:
     """Icons: what an analysis marked as another change's consequence (a shape's rim over a
-    copy drawn under it) joins the change whose box covers most of it."""
+    copy drawn under it) joins the change whose box covers most of it; what differs inside a
+    lost shape's patch on an element drawn beneath it, other than a text, is what showed
+    through it (a lossy screenshot's rim of it blamed on the shape beneath), and what differs
+    where a moved shape was is its move."""
+    lost = [it for it in items if it.finding.nature == "missing" and it.d.anchor is None
+            and it.finding.lines is not None]
+    moved = [it for it in items if it.finding.nature == "moved"
+             and it.finding.ref_box is not None and it.d.anchor is not None]
+    for it in items:
+        if (not it.finding.consequence and it.finding.nature in SHOWN_THROUGH
+                and not it.finding.ref_text and not it.finding.render_text
+                and (any(inside(_evidence(it), g.finding.box, 0.9) and _beneath(it, g)
+                         for g in lost)
+                     or any(_left_behind(it, m) for m in moved))):
+            it.finding.consequence = True
     roots = [it for it in items if not it.finding.consequence]
     if not roots:
         return items
@@ -370,12 +406,13 @@ def _orphan(it: Item) -> bool:
                          ("background", "recolor", "limits", "subplots"))
 
 
-def _fold_orphans(roots: list[Item], placed: bool = False) -> list[Item]:
+def _fold_orphans(roots: list[Item]) -> list[Item]:
     """Stray fragments go to the cause whose box they touch (else the nearest in their plot);
-    alone, they are one finding, not many. ``placed``: a page's or table's vanished element,
-    put where its code was (``gaps``), is a cause of its own, not a fragment."""
+    alone, they are one finding, not many. A vanished element put where its code was (a
+    page's or table's by ``gaps``, an icon's by ``shapes``) is a cause of its own, not a
+    fragment."""
     orphans = [it for it in roots if _orphan(it) and not (
-        placed and it.d.anchor is None and it.finding.lines is not None)]
+        it.d.anchor is None and it.finding.lines is not None)]
     lone = {id(it) for it in orphans}
     causes = [it for it in roots if id(it) not in lone]
     if not orphans:

@@ -58,6 +58,8 @@ MIN_COPY = 64  # px² of box under which a nudged speck is not told from a copy
 SHRUNK = 0.4  # of the lost shape's width and height a shape drawn smaller keeps at least
 RIM_SHARE = 0.05  # of an element's box its rim's recoloured pixels cover at most
 MAX_GAP = 3  # lines a missing element's range spans at most
+EDGE = 1.5  # px: a patch this close to a side of the shape it lies on reaches that side
+EDGE_SPAN = 0.9  # of that side's length a moved or grown shape's patch runs along
 
 
 def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) -> list[Finding]:
@@ -89,7 +91,8 @@ def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) ->
                                ref_color=color, render_color=color,
                                evidence=[m[0].box for m in members]))
             continue
-        if _own_change(cmp, elements, box, color):
+        if _own_change(cmp, elements, box, color) or _grown_into(cmp, elements, under, box,
+                                                                  color):
             continue
         spot = _written_at(elements, placed, box, color, under)
         if spot is None:
@@ -187,7 +190,9 @@ def _shows_through(cmp: Comparison, members: list[tuple[Region, Color]],
 
 def _own_change(cmp: Comparison, elements: list[Placed], box: Box, color: Color) -> bool:
     """An element of the patch's colour that changed itself: it touches the patch (drawn
-    smaller, or partly moved) or its own box differs (moved away): not a lost element."""
+    smaller, or partly moved) or, of the patch's size, its own box differs (moved away): not a
+    lost element. One of another size drawn elsewhere (resized where it stands) leaves no
+    patch of its shape here."""
     for p in elements:
         if p.color is None or color_distance(p.color, color) > SAME_COLOR:
             continue
@@ -196,9 +201,33 @@ def _own_change(cmp: Comparison, elements: list[Placed], box: Box, color: Color)
         if overlaps(grow(p.tight, NEAR), box):
             return True
         x0, y0, x1, y1 = p.box
-        if np.count_nonzero(cmp.diff[y0:y1, x0:x1]) >= MOVED_SHARE * max(1, p.area):
+        if (_same_size(p.tight, box)
+                and np.count_nonzero(cmp.diff[y0:y1, x0:x1]) >= MOVED_SHARE * max(1, p.area)):
             return True
     return False
+
+
+def _grown_into(cmp: Comparison, elements: list[Placed], under: Placed | None, box: Box,
+                color: Color) -> bool:
+    """What the patch lies on changed itself there: a text (its new words cover the ground the
+    reference shows), or a shape moved or grown over the ground beside it (the patch, in the
+    colour of what lies beneath that shape, runs along one whole side of it)."""
+    if under is None:
+        return False
+    if texty(under.anchor) or under.anchor.text:
+        return True
+    x0, y0, x1, y1 = under.tight
+    w, h = max(1.0, x1 - x0), max(1.0, y1 - y0)
+    along_y = (box[3] - box[1]) >= EDGE_SPAN * h and (
+        abs(box[0] - x0) <= EDGE or abs(box[2] - x1) <= EDGE)
+    along_x = (box[2] - box[0]) >= EDGE_SPAN * w and (
+        abs(box[1] - y0) <= EDGE or abs(box[3] - y1) <= EDGE)
+    if not (along_x or along_y):
+        return False
+    beneath = max((p for p in elements if p is not under and inside(under.tight, p.tight, 0.95)
+                   and _order(p) < _order(under)), key=_order, default=None)
+    ground = beneath.color if beneath is not None else cmp.render_background
+    return ground is not None and color_distance(ground, color) <= SAME_COLOR / 2
 
 
 def _shrunk_within(cmp: Comparison, p: Placed, box: Box, color: Color) -> bool:
