@@ -128,7 +128,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         words_in_place(findings, cmp)
         sideways_in_cells(findings, cmp, ctx.render_anchors)
         findings = short_rows(findings, ctx.render_anchors, cmp)
-        scaled_texts(findings, cmp)
+        scaled_texts(findings, cmp, ctx.render_anchors)
     elif ctx.domain == "chart" and pixels_only:
         findings = moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)

@@ -443,6 +443,13 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
     order: list[object] = []
     for it in roots:
         key: object = it.line if it.line is not None else ("loc", it.d.location)
+        if (it.finding.nature == "text" and it.finding.render_text
+                and any(o.finding.nature == "relayout" and o.d.anchor is not None
+                        and it.d.anchor is not None and o.d.anchor.key == it.d.anchor.key
+                        for o in roots)):
+            # Other words in a box laid out anew: the words are the tag's, the layout is a
+            # declaration's (its own line, found later) — two changes.
+            key = ("words", key)
         if key not in by_line:
             order.append(key)
         by_line.setdefault(key, []).append(it)

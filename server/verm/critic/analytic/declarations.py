@@ -19,9 +19,10 @@ import re
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
+from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, INK_GREY, LOSSY_RMS, ink_box, matcher_of
-from verm.critic.analytic.pixels import color_distance, parse_hex
+from verm.critic.analytic.pixels import color_distance, near_color, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
@@ -33,6 +34,8 @@ SAME_SHAPE = 0.12  # width and height ratios this close: the same words drawn at
 LINE = 0.8  # share of a region's height (width) a border's column (row) of ink spans
 REACH = 40  # px: the least offset sought for what lies below a change
 MARGIN_REACH = 16  # px a scaled text's first line may sit off its old top (its em margins)
+SAME_WORDS = 0.5  # overlap (intersection over union) of two inks that draw the same words
+SOLID = 0.5  # of a box its ground fills at least (the rest: its words)
 _PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")
 
 
@@ -82,15 +85,16 @@ def declare_layout(findings: list[Finding], anchors: list[Anchor],
     return findings
 
 
-def scaled_texts(findings: list[Finding], cmp: Comparison) -> None:
+def scaled_texts(findings: list[Finding], cmp: Comparison, anchors: list[Anchor]) -> None:
     """Texts the reference draws at another size (before OCR: they need no reading), from
     the top: what a grown text pushed down is its consequence, not another text to test."""
+    by_key = {a.key: a for a in anchors}
     for f in sorted(findings, key=lambda f: f.box[1]):
         # A text drawn smaller no longer covers its old place: it reads as new ("extra").
         if f.nature in ("text", "extra") and f.ref_text is None:
             _scaled_text(f, cmp)
             if f.nature == "restyle" and f.ref_box and f.render_box:
-                _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3])
+                _pushed_below(f, findings, cmp, f.render_box[3] - f.ref_box[3], by_key)
 
 
 def _band(grey: np.ndarray, box: tuple[int, int, int, int], top: int, reach: int,
@@ -242,6 +246,17 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
             assert g.render_box is not None
             g.ref_box = (g.render_box[0], g.render_box[1] - shift, g.render_box[2],
                          g.render_box[3] - shift)
+    if len(odd) == len(below):
+        return
+    if by_key is not None:
+        # A painted box that does not match at the shift may have resized where it now is.
+        for g in list(odd):
+            words = _resized_where_pushed(g, cmp, best, by_key)
+            if words is not None:
+                findings.append(words)
+            if g.nature == "relayout" and _same_rule(cause, g):
+                g.consequence = True  # another box of the cause's class, grown alike
+        odd = [g for g in odd if g.nature != "resized" or g.ref_text is not None]
     if len(below) - len(odd) < max(2, len(below) / 2):
         return
     # Everything else below moved by ``best``: a text matched in another line (a cell's words
@@ -254,6 +269,92 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
             g.nature, g.consequence, g.ref_text = "text", False, None
             g.ref_box = (g.render_box[0], g.render_box[1] - best, g.render_box[2],
                          g.render_box[3] - best)
+
+
+def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
+                          by_key: dict[str, Anchor]) -> Finding | None:
+    """A painted box among what moved by ``shift`` that does not match there: its ground in
+    the reference, ``shift`` higher or lower, is another size — the box itself resized (its
+    display, width or padding), its words read against the wrong place before. Returns a
+    text finding of the same element when its words changed too."""
+    a = _element(g)
+    if a is None or g.render_box is None or g.nature in ("restyle", "relayout"):
+        return
+    ground = parse_hex((a.props.get("style") or {}).get("background-color"))
+    if ground is None:
+        return
+    x0, y0, x1, y1 = int_box(g.render_box, cmp.frame)
+    y0, y1 = y0 - shift, y1 - shift
+    height, width = cmp.ref.shape[:2]
+    pad = max(2, round(SLACK * cmp.frame.px_per_render_px))
+    wx0, wy0 = max(0, x0 - pad), max(0, y0 - pad)
+    crop = cmp.ref[wy0:min(height, y1 + pad), wx0:min(width, x1 + pad)]
+    if crop.size == 0:
+        return
+    own = near_color(crop, ground, SAME_COLOR)
+    _, boxes = label(own)
+    if not boxes:
+        return
+    rows, cols = max(boxes, key=lambda b: (b[0].stop - b[0].start) * (b[1].stop - b[1].start))
+    ref_box = (float(wx0 + cols.start), float(wy0 + rows.start), float(wx0 + cols.stop),
+               float(wy0 + rows.stop))
+    scale = cmp.frame.px_per_render_px
+    # Laid out in flow, a box that grew or shrank keeps its top left corner, and is filled
+    # with its ground (not a few specks of its colour).
+    filled = np.count_nonzero(own) / max(1.0, (ref_box[2] - ref_box[0]) * (ref_box[3] - ref_box[1]))
+    if abs(ref_box[0] - x0) > pad or abs(ref_box[1] - y0) > pad or filled < SOLID:
+        return
+    rw, rh = _size(ref_box, scale)
+    nw, nh = _size(g.render_box, scale)
+    if abs(rw - nw) <= SLACK and abs(rh - nh) <= SLACK:
+        return
+    g.nature, g.consequence, g.ref_text, g.ref_box = "resized", False, None, ref_box
+    _resized(g, by_key, scale)
+    # Its words stay where they were in a box made wider or narrower (not in one padded
+    # otherwise): the same words draw the same ink there.
+    if g.style is not None and g.style[0] in ("display", "width", "min-width", "max-width"):
+        return _other_words(g, cmp, ref_box)
+    return None
+
+
+def _other_words(g: Finding, cmp: Comparison, ref_box: Box) -> Finding | None:
+    """A text finding when the resized box's words differ too (their ink, in the text's
+    colour, another size or shape): a second change of the same element."""
+    a, box = g.anchor, g.render_box
+    ink = parse_hex((a.props.get("style") or {}).get("color")) if a is not None else None
+    if a is None or not a.text or box is None or ink is None:
+        return None
+    mine = _ink_of(cmp.render, int_box(box, cmp.frame), ink)
+    theirs = _ink_of(cmp.ref, int_box(ref_box, cmp.frame), ink)
+    if mine is None or theirs is None:
+        return None
+    (m, _), (t, tbox) = mine, theirs
+    slack = 1 + (cmp.frame.scale != 1.0 or cmp.lossy)
+    if abs(m.shape[0] - t.shape[0]) <= slack and abs(m.shape[1] - t.shape[1]) <= slack:
+        h, w = min(m.shape[0], t.shape[0]), min(m.shape[1], t.shape[1])
+        a_, b_ = m[:h, :w], t[:h, :w]
+        union_ = np.count_nonzero(a_ | b_)
+        if union_ and np.count_nonzero(a_ & b_) / union_ >= SAME_WORDS:
+            return None
+    return Finding("text", a, None, g.render_box, tbox, g.pixels, render_text=g.render_text,
+                   evidence=list(g.evidence))
+
+
+def _ink_of(img: np.ndarray, box: tuple[int, int, int, int], color: tuple[int, int, int]
+            ) -> tuple[np.ndarray, Box] | None:
+    """The mask of ``color``'s pixels (a text's ink) inside ``box``, cropped to them, and
+    where they lie."""
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), box[2], box[3]
+    crop = img[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    mask = near_color(crop, color, SAME_COLOR)
+    if np.count_nonzero(mask) < 4:
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    out = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return out, (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
+                 float(y0 + rows[-1] + 1))
 
 
 def _same_declaration(cause: Finding, g: Finding, by_key: dict[str, Anchor]) -> bool:
@@ -281,6 +382,16 @@ def _same_declaration(cause: Finding, g: Finding, by_key: dict[str, Anchor]) -> 
             return False  # a ground or an edge is its own element's
         a = by_key.get(_parent_key(a.key))
     return False
+
+
+def _same_rule(cause: Finding, g: Finding) -> bool:
+    """Both blame one declaration (the same property written on the same line)."""
+    if cause.style is None or g.style is None or cause.style[0] != g.style[0]:
+        return False
+    if cause.anchor is None or g.anchor is None:
+        return False
+    mine, theirs = _css(g.anchor).get(g.style[0]), _css(cause.anchor).get(cause.style[0])
+    return bool(mine and theirs and mine.get("line") == theirs.get("line"))
 
 
 def _own_paint(g: Finding) -> bool:
