@@ -338,3 +338,31 @@ def test_a_badge_made_block_with_its_words_kept_is_its_display_alone(checker: Ch
     assert judged(checker, tmp_path, E2E_PAGE, edited) == [
         ("style_error", line_of(E2E_PAGE, "h1 {"), 1),
         ("layout_error", line_of(E2E_PAGE, ".badge {"), 2)]
+
+
+def test_a_flex_row_made_a_block_is_its_display(checker: Checker, tmp_path: Path) -> None:
+    """The name beside the avatar now stands under it and the stats bar moved down: not the
+    name's words changed, nor the profile box new — the row's display."""
+    edited = PROFILE.replace("display: flex", "display: block")
+    assert judged(checker, tmp_path, PROFILE, edited) == [
+        ("layout_error", line_of(PROFILE, ".profile {"), 2)]
+
+
+def test_a_flex_row_made_a_block_beside_two_other_edits_is_three(checker: Checker,
+                                                                  tmp_path: Path) -> None:
+    """The avatar, wider, stayed where it was (its own width); the stats bar moved down whole
+    but for one reworded label (which pushed the label after it along its row)."""
+    edited = (PROFILE.replace("display: flex", "display: block")
+              .replace("width: 72px", "width: 108px")
+              .replace("<span>Reviews 17</span>", "<span>Reviews Total</span>"))
+    assert judged(checker, tmp_path, PROFILE, edited) == [
+        ("layout_error", line_of(PROFILE, ".profile {"), 2),
+        ("layout_error", line_of(PROFILE, ".avatar {"), 2),
+        ("text_error", line_of(PROFILE, "Reviews 17"), 2)]
+
+
+def test_a_block_made_a_flex_row_is_its_display(checker: Checker, tmp_path: Path) -> None:
+    """The other way round: stacked in the reference, side by side in the render."""
+    stacked = PROFILE.replace("display: flex", "display: block")
+    assert judged(checker, tmp_path, stacked, PROFILE) == [
+        ("layout_error", line_of(PROFILE, ".profile {"), 2)]

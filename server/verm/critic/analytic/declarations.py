@@ -15,9 +15,11 @@ text's height, a width from the box's).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
+from verm.critic.analytic.arrangement import rearranged
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
@@ -35,6 +37,7 @@ LINE = 0.8  # share of a region's height (width) a border's column (row) of ink 
 REACH = 40  # px: the least offset sought for what lies below a change
 MARGIN_REACH = 16  # px a scaled text's first line may sit off its old top (its em margins)
 SAME_WORDS = 0.5  # overlap (intersection over union) of two inks that draw the same words
+GROUND = 16.0  # RGB distance within which a box's ground is its own colour
 SOLID = 0.5  # of a box its ground fills at least (the rest: its words)
 _PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")
 
@@ -73,8 +76,11 @@ def declare_layout(findings: list[Finding], anchors: list[Anchor],
     declaration that lays them out (nature ``restyle`` for a font, ``relayout`` otherwise)."""
     by_key = {a.key: a for a in anchors}
     scale = cmp.frame.px_per_render_px
+    turned = rearranged(findings, anchors, cmp, {a.key: _css(a) for a in anchors})
+    if turned is not None and turned.ref_box and turned.render_box:
+        _pushed_below(turned, findings, cmp, turned.render_box[3] - turned.ref_box[3], by_key)
     for f in findings:
-        if f.nature == "resized":
+        if f.nature == "resized" and not f.consequence:
             _resized(f, by_key, scale)
     for f in findings:
         if f.nature == "relayout" and f.ref_box and f.render_box:
@@ -251,6 +257,13 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
     if by_key is not None:
         # A painted box that does not match at the shift may have resized where it now is.
         for g in list(odd):
+            inner = _changed_inside(g, by_key, lambda b: rms(b, True, best), limit, cmp, best)
+            if inner is not None:
+                # A box that moved whole but for words changed inside it: those words.
+                g.nature, g.consequence = "moved", True
+                findings.extend(inner)
+                odd.remove(g)
+                continue
             words = _resized_where_pushed(g, cmp, best, by_key)
             if words is not None:
                 findings.append(words)
@@ -269,6 +282,35 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
             g.nature, g.consequence, g.ref_text = "text", False, None
             g.ref_box = (g.render_box[0], g.render_box[1] - best, g.render_box[2],
                          g.render_box[3] - best)
+
+
+def _changed_inside(g: Finding, by_key: dict[str, Anchor],
+                    rms: Callable[[tuple[int, int, int, int]], float], limit: float,
+                    cmp: Comparison, shift: int) -> list[Finding] | None:
+    """Text findings for the words inside ``g``'s box that alone do not match at the shift,
+    when ``g``'s other words all do (a stats bar pushed down, one of its labels reworded);
+    None when ``g`` holds no words, or all or none of them match."""
+    a = g.anchor
+    if a is None or g.render_box is None or g.nature not in ("extra", "changed", "background"):
+        return None
+    words = [b for k, b in by_key.items() if k.startswith(a.key + ">") and b.text
+             and not any(o.startswith(k + ">") for o in by_key if by_key[o].text)]
+    if len(words) < 2:
+        return None
+    odd = [b for b in words if rms(int_box(cmp.frame.from_render(b.box), cmp.frame)) > limit]
+    if not odd or len(odd) == len(words):
+        return None
+    grey = matcher_of(cmp)
+    out = []
+    for b in odd:
+        box = cmp.frame.from_render(b.box)
+        ib = int_box(box, cmp.frame)
+        row = (0, ib[1] - shift - 2, cmp.frame.size[0], ib[3] - shift + 2)
+        if grey.locate(ib, limit, row) is not None:
+            continue  # the same words further along its row: pushed by the reworded one
+        out.append(Finding("text", b, None, box, (box[0], box[1] - shift, box[2], box[3] - shift),
+                           g.pixels // len(odd), render_text=b.text, evidence=[box]))
+    return out or None
 
 
 def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
@@ -291,7 +333,10 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
     crop = cmp.ref[wy0:min(height, y1 + pad), wx0:min(width, x1 + pad)]
     if crop.size == 0:
         return
-    own = near_color(crop, ground, SAME_COLOR)
+    # A pale ground is told from the page by a few levels: its own colour, tightly.
+    if cmp.ref_background is not None and color_distance(ground, cmp.ref_background) <= GROUND:
+        return None
+    own = near_color(crop, ground, GROUND)
     _, boxes = label(own)
     if not boxes:
         return
