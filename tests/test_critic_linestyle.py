@@ -315,3 +315,30 @@ def test_a_line_styled_where_drawn_and_just_after_is_found_over_both_lines(
     assert found.range is not None
     assert (found.range.start.line, found.range.end.line, found.range.end.character) == (
         2, 4, 0)
+
+
+BENCH_CHART = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures"
+               / "bench_chart.py").read_text()
+
+
+@pytest.mark.parametrize("shape", ["s", "D"])
+def test_markers_of_another_shape_at_the_same_size_are_a_restyle(checker: Checker,
+                                                                tmp_path: Path,
+                                                                shape: str) -> None:
+    """Circles made squares (or diamonds) at 6 pt change a few pixels round each point, each
+    within reach of the other picture's rim: no region shows it. Compared marker by marker,
+    twelve markers of another shape are the line's style, on its call."""
+    edited = BENCH_CHART.replace('marker="o"', f'marker="{shape}"')
+    line = next(i for i, t in enumerate(BENCH_CHART.splitlines()) if 'marker="o"' in t)
+    assert screenshot_findings(checker, tmp_path, "chart.py", BENCH_CHART, edited) == [
+        ("style_error", line, 1)]
+
+
+def test_markers_moved_with_their_data_are_not_a_restyle(checker: Checker,
+                                                         tmp_path: Path) -> None:
+    """The same markers at other values: the data, not the style."""
+    edited = BENCH_CHART.replace("rng.integers(20, 90, 12), color=\"#C44E52\"",
+                                 "rng.integers(20, 60, 12), color=\"#C44E52\"")
+    line = next(i for i, t in enumerate(BENCH_CHART.splitlines()) if 'marker="o"' in t)
+    found = screenshot_findings(checker, tmp_path, "chart.py", BENCH_CHART, edited)
+    assert found == [("data_error", line, 3)]

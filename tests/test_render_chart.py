@@ -137,6 +137,22 @@ def test_line_chart_lines_named_by_label_with_colour_and_width(renderer: ChartRe
     assert (entry.name, entry.props["handle_color"]) == ("legend entry 'Web'", "#ff7f0e")
 
 
+def test_a_line_with_markers_records_where_each_marker_is_drawn(
+        renderer: ChartRenderer) -> None:
+    """The web line's six circle markers: their centres land on pixels of its colour, their
+    width is 6 pt at the figure's dpi; the shop line has no markers, so none are recorded."""
+    result = render(renderer, "line.py")
+    assert result.ok and result.image is not None
+    web, shop = anchor(result, "ax0/line0"), anchor(result, "ax0/line1")
+    marks = web.props["marks"]
+    assert len(marks) == 6 and web.props["marker_px"] == round(6.0 * 100 / 72, 1)
+    pixels = result.image.convert("RGB")
+    for x, y in marks:
+        r, g, b = pixels.getpixel((round(x), round(y)))
+        assert abs(r - 0xff) + abs(g - 0x7f) + abs(b - 0x0e) < 30, (x, y, (r, g, b))
+    assert "marks" not in shop.props and "marker_px" not in shop.props
+
+
 def test_tick_styling_blames_the_styling_line_for_every_tick(renderer: ChartRenderer) -> None:
     result = render(renderer, "line.py")
     xticks = [a for a in result.anchors if a.role == "xticklabel"]

@@ -82,6 +82,7 @@ _IGNORED_CALLEES = frozenset({
 })
 _NAME_CHARS = 40
 _MARK_ROLES = frozenset({"bar", "line", "wedge", "collection", "patch"})
+MARKS = 60  # marker centres a line anchor records at most (evenly spread over its points)
 # Keywords that style a mark, by what a fix changes (verm.locate picks by the finding).
 _STYLE_KEYWORDS = frozenset({
     "color", "c", "colors", "facecolor", "fc", "edgecolor", "ec", "marker", "markersize", "ms",
@@ -855,6 +856,30 @@ class _Anchors:
             return None
         return (bx0, by0, bx1, by1)
 
+    def _marks(self, ln: Any) -> dict[str, Any]:
+        """Where a line's markers are drawn (image px, y down; at most MARKS of them, evenly
+        spread) and how wide: a marker of another shape at the same size changes a few pixels
+        round each data point, which the critic compares marker by marker."""
+        marker = ln.get_marker()
+        if marker in (None, "", " ", "None", "none") or ln.get_markevery() is not None:
+            return {}
+        try:
+            xy = np.asarray(ln.get_transform().transform(ln.get_xydata()), dtype=float)
+        except Exception:  # a transform that cannot map its data: no markers to place
+            return {}
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if ln.axes is not None and ln.get_clip_on():
+            b = ln.axes.bbox
+            xy = xy[(xy[:, 0] >= b.x0) & (xy[:, 0] <= b.x1) & (xy[:, 1] >= b.y0)
+                    & (xy[:, 1] <= b.y1)]
+        if not len(xy):
+            return {}
+        if len(xy) > MARKS:
+            xy = xy[np.linspace(0, len(xy) - 1, MARKS).round().astype(int)]
+        h = float(self.height)
+        return {"marks": [[round(float(x), 1), round(h - float(y), 1)] for x, y in xy],
+                "marker_px": round(float(ln.get_markersize()) * self.px_per_pt, 1)}
+
     def _clipped(self, box: Box, clip: Any) -> Box | None:
         """``box`` cut to what the artist's clip box lets show (log-scale bars reach -inf)."""
         if clip is None:
@@ -1251,7 +1276,8 @@ class _Anchors:
             self.add(ln, "line", f"{key}/line{j}", name + sfx, fallback=fb, color=_line_color(ln),
                      pad=line_pad * max(1.0, ln.get_linewidth()),
                      props={"label": label, **_data_props(ln.get_xydata()),
-                            **_line_style(ln), "arg_lines": self.arg_lines(_line_of(ln))})
+                            **_line_style(ln), **self._marks(ln),
+                            "arg_lines": self.arg_lines(_line_of(ln))})
         for j, coll in enumerate(ax.collections):
             label = _public_label(coll)
             kind = "scatter" if type(coll).__name__ == "PathCollection" else "collection"

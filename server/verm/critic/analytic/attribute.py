@@ -43,7 +43,11 @@ from verm.critic.analytic.gaps import missing_between
 from verm.critic.analytic.grids import missing_grids
 from verm.critic.analytic.inked import changed_under_marks, frames_of
 from verm.critic.analytic.legends import missing_legends
-from verm.critic.analytic.linestyle import restyled_lines
+from verm.critic.analytic.linestyle import (
+    reshaped_markers,
+    restyled_handles,
+    restyled_lines,
+)
 from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
@@ -113,6 +117,8 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "chart" and pixels_only:
         frames = frames_of(placed)
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp, frames)
+        findings = restyled_handles(reshaped_markers(findings, cmp, ctx.render_anchors), cmp,
+                                    ctx.render_anchors)
         findings = changed_under_marks(findings, cmp, frames)
         findings = turned_bars(relaid_plots(findings, placed, cmp), placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))

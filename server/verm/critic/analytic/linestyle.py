@@ -14,9 +14,10 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box, union
+from verm.critic.analytic.findings import SAME_COLOR, Finding, inside, int_box, union
 from verm.critic.analytic.inked import under_ink
 from verm.critic.analytic.pixels import dilate, near_color, parse_hex
+from verm.types import Anchor, Box
 
 ON_PATH = 0.99  # of one side's line pixels within REACH of the other's: on the same path
 SPARSER = 0.75  # of the reference's line ink a dashed or dotted line draws at most
@@ -30,6 +31,9 @@ PLACE = 3.0  # px between a marker's centres in the two pictures that is still o
 SAME_PLACES = 0.8  # of one side's marker clumps with a partner at the other's: same points
 PARTNER_SAMPLE = 400  # clumps whose partners are looked for, at most
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
+MIN_MARK_INK = 12  # px of the line's colour round a marker below which there is no marker
+OTHER_SHAPE = 0.12  # of a marker's ink only one picture draws: another shape
+RESHAPED = 0.6  # of a line's markers drawn in another shape: the line's marker changed
 
 
 def restyled_lines(findings: list[Finding], cmp: Comparison,
@@ -45,8 +49,13 @@ def restyled_lines(findings: list[Finding], cmp: Comparison,
         color = parse_hex(a.color)
         if color is None:
             continue
-        x0, y0, x1, y1 = int_box(union([b for b in (f.render_box, f.ref_box, f.box) if b]),
-                                 cmp.frame)
+        box = union([b for b in (f.render_box, f.ref_box, f.box) if b])
+        size = a.props.get("marker_px")
+        if isinstance(size, (int, float)):
+            # A marker (of another shape, or a new one) reaches past the line's own box.
+            reach = size * cmp.frame.px_per_render_px / 2
+            box = (box[0] - reach, box[1] - reach, box[2] + reach, box[3] + reach)
+        x0, y0, x1, y1 = int_box(box, cmp.frame)
         ref = near_color(cmp.ref[y0:y1, x0:x1], color, SAME_COLOR)
         ren = near_color(cmp.render[y0:y1, x0:x1], color, SAME_COLOR)
         # Ink of its colour both pictures draw far from any change is not its restyle: other
@@ -168,3 +177,91 @@ def _marker_shapes(off: np.ndarray, spacing: float | None) -> bool:
               if (ys.stop - ys.start) * (xs.stop - xs.start) >= 9]
     limit = MARKER_SPAN * spacing
     return len(clumps) >= MARKS and all(h <= limit and w <= limit for h, w in clumps)
+
+
+def reshaped_markers(findings: list[Finding], cmp: Comparison,
+                     anchors: list[Anchor]) -> list[Finding]:
+    """Lines whose markers the reference draws in another shape at the same size: circles made
+    squares change only a few pixels round each point (the corners), each within reach of the
+    other picture's rim, so no region shows it. Compared marker by marker (both pictures'
+    pixels of the line's colour round each recorded centre), most markers differing by a share
+    of their ink while each stays where it was is a restyle of that line."""
+    if cmp.lossy:
+        return findings  # JPEG's ringing round a marker differs by as much as a corner
+    blamed = {f.anchor.key for f in findings if f.anchor is not None}
+    scale = cmp.frame.px_per_render_px
+    for a in anchors:
+        marks, size = a.props.get("marks"), a.props.get("marker_px")
+        color = parse_hex(a.color)
+        if (a.role != "line" or a.key in blamed or color is None or not isinstance(marks, list)
+                or len(marks) < MARKS or not isinstance(size, (int, float)) or size * scale < 5):
+            continue
+        r = int(np.ceil(size * scale / 2)) + 2
+        shares: list[float] = []
+        boxes: list[tuple[int, int, int, int]] = []
+        for x, y in marks:
+            fx0, fy0, _, _ = cmp.frame.from_render((x, y, x, y))
+            cx, cy = round(fx0), round(fy0)
+            box = (cx - r, cy - r, cx + r + 1, cy + r + 1)
+            if box[0] < 0 or box[1] < 0 or box[2] > cmp.frame.size[0] or box[3] > cmp.frame.size[1]:
+                continue
+            ref = near_color(cmp.ref[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)
+            ren = near_color(cmp.render[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)
+            both = np.count_nonzero(ref | ren)
+            if both < MIN_MARK_INK or not _centred_alike(ref, ren):
+                shares.append(0.0)
+                continue
+            shares.append(np.count_nonzero(ref ^ ren) / both)
+            boxes.append(box)
+        if len(shares) < MARKS:
+            continue
+        reshaped = [s for s in shares if s >= OTHER_SHAPE]
+        if len(reshaped) < RESHAPED * len(shares):
+            continue
+        pixels = sum(int(np.count_nonzero(cmp.diff[b[1]:b[3], b[0]:b[2]])) for b in boxes)
+        box = cmp.frame.from_render(a.box)
+        f = Finding("restyle", a, None, box, box, max(1, pixels), evidence=boxes[:8])
+        f.note = "its path is the reference's, drawn with other markers"
+        findings.append(f)
+    return findings
+
+
+def _centred_alike(ref: np.ndarray, ren: np.ndarray) -> bool:
+    """Both windows hold the marker round the same centre (a moved point's does not)."""
+    if not ref.any() or not ren.any():
+        return False
+    ay, ax = np.argwhere(ref).mean(axis=0)
+    by, bx = np.argwhere(ren).mean(axis=0)
+    return bool(np.hypot(ay - by, ax - bx) <= PLACE / 2)
+
+
+def restyled_handles(findings: list[Finding], cmp: Comparison,
+                     anchors: list[Anchor]) -> list[Finding]:
+    """A legend entry's handle draws its line's style: a line restyled changes its handle too
+    (a marker of another shape in the legend), which reads as the legend drawn differently.
+    What differs only in the handle of a restyled line's entry is that restyle's."""
+    restyled = [f for f in findings if f.nature == "restyle" and f.anchor is not None
+                and f.anchor.role == "line" and f.anchor.props.get("label")]
+    if not restyled:
+        return findings
+    entries = {(a.key.split("/", 1)[0], a.text): a for a in anchors
+               if a.role == "legend-text" and a.text}
+    legends = {a.key.split("/", 1)[0]: a for a in anchors if a.role == "legend"}
+    handles: list[Box] = []
+    for f in restyled:
+        assert f.anchor is not None
+        plot = f.anchor.key.split("/", 1)[0]
+        entry, legend = entries.get((plot, str(f.anchor.props["label"]))), legends.get(plot)
+        if entry is None or legend is None:
+            continue
+        pad = 3.0
+        handles.append(cmp.frame.from_render((legend.box[0], entry.box[1] - pad, entry.box[0],
+                                              entry.box[3] + pad)))
+    for g in findings:
+        if (g.anchor is None or g.anchor.role != "legend" or g.consequence
+                or g.nature not in ("changed", "recolor", "moved", "resized")):
+            continue
+        spots = [b for b in (*g.evidence, g.render_box if g.nature == "moved" else None) if b]
+        if spots and any(all(inside(b, h, 0.8) for b in spots) for h in handles):
+            g.consequence = True
+    return findings
