@@ -342,3 +342,46 @@ def test_markers_moved_with_their_data_are_not_a_restyle(checker: Checker,
     line = next(i for i, t in enumerate(BENCH_CHART.splitlines()) if 'marker="o"' in t)
     found = screenshot_findings(checker, tmp_path, "chart.py", BENCH_CHART, edited)
     assert found == [("data_error", line, 3)]
+
+
+THIN = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+ax.plot([0, 1, 2, 3, 4, 5], [2, 0, 1, 3, 2, 4], color="tab:blue", linewidth=1.5)
+ax.set_title("Weekly load")
+"""
+
+
+def against_jpeg(checker: Checker, tmp_path: Path, text: str, edited: str,
+                 quality: int = 80) -> list[tuple[str, int, int]]:
+    """(category, line, severity) for ``edited`` against ``text``'s render saved as a JPEG."""
+    src = tmp_path / "thin.py"
+    src.write_text(text)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    shot = tmp_path / "shot.jpg"
+    render.image.convert("RGB").save(shot, quality=quality)
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    return [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found]
+
+
+@pytest.mark.parametrize("edit", ['linestyle="--"', 'linestyle=":"', 'color="tab:purple"'],
+                         ids=["dashed", "dotted", "recoloured"])
+@pytest.mark.parametrize("quality", [80, 60])
+def test_a_thin_line_restyled_against_a_jpeg_is_found(checker: Checker, tmp_path: Path,
+                                                      edit: str, quality: int) -> None:
+    """JPEG smears a 1.5-px line's colour past the lossy comparison's slack: no region shows
+    it dashed or recoloured. Saved as the reference was (its own tables), the render's ink of
+    the line's colour differs from the reference's by half or more: one style finding."""
+    edited = (THIN.replace('color="tab:blue"', edit) if edit.startswith("color")
+              else THIN.replace("linewidth=1.5)", f"linewidth=1.5, {edit})"))
+    assert against_jpeg(checker, tmp_path, THIN, edited, quality) == [("style_error", 3, 1)]
+
+
+@pytest.mark.parametrize("quality", [80, 60])
+def test_an_unchanged_thin_line_against_a_jpeg_is_not_a_change(checker: Checker,
+                                                               tmp_path: Path,
+                                                               quality: int) -> None:
+    """Only the title changed: the line, saved the same way, draws the same ink."""
+    edited = THIN.replace("Weekly load", "Weekly loads")
+    assert against_jpeg(checker, tmp_path, THIN, edited, quality) == [("text_error", 4, 2)]

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from verm.config import load_config
 from verm.pins import (
     BadReferenceError,
     PinExistsError,
+    decode_image,
     default_pin_target,
     load_reference,
     pin_render,
@@ -19,7 +20,7 @@ from verm.pins import (
     sidecar_path,
 )
 from verm.source import Source
-from verm.types import Anchor, Range, Render
+from verm.types import JPEG_INFO, LOSSY_INFO, Anchor, Range, Render
 
 
 def _source(folder: Path, name: str, text: str) -> Source:
@@ -134,3 +135,18 @@ def test_failed_atomic_write_leaves_no_temp_file_and_nothing_replaced(tmp_path: 
         pin_render(_render(tmp_path), target, force=True)
     assert (target / "keep.txt").read_text() == "mine"
     assert [p.name for p in tmp_path.iterdir()] == ["a.ref.png"]
+
+
+def test_a_jpeg_reference_keeps_how_it_was_compressed(tmp_path: Path) -> None:
+    """The critic saves a render as the screenshot was saved (its tables, its sampling): they
+    come with the decoded picture; a PNG has none."""
+    picture = Image.new("RGB", (64, 48), (200, 30, 40))
+    picture.save(tmp_path / "shot.jpg", quality=70)
+    picture.save(tmp_path / "shot.png")
+    expected = Image.open(tmp_path / "shot.jpg")
+    jpeg = decode_image((tmp_path / "shot.jpg").read_bytes(), tmp_path / "shot.jpg")
+    png = decode_image((tmp_path / "shot.png").read_bytes(), tmp_path / "shot.png")
+    assert jpeg.info[JPEG_INFO]["qtables"] == expected.quantization
+    assert jpeg.info[JPEG_INFO]["subsampling"] == JpegImagePlugin.get_sampling(expected)
+    assert jpeg.info[LOSSY_INFO] is True
+    assert JPEG_INFO not in png.info and png.info[LOSSY_INFO] is False

@@ -35,7 +35,7 @@ from verm.safeio import (
     read_sidecar,
 )
 from verm.source import Source
-from verm.types import LOSSY_INFO, Anchor, Range, Reference, Render
+from verm.types import JPEG_INFO, LOSSY_INFO, Anchor, Range, Reference, Render
 
 PinHow = Literal["flag", "pragma", "config", "sibling"]
 SIDECAR_VERSION = 1
@@ -168,6 +168,13 @@ def decode_image(raw: bytes, path: Path, pin: Pin | None = None,
     # A JPEG is lossy however clean it looks: the critic judges it with a lossy copy's slack
     # (a page's flat bands of colour would otherwise pass for a pale grid's lines).
     flat.info[LOSSY_INFO] = img.format == "JPEG"
+    if img.format == "JPEG":
+        # How it was compressed: the critic can save a render the same way, and tell a change
+        # from what the compression did to a thin line.
+        tables = getattr(img, "quantization", None)
+        if tables:
+            flat.info[JPEG_INFO] = {"qtables": tables,
+                                    "subsampling": JpegImagePlugin.get_sampling(img)}
     return flat
 
 

@@ -22,6 +22,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """Where a line ends, for LSP and for the parsers behind every renderer (Python, XML and HTML
 all read a lone '\\r' as a line break; a form feed or U+2028 is none, unlike str.splitlines)."""
 LOSSY_INFO = "verm_lossy"  # ``Image.info`` key of a reference decoded from a lossy format (JPEG)
+JPEG_INFO = "verm_jpeg"  # ``Image.info`` key of a JPEG reference's quantization tables and sampling
 
 Kind = Literal["chart", "svg", "html", "table"]
 """What a source is: the renderer that draws it and the taxonomy domain that judges it."""

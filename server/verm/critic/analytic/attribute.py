@@ -50,6 +50,7 @@ from verm.critic.analytic.linestyle import (
 )
 from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
+from verm.critic.analytic.resaved import faint_lines, resaved_render
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
 from verm.critic.analytic.sidecar import compare_elements
@@ -117,8 +118,11 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     if ctx.domain == "chart" and pixels_only:
         frames = frames_of(placed)
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp, frames)
-        findings = restyled_handles(reshaped_markers(findings, cmp, ctx.render_anchors), cmp,
-                                    ctx.render_anchors)
+        resaved = resaved_render(cmp, ctx.reference_image) if cmp.lossy else None
+        if resaved is not None:
+            findings = faint_lines(findings, cmp, ctx.render_anchors, resaved)
+        findings = restyled_handles(reshaped_markers(findings, cmp, ctx.render_anchors, resaved),
+                                    cmp, ctx.render_anchors)
         findings = changed_under_marks(findings, cmp, frames)
         findings = turned_bars(relaid_plots(findings, placed, cmp), placed, cmp)
     findings = _merge(findings, (cmp.ref_background, cmp.render_background))

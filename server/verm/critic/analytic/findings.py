@@ -158,6 +158,20 @@ def inside(inner: Box, outer: Box, share: float = 0.8) -> bool:
     return a > 0 and ix * iy >= share * a
 
 
+CROWDED = 0.5  # of a mark's box another changed mark's covers: their pixels not told apart
+MARKS = frozenset({"line", "collection", "bar", "patch", "wedge"})
+
+
+def changed_marks(findings: list[Finding]) -> list[Box]:
+    """The boxes of the chart marks (lines, bars, …) findings already blame."""
+    return [f.box for f in findings if f.anchor is not None and f.anchor.role in MARKS]
+
+
+def crowded(box: Box, marks: list[Box]) -> bool:
+    """Much of ``box`` lies under a changed mark: what differs there may be that change's."""
+    return any(inside(box, b, CROWDED) for b in marks)
+
+
 def grow(b: Box, m: float) -> Box:
     return (b[0] - m, b[1] - m, b[2] + m, b[3] + m)
 

@@ -14,7 +14,15 @@ import numpy as np
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import SAME_COLOR, Finding, inside, int_box, union
+from verm.critic.analytic.findings import (
+    SAME_COLOR,
+    Finding,
+    changed_marks,
+    crowded,
+    inside,
+    int_box,
+    union,
+)
 from verm.critic.analytic.inked import under_ink
 from verm.critic.analytic.pixels import dilate, near_color, parse_hex
 from verm.types import Anchor, Box
@@ -179,22 +187,27 @@ def _marker_shapes(off: np.ndarray, spacing: float | None) -> bool:
     return len(clumps) >= MARKS and all(h <= limit and w <= limit for h, w in clumps)
 
 
-def reshaped_markers(findings: list[Finding], cmp: Comparison,
-                     anchors: list[Anchor]) -> list[Finding]:
+def reshaped_markers(findings: list[Finding], cmp: Comparison, anchors: list[Anchor],
+                     resaved: np.ndarray | None = None) -> list[Finding]:
     """Lines whose markers the reference draws in another shape at the same size: circles made
     squares change only a few pixels round each point (the corners), each within reach of the
     other picture's rim, so no region shows it. Compared marker by marker (both pictures'
     pixels of the line's colour round each recorded centre), most markers differing by a share
-    of their ink while each stays where it was is a restyle of that line."""
-    if cmp.lossy:
-        return findings  # JPEG's ringing round a marker differs by as much as a corner
+    of their ink while each stays where it was is a restyle of that line. Against a JPEG, the
+    render is compared as saved the same way (``resaved``): its ringing round a marker differs
+    by as much as a corner from the crisp render's."""
+    render = cmp.render if not cmp.lossy else resaved
+    if render is None:
+        return findings
     blamed = {f.anchor.key for f in findings if f.anchor is not None}
+    changed = changed_marks(findings)
     scale = cmp.frame.px_per_render_px
     for a in anchors:
         marks, size = a.props.get("marks"), a.props.get("marker_px")
         color = parse_hex(a.color)
         if (a.role != "line" or a.key in blamed or color is None or not isinstance(marks, list)
-                or len(marks) < MARKS or not isinstance(size, (int, float)) or size * scale < 5):
+                or len(marks) < MARKS or not isinstance(size, (int, float)) or size * scale < 5
+                or crowded(cmp.frame.from_render(a.box), changed)):
             continue
         r = int(np.ceil(size * scale / 2)) + 2
         shares: list[float] = []
@@ -206,7 +219,7 @@ def reshaped_markers(findings: list[Finding], cmp: Comparison,
             if box[0] < 0 or box[1] < 0 or box[2] > cmp.frame.size[0] or box[3] > cmp.frame.size[1]:
                 continue
             ref = near_color(cmp.ref[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)
-            ren = near_color(cmp.render[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)
+            ren = near_color(render[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)
             both = np.count_nonzero(ref | ren)
             if both < MIN_MARK_INK or not _centred_alike(ref, ren):
                 shares.append(0.0)
