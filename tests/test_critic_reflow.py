@@ -366,3 +366,40 @@ def test_a_block_made_a_flex_row_is_its_display(checker: Checker, tmp_path: Path
     stacked = PROFILE.replace("display: flex", "display: block")
     assert judged(checker, tmp_path, stacked, PROFILE) == [
         ("layout_error", line_of(PROFILE, ".profile {"), 2)]
+
+
+def judged_as(checker: Checker, tmp_path: Path, text: str, edited: str, *, scale: float = 1.0,
+              jpeg: bool = False, crop: int = 0) -> list[tuple[str, int, int]]:
+    """(category, line, severity) for ``edited`` against ``text``'s render drawn at
+    ``scale``, cut by ``crop`` px on each side, saved as a PNG or a JPEG (quality 80)."""
+    src = tmp_path / "page.html"
+    src.write_text(text)
+    render = checker.render(checker.load(src), scale=scale)
+    assert render.ok and render.image is not None
+    image = render.image.convert("RGB")
+    if crop:
+        image = image.crop((crop, crop, image.width - crop, image.height - crop))
+    shot = tmp_path / ("shot.jpg" if jpeg else "shot.png")
+    image.save(shot, quality=80) if jpeg else image.save(shot)
+    return [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in checker.check(checker.load(src, edited), shot).discrepancies]
+
+
+@pytest.mark.parametrize(("jpeg", "crop"), [(True, 0), (False, 4)], ids=["jpeg", "cropped"])
+def test_a_renamed_header_on_its_ground_is_a_text_change(checker: Checker, tmp_path: Path,
+                                                         jpeg: bool, crop: int) -> None:
+    """The header's new word covers the grey ground the reference shows there: other words,
+    not the header recoloured to its text's colour (a lossy or cropped reference cannot take
+    the exact glyph-shades test)."""
+    edited = INVOICE.replace("<th>Amount</th>", "<th>Revenue</th>")
+    assert judged_as(checker, tmp_path, INVOICE, edited, jpeg=jpeg, crop=crop) == [
+        ("text_error", line_of(INVOICE, "<th>Amount</th>"), 2)]
+
+
+def test_a_heading_drawn_larger_against_a_2x_export_is_its_font_size(checker: Checker,
+                                                                      tmp_path: Path) -> None:
+    """Twice the size, the heading's capital starts a few px below its tallest letter's top:
+    still the same words at another size."""
+    edited = CARD.replace("font-size: 22px", "font-size: 44px")
+    assert judged_as(checker, tmp_path, CARD, edited, scale=2.0) == [
+        ("style_error", line_of(CARD, ".card h1 {"), 1)]

@@ -550,6 +550,11 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
             # Lighter and darker shades of the text's own ink: other glyphs, not a colour.
             f.nature = "text"
             return f
+        if texty(anchor) and _glyphs_on_ground(anchor, anchor_color, col_a, col_b,
+                                               cmp.ref_background):
+            # Its ink where the reference shows its ground: other words, not a colour.
+            f.nature = "text"
+            return f
         f.nature = "recolor"
         if anchor_color and color_distance(anchor_color, col_b) <= SAME_COLOR:
             f.render_color = anchor_color
@@ -571,6 +576,17 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
     f.ref_box = ref_box
     f.nature = moved_or_resized(ref_box, pl.tight)
     return f
+
+
+def _glyphs_on_ground(anchor: Anchor, ink: Color | None, ref: Color, render: Color,
+                      page: Color) -> bool:
+    """The render shows the text's own colour and the reference the ground it is written on
+    (its box's background, else the page's)."""
+    if ink is None or color_distance(render, ink) > SAME_COLOR / 2:
+        return False
+    style = anchor.props.get("style")
+    ground = parse_hex(style.get("background-color")) if isinstance(style, dict) else None
+    return color_distance(ref, ground or page) <= SAME_COLOR / 2
 
 
 def _not_its_paint(px: Samples, sel: np.ndarray, anchor: Anchor, fill: Color | None) -> bool:

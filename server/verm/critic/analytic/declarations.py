@@ -177,8 +177,10 @@ def _scaled_text(f: Finding, cmp: Comparison) -> None:
               min(height, ink[3] + 3 * h + MARGIN_REACH))
     # Its own rows with a text height above and below: cropped to the ink alone, a letter's
     # upright stroke spans the crop and reads as a border.
+    # Its first letter may start lower than its tallest one (a capital beside an 'l'): by an
+    # eighth of the line's height (a few px at twice the size).
     mine = _band(grey.render, (ink[0], max(0, ink[1] - h), ink[2], min(height, ink[3] + h)),
-                 ink[1], 1, h)
+                 ink[1], 1, h, max(1, h // 8))
     # A heading drawn smaller sat lower in the reference (its larger em margin above it).
     theirs = _band(grey.ref, region, ink[1], max(3, h // 2), h, max(3, h // 2, MARGIN_REACH))
     if mine is None or theirs is None:
