@@ -403,3 +403,11 @@ def test_a_heading_drawn_larger_against_a_2x_export_is_its_font_size(checker: Ch
     edited = CARD.replace("font-size: 22px", "font-size: 44px")
     assert judged_as(checker, tmp_path, CARD, edited, scale=2.0) == [
         ("style_error", line_of(CARD, ".card h1 {"), 1)]
+
+
+def test_a_reworded_label_on_its_parents_ground_against_a_jpeg_is_a_text_change(
+        checker: Checker, tmp_path: Path) -> None:
+    """The label has no ground of its own: it is written on the stats bar's grey."""
+    edited = PROFILE.replace("<span>Reviews 17</span>", "<span>Reviews Total</span>")
+    assert judged_as(checker, tmp_path, PROFILE, edited, jpeg=True) == [
+        ("text_error", line_of(PROFILE, "Reviews 17"), 2)]

@@ -551,7 +551,7 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
             f.nature = "text"
             return f
         if texty(anchor) and _glyphs_on_ground(anchor, anchor_color, col_a, col_b,
-                                               cmp.ref_background):
+                                               _ground(pl, placed_all) or cmp.ref_background):
             # Its ink where the reference shows its ground: other words, not a colour.
             f.nature = "text"
             return f
@@ -579,14 +579,23 @@ def _classify(cmp: Comparison, px: Samples, sel: np.ndarray, pl: Placed | None,
 
 
 def _glyphs_on_ground(anchor: Anchor, ink: Color | None, ref: Color, render: Color,
-                      page: Color) -> bool:
-    """The render shows the text's own colour and the reference the ground it is written on
-    (its box's background, else the page's)."""
+                      ground: Color) -> bool:
+    """The render shows the text's own colour and the reference the ground it is written on."""
     if ink is None or color_distance(render, ink) > SAME_COLOR / 2:
         return False
-    style = anchor.props.get("style")
-    ground = parse_hex(style.get("background-color")) if isinstance(style, dict) else None
-    return color_distance(ref, ground or page) <= SAME_COLOR / 2
+    return color_distance(ref, ground) <= SAME_COLOR / 2
+
+
+def _ground(pl: Placed, placed: list[Placed]) -> Color | None:
+    """The background a page element is drawn on: its own, else the smallest box holding it
+    that paints one."""
+    for p in sorted((p for p in placed if p is pl or inside(pl.tight, p.tight, 0.95)),
+                    key=lambda p: p.area):
+        style = p.anchor.props.get("style")
+        color = parse_hex(style.get("background-color")) if isinstance(style, dict) else None
+        if color is not None:
+            return color
+    return None
 
 
 def _not_its_paint(px: Samples, sel: np.ndarray, anchor: Anchor, fill: Color | None) -> bool:
