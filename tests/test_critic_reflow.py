@@ -411,3 +411,22 @@ def test_a_reworded_label_on_its_parents_ground_against_a_jpeg_is_a_text_change(
     edited = PROFILE.replace("<span>Reviews 17</span>", "<span>Reviews Total</span>")
     assert judged_as(checker, tmp_path, PROFILE, edited, jpeg=True) == [
         ("text_error", line_of(PROFILE, "Reviews 17"), 2)]
+
+
+def test_a_digit_changed_into_one_of_the_same_shape_against_a_jpeg_is_found(
+        checker: Checker, tmp_path: Path) -> None:
+    """'3' made '5' in a table cell: the lossy comparison's slack hides it (three pixels
+    differ); the render saved as the JPEG was differs from it by a glyph."""
+    stock = (ROOT / "tests" / "fixtures" / "table" / "stock.md").read_text()
+    cell = next(line for line in stock.splitlines() if line.startswith("|") and "3" in line
+                and "Qty" not in line and "-" not in line)
+    edited = stock.replace(cell, cell.replace("3", "5", 1))
+    src = tmp_path / "stock.md"
+    src.write_text(stock)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    shot = tmp_path / "shot.jpg"
+    render.image.convert("RGB").save(shot, quality=80)
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
+        ("numeric_error", stock.splitlines().index(cell), 3)]

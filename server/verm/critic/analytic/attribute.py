@@ -50,7 +50,7 @@ from verm.critic.analytic.linestyle import (
 )
 from verm.critic.analytic.moves import legend_reflow, relocate
 from verm.critic.analytic.pixels import Color, color_distance, hex_color, parse_hex
-from verm.critic.analytic.resaved import faint_lines, resaved_render
+from verm.critic.analytic.resaved import faint_lines, faint_texts, resaved_render
 from verm.critic.analytic.rescale import explain_rescale, label_shifts
 from verm.critic.analytic.shapes import duplicates, lost_shapes, moved_groups
 from verm.critic.analytic.sidecar import compare_elements
@@ -115,10 +115,13 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = legend_reflow(findings, placed, cmp)
     if ctx.domain == "svg" and pixels_only:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
+    # A JPEG screenshot: the render saved the same way shows what its loss hides.
+    resaved = resaved_render(cmp, ctx.reference_image) if cmp.lossy and pixels_only else None
+    if resaved is not None:
+        findings = faint_texts(findings, cmp, ctx.render_anchors, resaved)
     if ctx.domain == "chart" and pixels_only:
         frames = frames_of(placed)
         findings = restyled_lines(explain_rescale(findings, placed, cmp), cmp, frames)
-        resaved = resaved_render(cmp, ctx.reference_image) if cmp.lossy else None
         if resaved is not None:
             findings = faint_lines(findings, cmp, ctx.render_anchors, resaved)
         findings = restyled_handles(reshaped_markers(findings, cmp, ctx.render_anchors, resaved),

@@ -19,7 +19,7 @@ from verm.critic.analytic.pixels import as_rgb, hex_color
 from verm.critic.analytic.register import NICE_SCALES, Registration, register, stretch_fits_better
 from verm.critic.analytic.wording import layout_fix
 from verm.critic.taxonomy import blank_category, size_category
-from verm.types import TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
+from verm.types import JPEG_INFO, TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
 
 MISFIT = 0.10  # share of content that differs above which a changed canvas explains it all
 GROSS_MISFIT = 0.5  # a canvas of another shape that leaves most content unexplained: resized
@@ -74,9 +74,11 @@ class AnalyticCritic:
         shifted = None if sidecar else _content_shift(reg, domain, render)
         if shifted is not None:
             found.append(shifted)
-        # A lossy screenshot's faint lines (an alpha 0.3 grid) fall under its tolerance: a
-        # chart is read for them even when no region differs.
-        faint = domain == "chart" and cmp.lossy and not sidecar and canvas is None
+        # A lossy screenshot's faint lines (an alpha 0.3 grid), or a digit turned into one
+        # of much the same shape, fall under its tolerance: it is read for them even when no
+        # region differs.
+        faint = (cmp.lossy and not sidecar and canvas is None
+                 and (domain == "chart" or JPEG_INFO in reference.image.info))
         if cmp.regions or faint or (sidecar and (canvas is not None or cmp.diff.any())):
             ctx = Context(
                 domain=domain,

@@ -17,7 +17,14 @@ import numpy as np
 from PIL import Image
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import SAME_COLOR, Finding, changed_marks, crowded, int_box
+from verm.critic.analytic.findings import (
+    SAME_COLOR,
+    Finding,
+    changed_marks,
+    crowded,
+    int_box,
+    texty,
+)
 from verm.critic.analytic.pixels import (
     Color,
     color_distance,
@@ -27,6 +34,7 @@ from verm.critic.analytic.pixels import (
     near_color,
     parse_hex,
 )
+from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import JPEG_INFO, Anchor
 
 MIN_INK = 40  # px of a line's colour below which its ink says nothing
@@ -36,6 +44,8 @@ ON_PATH = 0.9  # of the reference's ink within PATH px of the render's: the same
 PATH = 3
 ZONE = 4  # px round the render's line that its dashes' gaps lie within
 MORE_WEIGHT = 1.25  # reference/render ink round the line from which one draws less of it
+STEP = 24  # per-channel step by which a text's pixel differs from the same loss
+MIN_CHANGED = 12  # such pixels that make other glyphs
 INKED = 0.6  # of the render's path the reference inks (in another colour: a recolour)
 
 
@@ -166,3 +176,31 @@ def _other_colour(ref: np.ndarray, ren: np.ndarray, mine: np.ndarray, ground: Co
     if other is None or color_distance(other, color) <= SAME_COLOR:
         return None
     return other
+
+
+def faint_texts(findings: list[Finding], cmp: Comparison, anchors: list[Anchor],
+                resaved: np.ndarray) -> list[Finding]:
+    """When the lossy comparison saw no change at all: a text finding for each text whose
+    pixels differ from the resaved render's — a digit or a letter changed into one of much the
+    same shape ('3' and '5') hides in a lossy comparison's slack, not in the same loss. (Where
+    anything else changed, a text moved by a fraction of a pixel differs as much.)"""
+    if findings:
+        return findings
+    for a in anchors:
+        if not (texty(a) or a.text) or a.container or not a.text or a.role in TOP_CONTAINERS:
+            continue
+        box = cmp.frame.from_render(a.box)
+        x0, y0, x1, y1 = int_box(box, cmp.frame)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        step = np.abs(cmp.ref[y0:y1, x0:x1].astype(np.int16)
+                      - resaved[y0:y1, x0:x1].astype(np.int16)).max(axis=2)
+        changed = step > STEP
+        if np.count_nonzero(changed) < MIN_CHANGED:
+            continue
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        ev = (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
+              float(y0 + rows[-1] + 1))
+        findings.append(Finding("text", a, None, box, box, int(np.count_nonzero(changed)),
+                                render_text=a.text, evidence=[ev]))
+    return findings
