@@ -43,6 +43,7 @@ from verm.critic.analytic.pixels import (
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Box
 
+WHOLE = 0.95  # of the canvas a patch covering it is the canvas, not a shape on it
 FLAT_SHARE = 0.6  # of a patch's reference pixels in its one colour: a filled shape
 SHOWS_THROUGH = 0.6  # of its render pixels in the colour of what lies under it
 MIN_PATCH = 20  # differing pixels below which a patch is a rim, not a shape
@@ -75,6 +76,8 @@ def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) ->
     for members in _joined([p for p in patches if p is not None]):
         color = members[0][1]
         box = union([m[0].box for m in members])
+        if canvas is not None and area(box) >= WHOLE * area(canvas):
+            continue  # the whole canvas another colour (a transparent icon shot on black)
         under = _under(elements, box)
         if not _shows_through(cmp, members, under):
             continue
