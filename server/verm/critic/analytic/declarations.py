@@ -176,9 +176,8 @@ def _scaled_text(f: Finding, cmp: Comparison) -> None:
     region = (max(0, ink[0] - 1), max(0, ink[1] - 2 * h), min(width, ink[2] + 2 * w),
               min(height, ink[3] + 3 * h + MARGIN_REACH))
     # Its own rows with a text height above and below: cropped to the ink alone, a letter's
-    # upright stroke spans the crop and reads as a border.
-    # Its first letter may start lower than its tallest one (a capital beside an 'l'): by an
-    # eighth of the line's height (a few px at twice the size).
+    # upright stroke spans the crop and reads as a border. Its first letter may start lower
+    # than its tallest (a capital beside an 'l'): by an eighth of the line's height.
     mine = _band(grey.render, (ink[0], max(0, ink[1] - h), ink[2], min(height, ink[3] + h)),
                  ink[1], 1, h, max(1, h // 8))
     # A heading drawn smaller sat lower in the reference (its larger em margin above it).
@@ -295,8 +294,9 @@ def _changed_inside(g: Finding, by_key: dict[str, Anchor],
     a = g.anchor
     if a is None or g.render_box is None or g.nature not in ("extra", "changed", "background"):
         return None
-    words = [b for k, b in by_key.items() if k.startswith(a.key + ">") and b.text
-             and not any(o.startswith(k + ">") for o in by_key if by_key[o].text)]
+    texts = [k for k, b in by_key.items() if k.startswith(a.key + ">") and b.text]
+    holders = {t[:i] for t in texts for i, c in enumerate(t) if c == ">"}
+    words = [by_key[k] for k in texts if k not in holders]  # innermost: a span, not its div
     if len(words) < 2:
         return None
     odd = [b for b in words if rms(int_box(cmp.frame.from_render(b.box), cmp.frame)) > limit]
@@ -323,10 +323,10 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
     text finding of the same element when its words changed too."""
     a = _element(g)
     if a is None or g.render_box is None or g.nature in ("restyle", "relayout"):
-        return
+        return None
     ground = parse_hex((a.props.get("style") or {}).get("background-color"))
     if ground is None:
-        return
+        return None
     x0, y0, x1, y1 = int_box(g.render_box, cmp.frame)
     y0, y1 = y0 - shift, y1 - shift
     height, width = cmp.ref.shape[:2]
@@ -334,14 +334,14 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
     wx0, wy0 = max(0, x0 - pad), max(0, y0 - pad)
     crop = cmp.ref[wy0:min(height, y1 + pad), wx0:min(width, x1 + pad)]
     if crop.size == 0:
-        return
+        return None
     # A pale ground is told from the page by a few levels: its own colour, tightly.
     if cmp.ref_background is not None and color_distance(ground, cmp.ref_background) <= GROUND:
         return None
     own = near_color(crop, ground, GROUND)
     _, boxes = label(own)
     if not boxes:
-        return
+        return None
     rows, cols = max(boxes, key=lambda b: (b[0].stop - b[0].start) * (b[1].stop - b[1].start))
     ref_box = (float(wx0 + cols.start), float(wy0 + rows.start), float(wx0 + cols.stop),
                float(wy0 + rows.stop))
@@ -350,11 +350,11 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
     # with its ground (not a few specks of its colour).
     filled = np.count_nonzero(own) / max(1.0, (ref_box[2] - ref_box[0]) * (ref_box[3] - ref_box[1]))
     if abs(ref_box[0] - x0) > pad or abs(ref_box[1] - y0) > pad or filled < SOLID:
-        return
+        return None
     rw, rh = _size(ref_box, scale)
     nw, nh = _size(g.render_box, scale)
     if abs(rw - nw) <= SLACK and abs(rh - nh) <= SLACK:
-        return
+        return None
     g.nature, g.consequence, g.ref_text, g.ref_box = "resized", False, None, ref_box
     _resized(g, by_key, scale)
     # Its words stay where they were in a box made wider or narrower (not in one padded
