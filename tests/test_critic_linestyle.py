@@ -385,3 +385,19 @@ def test_an_unchanged_thin_line_against_a_jpeg_is_not_a_change(checker: Checker,
     """Only the title changed: the line, saved the same way, draws the same ink."""
     edited = THIN.replace("Weekly load", "Weekly loads")
     assert against_jpeg(checker, tmp_path, THIN, edited, quality) == [("text_error", 4, 2)]
+
+
+@pytest.mark.parametrize("shape", ["v", "x", "*"])
+def test_smaller_markers_of_another_shape_are_said_to_be_markers(checker: Checker,
+                                                                  tmp_path: Path,
+                                                                  shape: str) -> None:
+    """Circles made triangles, crosses or stars draw less ink, all on the reference's path —
+    as a dashed line does; but all that changed lies round the data points: the diagnostic
+    says the markers changed, not that the line is dashed."""
+    edited = BENCH_CHART.replace('marker="o"', f'marker="{shape}"')
+    line = next(i for i, t in enumerate(BENCH_CHART.splitlines()) if 'marker="o"' in t)
+    found = against_screenshot(checker, tmp_path, "chart.py", BENCH_CHART, edited)
+    assert [(d.category, d.range.start.line if d.range else -1, d.severity)
+            for d in found] == [("style_error", line, 1)]
+    assert "other markers" in found[0].description, found[0].description
+    assert "dashes" not in found[0].description

@@ -39,6 +39,7 @@ PLACE = 3.0  # px between a marker's centres in the two pictures that is still o
 SAME_PLACES = 0.8  # of one side's marker clumps with a partner at the other's: same points
 PARTNER_SAMPLE = 400  # clumps whose partners are looked for, at most
 NATURES = frozenset({"changed", "resized", "extra", "moved"})
+AT_MARKERS = 0.8  # of a restyle's changed ink round the markers: the markers changed
 MIN_MARK_INK = 12  # px of the line's colour round a marker below which there is no marker
 OTHER_SHAPE = 0.12  # of a marker's ink only one picture draws: another shape
 RESHAPED = 0.6  # of a line's markers drawn in another shape: the line's marker changed
@@ -80,6 +81,8 @@ def restyled_lines(findings: list[Finding], cmp: Comparison,
         lost = np.count_nonzero(ref & ~dilate(ren, REACH + 1)) / na
         if ren_on >= ON_PATH and nb <= SPARSER * na and lost <= LOST:
             how = "less ink (dashes or dots)"  # all on the path, all along it, thinner
+            if _round_markers(a, (x0, y0), ref ^ ren, cmp):
+                how = "other markers (less ink round each point)"  # smaller, or a triangle
         elif ref_on >= ON_PATH and _places(ren & ~near_ref) >= _marks(a.props):
             how = "more ink (markers or a thicker line)"  # ink added at several places
         elif (_marker_shapes(ren ^ ref, _spacing(a.props, f))
@@ -101,6 +104,24 @@ def restyled_lines(findings: list[Finding], cmp: Comparison,
     for f, box, added in inked:
         under_ink(f, box, added, findings, cmp, frames)
     return findings
+
+
+def _round_markers(a: Anchor, origin: tuple[int, int], changed: np.ndarray,
+                   cmp: Comparison) -> bool:
+    """Nearly all of what changed lies round the render's markers (their recorded centres):
+    the markers changed, not the line between them."""
+    marks, size = a.props.get("marks"), a.props.get("marker_px")
+    total = int(np.count_nonzero(changed))
+    if not isinstance(marks, list) or not isinstance(size, (int, float)) or not total:
+        return False
+    x0, y0 = origin
+    near = np.zeros_like(changed)
+    r = int(np.ceil(size * cmp.frame.px_per_render_px / 2)) + REACH
+    for x, y in marks:
+        fx, fy, _, _ = cmp.frame.from_render((x, y, x, y))
+        cx, cy = round(fx) - x0, round(fy) - y0
+        near[max(0, cy - r):max(0, cy + r + 1), max(0, cx - r):max(0, cx + r + 1)] = True
+    return np.count_nonzero(changed & near) >= AT_MARKERS * total
 
 
 def _places(mask: np.ndarray) -> int:
