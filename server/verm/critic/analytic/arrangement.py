@@ -32,6 +32,10 @@ def rearranged(findings: list[Finding], anchors: list[Anchor], cmp: Comparison,
     its descendants' findings marked its consequences; None when none did. ``css``: each
     element's declarations written in this source, by key."""
     touched = {f.anchor.key for f in findings if f.anchor is not None}
+    # A child's box in the reference where a finding measured it (resized, moved).
+    measured = {f.anchor.key: f.ref_box for f in findings
+                if f.anchor is not None and f.ref_box is not None
+                and f.nature in ("resized", "relayout", "moved")}
     for c in anchors:
         if c.role in TOP_CONTAINERS or not c.container:
             continue
@@ -43,9 +47,6 @@ def rearranged(findings: list[Finding], anchors: list[Anchor], cmp: Comparison,
         owner, prop = _declared(c, kids, css)
         if owner is None or prop is None:
             continue  # nothing this source writes sets their direction (a table's cells)
-        measured = {f.anchor.key: f.ref_box for f in findings
-                    if f.anchor is not None and f.ref_box is not None
-                    and f.nature in ("resized", "relayout", "moved")}
         found = _in_reference(kids, cmp, touched, measured)
         if found is None:
             continue

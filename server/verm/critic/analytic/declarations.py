@@ -24,7 +24,7 @@ from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, INK_GREY, LOSSY_RMS, ink_box, matcher_of
-from verm.critic.analytic.pixels import color_distance, near_color, parse_hex
+from verm.critic.analytic.pixels import color_distance, content_box, near_color, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
 from verm.types import Anchor, Box
 
@@ -396,12 +396,12 @@ def _ink_of(img: np.ndarray, box: tuple[int, int, int, int], color: tuple[int, i
     if crop.size == 0:
         return None
     mask = near_color(crop, color, SAME_COLOR)
-    if np.count_nonzero(mask) < 4:
+    inked = content_box(mask)
+    if inked is None or np.count_nonzero(mask) < 4:
         return None
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    out = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    return out, (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
-                 float(y0 + rows[-1] + 1))
+    cx0, cy0, cx1, cy1 = inked
+    return mask[cy0:cy1, cx0:cx1], (float(x0 + cx0), float(y0 + cy0), float(x0 + cx1),
+                                    float(y0 + cy1))
 
 
 def _same_declaration(cause: Finding, g: Finding, by_key: dict[str, Anchor]) -> bool:

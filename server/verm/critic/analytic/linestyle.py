@@ -116,12 +116,22 @@ def _round_markers(a: Anchor, origin: tuple[int, int], changed: np.ndarray,
         return False
     x0, y0 = origin
     near = np.zeros_like(changed)
-    r = int(np.ceil(size * cmp.frame.px_per_render_px / 2)) + REACH
+    for bx0, by0, bx1, by1 in _marker_windows(marks, size, cmp, REACH):
+        near[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
+    return np.count_nonzero(changed & near) >= AT_MARKERS * total
+
+
+def _marker_windows(marks: list[list[float]], size: float, cmp: Comparison, margin: int
+                    ) -> list[tuple[int, int, int, int]]:
+    """A square round each recorded marker centre (render px) in frame px: the marker's
+    width and ``margin`` more on each side."""
+    r = int(np.ceil(size * cmp.frame.px_per_render_px / 2)) + margin
+    out = []
     for x, y in marks:
         fx, fy, _, _ = cmp.frame.from_render((x, y, x, y))
-        cx, cy = round(fx) - x0, round(fy) - y0
-        near[max(0, cy - r):max(0, cy + r + 1), max(0, cx - r):max(0, cx + r + 1)] = True
-    return np.count_nonzero(changed & near) >= AT_MARKERS * total
+        cx, cy = round(fx), round(fy)
+        out.append((cx - r, cy - r, cx + r + 1, cy + r + 1))
+    return out
 
 
 def _places(mask: np.ndarray) -> int:
@@ -230,13 +240,9 @@ def reshaped_markers(findings: list[Finding], cmp: Comparison, anchors: list[Anc
                 or len(marks) < MARKS or not isinstance(size, (int, float)) or size * scale < 5
                 or crowded(cmp.frame.from_render(a.box), changed)):
             continue
-        r = int(np.ceil(size * scale / 2)) + 2
         shares: list[float] = []
         boxes: list[tuple[int, int, int, int]] = []
-        for x, y in marks:
-            fx0, fy0, _, _ = cmp.frame.from_render((x, y, x, y))
-            cx, cy = round(fx0), round(fy0)
-            box = (cx - r, cy - r, cx + r + 1, cy + r + 1)
+        for box in _marker_windows(marks, size, cmp, 2):
             if box[0] < 0 or box[1] < 0 or box[2] > cmp.frame.size[0] or box[3] > cmp.frame.size[1]:
                 continue
             ref = near_color(cmp.ref[box[1]:box[3], box[0]:box[2]], color, SAME_COLOR)

@@ -28,6 +28,7 @@ from verm.critic.analytic.findings import (
 from verm.critic.analytic.pixels import (
     Color,
     color_distance,
+    content_box,
     dilate,
     dominant_color,
     ink_mask,
@@ -196,11 +197,11 @@ def faint_texts(findings: list[Finding], cmp: Comparison, anchors: list[Anchor],
         step = np.abs(cmp.ref[y0:y1, x0:x1].astype(np.int16)
                       - resaved[y0:y1, x0:x1].astype(np.int16)).max(axis=2)
         changed = step > STEP
-        if np.count_nonzero(changed) < MIN_CHANGED:
+        inked = content_box(changed)
+        if inked is None or np.count_nonzero(changed) < MIN_CHANGED:
             continue
-        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-        ev = (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
-              float(y0 + rows[-1] + 1))
+        cx0, cy0, cx1, cy1 = inked
+        ev = (float(x0 + cx0), float(y0 + cy0), float(x0 + cx1), float(y0 + cy1))
         findings.append(Finding("text", a, None, box, box, int(np.count_nonzero(changed)),
                                 render_text=a.text, evidence=[ev]))
     return findings
