@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import screenshot_findings
+from support import against_screenshot, screenshot_findings
 from verm.check import Checker
 
 ERRORBARS = """import matplotlib.pyplot as plt
@@ -74,9 +74,12 @@ def test_a_legend_moved_onto_the_lines_is_one_move_on_its_call(checker: Checker,
     assert judged(checker, tmp_path, ERRORBARS, edited) == [("style_error", 11, 1)]
 
 
-def test_a_twin_axes_legend_moved_leaves_the_series_alone(checker: Checker,
-                                                          tmp_path: Path) -> None:
-    edited = TWIN.replace('loc="upper left"', 'loc="upper right"')
+@pytest.mark.parametrize("loc", ["upper right", "center"])
+def test_a_twin_axes_legend_moved_leaves_the_series_alone(checker: Checker, tmp_path: Path,
+                                                          loc: str) -> None:
+    """Moved to the centre, the legend lies under the twin's translucent bars: its colours
+    there are theirs, and it is found by the patch of its size it left where it was."""
+    edited = TWIN.replace('loc="upper left"', f'loc="{loc}"')
     assert judged(checker, tmp_path, TWIN, edited) == [("style_error", 9, 1)]
 
 
@@ -111,3 +114,30 @@ def test_a_legend_moved_over_value_labels_is_one_finding(checker: Checker,
     """The labels it now covers changed only because it covers them."""
     edited = HATS.replace('loc="upper right"', 'loc="lower left"')
     assert judged(checker, tmp_path, HATS, edited) == [("style_error", 10, 1)]
+
+
+WAVES = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.linspace(0, 10, 300)
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+first, = ax.plot(x, np.sin(x), linewidth=2.5, label="Dashes set on the line afterwards")
+first.set_dashes([2, 2, 10, 2])
+ax.plot(x, np.sin(x) - 0.2, linewidth=2.5, dashes=[6, 2], label="Dashes given to plot")
+ax.plot(x, np.sin(x) - 0.4, linewidth=2.5, dashes=[4, 4], gapcolor="tab:pink",
+        label="Dashes with a gap colour between them")
+ax.legend(handlelength=4)
+"""
+
+
+def test_an_entry_cut_short_over_lines_seen_through_the_legend_is_its_label(
+        checker: Checker, tmp_path: Path) -> None:
+    """The lost words lie inside the lines' boxes, not in any colour of theirs: the entry's
+    text change, on the line whose `label=` wrote it (not the later `set_dashes`). The
+    reference's words are read whole through the lines crossing them (a steep line's pixels
+    are no column rule to cut the crop at)."""
+    edited = WAVES.replace("Dashes set on the line afterwards", "Dashes set on")
+    found = against_screenshot(checker, tmp_path, "chart.py", WAVES, edited)
+    assert [(d.category, d.range.start.line, d.severity) for d in found] == [
+        ("text_error", 5, 2)]
+    assert "reference text 'Dashes set on the line afterwards'" in found[0].description

@@ -255,6 +255,15 @@ def _install(tracker: _Tracker, scale: float = 1.0,
         self._verm_handles = handles  # type: ignore[attr-defined]
         legend_init(self, parent, handles, labels, *a, **k)
 
+    set_label = Artist.set_label
+
+    def labelled(self: Artist, s: Any) -> None:
+        """Remember the user line that named the artist (its call's `label=`, or a later
+        `set_label`): a legend entry's words are written there, whatever restyled it since."""
+        set_label(self, s)
+        if not quiet[0] and (line := user_line(getframe(1))) is not None:
+            self._verm_labelled = line  # type: ignore[attr-defined]
+
     update_ticks = Axis._update_ticks
 
     def record_ticks(self: Axis) -> list[Any]:
@@ -352,6 +361,7 @@ def _install(tracker: _Tracker, scale: float = 1.0,
     Artist.__init__ = init  # type: ignore[method-assign]
     Artist.stale = property(stale_get, set_stale, doc=stale.__doc__)  # type: ignore[method-assign]
     Legend.__init__ = init_legend  # type: ignore[method-assign]
+    Artist.set_label = labelled  # type: ignore[method-assign]
     Axis._update_ticks = record_ticks  # type: ignore[method-assign]
     Figure.savefig = savefig  # type: ignore[method-assign]
     if scale != 1.0 or inches is not None:
@@ -728,6 +738,12 @@ def _anchor_json(anchor: Anchor) -> dict[str, Any]:
 def _line_of(artist: Any) -> int | None:
     line = getattr(artist, "_verm_modified", None)
     return line if line is not None else getattr(artist, "_verm_created", None)
+
+
+def _label_line(artist: Artist) -> int | None:
+    """Where the artist's label was written, else where it was last changed or made."""
+    line = getattr(artist, "_verm_labelled", None)
+    return line if line is not None else _line_of(artist)
 
 
 def _drawn(color: Any, artist: Any) -> str | None:
@@ -1402,7 +1418,7 @@ class _Anchors:
                 h = handles[j]
                 owner = h[0] if isinstance(h, Container) and len(h) else h
                 label = h.get_label() if hasattr(h, "get_label") else None
-                hl = _line_of(owner) if isinstance(owner, Artist) else None
+                hl = _label_line(owner) if isinstance(owner, Artist) else None
                 if label == content and hl is not None:
                     line = hl  # the label came from the series' own `label=`
             self.text(t, "legend-text", f"{key}/text{j}",

@@ -110,7 +110,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings += pixel_findings
     # Children drawn elsewhere are moves before a container can look wholly new.
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
-    findings = relocate(_pair_moves(findings), cmp)
+    findings = relocate(_pair_moves(findings), cmp, placed if pixels_only else None)
     if ctx.domain == "chart" and pixels_only:
         findings = legend_reflow(findings, placed, cmp)
     if ctx.domain == "svg" and pixels_only:

@@ -140,7 +140,7 @@ def blame_pixels(cmp: Comparison, placed: list[Placed], explained: np.ndarray
             continue
         o = int(k // base) - 1
         pl = placed[o] if o >= 0 else None
-        if pl is None or pl.anchor.container:
+        if pl is None or pl.anchor.container or _foreign(px, sel, pl):
             adopted = _adopt(px, sel, placed, _bounds(px, sel))
             if adopted is not None:
                 o, pl = index[id(adopted)], adopted
@@ -425,6 +425,15 @@ def _adopt(px: Samples, sel: np.ndarray, placed: list[Placed], ev: Box) -> Place
         if best is None or p.area < best.area:
             best = p
     return best
+
+
+def _foreign(px: Samples, sel: np.ndarray, pl: Placed) -> bool:
+    """A patch inside an element's box that neither picture draws in its colour: ink of
+    something beside it (a legend entry's lost words over a line's box), not its change."""
+    c = pl.color
+    if c is None or pl.anchor.role not in ("line", "collection"):
+        return False
+    return not (px.near(px.a, sel, c) | px.near(px.b, sel, c)).any()
 
 
 def _word_beside(p: Placed, ev: Box) -> bool:

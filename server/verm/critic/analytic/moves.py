@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, Placed, grow, inside, int_box, texty, union
+from verm.critic.analytic.findings import (
+    Finding,
+    Placed,
+    diff_in,
+    grow,
+    inside,
+    int_box,
+    texty,
+    union,
+)
 from verm.critic.analytic.pixels import dilate
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Box
@@ -33,12 +42,16 @@ BESIDE = 1.2  # text heights beside words where more words of theirs would be
 MORE_INK = 0.08  # share of those strips inked in the reference alone: its words run on
 
 
-def relocate(findings: list[Finding], cmp: Comparison) -> list[Finding]:
+def relocate(findings: list[Finding], cmp: Comparison, placed: list[Placed] | None = None
+             ) -> list[Finding]:
     """Findings of elements drawn elsewhere become moves (``ref_box`` where they were), and
-    marks they covered or uncovered become the move's consequences."""
+    marks they covered or uncovered become the move's consequences. With ``placed``, a legend
+    hidden under translucent marks is also found by the size of the patch it left."""
     matcher: Matcher | None = None
     searched = 0
     moves = _moved_legends(findings, cmp)
+    if placed is not None:
+        moves += _legends_left(findings, placed, cmp)
     for f in sorted(findings, key=lambda f: -f.pixels):
         a = f.anchor
         if (searched >= MAX_SEARCHES or f.nature not in MOVABLE or a is None or f.consequence
@@ -146,6 +159,44 @@ def _moved_legends(findings: list[Finding], cmp: Comparison) -> list[Finding]:
     return moves
 
 
+SAME_SIZE = 2.5  # px either way: a patch of a legend's own size is where the legend was
+
+
+def _legends_left(findings: list[Finding], placed: list[Placed], cmp: Comparison
+                  ) -> list[Finding]:
+    """A legend drawn under another plot's translucent marks (a twin axes' bars) cannot be
+    searched for: at its new place its colours are the marks' blend. Where it was, the
+    reference keeps a patch no render element explains, of the legend's own width and height:
+    that patch is where it was, the move is the finding."""
+    moves: list[Finding] = []
+    taken = {id(f.anchor) for f in findings if f.anchor is not None and f.nature == "moved"}
+    for p in placed:
+        a = p.anchor
+        if a.role != "legend" or id(a) in taken:
+            continue
+        w, h = p.tight[2] - p.tight[0], p.tight[3] - p.tight[1]
+        if diff_in(cmp, int_box(p.tight, cmp.frame)) < 0.05 * w * h:
+            continue  # drawn as the reference draws it there
+        for g in findings:
+            box = g.ref_box
+            if (g.nature != "missing" or box is None or g.consequence
+                    or abs(box[2] - box[0] - w) > SAME_SIZE
+                    or abs(box[3] - box[1] - h) > SAME_SIZE
+                    or inside(box, grow(p.tight, SAME_SIZE), 0.05)):
+                continue
+            g.anchor, g.nature, g.render_box = a, "moved", p.tight
+            g.ref_color = g.render_color = None
+            if isinstance(place := a.props.get("place_line"), int):
+                g.line = place
+            for o in findings:
+                if o is not g and o.anchor is not None and (
+                        o.anchor is a or o.anchor.key.startswith(a.key + "/")):
+                    o.consequence = True
+            moves.append(g)
+            break
+    return moves
+
+
 LEGEND_PAD = 8  # px round a legend that its frame's resizing repaints
 
 
@@ -229,11 +280,12 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
     values, counts = np.unique(np.round(crop), return_counts=True)
     ground = float(values[np.argmax(counts)])  # the words' ground: their commonest grey
     w = ref.shape[1]
-    left, right = x0, x1
     strong = 96 if lossy else 48
-    for a, b in ((max(0, x0 - reach), x0), (x1, min(w, x1 + reach))):
+
+    def words(a: int, b: int) -> tuple[int, int] | None:
+        """The columns of reference-only ink between ``a`` and ``b``, when they make a word."""
         if b - a < 2:
-            continue
+            return None
         drawn = np.abs(render[y0:y1, a:b] - ground) > 48
         if lossy:
             drawn = dilate(drawn, 1)
@@ -243,9 +295,17 @@ def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int,
             # a block) is no word.
             only &= np.abs(ref[y0:y1, a:b] - page) > strong
         if np.count_nonzero(only) < WORD_INK * height:
-            continue
+            return None
         cols = np.flatnonzero(only.any(axis=0))
-        left, right = min(left, a + int(cols[0])), max(right, a + int(cols[-1]) + 1)
+        return a + int(cols[0]), a + int(cols[-1]) + 1
+
+    # Word after word while they follow a word space apart ("and set_dash_capstyle()" lost).
+    left = x0
+    while (found := words(max(0, left - reach), left)) is not None and found[0] < left:
+        left = found[0]
+    right = x1
+    while (found := words(right, min(w, right + reach))) is not None and found[1] > right:
+        right = found[1]
     if (left, right) == (x0, x1):
         return None
     return (float(left), float(y0), float(right), float(y1))

@@ -32,6 +32,9 @@ PRUNE_EVERY = 256  # writes between checks of the folder's size
 
 
 RULE_SHARE = 0.6  # of a crop's side in one unbroken line: a border, not letters
+# A column rule runs the crop's whole height; a steep line crossing a short crop (a series
+# seen through a legend) runs much of it.
+COLUMN_SHARE = 0.9
 INK_STEP = 48  # grey step from the crop's commonest grey that is a letter's ink
 RULE_STEP = 12  # … that is a rule's (a light border, anti-aliased over two rows)
 
@@ -46,7 +49,10 @@ def _without_rules(crop: Image.Image) -> Image.Image:
     step = np.abs(grey - values[np.argmax(counts)])
     lined = step > RULE_STEP
     rows = np.nonzero(_edge_runs(lined) >= RULE_SHARE * crop.width)[0]
-    cols = np.nonzero(_edge_runs(lined.T) >= RULE_SHARE * crop.height)[0]
+    cols = np.nonzero(_edge_runs(lined.T) >= COLUMN_SHARE * crop.height)[0]
+    # A rule is one grey along its length; a letter's stem met by a line crossing behind it
+    # above and below is not.
+    cols = np.array([c for c in cols if np.ptp(grey[lined[:, c], c]) <= INK_STEP], dtype=int)
     if rows.size == 0 and cols.size == 0:
         return crop
     ink = step > INK_STEP
