@@ -538,3 +538,49 @@ def test_a_small_charts_line_changed_under_a_crop_is_its_data(checker: Checker,
     edited = SMALL_LINE.replace("[1, 2, 3]", "[0, 2, 3]")
     assert judged(checker, tmp_path, "small.py", SMALL_LINE, "cropped", edited) == [
         ("data_error", 3, 3)]
+
+
+PIE_LEGEND = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6.0, 4.5), dpi=100)
+ax.pie([45, 25, 20, 10], labels=["Acme", "Globex", "Initech", "Umbrella"], startangle=90)
+ax.set_title("Market share")
+ax.legend(loc="lower left")
+"""
+
+LIMITS = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.arange(8)
+fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+ax.errorbar(x, x * 0.1 + 0.5, xerr=0.2, xlolims=True, label="lower limits")
+ax.errorbar(x, x * 0.1, xerr=0.2, xuplims=x % 2 == 0, label="some upper limits")
+ax.errorbar(x, x * 0.1 - 0.5, xerr=0.2, xuplims=True, label="upper limits")
+ax.legend(loc="upper left")
+"""
+
+
+@pytest.mark.parametrize(("text", "line"), [(PIE_LEGEND, 4), (LIMITS, 7)],
+                         ids=["frame-over-a-wedge", "thin-error-bar-handles"])
+def test_a_deleted_legend_is_found_in_a_jpeg(checker: Checker, tmp_path: Path, text: str,
+                                             line: int) -> None:
+    """JPEG smears a pale frame's edge past the patch it bounds and over two rows, and a
+    1.5-px handle's colour: the frame is looked for a little outside the patch, evenness and
+    the handle's colour with the JPEG's slack. One missing legend, not a wedge recoloured or
+    the error bars resized."""
+    edited = text.replace(text.splitlines()[-1] + "\n", "")
+    assert judged(checker, tmp_path, "chart.py", text, "jpeg", edited) == [
+        ("structure_error", line, 2)]
+
+
+SIGNUPS = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "quality" / "charts"
+           / "bar_values.py").read_text()
+
+
+def test_a_legend_moved_over_bars_is_found_in_a_jpeg(checker: Checker, tmp_path: Path) -> None:
+    """Over the bars its face is tinted and JPEG blurs its words: neither its crop nor its ink
+    matches where it was. Its words' dark cores do: one move on its call, not the bars
+    recoloured."""
+    edited = SIGNUPS.replace('loc="upper left"', 'loc="lower center"')
+    assert judged(checker, tmp_path, "chart.py", SIGNUPS, "jpeg", edited) == [
+        ("style_error", 14, 1)]

@@ -24,12 +24,16 @@ from verm.types import Anchor, Box
 MIN_SIZE = (24, 14)  # px: a legend of one short entry
 MAX_SHARE = 0.6  # of the canvas's width (height): bigger regions are not a legend
 EDGE_REACH = 6  # px inside the region's box where its frame's edge may run
+OUTSIDE = 4  # px outside it, against a JPEG
 INSET = 6  # px of each edge left out for a rounded frame's corners
 EVEN = 0.85  # share of an edge's pixels within SLACK of their median colour
 SLACK = 16
+LOSSY_SLACK = 28  # a JPEG's noise, amplified by taking a translucent frame's ground out
+LOSSY_EVEN = 0.75  # … and its smear of a frame's edge over two rows
 ALPHAS = (1.0, 0.8, 0.5)  # a frame's opacity: opaque, matplotlib's default (0.8), half
 FRAME_INK = 8  # the edge's colour differs from the ground by more than this (a pale frame)
 HANDLE_RADIUS = 24  # RGB distance of a handle's pixels from its series' colour
+LOSSY_RADIUS = 40  # … a thin handle's against a JPEG, which smears its colour
 HANDLE_RUN = 8  # px of it in a row make a handle (a marker 6 pt across at 100 dpi)
 OUTLINE_INSET = 3  # px inside the frame where its face begins
 RIM = 2  # px round the frame its anti-aliased edge still colours
@@ -83,11 +87,18 @@ def _framed(cmp: Comparison, box: tuple[int, int, int, int]) -> Box | None:
     """The frame the reference draws round ``box`` (its top and bottom edges and one side,
     within EDGE_REACH of the box's sides) where the render draws none, or None."""
     x0, y0, x1, y1 = box
-    top = _edge(cmp, [(y, x0, x1) for y in range(y0, min(y1, y0 + EDGE_REACH))], rows=True)
-    bottom = _edge(cmp, [(y, x0, x1) for y in range(y1 - 1, max(y0, y1 - 1 - EDGE_REACH), -1)],
+    h, w = cmp.diff.shape
+    # A pale frame's edge may differ under a JPEG's slack: it lies a little outside the patch.
+    o = OUTSIDE if cmp.lossy else 0
+    top = _edge(cmp, [(y, x0, x1) for y in range(max(0, y0 - o), min(y1, y0 + EDGE_REACH))],
+                rows=True)
+    bottom = _edge(cmp, [(y, x0, x1) for y in range(min(h, y1 + o) - 1,
+                                                    max(y0, y1 - 1 - EDGE_REACH), -1)],
                    rows=True)
-    left = _edge(cmp, [(x, y0, y1) for x in range(x0, min(x1, x0 + EDGE_REACH))], rows=False)
-    right = _edge(cmp, [(x, y0, y1) for x in range(x1 - 1, max(x0, x1 - 1 - EDGE_REACH), -1)],
+    left = _edge(cmp, [(x, y0, y1) for x in range(max(0, x0 - o), min(x1, x0 + EDGE_REACH))],
+                 rows=False)
+    right = _edge(cmp, [(x, y0, y1) for x in range(min(w, x1 + o) - 1,
+                                                   max(x0, x1 - 1 - EDGE_REACH), -1)],
                   rows=False)
     if top is None or bottom is None or (left is None and right is None):
         return None
@@ -112,6 +123,7 @@ def _edge(cmp: Comparison, lines: list[tuple[int, int, int]], *, rows: bool) -> 
     """The first of ``lines`` (index, start, stop) along which the reference draws one even,
     non-ground colour and the render does not."""
     ground = np.array(cmp.ref_background, dtype=np.int16)
+    slack, even = (LOSSY_SLACK, LOSSY_EVEN) if cmp.lossy else (SLACK, EVEN)
     for at, start, stop in lines:
         if stop - start <= 2 * INSET + 4:
             return None
@@ -125,7 +137,7 @@ def _edge(cmp: Comparison, lines: list[tuple[int, int, int]], *, rows: bool) -> 
             median = np.median(edge, axis=0)
             if np.abs(median - ground).max() <= FRAME_INK:
                 continue
-            if (np.abs(edge - median).max(axis=1) <= SLACK).mean() < EVEN:
+            if (np.abs(edge - median).max(axis=1) <= slack).mean() < even:
                 continue
             if (np.abs(ren - median).max(axis=1) <= SLACK).mean() >= 0.5:
                 continue  # the render draws this edge too: not what it lacks
@@ -140,7 +152,8 @@ def _handles(cmp: Comparison, box: Box, plot: Placed) -> bool:
     soft edges take every grey but only in short runs."""
     x0, y0, x1, y1 = (int(v) for v in box)
     inside = cmp.ref[y0:y1, x0:x1]
-    return any(longest_run(near_color(inside, color, HANDLE_RADIUS)).max(initial=0)
+    radius = LOSSY_RADIUS if cmp.lossy else HANDLE_RADIUS
+    return any(longest_run(near_color(inside, color, radius)).max(initial=0)
                >= HANDLE_RUN
                for _, hexed in plot.anchor.props.get("unshown_handles") or ()
                if (color := parse_hex(hexed)) is not None)

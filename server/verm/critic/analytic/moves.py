@@ -160,41 +160,57 @@ def _moved_legends(findings: list[Finding], cmp: Comparison) -> list[Finding]:
 
 
 SAME_SIZE = 2.5  # px either way: a patch of a legend's own size is where the legend was
+CORE_GREY = 96  # grey below which a legend's pixel is its words' core, on any face
 
 
 def _legends_left(findings: list[Finding], placed: list[Placed], cmp: Comparison
                   ) -> list[Finding]:
-    """A legend drawn under another plot's translucent marks (a twin axes' bars) cannot be
-    searched for: at its new place its colours are the marks' blend. Where it was, the
-    reference keeps a patch no render element explains, of the legend's own width and height:
-    that patch is where it was, the move is the finding."""
+    """A legend moved onto marks it is drawn under or over translucently (a twin axes' bars
+    above it, bars through its frame against a JPEG) has at its new place the colours of
+    their blend: its crop matches nowhere, and no finding of its own may even name it.
+    Where it was, the reference keeps a patch no render element explains of the legend's own
+    width and height; else its words' dark cores, which no ground changes, are found there.
+    Either is where it was: the move is the finding (new when none named the legend)."""
     moves: list[Finding] = []
     taken = {id(f.anchor) for f in findings if f.anchor is not None and f.nature == "moved"}
+    matcher: Matcher | None = None
     for p in placed:
         a = p.anchor
         if a.role != "legend" or id(a) in taken:
             continue
         w, h = p.tight[2] - p.tight[0], p.tight[3] - p.tight[1]
-        if diff_in(cmp, int_box(p.tight, cmp.frame)) < 0.05 * w * h:
+        box = int_box(p.tight, cmp.frame)
+        if diff_in(cmp, box) < 0.05 * w * h:
             continue  # drawn as the reference draws it there
-        for g in findings:
-            box = g.ref_box
-            if (g.nature != "missing" or box is None or g.consequence
-                    or abs(box[2] - box[0] - w) > SAME_SIZE
-                    or abs(box[3] - box[1] - h) > SAME_SIZE
-                    or inside(box, grow(p.tight, SAME_SIZE), 0.05)):
-                continue
-            g.anchor, g.nature, g.render_box = a, "moved", p.tight
-            g.ref_color = g.render_color = None
-            if isinstance(place := a.props.get("place_line"), int):
-                g.line = place
-            for o in findings:
-                if o is not g and o.anchor is not None and (
-                        o.anchor is a or o.anchor.key.startswith(a.key + "/")):
-                    o.consequence = True
-            moves.append(g)
-            break
+        left = next((g for g in findings if g.nature == "missing" and g.ref_box is not None
+                     and not g.consequence and _same_size(g.ref_box, w, h)
+                     and not inside(g.ref_box, grow(p.tight, SAME_SIZE), 0.05)), None)
+        if left is not None:
+            move = left
+            move.anchor, move.nature, move.render_box = a, "moved", p.tight
+            move.ref_color = move.render_color = None
+        else:
+            matcher = matcher or matcher_of(cmp)
+            cores = matcher.render[box[1]:box[3], box[0]:box[2]] < CORE_GREY
+            found = matcher.softened().locate_masked(box, cores, LEGEND_RMS)
+            if (found is None or inside(found, grow(p.tight, SAME_SIZE), 0.05)
+                    or diff_in(cmp, int_box(found, cmp.frame)) < 0.05 * w * h):
+                continue  # (where it was, the render must now differ)
+            move = Finding("moved", a, None, p.tight, found, diff_in(cmp, box),
+                           evidence=[p.tight])
+            findings.append(move)
+        if isinstance(place := a.props.get("place_line"), int):
+            move.line = place
+        for o in findings:
+            if o is not move and o.anchor is not None and (
+                    o.anchor is a or o.anchor.key.startswith(a.key + "/")):
+                o.consequence = True
+        moves.append(move)
     return moves
+
+
+def _same_size(box: Box, w: float, h: float) -> bool:
+    return abs(box[2] - box[0] - w) <= SAME_SIZE and abs(box[3] - box[1] - h) <= SAME_SIZE
 
 
 LEGEND_PAD = 8  # px round a legend that its frame's resizing repaints
