@@ -196,3 +196,41 @@ def test_limits_that_clip_one_series_are_the_limits(checker: Checker, tmp_path: 
     edited = GROUPS.replace("ax.set_ylim(0, 250)", "ax.set_ylim(0, 150)")
     assert screenshot_findings(checker, tmp_path, "groups.py", GROUPS, edited) == [
         ("structure_error", 7, 2)]
+
+
+SURVEY = """import matplotlib.pyplot as plt
+import numpy as np
+
+answers = np.array([[10, 15, 17, 32, 26], [26, 22, 29, 10, 13], [35, 37, 7, 2, 19],
+                    [32, 11, 9, 15, 33]])
+colors = plt.colormaps["RdYlGn"](np.linspace(0.15, 0.85, 5))
+fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+ax.invert_yaxis()
+ax.xaxis.set_visible(False)
+ax.set_xlim(0, answers.sum(axis=1).max())
+starts = answers.cumsum(axis=1) - answers
+for i in range(5):
+    bars = ax.barh(["Q1", "Q2", "Q3", "Q4"], answers[:, i], left=starts[:, i], height=0.5,
+                   color=colors[i])
+    ax.bar_label(bars, label_type="center", color="white" if i in (0, 4) else "dimgrey")
+"""
+
+
+@pytest.mark.parametrize("edit", ["set_xlim(5, ", "set_xlim(-10, "], ids=["clipped", "widened"])
+def test_limits_of_a_hidden_axis_are_one_finding_on_their_line(checker: Checker,
+                                                               tmp_path: Path, edit: str) -> None:
+    """No tick label changes: every stacked bar (measured along its own row, the labels of its
+    neighbours aside) follows one map along x that is not the identity. One finding on the
+    limits line, not each bar recoloured and each moved value label a changed text."""
+    edited = SURVEY.replace("set_xlim(0, ", edit)
+    assert screenshot_findings(checker, tmp_path, "chart.py", SURVEY, edited) == [
+        ("structure_error", 9, 2)]
+
+
+def test_one_bar_changed_under_a_hidden_axis_is_not_its_limits(checker: Checker,
+                                                               tmp_path: Path) -> None:
+    """Control: a value of the last column made smaller (every row still sums to the limit
+    but this one): no map moves every bar — its data, on the plotting call."""
+    edited = SURVEY.replace("[32, 11, 9, 15, 33]", "[32, 11, 9, 15, 30]")
+    assert screenshot_findings(checker, tmp_path, "chart.py", SURVEY, edited) == [
+        ("data_error", 12, 3)]

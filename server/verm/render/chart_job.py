@@ -1264,6 +1264,7 @@ class _Anchors:
                          color=patch.get_facecolor(), box=boxes.get(id(patch)),
                          line=line if line is not None else _line_of(cont.patches[0]),
                          props={"value": float(value), "category": cat, "series": label,
+                                **({} if vertical else {"horizontal": True}),
                                 "arg_lines": self.arg_lines(
                                     line if line is not None else _line_of(cont.patches[0]))})
                 nb += 1

@@ -52,6 +52,7 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
         ticks = [f for f in findings if f.anchor is not None and f.anchor.key.startswith(key)
                  and f.anchor.role in ("xticklabel", "yticklabel")]
         if not ticks:
+            out += _unticked(out, placed, plot, key, cmp)
             continue
         series = _series(placed, key, plot, cmp)
         edges = tuple(float(v) for v in int_box(plot.tight, cmp.frame))
@@ -93,7 +94,55 @@ def explain_rescale(findings: list[Finding], placed: list[Placed], cmp: Comparis
     return out
 
 
-MOVED_TEXT = frozenset({"text", "moved", "resized", "extra"})
+# A value label moved onto another bar shows that bar's colour round its words: "recoloured".
+MOVED_TEXT = frozenset({"text", "moved", "resized", "extra", "recolor"})
+UNTICKED = 3  # series that must all follow one map to tell limits set on a hidden axis
+SPREAD = 10  # px between the nearest and farthest of their starts along it
+
+
+def _unticked(findings: list[Finding], placed: list[Placed], plot: Placed, key: str,
+              cmp: Comparison) -> list[Finding]:
+    """An axis without tick labels (``xaxis.set_visible(False)``) whose limits the script set:
+    when every series (each bar one) follows one map along it that is not the identity, the
+    limits changed — one finding on the line that set them, the series and their value labels
+    its consequences. Else nothing (a series of its own changed, or too few to tell)."""
+    lines = plot.anchor.props.get("set_lines")
+    if not isinstance(lines, dict) or not any(f.anchor is not None and not f.consequence
+                                              and f.anchor.key.startswith(key)
+                                              for f in findings):
+        return []
+    edges = tuple(float(v) for v in int_box(plot.tight, cmp.frame))
+    measured = _series(placed, key, plot, cmp, sideways=True)
+    for axis, name in ((0, "x"), (1, "y")):
+        if name not in lines:
+            continue
+        # A bar is measured in its own column (row): across it, its span is that column's.
+        series = [t for t in measured
+                  if not (t.anchors[0].role == "bar"
+                          and bool(t.anchors[0].props.get("horizontal")) != (axis == 0))]
+        starts = [t.ref[axis] for t in series]
+        if len(series) < UNTICKED or max(starts, default=0) - min(starts, default=0) < SPREAD:
+            continue  # too few, or all at one place: any map fits them
+        fit = _best_map(series, axis, edges)
+        if fit is None:
+            continue
+        (scale, shift), on = fit
+        if (abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE) or len(on) < len(
+                series):
+            continue
+        mine = [f for f in findings if f.anchor is not None and not f.consequence
+                and f.anchor.key.startswith(key)]
+        for f in mine:
+            if f.anchor is not None and f.anchor.role in SERIES:
+                f.consequence = True
+        _texts_moved(findings, key, changed=False)
+        return [Finding("limits", plot.anchor, None, plot.tight, plot.tight,
+                        sum(f.pixels for f in mine),
+                        note=(f"{name}-axis limits differ from the reference: every series "
+                              "moved along the axis (its ticks are hidden), none changed its "
+                              "data"),
+                        line=lines[name])]
+    return []
 
 
 def _texts_moved(findings: list[Finding], key: str, changed: bool) -> None:
@@ -185,7 +234,11 @@ def _shifted_across(f: Finding, axis: str, cmp: Comparison) -> bool:
     return found is not None and abs(found[0] - ink[0]) <= s
 
 
-def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison) -> list[Series]:
+def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison,
+            sideways: bool = False) -> list[Series]:
+    """The plot's series, each bar its own. ``sideways``: a horizontal bar is measured along
+    its row (with ticks to read, the axis map comes from the columns, where the reference's
+    bars may stand upright)."""
     groups: dict[tuple[int | None, tuple[int, int, int]], list[Placed]] = {}
     for p in placed:
         a = p.anchor
@@ -199,14 +252,22 @@ def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison) -> li
     out = []
     for (_, color), members in groups.items():
         if all(m.anchor.role == "bar" for m in members):
-            # Each bar is a point of the map: looked for in its own column of the plot.
+            # Each bar is a point of the map: looked for in its own column of the plot (its
+            # own row, drawn sideways).
             for m in members:
-                bx0, _, bx1, _ = int_box(m.tight, cmp.frame)
-                if bx1 - bx0 < 3:
+                bx0, by0, bx1, by1 = int_box(m.tight, cmp.frame)
+                # Along a stacked row other bars' labels lie in the row: the bar's own run.
+                along = sideways and bool(m.anchor.props.get("horizontal"))
+                if along:
+                    if by1 - by0 < 3:
+                        continue
+                    column = (x0, by0 + 1, x1, by1 - 1)
+                elif bx1 - bx0 < 3:
                     continue
-                column = (bx0 + 1, y0, bx1 - 1, y1)
-                ref = _span(cmp.ref, color, column, legend)
-                render = _span(cmp.render, color, column, legend)
+                else:
+                    column = (bx0 + 1, y0, bx1 - 1, y1)
+                ref = _span(cmp.ref, color, column, legend, solid=along)
+                render = _span(cmp.render, color, column, legend, solid=along)
                 if ref is not None and render is not None:
                     out.append(Series([m.anchor], ref, render))
             continue
@@ -221,8 +282,11 @@ def _series(placed: list[Placed], key: str, plot: Placed, cmp: Comparison) -> li
 
 
 def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int, int],
-          holes: list[tuple[int, int, int, int]]) -> tuple[float, float, float, float] | None:
-    """Bounding box of ``color``'s ink inside ``box``, outside the legend's boxes."""
+          holes: list[tuple[int, int, int, int]], *, solid: bool = False
+          ) -> tuple[float, float, float, float] | None:
+    """Bounding box of ``color``'s ink inside ``box``, outside the legend's boxes. ``solid``
+    (a bar): its longest unbroken run of rows and of columns — a white label's anti-aliased
+    rim on a neighbouring orange bar passes for light yellow, and is not the yellow bar."""
     x0, y0, x1, y1 = box
     mask = near_color(img[y0:y1, x0:x1], color, SERIES_COLOR)
     for hx0, hy0, hx1, hy1 in holes:
@@ -230,8 +294,20 @@ def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int
     if np.count_nonzero(mask) < MIN_INK:
         return None
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if solid:
+        rows, cols = _longest_run(rows), _longest_run(cols)
     return (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1),
             float(y0 + rows[-1] + 1))
+
+
+def _longest_run(idx: np.ndarray) -> np.ndarray:
+    """The longest stretch of consecutive indices in sorted ``idx`` (gaps of a pixel or two,
+    a thin line crossing, bridged)."""
+    breaks = np.flatnonzero(np.diff(idx) > 3)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [idx.size - 1]])
+    i = int(np.argmax(idx[ends] - idx[starts]))
+    return idx[starts[i]:ends[i] + 1]
 
 
 def _follows(t: Series, scale: float, shift: float, lo: int, hi: int,
