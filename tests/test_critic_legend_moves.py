@@ -141,3 +141,17 @@ def test_an_entry_cut_short_over_lines_seen_through_the_legend_is_its_label(
     assert [(d.category, d.range.start.line, d.severity) for d in found] == [
         ("text_error", 5, 2)]
     assert "reference text 'Dashes set on the line afterwards'" in found[0].description
+
+
+@pytest.mark.parametrize(("label", "severity"), [("oCntrol", 1), ("Contr", 2)],
+                         ids=["letters-swapped", "cut-short"])
+def test_a_legend_moved_with_an_entry_reworded_is_both_changes(checker: Checker,
+                                                               tmp_path: Path, label: str,
+                                                               severity: int) -> None:
+    """The move takes its entries' findings as its own (drawn elsewhere, their words read as
+    changed); an entry whose words, compared where the legend was, are not the reference's
+    is a change of its own, on its series' line."""
+    edited = (ERRORBARS.replace('loc="upper left"', 'loc="center"')
+              .replace('label="Control"', f'label="{label}"'))
+    assert judged(checker, tmp_path, ERRORBARS, edited) == [
+        ("text_error", 8, severity), ("style_error", 11, 1)]

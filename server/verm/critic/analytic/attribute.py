@@ -66,7 +66,7 @@ from verm.critic.analytic.tables import (
     words_in_place,
 )
 from verm.critic.analytic.wording import read_reference_text, word
-from verm.critic.analytic.wordmatch import moved_texts, words_nearby
+from verm.critic.analytic.wordmatch import changed_entries, moved_texts, words_nearby
 from verm.critic.taxonomy import CHART_GUIDES, TOP_CONTAINERS
 from verm.types import Discrepancy
 
@@ -112,7 +112,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
     findings = _collapse_containers(relocate(findings, cmp), placed, cmp)
     findings = relocate(_pair_moves(findings), cmp, placed if pixels_only else None)
     if ctx.domain == "chart" and pixels_only:
-        findings = legend_reflow(findings, placed, cmp)
+        findings = legend_reflow(changed_entries(findings, placed, cmp), placed, cmp)
     if ctx.domain == "svg" and pixels_only:
         findings = duplicates(moved_groups(findings, placed, cmp), placed)
     # A JPEG screenshot: the render saved the same way shows what its loss hides.

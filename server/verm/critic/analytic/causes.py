@@ -227,11 +227,18 @@ def _legend_over(roots: list[Item]) -> list[Item]:
         if it.role == "legend" or f.nature not in ("text", "recolor", "changed", "resized",
                                                    "extra", "missing"):
             return None
-        return next((m for m in moved if it.group == m.group and any(
+        return next((m for m in moved if it.group == m.group and not _entry_of(it, m) and any(
             b is not None and inside(f.box, b, UNDER_LEGEND)
             for b in (m.finding.ref_box, m.finding.render_box))), None)
 
     return _fold_into(roots, cause) if moved else roots
+
+
+def _entry_of(it: Item, legend: Item) -> bool:
+    """A changed entry of the moved legend itself (its words differ where it was)."""
+    a, b = it.finding.anchor, legend.finding.anchor
+    return (a is not None and b is not None and it.finding.nature == "text"
+            and a.key.startswith(b.key + "/"))
 
 
 def _legend_fit(roots: list[Item]) -> list[Item]:

@@ -71,7 +71,7 @@ def relocate(findings: list[Finding], cmp: Comparison, placed: list[Placed] | No
             ink = ink_box(grey_render, box)
             if ink is not None and _fits_in_place(grey_ref, grey_render, ink, rms):
                 beyond = (None if a.role in ("cell", "header")
-                          else _words_beyond(grey_ref, grey_render, ink,
+                          else words_beyond(grey_ref, grey_render, ink,
                                              cmp.lossy or cmp.frame.scale != 1.0,
                                              _grey_of(cmp.ref_background)))
                 if beyond is None:
@@ -281,7 +281,7 @@ def ink_box(grey: np.ndarray, box: tuple[int, int, int, int]
             y0 + int(rows[-1]) + 1)
 
 
-def _words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int],
+def words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, int],
                   lossy: bool = False, page: float | None = None) -> Box | None:
     """The reference's extent of a text whose render words it shows in place but which runs
     on past them: ink the reference alone has on their line, within a word or so of either

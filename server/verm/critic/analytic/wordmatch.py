@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, int_box, union
+from verm.critic.analytic.findings import Finding, Placed, int_box, norm_text, union
 from verm.critic.analytic.moves import (
     EXACT_RMS,
     LOSSY_RMS,
@@ -20,6 +20,7 @@ from verm.critic.analytic.moves import (
     ink_box,
     matcher_of,
     runs_on,
+    words_beyond,
 )
 
 SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
@@ -28,6 +29,12 @@ SAME_WORDS = 0.8  # correlation of two softened crops that are the same words
 # 12 px table digits pushed along their row: 35-46; one digit changed: 50; two letters swapped:
 # 62; another number of the column: 78 and up), exact | lossy.
 SUBPIXEL_RMS = {False: 48.0, True: 48.0}
+# … of a legend entry's words where the legend was: its face, translucent, took the colours
+# of what it now lies over, and its words' rims with it (same words: up to 59 under a twin's
+# bars; two letters swapped: 87).
+ENTRY_RMS = 70.0
+FRAME = 3  # px of a legend's frame and its rim inside its box
+LETTER = 0.6  # text heights: the narrowest run of words past an entry's end
 FRACTIONS = (-0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75)
 
 Box = tuple[int, int, int, int]
@@ -224,3 +231,52 @@ def _within(f: Finding, box: Box) -> bool:
     else:  # a figure's or plot's finding is where its pixels differ, not its whole box
         x0, y0, x1, y1 = union(f.evidence) if f.evidence else f.box
     return box[0] <= x0 and box[1] <= y0 and x1 <= box[2] and y1 <= box[3]
+
+
+def changed_entries(findings: list[Finding], placed: list[Placed], cmp: Comparison
+                    ) -> list[Finding]:
+    """A legend found moved takes its entries' findings as its own (drawn elsewhere, their
+    words read as changed). An entry whose words, compared where the legend was, are not
+    the reference's (a letter swapped, words cut short) changed too: a text finding of its
+    own, on the line that wrote its label."""
+    moved = [f for f in findings if f.nature == "moved" and f.anchor is not None
+             and f.anchor.role == "legend" and f.ref_box is not None
+             and f.render_box is not None]
+    if not moved:
+        return findings
+    raw = matcher_of(cmp)
+    lossy = cmp.lossy or cmp.frame.scale != 1.0
+    for m in moved:
+        assert m.anchor is not None and m.ref_box is not None and m.render_box is not None
+        dx, dy = round(m.ref_box[0] - m.render_box[0]), round(m.ref_box[1] - m.render_box[1])
+        for p in placed:
+            a = p.anchor
+            if (a.role != "legend-text" or not a.key.startswith(m.anchor.key + "/")
+                    or not a.text or any(f.anchor is a and not f.consequence for f in findings)):
+                continue
+            ink = ink_box(raw.render, int_box(p.tight, cmp.frame))
+            if ink is None or ink[2] - ink[0] < 4 or ink[3] - ink[1] < 4:
+                continue
+            # The move was found softened: its offset may be a pixel off the words'.
+            rms = min(subpixel_rms(raw, ink, dx + ex, dy + ey)
+                      for ex in (-1, 0, 1) for ey in (-1, 0, 1))
+            # Words the reference has past the render's end (an entry is written left to
+            # right from its handle): with the render laid where the legend was, strong ink
+            # only (what shows through the translucent face there is not words).
+            aligned = np.roll(raw.render, (dy, dx), axis=(0, 1))
+            there = (ink[0] + dx, ink[1] + dy, ink[2] + dx, ink[3] + dy)
+            beyond = (words_beyond(raw.ref, aligned, there, lossy)
+                      if min(there) >= 0 and there[2] <= aligned.shape[1]
+                      and there[3] <= aligned.shape[0] else None)
+            # Inside the legend's frame where it was, by a letter at least (a rim is none).
+            end = min(beyond[2], m.ref_box[2] - FRAME) if beyond is not None else 0
+            runs = end - there[2] >= LETTER * (there[3] - there[1])
+            if rms <= ENTRY_RMS and not runs:
+                continue
+            x0, y0, x1, y1 = p.tight
+            ref_box = ((there[0], there[1], end, there[3]) if runs
+                       else (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+            findings.append(Finding("text", a, None, p.tight, ref_box,
+                                    (ink[2] - ink[0]) * (ink[3] - ink[1]),
+                                    render_text=norm_text(a.text), evidence=[p.tight]))
+    return findings
