@@ -116,6 +116,19 @@ def test_a_recoloured_backdrop_is_one_finding_not_every_rim_on_it(checker: Check
         ("style_error", backdrop, backdrop, 1)]
 
 
+def test_a_bar_deleted_under_a_recoloured_backdrop_is_both_changes(checker: Checker,
+                                                                   tmp_path: Path) -> None:
+    """The backdrop's new colour makes the whole canvas one differing region: the bar lost
+    inside it (the new backdrop where the reference drew blue) is still a shape of its own,
+    not a part of the recolour."""
+    edited = without(CHART_ICON, 'x="58" y="40"').replace('fill="#ffffff" stroke="#adb5bd"',
+                                                          'fill="#7f7f7f" stroke="#adb5bd"')
+    backdrop = line_of(CHART_ICON, 'width="160" height="120" rx')
+    before, after = line_of(edited, 'x="30" y="60"'), line_of(edited, 'x="86" y="70"')
+    assert judged(checker, tmp_path, CHART_ICON, edited) == [
+        ("style_error", backdrop, backdrop, 1), ("structure_error", before, after, 3)]
+
+
 def test_a_group_moved_by_its_transform_is_one_move_on_the_group(checker: Checker,
                                                                 tmp_path: Path) -> None:
     # Its second bar now stands where its first was: not extra + recoloured + backdrop.

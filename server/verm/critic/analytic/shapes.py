@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison, Region
+from verm.critic.analytic.components import label
 from verm.critic.analytic.findings import (
     SAME_COLOR,
     Finding,
@@ -70,8 +71,15 @@ def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) ->
     canvas = max((p.tight for p in placed if p.anchor.container), key=area, default=None)
     # Beyond the render's canvas a cropped or shifted screenshot's content is registration's
     # business, not a missing shape.
-    patches = [_patch(cmp, r, explained) for r in cmp.regions
-               if canvas is not None and inside(_box(r), canvas, 0.95)]
+    regions = [r for r in cmp.regions if canvas is not None and inside(_box(r), canvas, 0.95)]
+    if canvas is not None:
+        # The backdrop recoloured: one region the canvas's size, with shapes lost inside it.
+        backdrops = [p.color for p in elements if p.color is not None
+                     and inside(canvas, p.tight, WHOLE)]
+        regions = [part for r in regions for part in (
+            _on_new_ground(cmp, r, backdrops) if area(_box(r)) >= WHOLE * area(canvas)
+            else [r])]
+    patches = [_patch(cmp, r, explained) for r in regions]
     out: list[Finding] = []
     for members in _joined([p for p in patches if p is not None]):
         color = members[0][1]
@@ -113,6 +121,32 @@ def lost_shapes(cmp: Comparison, placed: list[Placed], explained: np.ndarray) ->
         out.append(Finding("missing", None, None, None, box, pixels, ref_color=color,
                            evidence=[m[0].box for m in members], name=where,
                            lines=lines))
+    return out
+
+
+def _on_new_ground(cmp: Comparison, r: Region, backdrops: list[Color]) -> list[Region]:
+    """A canvas-wide region whose commonest render colour is a backdrop's (a shape covering
+    the canvas, recoloured): its parts where the render shows that backdrop and the
+    reference something other than its own commonest colour are shapes that were there. The
+    backdrop's own change is blamed elsewhere; any other canvas-wide region stays whole."""
+    ref, render = cmp.ref[r.ys, r.xs], cmp.render[r.ys, r.xs]
+    ground = dominant_color(render)
+    if not any(color_distance(ground, c) <= SAME_COLOR for c in backdrops):
+        return [r]
+    keep = ~near_color(ref[None], dominant_color(ref), SAME_COLOR)[0] & near_color(
+        render[None], ground, SAME_COLOR)[0]
+    if np.count_nonzero(keep) < MIN_PATCH:
+        return []
+    x0, y0, x1, y1 = r.box
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    mask[r.ys[keep] - y0, r.xs[keep] - x0] = True
+    labels, boxes = label(mask)
+    out = []
+    for i, (rows, cols) in enumerate(boxes, start=1):
+        ys, xs = np.nonzero(labels[rows, cols] == i)
+        if ys.size >= MIN_PATCH:
+            out.append(Region((x0 + cols.start, y0 + rows.start, x0 + cols.stop,
+                               y0 + rows.stop), ys + y0 + rows.start, xs + x0 + cols.start))
     return out
 
 
