@@ -584,3 +584,23 @@ def test_a_legend_moved_over_bars_is_found_in_a_jpeg(checker: Checker, tmp_path:
     edited = SIGNUPS.replace('loc="upper left"', 'loc="lower center"')
     assert judged(checker, tmp_path, "chart.py", SIGNUPS, "jpeg", edited) == [
         ("style_error", 14, 1)]
+
+
+ON_CALL = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "quality" / "tables"
+           / "schedule.md").read_text()
+
+
+@pytest.mark.parametrize(("cell", "edit", "category", "severity"),
+                         [("|  1   |", "|  0   |", "numeric_error", 3),
+                          ("| Week |", "| Wkee |", "text_error", 2)],
+                         ids=["one-digit", "header-word"])
+def test_a_cell_changed_in_a_realigned_column_shows_in_a_jpeg(
+        checker: Checker, tmp_path: Path, cell: str, edit: str, category: str,
+        severity: int) -> None:
+    """Against a JPEG some unchanged words of a realigned column match nowhere, so its cells
+    that matched nowhere follow the realignment — until the reference's words read in the
+    cell (one digit too) differ from the render's: then the cell changed as well."""
+    edited = ON_CALL.replace(":----:|", ":-----|", 1).replace(cell, edit, 1)
+    line = next(i for i, t in enumerate(ON_CALL.splitlines()) if cell in t)
+    assert sorted(judged(checker, tmp_path, "table.md", ON_CALL, "jpeg", edited)) == sorted([
+        ("layout_error", 3, 1), (category, line, severity)])

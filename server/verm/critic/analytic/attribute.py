@@ -58,6 +58,7 @@ from verm.critic.analytic.subplots import relaid_plots
 from verm.critic.analytic.tables import (
     realigned_columns,
     repeated_rows,
+    reread_cells,
     short_rows,
     sideways_in_cells,
     swapped_by_words,
@@ -146,7 +147,7 @@ def attribute(cmp: Comparison, ctx: Context) -> list[Discrepancy]:
         findings = moved_texts(findings, cmp)
     read_reference_text(findings, cmp, ctx)
     if ctx.domain == "table" and ctx.ref_anchors is None:
-        findings = swapped_by_words(findings, ctx.render_anchors, cmp)
+        findings = swapped_by_words(reread_cells(findings), ctx.render_anchors, cmp)
     if ctx.domain == "chart" and ctx.ref_anchors is None:
         findings = label_shifts(findings, cmp)
     elif ctx.domain == "html" and ctx.ref_anchors is None:

@@ -66,6 +66,7 @@ class Finding:
     also: list[str] = field(default_factory=list)  # other places showing the same change
     style: tuple[str, object, object] | None = None  # restyle: (property, reference, render)
     consequence: bool = False  # the sidecar shows it unchanged itself: it moved with others
+    provisional: bool = False  # a consequence taken on trust until the reference's words read
     note: str | None = None  # what else the sidecar says about the change ("y-axis now …")
     line: int | None = None  # the source line to blame when not the anchor's (limits set)
     lines: tuple[int, int] | None = None  # first and last line, where no element is (deleted)

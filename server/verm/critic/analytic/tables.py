@@ -10,6 +10,7 @@ structural change; the per-cell findings it explains become its consequences.
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from itertools import pairwise
 
@@ -500,8 +501,10 @@ def realigned_columns(findings: list[Finding], render: list[Anchor],
                     and (f.nature != "text" or not exact)):
                 # Against an exact picture a text that matched nowhere changed (a digit of a
                 # realigned column): a cause of its own. A JPEG or rescaled one leaves some
-                # unchanged words unmatched: those follow the realignment.
+                # unchanged words unmatched: those follow the realignment, until the
+                # reference's words read in the cell say otherwise (``reread_cells``).
                 f.consequence = True
+                f.provisional = f.nature == "text"
         out.append(Finding("restyle", head.anchor, None, head.render_box, head.ref_box,
                            sum(f.pixels for f in members),
                            style=("text-align", f"not {align}" if align else "another",
@@ -603,3 +606,18 @@ def _alignment(findings: list[Finding], b: Grid) -> list[tuple[int, Finding]]:
                         members=len(members), line=line)
         out.append((column, cause))
     return out
+
+
+def reread_cells(findings: list[Finding]) -> list[Finding]:
+    """A cell of a realigned column whose words matched nowhere against a lossy reference was
+    taken as the realignment's; read, the reference's words in it differ from the render's
+    (more than by a stray border mark): its text changed — a cause of its own again."""
+    for f in findings:
+        if (f.provisional and f.consequence and f.ref_text and f.render_text
+                and _letters(f.ref_text) and _letters(f.ref_text) != _letters(f.render_text)):
+            f.consequence = f.provisional = False
+    return findings
+
+
+def _letters(t: str) -> str:
+    return re.sub(r"\W", "", t)

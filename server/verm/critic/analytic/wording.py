@@ -228,6 +228,8 @@ def read_reference_text(findings: list[Finding], cmp: Comparison, ctx: Context) 
         vertical = (box[3] - box[1]) > 1.5 * (box[2] - box[0])
         reads += 1
         text = reader.read(ctx.reference_image, rb, vertical=vertical)
+        if text:
+            text = text.strip(" |") or None  # a cell's border at the crop's edge read as '|'
         if text and " ".join(text.split()) == " ".join(f.render_text.split()):
             f.nature = "resized"  # the same words: the box around them changed, not the text
         elif text and text != f.render_text and _plausible(text, f.render_text):
@@ -238,7 +240,8 @@ def _plausible(ocr: str, render_text: str) -> bool:
     """A reading to trust: it shares much with the render's text (a changed label), or it is a
     clean run of words (a replaced one). The reader already rejects symbol soup."""
     if len(ocr) < 2:
-        return False
+        # One character: only a digit read where the render has a number (a cell's '1').
+        return ocr.isdigit() and render_text.strip().isdigit()
     similar = difflib.SequenceMatcher(None, ocr.lower(), render_text.lower()).ratio() >= 0.4
     words = [w for w in ocr.split() if w]
     return similar or (len(ocr) >= 4 and all(w.isalnum() or len(w) > 1 for w in words))
