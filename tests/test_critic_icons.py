@@ -221,11 +221,13 @@ def test_a_disc_drawn_smaller_is_its_geometry(checker: Checker, tmp_path: Path) 
     assert judged(checker, tmp_path, ICON, edited) == [("shape_error", at, at, 2)]
 
 
-def test_three_edits_against_a_cropped_screenshot_are_three(checker: Checker,
-                                                            tmp_path: Path) -> None:
-    """Too much differs to align the 152 px crop with the 160 px render: judged whole it is
-    only "canvas size differs". Drawn at the crop's size it lands on its canvas and names the
-    three changes, each on its line — the verdict, even on the first save."""
+def test_three_edits_against_a_cropped_screenshot_are_judged_in_place(
+        checker: Checker, tmp_path: Path) -> None:
+    """Too much differs for any place of the 152 px crop in the 160 px render to fit clearly;
+    the search still puts it, unscaled, where a crop would be: the same canvas cropped (not
+    "canvas size differs"), judged in place — the circle's colour and the moved bar, each on
+    its line. (The backdrop's copy, cut by the canvas, is not found: no unchanged twin of its
+    size is drawn to tell it from the backdrop, against the PNG either.)"""
     src = tmp_path / "icon.svg"
     src.write_text(ICON)
     render = checker.render(checker.load(src))
@@ -237,14 +239,33 @@ def test_three_edits_against_a_cropped_screenshot_are_three(checker: Checker,
                           ).replace('fill="#5E81AC"', 'fill="#8c564b"').replace(
                               'x="40" y="120"', 'x="60" y="120"')
     found = checker.check(checker.load(src, edited), shot).discrepancies
-    by_line = {d.range.start.line if d.range else -1: d.category for d in found}
-    assert len(found) == 3
-    # (The backdrop's copy reads as the backdrop resized here: its twin is cut by the crop,
-    # so no unchanged twin of its size is drawn. Its line is right; its category is not yet.)
-    assert set(by_line) == {line_of(ICON, '<rect x="10"'), line_of(ICON, "<circle"),
-                            line_of(ICON, 'x="40" y="120"')}
-    assert by_line[line_of(ICON, "<circle")] == "style_error"
-    assert by_line[line_of(ICON, 'x="40" y="120"')] == "shape_error"
+    assert [(d.category, d.range.start.line if d.range else -1) for d in found] == [
+        ("style_error", line_of(ICON, "<circle")), ("shape_error", line_of(ICON, 'x="40" y="120"'))]
+
+
+def test_a_badge_with_three_edits_against_its_crop_is_three_findings_in_place(
+        checker: Checker, tmp_path: Path) -> None:
+    """8 px cut off a 240×120 badge (more than a page's share of its size, a few px of an
+    icon's), three edits inside: not "canvas size differs" alone but the verdict the uncropped
+    screenshot gets, each edit on its line."""
+    src = tmp_path / "badge.svg"
+    src.write_text(GROUPED)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    whole, shot = tmp_path / "whole.png", tmp_path / "screenshot.png"
+    render.image.convert("RGB").save(whole)
+    render.image.convert("RGB").crop((4, 4, 236, 116)).save(shot)
+    edited = without(GROUPED.replace("translate(70 5)", "translate(35 5)").replace(
+        ">OK<", ">Items<"), 'x="25" y="0"')
+
+    def verdict(reference: Path) -> list[tuple[str, int]]:
+        found = checker.check(checker.load(src, edited), reference).discrepancies
+        return [(d.category, d.range.start.line if d.range else -1) for d in found]
+
+    cropped = verdict(shot)
+    assert cropped == verdict(whole)
+    assert {line_of(GROUPED, '<g id="bars"'), line_of(GROUPED, 'x="25" y="0"'),
+            line_of(GROUPED, "<text")} <= {line for _, line in cropped}
 
 
 HOME = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "home.svg").read_text()

@@ -16,7 +16,13 @@ from verm.critic.analytic.attribute import Context, attribute
 from verm.critic.analytic.compare import Comparison, compare
 from verm.critic.analytic.ocr import TextReader
 from verm.critic.analytic.pixels import as_rgb, hex_color
-from verm.critic.analytic.register import NICE_SCALES, Registration, register, stretch_fits_better
+from verm.critic.analytic.register import (
+    NICE_SCALES,
+    Registration,
+    crop_placed,
+    register,
+    stretch_fits_better,
+)
 from verm.critic.analytic.wording import layout_fix
 from verm.critic.taxonomy import blank_category, size_category
 from verm.types import JPEG_INFO, TAXONOMY, Anchor, Critique, Discrepancy, Reference, Render
@@ -247,7 +253,7 @@ def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: R
     wb, hb = reg.render_size
     if domain == "table":
         return None  # a table's canvas is cropped to its content: rows and columns say it all
-    if reg.method == "crop":
+    if reg.method == "crop" or crop_placed(reg):
         return None  # the same canvas with a few px cut off: placed pixel for pixel
     if domain == "html" and abs(reg.ref_size[0] / reg.scale - wb) <= 1:
         return None  # same viewport width: a taller full-page shot is its content, not a layout

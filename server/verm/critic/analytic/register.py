@@ -152,6 +152,7 @@ def register(
 
 
 CROP_MAX = 0.05  # share of each side a screenshot cropped from the render may have lost
+CROP_PX = 10  # px a small picture (an icon) may have lost all told and still be its crop
 CROP_FIT = 0.1  # share of differing pixels at which the crop's place is the one
 CROP_INK_FIT = 0.25  # … share of the reference's ink
 CROP_DISTINCT = 0.5  # … and at most this share of the next best place's
@@ -161,6 +162,22 @@ CROP_INK_THIN = 0.6  # share of the ink that differs anywhere else: thin lines a
 CROP_REACH = 2  # px a crop's placement may lie past the px cut off (anti-aliased edges)
 CROP_RESCALE = 0.1  # a search's scale this far from 1, on a near-crop: the crop's place instead
 CROP_BUDGET = 8e7  # pixel comparisons a crop search may spend (all places together) at most
+
+
+def crop_placed(reg: Registration) -> bool:
+    """A search that placed the picture, unscaled, where a crop of the render a few px off
+    each side would be — too much changed inside for any crop place to fit clearly, yet the
+    same canvas cropped, not a figure of another size."""
+    (wa, ha), (wb, hb) = reg.ref_size, reg.render_size
+    return (reg.method == "search" and reg.scale == 1.0 and _crop_sized(wa, ha, wb, hb)
+            and _crop_like(reg.scale, reg.dx, reg.dy, wb - wa, hb - ha))
+
+
+def _crop_sized(wa: int, ha: int, wb: int, hb: int) -> bool:
+    """The reference is the render with a few px cut off each way (an icon may lose more of
+    its size than a page)."""
+    return (0 <= wb - wa <= max(CROP_MAX * wb, CROP_PX)
+            and 0 <= hb - ha <= max(CROP_MAX * hb, CROP_PX))
 
 
 def _crop_like(s: float, dx: float, dy: float, dw: int, dh: int) -> bool:
