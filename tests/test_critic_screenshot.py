@@ -604,3 +604,21 @@ def test_a_cell_changed_in_a_realigned_column_shows_in_a_jpeg(
     line = next(i for i, t in enumerate(ON_CALL.splitlines()) if cell in t)
     assert sorted(judged(checker, tmp_path, "table.md", ON_CALL, "jpeg", edited)) == sorted([
         ("layout_error", 3, 1), (category, line, severity)])
+
+
+WEEKLY_STOCK = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "bench_table.md"
+                ).read_text()
+
+
+@pytest.mark.parametrize("variant", ["jpeg", "hidpi"])
+def test_a_cell_changed_in_the_row_a_realignment_is_read_from_is_its_own(
+        checker: Checker, tmp_path: Path, variant: str) -> None:
+    """A realigned column is reported on its delimiter row, though measured on the cell of
+    its that moved most (row 7's): a changed cell of another column in that row is not the
+    realignment's line, and stays a change of its own."""
+    edited = WEEKLY_STOCK.replace("Item 7", "Ietm 7").replace("|------|----:|", "|------|:----|")
+    rows = WEEKLY_STOCK.splitlines()
+    line = next(i for i, t in enumerate(rows) if "Item 7" in t)
+    found = judged(checker, tmp_path, "table.md", WEEKLY_STOCK, variant, edited)
+    assert sorted(found) == sorted([
+        ("layout_error", 3, 1), ("text_error", line, 1)])

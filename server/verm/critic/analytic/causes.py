@@ -44,6 +44,10 @@ class Item:
 
     @property
     def line(self) -> int | None:
+        """The line the finding is reported on (a realigned column's delimiter row, not the
+        cell its evidence came from)."""
+        if self.d.range is not None:
+            return self.d.range.start.line
         a = self.d.anchor
         return a.range.start.line if a is not None and a.range is not None else None
 
