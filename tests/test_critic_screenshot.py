@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from test_critic_missing_guides import PIE
 from verm.check import Checker
 from verm.types import Reference
 
@@ -540,13 +541,6 @@ def test_a_small_charts_line_changed_under_a_crop_is_its_data(checker: Checker,
         ("data_error", 3, 3)]
 
 
-PIE_LEGEND = """import matplotlib.pyplot as plt
-
-fig, ax = plt.subplots(figsize=(6.0, 4.5), dpi=100)
-ax.pie([45, 25, 20, 10], labels=["Acme", "Globex", "Initech", "Umbrella"], startangle=90)
-ax.set_title("Market share")
-ax.legend(loc="lower left")
-"""
 
 LIMITS = """import matplotlib.pyplot as plt
 import numpy as np
@@ -560,7 +554,7 @@ ax.legend(loc="upper left")
 """
 
 
-@pytest.mark.parametrize(("text", "line"), [(PIE_LEGEND, 4), (LIMITS, 7)],
+@pytest.mark.parametrize(("text", "line"), [(PIE, 4), (LIMITS, 7)],
                          ids=["frame-over-a-wedge", "thin-error-bar-handles"])
 def test_a_deleted_legend_is_found_in_a_jpeg(checker: Checker, tmp_path: Path, text: str,
                                              line: int) -> None:

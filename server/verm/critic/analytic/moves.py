@@ -26,7 +26,7 @@ from verm.critic.analytic.findings import (
 )
 from verm.critic.analytic.pixels import dilate
 from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
-from verm.types import Box
+from verm.types import Anchor, Box
 
 MAX_SEARCHES = 8  # crops searched per judgement (~10 ms each on a chart)
 MIN_SIDE = 6  # px: smaller crops match anywhere
@@ -149,14 +149,20 @@ def _moved_legends(findings: list[Finding], cmp: Comparison) -> list[Finding]:
             continue
         f.nature, f.render_box, f.ref_box = "moved", whole, found
         f.ref_color = f.render_color = None
-        if isinstance(place := a.props.get("place_line"), int):
-            f.line = place
-        for g in findings:
-            if g is not f and g.anchor is not None and (
-                    g.anchor is a or g.anchor.key.startswith(a.key + "/")):
-                g.consequence = True
-        moves.append(f)
+        moves.append(_legend_moved(f, a, findings))
     return moves
+
+
+def _legend_moved(move: Finding, legend: Anchor, findings: list[Finding]) -> Finding:
+    """``move`` is the legend's: reported on its ``loc=`` line when that is another, and its
+    own other findings and its entries' (drawn elsewhere) become the move's consequences."""
+    if isinstance(place := legend.props.get("place_line"), int):
+        move.line = place
+    for g in findings:
+        if g is not move and g.anchor is not None and (
+                g.anchor is legend or g.anchor.key.startswith(legend.key + "/")):
+            g.consequence = True
+    return move
 
 
 SAME_SIZE = 2.5  # px either way: a patch of a legend's own size is where the legend was
@@ -199,13 +205,7 @@ def _legends_left(findings: list[Finding], placed: list[Placed], cmp: Comparison
             move = Finding("moved", a, None, p.tight, found, diff_in(cmp, box),
                            evidence=[p.tight])
             findings.append(move)
-        if isinstance(place := a.props.get("place_line"), int):
-            move.line = place
-        for o in findings:
-            if o is not move and o.anchor is not None and (
-                    o.anchor is a or o.anchor.key.startswith(a.key + "/")):
-                o.consequence = True
-        moves.append(move)
+        moves.append(_legend_moved(move, a, findings))
     return moves
 
 
