@@ -186,7 +186,8 @@ def _legends_left(findings: list[Finding], placed: list[Placed], cmp: Comparison
             continue
         w, h = p.tight[2] - p.tight[0], p.tight[3] - p.tight[1]
         box = int_box(p.tight, cmp.frame)
-        if diff_in(cmp, box) < 0.05 * w * h:
+        differing = diff_in(cmp, box)
+        if differing < 0.05 * w * h:
             continue  # drawn as the reference draws it there
         left = next((g for g in findings if g.nature == "missing" and g.ref_box is not None
                      and not g.consequence and _same_size(g.ref_box, w, h)
@@ -202,7 +203,7 @@ def _legends_left(findings: list[Finding], placed: list[Placed], cmp: Comparison
             if (found is None or inside(found, grow(p.tight, SAME_SIZE), 0.05)
                     or diff_in(cmp, int_box(found, cmp.frame)) < 0.05 * w * h):
                 continue  # (where it was, the render must now differ)
-            move = Finding("moved", a, None, p.tight, found, diff_in(cmp, box),
+            move = Finding("moved", a, None, p.tight, found, differing,
                            evidence=[p.tight])
             findings.append(move)
         moves.append(_legend_moved(move, a, findings))

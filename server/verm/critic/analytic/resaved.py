@@ -23,7 +23,6 @@ from verm.critic.analytic.findings import (
     changed_marks,
     crowded,
     int_box,
-    texty,
 )
 from verm.critic.analytic.pixels import (
     Color,
@@ -188,7 +187,7 @@ def faint_texts(findings: list[Finding], cmp: Comparison, anchors: list[Anchor],
     if findings:
         return findings
     for a in anchors:
-        if not (texty(a) or a.text) or a.container or not a.text or a.role in TOP_CONTAINERS:
+        if not a.text or a.container or a.role in TOP_CONTAINERS:
             continue
         box = cmp.frame.from_render(a.box)
         x0, y0, x1, y1 = int_box(box, cmp.frame)

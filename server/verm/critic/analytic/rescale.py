@@ -127,8 +127,7 @@ def _unticked(findings: list[Finding], placed: list[Placed], plot: Placed, key: 
         if fit is None:
             continue
         (scale, shift), on = fit
-        if (abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE) or len(on) < len(
-                series):
+        if _unmoved(scale, shift) or len(on) < len(series):
             continue
         mine = [f for f in findings if f.anchor is not None and not f.consequence
                 and f.anchor.key.startswith(key)]
@@ -300,6 +299,11 @@ def _span(img: np.ndarray, color: tuple[int, int, int], box: tuple[int, int, int
             float(y0 + rows[-1] + 1))
 
 
+def _unmoved(scale: float, shift: float) -> bool:
+    """An axis map that is the identity, within a few px over a plot."""
+    return abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE
+
+
 def _longest_run(idx: np.ndarray) -> np.ndarray:
     """The longest stretch of consecutive indices in sorted ``idx`` (gaps of a pixel or two,
     a thin line crossing, bridged)."""
@@ -338,7 +342,7 @@ def _off_map(series: list[Series], edges: tuple[float, ...] | None = None
         if fit is None:
             continue
         (scale, shift), on = fit
-        if abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE:
+        if _unmoved(scale, shift):
             continue  # this axis did not move
         if len(on) < max(2, len(series) // 2 + 1):
             return None
@@ -367,7 +371,7 @@ def _off_tick_map(series: list[Series], ticks: list[Finding], cmp: Comparison,
     scale, shift = np.polyfit(ref, ren, 1)
     if np.abs(scale * ref + shift - ren).max() > TOLERANCE:
         return None
-    if abs(scale - 1) * 100 <= TOLERANCE and abs(shift) <= TOLERANCE:
+    if _unmoved(scale, shift):
         return None  # the axis did not move: it tells nothing
     off = [t for t in series if not _follows(t, scale, shift, 1, 3, edges)]
     return off if off and len(off) < len(series) else None

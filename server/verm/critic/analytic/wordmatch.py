@@ -249,6 +249,7 @@ def changed_entries(findings: list[Finding], placed: list[Placed], cmp: Comparis
     for m in moved:
         assert m.anchor is not None and m.ref_box is not None and m.render_box is not None
         dx, dy = round(m.ref_box[0] - m.render_box[0]), round(m.ref_box[1] - m.render_box[1])
+        aligned: np.ndarray | None = None  # the render laid where the legend was, once
         for p in placed:
             a = p.anchor
             if (a.role != "legend-text" or not a.key.startswith(m.anchor.key + "/")
@@ -263,7 +264,8 @@ def changed_entries(findings: list[Finding], placed: list[Placed], cmp: Comparis
             # Words the reference has past the render's end (an entry is written left to
             # right from its handle): with the render laid where the legend was, strong ink
             # only (what shows through the translucent face there is not words).
-            aligned = np.roll(raw.render, (dy, dx), axis=(0, 1))
+            if aligned is None:
+                aligned = np.roll(raw.render, (dy, dx), axis=(0, 1))
             there = (ink[0] + dx, ink[1] + dy, ink[2] + dx, ink[3] + dy)
             beyond = (words_beyond(raw.ref, aligned, there, lossy)
                       if min(there) >= 0 and there[2] <= aligned.shape[1]
