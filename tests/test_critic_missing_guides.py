@@ -138,3 +138,51 @@ def test_a_legend_handle_recoloured_with_its_changed_series_folds_into_it(
     assert [(d.category, d.range.start.line, d.severity) for d in result] == [
         ("data_error", 5, 3)]
     assert [r.location for r in result[0].related] == ["legend"]
+
+
+HISTOGRAM = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "quality" / "charts"
+             / "hist_latency.py").read_text()
+
+
+@pytest.mark.parametrize("shot", ["jpeg", "cropped"])
+def test_a_grid_deleted_over_recoloured_bars_is_not_their_cover(
+        checker: Checker, tmp_path: Path, shot: str) -> None:
+    """The deleted grid ran over the bars at alpha 0.3: there its pixels are the bars' hue. Its
+    colour is read where it crossed bare ground, not over the bars — a "grid" in the bars'
+    reference colour passed for a cover drawn over them, and their recolour folded into it."""
+    edited = (HISTOGRAM.replace('color="#17becf"', 'color="#2ca02c"')
+              .replace('ax.grid(axis="y", alpha=0.3)\n', ""))
+    src = tmp_path / "hist.py"
+    src.write_text(HISTOGRAM)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    image = render.image.convert("RGB")
+    if shot == "cropped":
+        image = image.crop((4, 4, image.width - 4, image.height - 4))
+    path = tmp_path / ("shot.jpg" if shot == "jpeg" else "shot.png")
+    image.save(path, quality=80) if shot == "jpeg" else image.save(path)
+    found = checker.check(checker.load(src, edited), path).discrepancies
+    assert [(d.category, d.range.start.line, d.severity, d.location.split()[0]) for d in found
+            ] == [("style_error", 8, 1, "bar"), ("style_error", 11, 1, "grid")]
+
+
+BARH = (Path(__file__).parents[1] / "benchmarks" / "fixtures" / "quality" / "charts"
+        / "barh_ranking.py").read_text()
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0], ids=["png", "2x"])
+def test_a_dotted_grid_deleted_over_bars_is_one_style_error(
+        checker: Checker, tmp_path: Path, scale: float) -> None:
+    """A dotted grid differs dot by dot (at 2× under half of each line's length): its gaps are
+    closed along the line. It is read by its dots' cores (their rims are paler), so where it
+    crossed the bars it is its own ink, not the bars "recoloured" grey."""
+    edited = BARH.replace('ax.grid(axis="x", linestyle=":")\n', "")
+    src = tmp_path / "barh.py"
+    src.write_text(BARH)
+    render = checker.render(checker.load(src), scale=scale)
+    assert render.ok and render.image is not None
+    shot = tmp_path / "shot.png"
+    render.image.convert("RGB").save(shot)
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    assert [(d.category, d.range.start.line, d.severity, d.location) for d in found] == [
+        ("style_error", 10, 1, "grid lines")]

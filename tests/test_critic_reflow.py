@@ -424,3 +424,15 @@ def test_a_digit_changed_into_one_of_the_same_shape_against_a_jpeg_is_found(
     found = checker.check(checker.load(src, edited), shot).discrepancies
     assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
         ("numeric_error", stock.splitlines().index(cell), 3)]
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0], ids=["png", "2x"])
+def test_a_cell_padding_shrunk_is_the_cells_own_padding(checker: Checker, tmp_path: Path,
+                                                        scale: float) -> None:
+    """Every row's words moved up, each row further than the one before, and nothing above
+    them changed: no margin or parent spaces the first cell — its own padding moved its words
+    within it. (At 2× each cell matched whole, moved; the moves were blamed on nothing and
+    folded into the table's last border, "missing" on the page's closing line.)"""
+    edited = INVOICE.replace("td { padding: 6px 8px;", "td { padding: 4px 8px;")
+    assert judged_as(checker, tmp_path, INVOICE, edited, scale=scale) == [
+        ("layout_error", line_of(INVOICE, "td { padding"), 2)]

@@ -511,7 +511,8 @@ def _first_moved(findings: list[Finding], anchors: list[Anchor], by_key: dict[st
                  scale: float) -> Finding | None:
     """Content pushed along with nothing changed before it: the margin between the first
     element that moved and the one before it (its own top margin, that element's bottom
-    margin, then the parent's top padding)."""
+    margin, the parent's top padding, then its own: a table cell's words moved up within
+    it)."""
     moved = [f for f in findings if f.nature == "moved" and _element(f) is not None
              and f.ref_box is not None and f.render_box is not None]
     if not moved:
@@ -539,6 +540,8 @@ def _first_moved(findings: list[Finding], anchors: list[Anchor], by_key: dict[st
         (a, ("margin",)),
         (before, ("margin",)),
         (by_key.get(parent), (f"padding-{side}", "padding")),
+        # Nothing round it spaces it: its own padding moved its content within its box.
+        (a, (f"padding-{side}", "padding")),
     ]
     for owner, props in tried:
         if owner is None:

@@ -24,6 +24,7 @@ MIN_LINES = 2
 TICK_REACH = 4  # px between a grid line and the middle of its tick's label
 BARE = 0.2  # share of a row (column) of the plot that must be bare ground to read a grid on
 CLEAR = 2  # px of bare ground round a faint pixel
+DASH_GAP = 2  # render px each side: a dotted or dashed grid line's gaps this wide are closed
 FAINT = 8  # per channel: a faint line's step over bare ground that a JPEG's noise is not
 
 
@@ -45,7 +46,10 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
         if x1 - x0 < 20 or y1 - y0 < 20:
             continue
         diff = cmp.diff[y0:y1, x0:x1] & ~explained[y0:y1, x0:x1]
-        rows, cols = _lines(diff.mean(axis=1)), _lines(diff.mean(axis=0))
+        # A dotted or dashed grid differs in dashes: its gaps closed along each line.
+        gap = max(1, round(DASH_GAP * cmp.frame.px_per_render_px))
+        rows = _lines(_along(diff, 1, gap).mean(axis=1))
+        cols = _lines(_along(diff, 0, gap).mean(axis=0))
         if cmp.lossy and not (rows or cols):
             # A faint grid (alpha 0.3) differs by ~20 in luma, and JPEG spreads that over two
             # rows: under a lossy comparison's tolerance. Taken as it is drawn: ink the
@@ -75,6 +79,20 @@ def missing_grids(cmp: Comparison, placed: list[Placed], explained: np.ndarray
                            name=f"grid lines{_suffix(a.name)}",
                            note=f"{len(boxes)} grid lines of the reference are not drawn; "
                                 "the script draws no grid on this plot"))
+    return out
+
+
+def _along(mask: np.ndarray, axis: int, reach: int) -> np.ndarray:
+    """``mask`` with gaps of up to 2×``reach`` px closed along ``axis`` (1: rows, 0: columns)."""
+    out = mask.copy()
+    n = mask.shape[axis]
+    for k in range(1, min(reach, n - 1) + 1):
+        if axis == 1:
+            out[:, k:] |= mask[:, :-k]
+            out[:, :-k] |= mask[:, k:]
+        else:
+            out[k:] |= mask[:-k]
+            out[:-k] |= mask[k:]
     return out
 
 
@@ -146,16 +164,29 @@ def _reference_only(cmp: Comparison, box: Box, share: float = 0.3,
 
 
 def _ink(cmp: Comparison, boxes: list[Box]) -> str | None:
-    """The reference's colour along the lines (median of their differing pixels)."""
-    samples = []
+    """The reference's colour along the lines: the median of its ink over the render's bare
+    ground (over a recoloured bar a translucent grid takes the bar's hue, and a "grid" in a
+    bar's colour passes for a cover drawn over the bars), else of their differing pixels."""
+    ground, samples = [], []
     for bx0, by0, bx1, by1 in boxes:
-        region = cmp.ref[int(by0):int(by1), int(bx0):int(bx1)]
-        mask = cmp.diff[int(by0):int(by1), int(bx0):int(bx1)]
-        if mask.any():
-            samples.append(region[mask])
-    if not samples:
+        region = cmp.ref[int(by0):int(by1), int(bx0):int(bx1)].reshape(-1, 3)
+        ren = cmp.render[int(by0):int(by1), int(bx0):int(bx1)].astype(np.int16).reshape(-1, 3)
+        bare = np.abs(ren - np.array(cmp.render_background, dtype=np.int16)).max(axis=1) <= FAINT
+        ink = np.abs(region.astype(np.int16) - np.array(cmp.ref_background, dtype=np.int16)
+                     ).max(axis=1) > FAINT
+        ground.append(region[bare & ink])
+        samples.append(region[cmp.diff[int(by0):int(by1), int(bx0):int(bx1)].reshape(-1)])
+    pool = np.concatenate(ground)
+    if len(pool) == 0:
+        pool = np.concatenate(samples)
+    if len(pool) == 0:
         return None
-    r, g, b = np.median(np.concatenate(samples), axis=0).astype(int)
+    # A thin or dotted line's anti-aliased rims are paler than the line: its core, the
+    # strongest quarter of its ink.
+    strength = np.abs(pool.astype(np.int16) - np.array(cmp.ref_background, dtype=np.int16)
+                      ).max(axis=1)
+    pool = pool[strength >= np.percentile(strength, 75)]
+    r, g, b = np.median(pool, axis=0).astype(int)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
