@@ -268,6 +268,60 @@ def test_a_badge_with_three_edits_against_its_crop_is_three_findings_in_place(
             line_of(GROUPED, "<text")} <= {line for _, line in cropped}
 
 
+def test_a_shape_moved_half_off_a_small_icons_crop_is_judged_in_place(
+        checker: Checker, tmp_path: Path) -> None:
+    """A 64 px dot cut by 4 px each side (more than a page's share of its size): its disc moved
+    half off the canvas. No place fits the crop, and a search "found" the picture at 1.5×:
+    "canvas size differs" alone. The crop's place is where its ink and all its pixels differ
+    least together (its ink differs alike at many places), and the verdict is the uncropped
+    screenshot's: the disc on its line."""
+    dot = (ROOT / "examples" / "icons" / "dot.svg").read_text()
+    src = tmp_path / "dot.svg"
+    src.write_text(dot)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    whole, shot = tmp_path / "whole.png", tmp_path / "screenshot.png"
+    render.image.convert("RGB").save(whole)
+    render.image.convert("RGB").crop((4, 4, 60, 60)).save(shot)
+    edited = dot.replace('cy="32" r="24"', 'cy="54" r="24"')
+
+    def verdict(reference: Path) -> list[tuple[str, int]]:
+        found = checker.check(checker.load(src, edited), reference).discrepancies
+        return [(d.category, d.range.start.line if d.range else -1) for d in found]
+
+    cropped = verdict(shot)
+    assert cropped == verdict(whole)
+    assert cropped[0] == ("shape_error", line_of(dot, 'r="24"'))
+
+
+ALERT = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "alert.svg").read_text()
+
+
+@pytest.mark.parametrize("jpeg", [False, True], ids=["png", "jpeg"])
+def test_a_copy_beside_its_twin_on_a_recoloured_shape_is_an_extra_copy(
+        checker: Checker, tmp_path: Path, jpeg: bool) -> None:
+    """The warning sign's bar copied 12 px right of itself, over the triangle recoloured red:
+    the copy stands beside its twin (the bar is 8 px wide), in its own colour where the
+    reference shows the triangle's yellow. Not a rim of the triangle's recolour (against the
+    JPEG, yellow all but its noise passed for a mix with the bar's colour), nor the bar
+    "recoloured": an extra copy, on its line, beside the triangle's recolour. The dot's rim
+    on the triangle, mixed with red now, is the recolour's too (not the dot "drawn
+    differently")."""
+    src = tmp_path / "alert.svg"
+    src.write_text(ALERT)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    shot = tmp_path / ("shot.jpg" if jpeg else "shot.png")
+    render.image.convert("RGB").save(shot, quality=80) if jpeg else render.image.save(shot)
+    bar = '<rect x="60" y="46" width="8" height="30" rx="3" fill="#212529"/>'
+    edited = ALERT.replace('fill="#ffc107"', 'fill="#d62728"').replace(
+        bar, bar + bar.replace("/>", ' transform="translate(12 8)"/>'))
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
+        ("style_error", line_of(ALERT, "<path"), 1),
+        ("structure_error", line_of(ALERT, "<rect"), 2)]
+
+
 HOME = (ROOT / "benchmarks" / "fixtures" / "quality" / "icons" / "home.svg").read_text()
 
 

@@ -401,3 +401,38 @@ def test_smaller_markers_of_another_shape_are_said_to_be_markers(checker: Checke
             for d in found] == [("style_error", line, 1)]
     assert "other markers" in found[0].description, found[0].description
     assert "dashes" not in found[0].description
+
+
+WAVES = """import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.linspace(0, 10, 500)
+plt.rc("lines", linewidth=2.5)
+fig, ax = plt.subplots()
+wave, = ax.plot(x, np.sin(x), label="Dashes set after the call")
+wave.set_dashes([2, 2, 10, 2])
+wave.set_dash_capstyle("round")
+ax.plot(x, np.sin(x) - 0.2, dashes=[6, 2], label="Dashes as a keyword")
+ax.plot(x, np.sin(x) - 0.4, dashes=[4, 4], gapcolor="tab:pink", label="Dashes with a gap colour")
+ax.legend(handlelength=4)
+"""
+
+
+def test_markers_over_thick_dashed_lines_against_a_jpeg_are_one_restyle(
+        checker: Checker, tmp_path: Path) -> None:
+    """500 stars along a thick dashed line that two neighbours follow closely: against the
+    JPEG the biggest difference reads as the line "recoloured" (its stars where the reference
+    is pale ground) — on its last styling line, with the neighbours the stars cover "drawn
+    with more ink" and another resized. Its path is the reference's, with more ink: one
+    restyle, over the call and its restyling, the rest its consequences."""
+    edited = WAVES.replace('label="Dashes set after the call")',
+                           'label="Dashes set after the call", marker="*")')
+    src = tmp_path / "waves.py"
+    src.write_text(WAVES)
+    render = checker.render(checker.load(src))
+    assert render.ok and render.image is not None
+    shot = tmp_path / "shot.jpg"
+    render.image.convert("RGB").save(shot, quality=80)
+    found = checker.check(checker.load(src, edited), shot).discrepancies
+    assert [(d.category, d.range.start.line, d.range.end.line, d.severity) for d in found] == [
+        ("style_error", 6, 9, 1)]

@@ -268,18 +268,61 @@ def test_a_much_narrower_figure_is_its_figure_size(checker: Checker, tmp_path: P
         ("structure_error", 5, 2)]
 
 
-@pytest.mark.parametrize("variant", ["png", "jpeg"])
+@pytest.mark.parametrize("variant", ["png", "jpeg", "cropped"])
 def test_a_taller_figure_round_a_square_image_is_its_figure_size(checker: Checker,
                                                                  tmp_path: Path,
                                                                  variant: str) -> None:
     """An `imshow` of equal aspect keeps its size in a taller figure, centred in more white:
     its content has the reference's shape, yet two whole figures (whole tenths of an inch at
     the script's dpi) of other sizes are a figure resized — not a crop, nor its cells' texts
-    restyled."""
+    restyled. Cropped, the screenshot is no whole figure, but it lacks far more of the render's
+    height than a crop cuts off."""
     text = HEATMAP.replace("figsize=(4, 4))", "figsize=(4, 4), dpi=100)")
     edited = text.replace("figsize=(4, 4)", "figsize=(4, 7)")
     assert judged(checker, tmp_path, "heat.py", text, variant, edited) == [
         ("structure_error", 6, 2)]
+
+
+@pytest.mark.parametrize("variant", ["png", "cropped"])
+def test_a_wider_figure_round_a_pie_is_its_figure_size(checker: Checker, tmp_path: Path,
+                                                       variant: str) -> None:
+    """A pie keeps its size in a wider figure: the screenshot is the render's middle, cut by
+    a third of its width — no screenshot's crop, but the figure resized (not its labels
+    "recoloured" where they sit on other pixels)."""
+    edited = PIE.replace("figsize=(6.0, 4.5)", "figsize=(9.0, 4.5)")
+    assert judged(checker, tmp_path, "pie.py", PIE, variant, edited) == [
+        ("structure_error", 2, 2)]
+
+
+@pytest.mark.parametrize("variant", ["png", "cropped"])
+def test_a_body_margin_moving_the_whole_page_is_one_layout_finding(checker: Checker,
+                                                                    tmp_path: Path,
+                                                                    variant: str) -> None:
+    """Everything moved by 16 px: the page aligns unscaled, past the few px a crop cuts off —
+    the crop of a page whose content all moved, not its least-bad crop place with a table "new
+    to the page". One finding, on the body's margin, the move told as from a centred crop."""
+    page = (Path(__file__).parent / "fixtures" / "html" / "report.html").read_text()
+    edited = page.replace("margin: 16px;", "margin: 32px;")
+    found = judged(checker, tmp_path, "report.html", page, variant, edited)
+    assert found == [("layout_error", page[:page.index("margin: 16px")].count("\n"), 2)]
+
+
+CARD = (Path(__file__).resolve().parent.parent / "examples" / "pages" / "card.html").read_text()
+
+
+@pytest.mark.parametrize(("old", "new", "category", "severity"), [
+    ("margin: 0 0 8px 0", "margin: 2 0 8px 0", "layout_error", 2),
+    ("font-size: 22px", "font-size: 44px", "style_error", 1)], ids=["margin", "font-size"])
+def test_a_cards_heading_pushing_its_content_is_no_page_move_in_a_crop(
+        checker: Checker, tmp_path: Path, old: str, new: str, category: str,
+        severity: int) -> None:
+    """The heading's margin (an invalid one: the default's 21 px) or size pushes the card's
+    content down inside its unmoved frame: unscaled, the crop fits far better pushed down too,
+    but "everything moved" there weighs more than the verdict at the crop's own place — one
+    finding, on the heading's rule."""
+    edited = CARD.replace(old, new)
+    assert judged(checker, tmp_path, "card.html", CARD, "cropped", edited) == [
+        (category, CARD[:CARD.index(old)].count("\n"), severity)]
 
 
 REGIONS = """import matplotlib.pyplot as plt
@@ -459,6 +502,24 @@ def test_a_padding_relaying_most_of_a_page_shows_in_a_cropped_png(checker: Check
 
 PLAIN = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures"
          / "bench_chart_plain.py").read_text()
+
+FRUIT = """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots()
+kinds = ["apple", "blueberry", "cherry", "orange"]
+ax.bar(kinds, [40, 100, 30, 55], color=["tab:red", "tab:blue", "tab:red", "tab:orange"])
+ax.set_ylabel("fruit supply")
+"""
+
+
+def test_bars_of_many_colours_turned_on_their_side_show_through_jpeg(checker: Checker,
+                                                                      tmp_path: Path) -> None:
+    """Read from the JPEG, each bar's blob of its colour is a px or two short at its soft
+    edges, differently per colour (95 px wide, then 92): still one width, bars standing —
+    the chart type, not every bar's value and tick label changed."""
+    edited = FRUIT.replace("ax.bar(", "ax.barh(")
+    assert judged(checker, tmp_path, "fruit.py", FRUIT, "jpeg", edited) == [
+        ("structure_error", 4, 3)]
 
 
 @pytest.mark.parametrize("variant", ["png", "cropped"])

@@ -296,17 +296,24 @@ def _same_change(f: Finding, g: Finding, backgrounds: tuple[Color, ...] = ()) ->
            for base in bases):
         return True
     # One side shows the element's own colour, the other its mix with the change: the rim of
-    # a smaller shape drawn on it (a recoloured dot on a disc).
+    # a smaller shape drawn on it (a recoloured dot on a disc). A "mix" that is the change's
+    # colour all but a JPEG's noise is no rim: the element drawn where the reference had the
+    # changed shape (a copy of it laid over it).
     return own is not None and (
-        (_mixes(f.ref_color, own, g.ref_color) and color_distance(f.render_color, own) <= 8)
-        or (_mixes(f.render_color, own, g.render_color) and color_distance(f.ref_color, own) <= 8))
+        (_mixes(f.ref_color, own, g.ref_color, RIM) and color_distance(f.render_color, own) <= 8)
+        or (_mixes(f.render_color, own, g.render_color, RIM)
+            and color_distance(f.ref_color, own) <= 8))
 
 
-def _mixes(c: Color, a: Color, b: Color) -> bool:
-    """``c`` lies on the segment from ``a`` to ``b`` (an anti-aliased mixture of the two)."""
+RIM = 0.1  # share of either colour a rim's mixture holds at least
+
+
+def _mixes(c: Color, a: Color, b: Color, margin: float = 0.0) -> bool:
+    """``c`` lies on the segment from ``a`` to ``b`` (an anti-aliased mixture of the two),
+    ``margin`` of its length or more from either end."""
     along = _along([ci - ai for ai, ci in zip(a, c, strict=True)],
                    [bi - ai for ai, bi in zip(a, b, strict=True)])
-    return along is not None and 0.0 < along < 1.0
+    return along is not None and margin < along < 1.0 - margin
 
 
 def _along(w: list[int], v: list[int]) -> float | None:
@@ -323,13 +330,16 @@ def _along(w: list[int], v: list[int]) -> float | None:
 def _fold_rims(findings: list[Finding]) -> list[Finding]:
     """A line drawn across a shape that changed colour or extent anti-aliases with it: its
     rim there "recoloured" by a share of that very change (reference − render is t × the
-    shape's), folded into the shape's finding."""
+    shape's), folded into the shape's finding. So is a small shape's rim "drawn differently"
+    on a recoloured one (a dot on a sign's recoloured triangle). (Two recolours are merged
+    before, when one's colours mix the other's.)"""
     out: list[Finding] = []
     for f in findings:
         host = None
-        if f.nature == "recolor" and f.ref_color and f.render_color:
+        if f.nature in ("recolor", "changed") and f.ref_color and f.render_color:
             host = next((g for g in findings if g is not f and g.pixels > f.pixels
-                         and g.ref_color and g.render_color and g.nature != "recolor"
+                         and g.ref_color and g.render_color
+                         and (g.nature != "recolor" or f.nature == "changed")
                          and any(overlaps(grow(e, 2), grow(b, 2)) for e in f.evidence
                                  for b in g.evidence or [g.box])
                          and _share_of(f.ref_color, f.render_color, g.ref_color,

@@ -16,6 +16,7 @@ from verm.critic.analytic.pixels import near_color
 from verm.types import Box
 
 SAME_SIDE = 1.5  # px two bars' widths (heights) may differ and still be one series' bars
+LOSSY_SIDE = 2.0  # px more they may differ, read from a JPEG
 MIN_BARS = 2
 BAR_COLOR = 30.0  # RGB distance that is still the bars' colour
 MIN_AREA = 20  # px: smaller blobs of the colour are legend handles' rims, not bars
@@ -46,7 +47,9 @@ def turned_bars(findings: list[Finding], placed: list[Placed], cmp: Comparison
         if now is None:
             continue
         shapes = _reference_shapes(cmp, plot.box, {b.color for b in bars if b.color}, legends)
-        was = _lying(shapes)
+        # A JPEG's soft edges leave a blob of the bar's colour a px or two short each side.
+        was = _lying(shapes, SAME_SIDE * cmp.frame.px_per_render_px
+                     + (LOSSY_SIDE if cmp.lossy else 0.0))
         if was is None or was == now:
             continue
         turned.add(plot_key)
@@ -85,15 +88,16 @@ def _reference_shapes(cmp: Comparison, box: tuple[int, int, int, int], colors: s
     return shapes
 
 
-def _lying(boxes: list[Box]) -> str | None:
-    """"vertical" when the bars share one width (and not one height), "horizontal" the other
-    way round; None when there are too few bars or they do not tell."""
+def _lying(boxes: list[Box], side: float = SAME_SIDE) -> str | None:
+    """"vertical" when the bars share one width (and not one height: within ``side`` px),
+    "horizontal" the other way round; None when there are too few bars or they do not
+    tell."""
     if len(boxes) < MIN_BARS:
         return None
     widths = [b[2] - b[0] for b in boxes]
     heights = [b[3] - b[1] for b in boxes]
-    one_width = max(widths) - min(widths) <= SAME_SIDE
-    one_height = max(heights) - min(heights) <= SAME_SIDE
+    one_width = max(widths) - min(widths) <= side
+    one_height = max(heights) - min(heights) <= side
     if one_width and not one_height:
         return "vertical"
     if one_height and not one_width:

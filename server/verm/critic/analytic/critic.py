@@ -20,6 +20,8 @@ from verm.critic.analytic.register import (
     NICE_SCALES,
     Registration,
     crop_placed,
+    crop_sized,
+    cut_beyond_crop,
     register,
     stretch_fits_better,
 )
@@ -129,14 +131,18 @@ def _in_place_if_better(reference: Reference, render: Render, reg: Registration,
     margins too), and it alone is the cause. Judged in place, a scaled heading is one finding
     with what it pushed folded in, while a real margin change leaves everything differing:
     the in-place verdict is kept when it names a text's font size and weighs less (total
-    severity, then findings)."""
-    in_place = replace(reg, dx=0.0, dy=0.0, method="same-canvas")
+    severity, then findings). A crop's "place" is the crop's own least-differing one, and
+    there any lighter verdict is kept: content that moved inside a frame that did not (a
+    card's heading margin) fits the crop's place better than "everything moved"."""
+    dx, dy = reg.crop_place or (0.0, 0.0)
+    in_place = replace(reg, dx=dx, dy=dy,
+                       method="same-canvas" if reg.crop_place is None else "crop")
     cmp2 = compare(reference.image, render.image, in_place, tolerance=tolerance)
     if not cmp2.regions:
         return cmp, found
     found2 = attribute(cmp2, ctx)
     scaled = any((d.fix or {}).get("property") in ("font-size", "font") for d in found2)
-    if scaled and _score(found2) < _score(found):
+    if (scaled or reg.crop_place is not None) and _score(found2) < _score(found):
         return cmp2, found2
     return cmp, found
 
@@ -198,21 +204,29 @@ def _sidecar_in_ref_pixels(reference: Reference) -> list[Anchor]:
 
 
 def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepancy | None:
-    """Content aligned by a plain translation on a canvas of the same size: everything moved
-    (a page's margin, a figure's layout). One discrepancy for it, on the page's own margin
-    declarations when the renderer knows them; what else differs is judged aligned."""
-    if (reg.method != "search" or reg.ref_size != reg.render_size
-            or abs(reg.scale - 1) > 0.005 or max(abs(reg.dx), abs(reg.dy)) <= 1.5):
+    """Content aligned by a plain translation on a canvas of the same size (or its crop):
+    everything moved (a page's margin, a figure's layout). One discrepancy for it, on the
+    page's own margin declarations when the renderer knows them; what else differs is judged
+    aligned. Against a crop the move is told as from a crop of as many px each side."""
+    (wa, ha), (wb, hb) = reg.ref_size, reg.render_size
+    cut = reg.ref_size != reg.render_size
+    if (reg.method != "search" or abs(reg.scale - 1) > 0.005
+            or (cut and (crop_placed(reg) or not crop_sized(wa, ha, wb, hb)))):
         return None
-    dx, dy = round(-reg.dx), round(-reg.dy)
+    mx, my = -reg.dx - (wb - wa) / 2, -reg.dy - (hb - ha) / 2
+    if max(abs(mx), abs(my)) <= 1.5 + (wb - wa + hb - ha) / 4:
+        return None
+    dx, dy = round(mx), round(my)
     name = CANVAS_NAMES.get(domain, "figure")
     body = next((a for a in render.anchors if a.key.endswith("body")), None)
     w, h = reg.render_size
+    where = (f"a {name} of the same size" if not cut else
+             f"the {name} cropped by about {(wb - wa) / 2:g}×{(hb - ha) / 2:g} px each side")
     return Discrepancy(
         category=size_category(domain),
         severity=2,
         location=body.name if body is not None else name,
-        description=(f"everything moved by ({dx:+d}, {dy:+d}) px on a {name} of the same size: "
+        description=(f"everything moved by ({dx:+d}, {dy:+d}) px on {where}: "
                      "a margin, padding or layout setting changed"),
         ref_box=(0.0, 0.0, float(w), float(h)),
         render_box=(0.0, 0.0, float(w), float(h)),
@@ -274,7 +288,7 @@ def _canvas_change(reg: Registration, cmp: Comparison, domain: str, reference: R
         # of the content unexplained is a figure of another shape.
         reshaped = abs(aspect_a / aspect_b - 1) > ASPECT or (
             abs(reg.scale - 1) > 0.01 and reg.scale not in NICE_SCALES)
-        resized = domain == "chart" and _two_figures(reg, render)
+        resized = domain == "chart" and (_two_figures(reg, render) or cut_beyond_crop(reg))
         if not resized and (not reshaped or cmp.misfit() < MISFIT):
             return None
         assert render.image is not None

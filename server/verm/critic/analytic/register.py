@@ -59,6 +59,8 @@ class Registration:
     method: str = "search"  # identical | sidecar | same-canvas | crop | search | canvas
     expected_size: tuple[int, int] | None = None  # sidecar: the render size the reference shows
     render_frame: int = 0  # px of a one-colour frame round the render's canvas (see framed)
+    # A crop whose content all moved: the (dx, dy) of the crop's own least-differing place.
+    crop_place: tuple[float, float] | None = None
 
     def to_ref(self, box: Box) -> Box:
         s = self.scale
@@ -140,13 +142,22 @@ def register(
     s, dx, dy, residual = _search(reference, render, bg_a, bg_b, ink_a, ink_b, box_a, box_b,
                                   sidecar_scale)
     if (places is not None and not _crop_like(s, dx, dy, wb - wa, hb - ha)
-            and 0 <= hb - ha <= CROP_MAX * hb):  # (a crop both ways: not a chart half as tall)
+            and crop_sized(wa, ha, wb, hb)):  # (a crop both ways: not a chart half as tall)
         # A picture a few px smaller than the render is a crop of it far likelier than a
         # copy at 0.7×, or one reaching past the render's canvas: most of a page relaid (a
         # padding) or a chart turned on its side (bar → barh) fits no place well, and the
         # search then "finds" a scale or an offset no crop has. Its least-differing place is
-        # the crop's.
-        share, ox, oy = min(places[1])
+        # the crop's. (Unscaled and fitting well, past the crop's px, it is the crop of a page
+        # whose content all moved: a margin.)
+        # Its ink and all its pixels together: where a shape moved past the crop's edge, its
+        # ink differs alike at many places, all its pixels least at the crop's. (A page's
+        # flat blocks match at any place: there the ink tells.)
+        whole = {(ox, oy): share for share, ox, oy in places[0]}
+        share, ox, oy = min(places[1], key=lambda p: p[0] + whole[p[1], p[2]])
+        if abs(s - 1) <= 0.005 and _fits_far_better(reference, render, dx, dy,
+                                                     whole[ox, oy]):
+            return Registration(s, dx, dy, residual, method="search",
+                                crop_place=(float(-ox), float(-oy)), **common)
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
     return Registration(s, dx, dy, residual, method="search", **common)
 
@@ -161,6 +172,8 @@ CROP_INK_DISTINCT = 0.7  # … when every other place differs in ~all of it (edg
 CROP_INK_THIN = 0.6  # share of the ink that differs anywhere else: thin lines and text only
 CROP_REACH = 2  # px a crop's placement may lie past the px cut off (anti-aliased edges)
 CROP_RESCALE = 0.1  # a search's scale this far from 1, on a near-crop: the crop's place instead
+SHIFT_BETTER = 0.5  # share of the crop place's differing pixels an unscaled search's place
+# may have at most: perhaps the crop of a page whose content all moved
 CROP_BUDGET = 8e7  # pixel comparisons a crop search may spend (all places together) at most
 
 
@@ -169,11 +182,20 @@ def crop_placed(reg: Registration) -> bool:
     each side would be — too much changed inside for any crop place to fit clearly, yet the
     same canvas cropped, not a figure of another size."""
     (wa, ha), (wb, hb) = reg.ref_size, reg.render_size
-    return (reg.method == "search" and reg.scale == 1.0 and _crop_sized(wa, ha, wb, hb)
+    return (reg.method == "search" and reg.scale == 1.0 and crop_sized(wa, ha, wb, hb)
             and _crop_like(reg.scale, reg.dx, reg.dy, wb - wa, hb - ha))
 
 
-def _crop_sized(wa: int, ha: int, wb: int, hb: int) -> bool:
+def cut_beyond_crop(reg: Registration) -> bool:
+    """Placed unscaled, the reference lacks far more of the render's width or height than a
+    screenshot's crop cuts off (twice the most a crop may): the figure itself is another size
+    (a pie centred in a wider figure is the same picture, cropped by a third)."""
+    (wa, ha), (wb, hb) = reg.ref_size, reg.render_size
+    return abs(reg.scale - 1) <= 0.01 and (wb - wa > 2 * max(CROP_MAX * wb, CROP_PX)
+                                           or hb - ha > 2 * max(CROP_MAX * hb, CROP_PX))
+
+
+def crop_sized(wa: int, ha: int, wb: int, hb: int) -> bool:
     """The reference is the render with a few px cut off each way (an icon may lose more of
     its size than a page)."""
     return (0 <= wb - wa <= max(CROP_MAX * wb, CROP_PX)
@@ -201,10 +223,10 @@ def _crop_places(reference: Image.Image, render: Image.Image) -> tuple[Places, P
     Each place the crop can have come from is tried at full resolution: the share of all its
     pixels, and of its ink, that differ there. (Profiles and thumbnails misjudge this case:
     a change pulls them towards a slightly other scale.) None: not narrower by a crop's few
-    px."""
+    px (an icon's: CROP_PX all told)."""
     (wa, ha), (wb, hb) = reference.size, render.size
     dw = wb - wa
-    if not (0 <= dw <= CROP_MAX * wb) or (dw == 0 and ha >= hb):
+    if not (0 <= dw <= max(CROP_MAX * wb, CROP_PX)) or (dw == 0 and ha >= hb):
         return None
     a = np.asarray(reference.convert("L"), dtype=np.int16)
     b = np.asarray(render.convert("L"), dtype=np.int16)
@@ -213,7 +235,7 @@ def _crop_places(reference: Image.Image, render: Image.Image) -> tuple[Places, P
     whole: list[tuple[float, int, int]] = []  # share of all pixels that differ
     inked: list[tuple[float, int, int]] = []  # … of the reference's ink (not its flat ground)
     dh = hb - ha  # a crop's rows lost, unless the height changed more (a page's content)
-    heights = (dh if 0 <= dh <= CROP_MAX * hb else int(CROP_MAX * hb)) + 1
+    heights = (dh if 0 <= dh <= max(CROP_MAX * hb, CROP_PX) else int(CROP_MAX * hb)) + 1
     # Every other row; on a big page cut by many px, sparser samples keep this to ~50 ms.
     step = max(2, int(np.ceil(np.sqrt(heights * (dw + 1) * wa * ha / CROP_BUDGET))))
     cols = 1 if step == 2 else step
@@ -228,6 +250,22 @@ def _crop_places(reference: Image.Image, render: Image.Image) -> tuple[Places, P
             whole.append((float(np.count_nonzero(differ)) / ref.size, ox, oy))
             inked.append((float(np.count_nonzero(differ & seen)) / n, ox, oy))
     return (whole, inked) if inked else None
+
+
+def _fits_far_better(reference: Image.Image, render: Image.Image, dx: float, dy: float,
+                     crop_share: float) -> bool:
+    """Does the reference, unscaled at (dx, dy) (past the px a crop cuts off), differ in far
+    fewer of the pixels it shares with the render than at the crop's best place?"""
+    a = np.asarray(reference.convert("L"), dtype=np.int16)
+    b = np.asarray(render.convert("L"), dtype=np.int16)
+    ox, oy = round(-dx), round(-dy)
+    # Reference pixel (x, y) shows render pixel (x + ox, y + oy): the rows and columns both have.
+    x0, y0 = max(0, -ox), max(0, -oy)
+    x1, y1 = min(a.shape[1], b.shape[1] - ox), min(a.shape[0], b.shape[0] - oy)
+    if x1 - x0 < 0.5 * a.shape[1] or y1 - y0 < 0.5 * a.shape[0]:
+        return False
+    differ = np.abs(a[y0:y1:2, x0:x1:2] - b[y0 + oy:y1 + oy:2, x0 + ox:x1 + ox:2]) > 24
+    return float(np.count_nonzero(differ)) / differ.size <= SHIFT_BETTER * crop_share
 
 
 def _crop_fit(places: tuple[Places, Places]) -> tuple[int, int, float] | None:

@@ -403,7 +403,10 @@ def duplicates(findings: list[Finding], placed: list[Placed]) -> list[Finding]:
             if (f.pixels < NEW_SHARE * area(own.tight)
                     and _shared(own.tight, twin.tight) < OVER_TWIN * area(own.tight)):
                 continue  # a neighbour touching it, not a copy drawn over it
-            if overlaps(grow(twin.tight, NEAR), own.tight) or (
+            # Drawn in its own colour where the reference shows another (not moved nor
+            # resized), it may stand beside its twin: a thin bar's copy shifted past it.
+            reach = max(NEAR, min(_sides(own.tight))) if f.nature == "recolor" else NEAR
+            if overlaps(grow(twin.tight, reach), own.tight) or (
                     f.ref_box is not None and inside(f.ref_box, grow(twin.tight, NEAR), 0.8)):
                 f.nature, f.render_box, f.ref_box = "extra", own.tight, None
                 _rims_over(findings, f, placed)
@@ -423,6 +426,10 @@ def _rims_over(findings: list[Finding], copy: Finding, placed: list[Placed]) -> 
         if (own is not None and inside(g.box, grow(copy.render_box, 1), 0.9)
                 and g.pixels <= RIM_SHARE * max(1.0, area(own.tight))):
             g.consequence = True
+
+
+def _sides(box: Box) -> tuple[float, float]:
+    return box[2] - box[0], box[3] - box[1]
 
 
 def _shared(a: Box, b: Box) -> float:
