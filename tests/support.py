@@ -51,6 +51,23 @@ def against_screenshot(checker: Checker, folder: Path, name: str, text: str,
     return checker.check(checker.load(src, edited), shot).discrepancies
 
 
+def screenshot_of(checker: Checker, folder: Path, name: str, text: str, *, scale: float = 1.0,
+                  jpeg: bool = False, crop: int = 0, quality: int = 80) -> tuple[Path, Path]:
+    """Write ``text`` to ``folder/name`` and save its render as a designer's screenshot (no
+    sidecar): drawn at ``scale``, ``crop`` px cut off each side, a PNG or a JPEG of
+    ``quality``. Returns the source and the screenshot."""
+    src = folder / name
+    src.write_text(text)
+    render = checker.render(checker.load(src), scale=scale)
+    assert render.ok and render.image is not None, render.failure
+    image = render.image.convert("RGB")
+    if crop:
+        image = image.crop((crop, crop, image.width - crop, image.height - crop))
+    shot = folder / ("screenshot.jpg" if jpeg else "screenshot.png")
+    image.save(shot, quality=quality) if jpeg else image.save(shot)
+    return src, shot
+
+
 def screenshot_findings(checker: Checker, folder: Path, name: str, text: str,
                         edited: str) -> list[tuple[str, int, int]]:
     """(category, first line, severity) of each finding ``against_screenshot`` returns."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot
+from support import against_screenshot, screenshot_of
 from verm.check import Checker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,20 @@ def judged(checker: Checker, tmp_path: Path, text: str, edited: str
             end -= 1  # a range to the start of a line covers the lines before it
         out.append((d.category, d.range.start.line, end, d.severity))
     return out
+
+
+def cropped_and_whole(checker: Checker, tmp_path: Path, name: str, text: str, edited: str
+                      ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(category, line) of each finding for ``edited`` against ``text``'s render cropped by
+    4 px each side, then against the whole render (both PNGs, no sidecar)."""
+    out = []
+    for crop in (4, 0):
+        folder = tmp_path / f"crop{crop}"
+        folder.mkdir()
+        src, shot = screenshot_of(checker, folder, name, text, crop=crop)
+        found = checker.check(checker.load(src, edited), shot).discrepancies
+        out.append([(d.category, d.range.start.line if d.range else -1) for d in found])
+    return out[0], out[1]
 
 
 def without(text: str, needle: str) -> str:
@@ -248,22 +262,10 @@ def test_a_badge_with_three_edits_against_its_crop_is_three_findings_in_place(
     """8 px cut off a 240×120 badge (more than a page's share of its size, a few px of an
     icon's), three edits inside: not "canvas size differs" alone but the verdict the uncropped
     screenshot gets, each edit on its line."""
-    src = tmp_path / "badge.svg"
-    src.write_text(GROUPED)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    whole, shot = tmp_path / "whole.png", tmp_path / "screenshot.png"
-    render.image.convert("RGB").save(whole)
-    render.image.convert("RGB").crop((4, 4, 236, 116)).save(shot)
     edited = without(GROUPED.replace("translate(70 5)", "translate(35 5)").replace(
         ">OK<", ">Items<"), 'x="25" y="0"')
-
-    def verdict(reference: Path) -> list[tuple[str, int]]:
-        found = checker.check(checker.load(src, edited), reference).discrepancies
-        return [(d.category, d.range.start.line if d.range else -1) for d in found]
-
-    cropped = verdict(shot)
-    assert cropped == verdict(whole)
+    cropped, whole = cropped_and_whole(checker, tmp_path, "badge.svg", GROUPED, edited)
+    assert cropped == whole
     assert {line_of(GROUPED, '<g id="bars"'), line_of(GROUPED, 'x="25" y="0"'),
             line_of(GROUPED, "<text")} <= {line for _, line in cropped}
 
@@ -276,21 +278,9 @@ def test_a_shape_moved_half_off_a_small_icons_crop_is_judged_in_place(
     least together (its ink differs alike at many places), and the verdict is the uncropped
     screenshot's: the disc on its line."""
     dot = (ROOT / "examples" / "icons" / "dot.svg").read_text()
-    src = tmp_path / "dot.svg"
-    src.write_text(dot)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    whole, shot = tmp_path / "whole.png", tmp_path / "screenshot.png"
-    render.image.convert("RGB").save(whole)
-    render.image.convert("RGB").crop((4, 4, 60, 60)).save(shot)
     edited = dot.replace('cy="32" r="24"', 'cy="54" r="24"')
-
-    def verdict(reference: Path) -> list[tuple[str, int]]:
-        found = checker.check(checker.load(src, edited), reference).discrepancies
-        return [(d.category, d.range.start.line if d.range else -1) for d in found]
-
-    cropped = verdict(shot)
-    assert cropped == verdict(whole)
+    cropped, whole = cropped_and_whole(checker, tmp_path, "dot.svg", dot, edited)
+    assert cropped == whole
     assert cropped[0] == ("shape_error", line_of(dot, 'r="24"'))
 
 
@@ -307,12 +297,7 @@ def test_a_copy_beside_its_twin_on_a_recoloured_shape_is_an_extra_copy(
     "recoloured": an extra copy, on its line, beside the triangle's recolour. The dot's rim
     on the triangle, mixed with red now, is the recolour's too (not the dot "drawn
     differently")."""
-    src = tmp_path / "alert.svg"
-    src.write_text(ALERT)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    shot = tmp_path / ("shot.jpg" if jpeg else "shot.png")
-    render.image.convert("RGB").save(shot, quality=80) if jpeg else render.image.save(shot)
+    src, shot = screenshot_of(checker, tmp_path, "alert.svg", ALERT, jpeg=jpeg)
     bar = '<rect x="60" y="46" width="8" height="30" rx="3" fill="#212529"/>'
     edited = ALERT.replace('fill="#ffc107"', 'fill="#d62728"').replace(
         bar, bar + bar.replace("/>", ' transform="translate(12 8)"/>'))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot, screenshot_findings
+from support import against_screenshot, screenshot_findings, screenshot_of
 from verm.check import Checker
 
 LINE = """import matplotlib.pyplot as plt
@@ -355,12 +355,7 @@ ax.set_title("Weekly load")
 def against_jpeg(checker: Checker, tmp_path: Path, text: str, edited: str,
                  quality: int = 80) -> list[tuple[str, int, int]]:
     """(category, line, severity) for ``edited`` against ``text``'s render saved as a JPEG."""
-    src = tmp_path / "thin.py"
-    src.write_text(text)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    shot = tmp_path / "shot.jpg"
-    render.image.convert("RGB").save(shot, quality=quality)
+    src, shot = screenshot_of(checker, tmp_path, "thin.py", text, jpeg=True, quality=quality)
     found = checker.check(checker.load(src, edited), shot).discrepancies
     return [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found]
 
@@ -427,12 +422,7 @@ def test_markers_over_thick_dashed_lines_against_a_jpeg_are_one_restyle(
     restyle, over the call and its restyling, the rest its consequences."""
     edited = WAVES.replace('label="Dashes set after the call")',
                            'label="Dashes set after the call", marker="*")')
-    src = tmp_path / "waves.py"
-    src.write_text(WAVES)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    shot = tmp_path / "shot.jpg"
-    render.image.convert("RGB").save(shot, quality=80)
+    src, shot = screenshot_of(checker, tmp_path, "waves.py", WAVES, jpeg=True)
     found = checker.check(checker.load(src, edited), shot).discrepancies
     assert [(d.category, d.range.start.line, d.range.end.line, d.severity) for d in found] == [
         ("style_error", 6, 9, 1)]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot, screenshot_findings
+from support import against_screenshot, screenshot_findings, screenshot_of
 from verm.check import Checker
 
 # A chart of the quality benchmark: two series with error bars and a legend.
@@ -152,15 +152,8 @@ def test_a_grid_deleted_over_recoloured_bars_is_not_their_cover(
     reference colour passed for a cover drawn over them, and their recolour folded into it."""
     edited = (HISTOGRAM.replace('color="#17becf"', 'color="#2ca02c"')
               .replace('ax.grid(axis="y", alpha=0.3)\n', ""))
-    src = tmp_path / "hist.py"
-    src.write_text(HISTOGRAM)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    image = render.image.convert("RGB")
-    if shot == "cropped":
-        image = image.crop((4, 4, image.width - 4, image.height - 4))
-    path = tmp_path / ("shot.jpg" if shot == "jpeg" else "shot.png")
-    image.save(path, quality=80) if shot == "jpeg" else image.save(path)
+    src, path = screenshot_of(checker, tmp_path, "hist.py", HISTOGRAM, jpeg=shot == "jpeg",
+                              crop=4 if shot == "cropped" else 0)
     found = checker.check(checker.load(src, edited), path).discrepancies
     assert [(d.category, d.range.start.line, d.severity, d.location.split()[0]) for d in found
             ] == [("style_error", 8, 1, "bar"), ("style_error", 11, 1, "grid")]
@@ -177,12 +170,7 @@ def test_a_dotted_grid_deleted_over_bars_is_one_style_error(
     closed along the line. It is read by its dots' cores (their rims are paler), so where it
     crossed the bars it is its own ink, not the bars "recoloured" grey."""
     edited = BARH.replace('ax.grid(axis="x", linestyle=":")\n', "")
-    src = tmp_path / "barh.py"
-    src.write_text(BARH)
-    render = checker.render(checker.load(src), scale=scale)
-    assert render.ok and render.image is not None
-    shot = tmp_path / "shot.png"
-    render.image.convert("RGB").save(shot)
+    src, shot = screenshot_of(checker, tmp_path, "barh.py", BARH, scale=scale)
     found = checker.check(checker.load(src, edited), shot).discrepancies
     assert [(d.category, d.range.start.line, d.severity, d.location) for d in found] == [
         ("style_error", 10, 1, "grid lines")]

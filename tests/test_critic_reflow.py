@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from support import against_screenshot
+from support import against_screenshot, screenshot_of
 from verm.check import Checker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,15 +366,8 @@ def judged_as(checker: Checker, tmp_path: Path, text: str, edited: str, *, scale
               jpeg: bool = False, crop: int = 0) -> list[tuple[str, int, int]]:
     """(category, line, severity) for ``edited`` against ``text``'s render drawn at
     ``scale``, cut by ``crop`` px on each side, saved as a PNG or a JPEG (quality 80)."""
-    src = tmp_path / "page.html"
-    src.write_text(text)
-    render = checker.render(checker.load(src), scale=scale)
-    assert render.ok and render.image is not None
-    image = render.image.convert("RGB")
-    if crop:
-        image = image.crop((crop, crop, image.width - crop, image.height - crop))
-    shot = tmp_path / ("shot.jpg" if jpeg else "shot.png")
-    image.save(shot, quality=80) if jpeg else image.save(shot)
+    src, shot = screenshot_of(checker, tmp_path, "page.html", text, scale=scale, jpeg=jpeg,
+                              crop=crop)
     return [(d.category, d.range.start.line if d.range else -1, d.severity)
             for d in checker.check(checker.load(src, edited), shot).discrepancies]
 
@@ -415,12 +408,7 @@ def test_a_digit_changed_into_one_of_the_same_shape_against_a_jpeg_is_found(
     cell = next(line for line in stock.splitlines() if line.startswith("|") and "3" in line
                 and "Qty" not in line and "-" not in line)
     edited = stock.replace(cell, cell.replace("3", "5", 1))
-    src = tmp_path / "stock.md"
-    src.write_text(stock)
-    render = checker.render(checker.load(src))
-    assert render.ok and render.image is not None
-    shot = tmp_path / "shot.jpg"
-    render.image.convert("RGB").save(shot, quality=80)
+    src, shot = screenshot_of(checker, tmp_path, "stock.md", stock, jpeg=True)
     found = checker.check(checker.load(src, edited), shot).discrepancies
     assert [(d.category, d.range.start.line if d.range else -1, d.severity) for d in found] == [
         ("numeric_error", stock.splitlines().index(cell), 3)]

@@ -213,6 +213,8 @@ def _content_shift(reg: Registration, domain: str, render: Render) -> Discrepanc
     if (reg.method != "search" or abs(reg.scale - 1) > 0.005
             or (cut and (crop_placed(reg) or not crop_sized(wa, ha, wb, hb)))):
         return None
+    # Where in the px cut off the crop sat is unknown: from a centred crop, and a move past
+    # half of them.
     mx, my = -reg.dx - (wb - wa) / 2, -reg.dy - (hb - ha) / 2
     if max(abs(mx), abs(my)) <= 1.5 + (wb - wa + hb - ha) / 4:
         return None

@@ -147,15 +147,16 @@ def register(
         # copy at 0.7×, or one reaching past the render's canvas: most of a page relaid (a
         # padding) or a chart turned on its side (bar → barh) fits no place well, and the
         # search then "finds" a scale or an offset no crop has. Its least-differing place is
-        # the crop's. (Unscaled and fitting well, past the crop's px, it is the crop of a page
-        # whose content all moved: a margin.)
-        # Its ink and all its pixels together: where a shape moved past the crop's edge, its
-        # ink differs alike at many places, all its pixels least at the crop's. (A page's
-        # flat blocks match at any place: there the ink tells.)
+        # the crop's, by its ink and all its pixels together: where a shape moved past the
+        # crop's edge, its ink differs alike at many places, all its pixels least at the
+        # crop's. (A page's flat blocks match at any place: there the ink tells.)
         whole = {(ox, oy): share for share, ox, oy in places[0]}
         share, ox, oy = min(places[1], key=lambda p: p[0] + whole[p[1], p[2]])
         if abs(s - 1) <= 0.005 and _fits_far_better(reference, render, dx, dy,
                                                      whole[ox, oy]):
+            # Unscaled, past the crop's px, and far better than its place: the crop of a
+            # page whose content all moved (a margin). The critic judges it at the crop's
+            # place too, and keeps the lighter verdict.
             return Registration(s, dx, dy, residual, method="search",
                                 crop_place=(float(-ox), float(-oy)), **common)
         return Registration(1.0, float(-ox), float(-oy), share, method="crop", **common)
