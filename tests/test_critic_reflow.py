@@ -424,3 +424,35 @@ def test_a_cell_padding_shrunk_is_the_cells_own_padding(checker: Checker, tmp_pa
     edited = INVOICE.replace("td { padding: 6px 8px;", "td { padding: 4px 8px;")
     assert judged_as(checker, tmp_path, INVOICE, edited, scale=scale) == [
         ("layout_error", line_of(INVOICE, "td { padding"), 2)]
+
+
+@pytest.mark.parametrize(("scale", "jpeg", "crop"), [(1.0, False, 0), (1.0, True, 0),
+                                                     (2.0, False, 0), (1.0, False, 4)],
+                         ids=["png", "jpeg", "2x", "cropped"])
+def test_words_changed_in_a_box_its_class_padded_are_still_found(
+        checker: Checker, tmp_path: Path, scale: float, jpeg: bool, crop: int) -> None:
+    """Every alert grew by the padding, each pushed by the ones above: the second one's words
+    were also cut short and drawn in another colour. Its ground found where the reference
+    paints it (as far again as the shared offset), its words compared as drawn on it: the
+    padding, the colour on its rule, the words on their tag — not all of it the padding's."""
+    edited = (ALERTS.replace("padding: 10px 14px", "padding: 20px 14px")
+              .replace("color: #e67700", "color: #2ca02c")
+              .replace("<strong>Heads up.</strong>", "<strong>Heads</strong>"))
+    assert judged_as(checker, tmp_path, ALERTS, edited, scale=scale, jpeg=jpeg, crop=crop) == [
+        ("layout_error", line_of(ALERTS, "padding: 10px 14px"), 2),
+        ("style_error", line_of(ALERTS, "color: #e67700"), 1),
+        ("text_error", line_of(ALERTS, "Heads up."), 2)]
+
+
+@pytest.mark.parametrize(("scale", "jpeg", "crop"), [(1.0, True, 0), (2.0, False, 0),
+                                                     (1.0, False, 4)],
+                         ids=["jpeg", "2x", "cropped"])
+def test_a_padding_alone_leaves_the_padded_boxes_words_unchanged(
+        checker: Checker, tmp_path: Path, scale: float, jpeg: bool, crop: int) -> None:
+    """The control: the boxes' words are read inside their grounds, a few px in from the
+    edge (at 2× a border's anti-aliased inner rim and a rounded corner read as ink that
+    filled the whole box: other words), in their colour with a JPEG's slack — the same words,
+    one finding."""
+    edited = ALERTS.replace("padding: 10px 14px", "padding: 20px 14px")
+    assert judged_as(checker, tmp_path, ALERTS, edited, scale=scale, jpeg=jpeg, crop=crop) == [
+        ("layout_error", line_of(ALERTS, "padding: 10px 14px"), 2)]

@@ -113,6 +113,7 @@ def _show(path: Path, relative_to: Path | None) -> str:
 NEAR_SIZE = 0.1  # relative size change of an icon's reference that a crop explains
 CROP_SLACK = 16  # px a screenshot may be cut short of the figure's edges, all in all
 NATIVE_SCALE = 0.01  # relative: a registration's scale this close to the size ratio is it
+HIDPI_SCALES = (1.5, 2.0, 3.0, 4.0)  # device pixel ratios screenshots are taken at
 RESHAPED_FINDINGS = 4  # more, drawn at the reference's size: not only the size changed there
 
 
@@ -484,7 +485,13 @@ class Checker:
         # judgement stands (resampled, a thin text's recolour blurs into its neighbours').
         native = (again.size == ref.image.size
                   and abs(float(reg.get("scale", 1.0)) - s) <= NATIVE_SCALE * s)
-        if named or native or score(second) <= score(critique):
+        # A canvas exactly the render's at a HiDPI scale (a page's viewport or a figure shot
+        # at 2×), met as drawn: that resolution is the reference's, whatever scale the first
+        # search made of content that moved (boxes that grew fit no scale well).
+        hidpi = (again.size == ref.image.size and s > 1
+                 and any(abs(s - n) <= NATIVE_SCALE * n for n in HIDPI_SCALES)
+                 and _aligned(second.meta.get("registration") or {}, False))
+        if named or native or hidpi or score(second) <= score(critique):
             self._scales[key] = (stamp, scale * s)
             best_render, best = again, second
         else:

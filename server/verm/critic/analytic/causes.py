@@ -363,8 +363,10 @@ def _fold_layout(items: list[Item], domain: str) -> list[Item]:
     # there (a shifted column's header over the widened one): that is the move, too.
     left = [it.finding.ref_box for it in moved
             if it.finding.nature == "moved" and it.finding.ref_box is not None]
+    # (A text drawn in another colour than its rule's is that rule's change, wherever it is.)
     uncovered = [it for it in items if it.finding.nature in ("background", "recolor", "changed")
-                 and any(_overlap(it.finding.box, box) >= 0.5 for box in left)]
+                 and any(_overlap(it.finding.box, box) >= 0.5 for box in left)
+                 and _declared_line(it) is None]
     moved += uncovered
     # A box that looks different only because something inside it changed (a card whose
     # bottom edge moved when its paragraph went) follows that change.
@@ -461,6 +463,8 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
             # Other words in a box laid out anew: the words are the tag's, the layout is a
             # declaration's (its own line, found later) — two changes.
             key = ("words", key)
+        elif (declared := _declared_line(it)) is not None:
+            key = declared  # a page text's colour: its style rule's line, not its tag's
         if key not in by_line:
             order.append(key)
         by_line.setdefault(key, []).append(it)
@@ -488,6 +492,18 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
                 head.related.append(m)
         out.append(head)
     return out
+
+
+def _declared_line(it: Item) -> int | None:
+    """The line of the text colour declaration a recolour's fix names, where the renderer
+    knows it (a page's CSS rule): where the finding will be shown. (A box's ground recoloured
+    is often what another box's growth uncovered: it stays with its box.)"""
+    a, prop = it.d.anchor, (it.d.fix or {}).get("property")
+    if it.finding.nature != "recolor" or a is None or prop != "color":
+        return None
+    css = (a.props.get("css") or {}).get(prop)
+    line = css.get("line") if isinstance(css, dict) else None
+    return line if isinstance(line, int) else None
 
 
 def _round(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:

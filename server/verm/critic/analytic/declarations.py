@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from verm.critic.analytic.arrangement import rearranged
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import SAME_COLOR, Finding, int_box
+from verm.critic.analytic.findings import SAME_COLOR, Color, Finding, int_box
 from verm.critic.analytic.moves import EXACT_RMS, INK_GREY, LOSSY_RMS, ink_box, matcher_of
 from verm.critic.analytic.pixels import color_distance, content_box, near_color, parse_hex
 from verm.critic.taxonomy import TOP_CONTAINERS
@@ -39,6 +40,10 @@ MARGIN_REACH = 16  # px a scaled text's first line may sit off its old top (its 
 SAME_WORDS = 0.5  # overlap (intersection over union) of two inks that draw the same words
 GROUND = 16.0  # RGB distance within which a box's ground is its own colour
 SOLID = 0.5  # of a box its ground fills at least (the rest: its words)
+SOME_GROUND = 0.25  # of the biggest patch of a box's ground colour a patch is, to be its ground
+LOSSY_INK = 1.5  # times SAME_COLOR two words' colours may differ, read from a JPEG
+RIM_PX = 2  # render px in from a box's ground edge where its border's rim may still show
+WORDS_OFF = 64  # RGB step (largest channel) off a box's ground that its words' ink takes
 _PX = re.compile(r"^\s*(-?\d+(?:\.\d+)?)px\s*$")
 
 
@@ -238,16 +243,21 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
     best = min(shifts, key=lambda s: float(np.median([rms(b, d, s) for _, b, d in below])))
     limit = LOSSY_RMS if cmp.lossy or cmp.frame.scale != 1.0 else EXACT_RMS
     odd = []
+    checked: set[str] = set()
     for g, box, drawn in below:
         shift = min((best - 1, best, best + 1), key=lambda s: rms(box, drawn, s))
         if shift == 0 or rms(box, drawn, shift) > limit:
             if _same_declaration(cause, g, by_key or {}):
                 # Laid out by the cause's own declaration (the next box of its class, grown
-                # alike): its ground where the reference's was is the same change.
+                # alike): its ground where the reference's was is the same change. Its words
+                # may have changed too (read on its ground, once per box).
                 g.consequence = True
+                findings += _words_in_grown(cause, g, cmp, best, checked, by_key or {})
                 continue
             odd.append(g)
             continue
+        # (Against a JPEG a box of the class matches at the shift with other words in it.)
+        findings += _words_in_grown(cause, g, cmp, best, checked, by_key or {})
         g.nature, g.consequence = "moved", True
         if drawn:
             assert g.render_box is not None
@@ -265,9 +275,7 @@ def _pushed_below(cause: Finding, findings: list[Finding], cmp: Comparison, dy: 
                 findings.extend(inner)
                 odd.remove(g)
                 continue
-            words = _resized_where_pushed(g, cmp, best, by_key)
-            if words is not None:
-                findings.append(words)
+            findings += _resized_where_pushed(g, cmp, best, by_key)
             if g.nature == "relayout" and _same_rule(cause, g):
                 g.consequence = True  # another box of the cause's class, grown alike
         odd = [g for g in odd if g.nature != "resized" or g.ref_text is not None]
@@ -316,23 +324,67 @@ def _changed_inside(g: Finding, by_key: dict[str, Anchor],
 
 
 def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
-                          by_key: dict[str, Anchor]) -> Finding | None:
+                          by_key: dict[str, Anchor]) -> list[Finding]:
     """A painted box among what moved by ``shift`` that does not match there: its ground in
     the reference, ``shift`` higher or lower, is another size — the box itself resized (its
     display, width or padding), its words read against the wrong place before. Returns a
-    text finding of the same element when its words changed too."""
+    text (and a colour) finding of the same element when its words changed too."""
     a = _element(g)
     if a is None or g.render_box is None or g.nature in ("restyle", "relayout"):
-        return None
+        return []
     ground = parse_hex((a.props.get("style") or {}).get("background-color"))
-    if ground is None:
-        return None
+    ref_box = _ground_where_pushed(g, cmp, shift, ground) if ground is not None else None
+    if ground is None or ref_box is None:
+        return []
+    scale = cmp.frame.px_per_render_px
+    rw, rh = _size(ref_box, scale)
+    nw, nh = _size(g.render_box, scale)
+    if abs(rw - nw) <= SLACK and abs(rh - nh) <= SLACK:
+        return []
+    g.nature, g.consequence, g.ref_text, g.ref_box = "resized", False, None, ref_box
+    _resized(g, by_key, scale)
+    # Its words stay where they were in a box made wider or narrower (not in one padded
+    # otherwise): the same words draw the same ink there.
+    if g.style is not None and g.style[0] in ("display", "width", "min-width", "max-width"):
+        words = _other_words(g, cmp, ref_box)
+        return [words] if words is not None else []
+    # Padded otherwise, its words moved inside it by the padding: compared as drawn on its
+    # ground, wherever they sit in it.
+    return _padded_words(g, cmp, ref_box, ground) if g.style is not None else []
+
+
+def _words_in_grown(cause: Finding, g: Finding, cmp: Comparison, shift: int,
+                    checked: set[str], by_key: dict[str, Anchor]) -> list[Finding]:
+    """Text and colour findings for the words of a box of the cause's class, padded alike,
+    where the reference paints its ground."""
+    a = _element(g)
+    if (a is None or g.render_box is None or a.key in checked or cause.style is None
+            or cause.style[0] != "padding" or not _same_declaration(cause, g, by_key)):
+        return []
+    checked.add(a.key)
+    ground = parse_hex((a.props.get("style") or {}).get("background-color"))
+    ref_box = _ground_where_pushed(g, cmp, shift, ground) if ground is not None else None
+    if ground is None or ref_box is None:
+        return []
+    box = cmp.frame.from_render(a.box)
+    return _padded_words(replace(g, render_box=box, render_text=a.text), cmp, ref_box, ground)
+
+
+def _ground_where_pushed(g: Finding, cmp: Comparison, shift: int, ground: Color
+                         ) -> Box | None:
+    """Where the reference paints the ground of ``g``'s box, ``shift`` higher or lower (or
+    up to as much again): None when it paints none there."""
+    assert g.render_box is not None
     x0, y0, x1, y1 = int_box(g.render_box, cmp.frame)
     y0, y1 = y0 - shift, y1 - shift
     height, width = cmp.ref.shape[:2]
     pad = max(2, round(SLACK * cmp.frame.px_per_render_px))
-    wx0, wy0 = max(0, x0 - pad), max(0, y0 - pad)
-    crop = cmp.ref[wy0:min(height, y1 + pad), wx0:min(width, x1 + pad)]
+    # Boxes of one class that grew alike each moved by another offset (the first by the
+    # growth above it, the next by twice that): its top is looked for up to ``shift`` on
+    # either side of the shared one.
+    reach = pad + abs(shift)
+    wx0, wy0 = max(0, x0 - pad), max(0, y0 - reach)
+    crop = cmp.ref[wy0:min(height, y1 + reach), wx0:min(width, x1 + pad)]
     if crop.size == 0:
         return None
     # A pale ground is told from the page by a few levels: its own colour, tightly.
@@ -340,28 +392,97 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
         return None
     own = near_color(crop, ground, GROUND)
     _, boxes = label(own)
-    if not boxes:
+    # Laid out in flow, a box that grew or shrank keeps its left edge (and its top, but for
+    # what grew above it), and is filled with its ground (not a few specks of its colour).
+    # (Not a speck of its colour in a rounded corner's rim: a ground of some size.)
+    grounds: list[tuple[Box, float]] = []
+    for rows, cols in boxes:
+        b = (float(wx0 + cols.start), float(wy0 + rows.start), float(wx0 + cols.stop),
+             float(wy0 + rows.stop))
+        area = (b[2] - b[0]) * (b[3] - b[1])
+        filled = np.count_nonzero(own[rows, cols]) / max(1.0, area)
+        if abs(b[0] - x0) <= pad and abs(b[1] - y0) <= reach and filled >= SOLID:
+            grounds.append((b, area))
+    if not grounds:
         return None
-    rows, cols = max(boxes, key=lambda b: (b[0].stop - b[0].start) * (b[1].stop - b[1].start))
-    ref_box = (float(wx0 + cols.start), float(wy0 + rows.start), float(wx0 + cols.stop),
-               float(wy0 + rows.stop))
-    scale = cmp.frame.px_per_render_px
-    # Laid out in flow, a box that grew or shrank keeps its top left corner, and is filled
-    # with its ground (not a few specks of its colour).
-    filled = np.count_nonzero(own) / max(1.0, (ref_box[2] - ref_box[0]) * (ref_box[3] - ref_box[1]))
-    if abs(ref_box[0] - x0) > pad or abs(ref_box[1] - y0) > pad or filled < SOLID:
+    biggest = max(area for _, area in grounds)
+    grounds = [b for b, area in grounds if area >= SOME_GROUND * biggest]
+    return min(grounds, key=lambda b: abs(b[1] - y0))
+
+
+def _padded_words(g: Finding, cmp: Comparison, ref_box: Box, ground: Color) -> list[Finding]:
+    """A text finding when the padded box's words, inked on its ground, are other words
+    (another shape of ink), and a colour finding when they are drawn in another colour."""
+    a, box = g.anchor, g.render_box
+    if a is None or not a.text or box is None:
+        return []
+    # Inside its ground (its border, another colour, is not words).
+    x0, y0, x1, y1 = int_box(box, cmp.frame)
+    _, parts = label(near_color(cmp.render[y0:y1, x0:x1], ground, GROUND))
+    if not parts:
+        return []
+    rows, cols = max(parts, key=lambda p: (p[0].stop - p[0].start) * (p[1].stop - p[1].start))
+    box = (float(x0 + cols.start), float(y0 + rows.start), float(x0 + cols.stop),
+           float(y0 + rows.stop))
+    # A few px in from its ground's edge: a border's anti-aliased inner rim is not words.
+    rim = round(RIM_PX * cmp.frame.px_per_render_px)
+    mine = _off_ground(cmp.render, _inset(int_box(box, cmp.frame), rim), ground)
+    theirs = _off_ground(cmp.ref, _inset(int_box(ref_box, cmp.frame), rim), ground)
+    if mine is None or theirs is None:
+        return []
+    (m, _, m_color), (t, tbox, t_color) = mine, theirs
+    out = []
+    if not _same_ink(m, t, 1 + (cmp.frame.scale != 1.0 or cmp.lossy)):
+        out.append(Finding("text", a, None, box, tbox, g.pixels, render_text=g.render_text,
+                           evidence=list(g.evidence)))
+    # A JPEG smears thin letters' colour into their ground: read with its slack.
+    if color_distance(m_color, t_color) > SAME_COLOR * (LOSSY_INK if cmp.lossy else 1.0):
+        out.append(Finding("recolor", a, None, box, tbox, g.pixels, ref_color=t_color,
+                           render_color=m_color, evidence=list(g.evidence)))
+    return out
+
+
+def _off_ground(img: np.ndarray, box: tuple[int, int, int, int], ground: Color
+                ) -> tuple[np.ndarray, Box, Color] | None:
+    """The mask of what is drawn on ``ground`` inside ``box`` (its words), cropped to them,
+    where they lie, and their colour (the median of their cores: the strongest quarter)."""
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), box[2], box[3]
+    crop = img[y0:y1, x0:x1].astype(np.int16)
+    if crop.size == 0:
         return None
-    rw, rh = _size(ref_box, scale)
-    nw, nh = _size(g.render_box, scale)
-    if abs(rw - nw) <= SLACK and abs(rh - nh) <= SLACK:
+    off = np.abs(crop - np.array(ground, dtype=np.int16)).max(axis=2)
+    # Words lie inside the ground, between its pixels both ways; a rounded corner's rim lies
+    # past them, at the end of its row or column.
+    mask = (off > WORDS_OFF) & _between(off <= GROUND, 1) & _between(off <= GROUND, 0)
+    inked = content_box(mask)
+    if inked is None or np.count_nonzero(mask) < 4:
         return None
-    g.nature, g.consequence, g.ref_text, g.ref_box = "resized", False, None, ref_box
-    _resized(g, by_key, scale)
-    # Its words stay where they were in a box made wider or narrower (not in one padded
-    # otherwise): the same words draw the same ink there.
-    if g.style is not None and g.style[0] in ("display", "width", "min-width", "max-width"):
-        return _other_words(g, cmp, ref_box)
-    return None
+    core = crop[off >= np.percentile(off[mask], 75)]
+    r, g_, b = (int(v) for v in np.median(core, axis=0))
+    cx0, cy0, cx1, cy1 = inked
+    return mask[cy0:cy1, cx0:cx1], (float(x0 + cx0), float(y0 + cy0), float(x0 + cx1),
+                                    float(y0 + cy1)), (r, g_, b)
+
+
+def _inset(box: tuple[int, int, int, int], by: int) -> tuple[int, int, int, int]:
+    return box[0] + by, box[1] + by, box[2] - by, box[3] - by
+
+
+def _between(mask: np.ndarray, axis: int) -> np.ndarray:
+    """Where a row (``axis`` 1) or column has ``mask`` pixels on both sides, or is one."""
+    ahead = np.maximum.accumulate(mask, axis=axis)
+    behind = np.flip(np.maximum.accumulate(np.flip(mask, axis=axis), axis=axis), axis=axis)
+    return ahead & behind
+
+
+def _same_ink(m: np.ndarray, t: np.ndarray, slack: int) -> bool:
+    """Two masks of words of about one size that overlap as the same words do."""
+    if abs(m.shape[0] - t.shape[0]) > slack or abs(m.shape[1] - t.shape[1]) > slack:
+        return False
+    h, w = min(m.shape[0], t.shape[0]), min(m.shape[1], t.shape[1])
+    a_, b_ = m[:h, :w], t[:h, :w]
+    union_ = np.count_nonzero(a_ | b_)
+    return bool(union_) and np.count_nonzero(a_ & b_) / union_ >= SAME_WORDS
 
 
 def _other_words(g: Finding, cmp: Comparison, ref_box: Box) -> Finding | None:
@@ -483,6 +604,8 @@ def _resized(f: Finding, by_key: dict[str, Anchor], scale: float) -> None:
             want = f"{round(have + rh - nh)}px" if have is not None else None
             _blame(f, "relayout", "height", want, _value(a, "height"),
                    "the reference's value estimated from its box")
+        elif abs(nh - rh) > SLACK and "padding" in css:
+            _padding(f, a, rw, rh, nw, nh)
         return
     parent = by_key.get(_parent_key(a.key))
     if parent is not None and "display" in css:
@@ -502,9 +625,13 @@ def _resized(f: Finding, by_key: dict[str, Anchor], scale: float) -> None:
                    "the reference's value estimated from its box")
             return
     if "padding" in css:
-        _blame(f, "relayout", "padding", None, _value(a, "padding"),
-               f"the box is {round(rw)}×{round(rh)} px in the reference, {round(nw)}×{round(nh)}"
-               " px in the render")
+        _padding(f, a, rw, rh, nw, nh)
+
+
+def _padding(f: Finding, a: Anchor, rw: float, rh: float, nw: float, nh: float) -> None:
+    _blame(f, "relayout", "padding", None, _value(a, "padding"),
+           f"the box is {round(rw)}×{round(rh)} px in the reference, {round(nw)}×{round(nh)} px"
+           " in the render")
 
 
 def _first_moved(findings: list[Finding], anchors: list[Anchor], by_key: dict[str, Anchor],
