@@ -367,3 +367,18 @@ def test_one_frameless_plot_changed_leaves_the_layout_alone(checker: Checker,
     """The other pie's ink is where it was: its data changed, not the layout."""
     found = judged(checker, tmp_path, "pies.py", PIES, "[60, 40]", "[20, 80]", False)
     assert found == [("data_error", 6, 3)]
+
+
+ALERTS = (Path(__file__).resolve().parent.parent / "benchmarks" / "fixtures" / "quality"
+          / "pages" / "alerts.html").read_text()
+
+
+@BOTH
+def test_a_text_colour_rule_is_one_finding_on_the_rule(checker: Checker, tmp_path: Path,
+                                                       sidecar: bool) -> None:
+    """The alert's words and its bold words inherit one colour rule: the colour change read
+    on the box and on the bold words is one finding on that rule's line (grouped by the rule
+    it names, the box's reading of the same two colours joins it)."""
+    found = judged(checker, tmp_path, "alerts.html", ALERTS, "color: #e67700",
+                   "color: #2ca02c", sidecar)
+    assert found == [("style_error", ALERTS[:ALERTS.index("color: #e67700")].count("\n"), 1)]

@@ -463,7 +463,7 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
             # Other words in a box laid out anew: the words are the tag's, the layout is a
             # declaration's (its own line, found later) — two changes.
             key = ("words", key)
-        elif (declared := _declared_line(it)) is not None:
+        elif (declared := _declared_line(it, roots)) is not None:
             key = declared  # a page text's colour: its style rule's line, not its tag's
         if key not in by_line:
             order.append(key)
@@ -494,16 +494,33 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
     return out
 
 
-def _declared_line(it: Item) -> int | None:
+def _declared_line(it: Item, roots: list[Item] = ()) -> int | None:  # type: ignore[assignment]
     """The line of the text colour declaration a recolour's fix names, where the renderer
     knows it (a page's CSS rule): where the finding will be shown. (A box's ground recoloured
-    is often what another box's growth uncovered: it stays with its box.)"""
+    is often what another box's growth uncovered: it stays with its box — unless it is the
+    very colour change of a text in it or round it, by another name.)"""
     a, prop = it.d.anchor, (it.d.fix or {}).get("property")
-    if it.finding.nature != "recolor" or a is None or prop != "color":
+    if it.finding.nature not in ("recolor", "background") or a is None:
         return None
+    if prop != "color" or it.finding.nature != "recolor":
+        twin = next((o for o in roots if o is not it and _same_colours(o, it)
+                     and o.d.anchor is not None and _nested(o.d.anchor.key, a.key)
+                     and (o.d.fix or {}).get("property") == "color"), None)
+        return _declared_line(twin) if twin is not None else None
     css = (a.props.get("css") or {}).get(prop)
     line = css.get("line") if isinstance(css, dict) else None
     return line if isinstance(line, int) else None
+
+
+def _same_colours(a: Item, b: Item) -> bool:
+    fa, fb = a.finding, b.finding
+    return (fa.ref_color is not None and fa.render_color is not None
+            and fa.ref_color == fb.ref_color and fa.render_color == fb.render_color)
+
+
+def _nested(k1: str, k2: str) -> bool:
+    """One page element holds the other (or they are one)."""
+    return k1 == k2 or k1.startswith(k2 + ">") or k2.startswith(k1 + ">")
 
 
 def _round(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
