@@ -73,6 +73,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     bench("lsp_latency", "Save → diagnostics in the editor (LSP) against a naive server",
           quick=("--runs", "8", "--warm", "2", "--naive-runs", "3"), timeout_s=1800,
           quick_timeout_s=420),
+    bench("ocr_latency", "Save → diagnostics against a screenshot when a title changed (OCR once)",
+          quick=("--runs", "5", "--warm", "1"), timeout_s=900, quick_timeout_s=300),
     bench("cold_start", "Cold start: open → first diagnostics from process start",
           quick=("--runs", "3", "--naive-runs", "1"), timeout_s=900, quick_timeout_s=300),
     bench("critic_quality", "Critic quality on labelled mutations",

@@ -160,6 +160,28 @@ def lsp_latency(d: dict[str, Any]) -> Section:
     return Section(lines, heads)
 
 
+def ocr_latency(d: dict[str, Any]) -> Section:
+    rows = [[r["server"], num(r["same_ms"]["p50"], ".1f"), num(r["title_ms"]["p50"], ".1f"),
+             num(r["title_ms"]["p95"], ".1f"), num(r["first_title_ms"], ".0f"),
+             num(r["title_ms"]["p50"] - r["same_ms"]["p50"], ".1f"), "yes" if r["read"] else "no"]
+            for r in d["rows"]]
+    lines = table(["server", "same words p50 ms", "title changed p50 ms", "p95 ms",
+                   "first save ms", "Δ p50 ms", "reference words read"], rows)
+    delta, goal = d["delta_ms"], d["target_ms"]
+    s = d["settings"]
+    lines.append(f"\nA chart against its render saved as a plain PNG (no sidecar): the title "
+                 f"changed costs **{num(delta, '.1f')} ms** more than saves that change no words "
+                 f"{mark(delta, '<=', goal)} (target ≤ {goal:g} ms: OCR reads the screenshot's "
+                 f"title once); a server reading it on every save pays "
+                 f"{num(d['naive_delta_ms'], '.0f')} ms ({num(d['speedup'], '.2f', '×')} slower). "
+                 f"{s['runs']} warm saves a series after {s['warm']} discarded, "
+                 f"{s['pause_s']:g} s pause before each.")
+    heads = [f"save → diagnostics against a screenshot with a changed title: "
+             f"+{num(delta, '.0f')} ms p50 over no text change (target ≤ {goal:g}; reading it "
+             f"on every save +{num(d['naive_delta_ms'], '.0f')} ms)"]
+    return Section(lines, heads)
+
+
 NAMES = {"chart": "a chart", "html": "an HTML page", "svg": "an SVG icon", "table": "a table"}
 
 
@@ -418,7 +440,7 @@ RENDERERS: dict[str, Callable[[Any], Section]] = {
     "check_latency": check_latency, "lsp_latency": lsp_latency, "cold_start": cold_start,
     "critic_quality": critic_quality, "corpus": corpus, "model_latency": model_latency,
     "synth_throughput": synth_throughput, "check_scale": check_scale, "fuzz": fuzz,
-    "model_gpu": model_gpu,
+    "model_gpu": model_gpu, "ocr_latency": ocr_latency,
 }
 # What a benchmark's JSON becomes before it is kept: (raw JSON, its stdout) → figures.
 REDUCERS: dict[str, Callable[[Any, str], Any]] = {

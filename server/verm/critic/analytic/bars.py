@@ -27,6 +27,8 @@ def turned_bars(findings: list[Finding], placed: list[Placed], cmp: Comparison
                 ) -> list[Finding]:
     """One ``retyped`` finding per plotting call whose bars lie the other way in the
     reference; everything found in that plot becomes its consequence."""
+    if all(f.anchor is not None and f.anchor.role in WORDS for f in findings):
+        return findings  # only words changed (a title): no bar turned
     plots = {p.anchor.key: p for p in placed if p.anchor.role == "axes"}
     legends = [p.tight for p in placed if p.anchor.role == "legend"]
     # One plotting call's bars, whatever their colours (``color=[...]`` gives each its own).

@@ -9,6 +9,10 @@ consequence of the move, not a change of its own.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,6 +93,10 @@ def relocate(findings: list[Finding], cmp: Comparison, placed: list[Placed] | No
                     f.nature, f.ref_box = "moved", _shifted(box, ink, found)
                     moves.append(f)
                     continue
+        if a.role in LABELS and _words_in_its_rows(grey_ref, ink, box):
+            # Other words drawn where its own are, in the same rows: changed in place (a move
+            # along its row is sought there, by moved_texts); no search of the whole picture.
+            continue
         found = matcher.locate(box, rms)
         if found is not None and texty(a):
             ink = ink_box(grey_render, box)
@@ -328,6 +336,22 @@ def words_beyond(ref: np.ndarray, render: np.ndarray, ink: tuple[int, int, int, 
     return (float(left), float(y0), float(right), float(y1))
 
 
+def _words_in_its_rows(grey_ref: np.ndarray, ink: Box | None,
+                       box: tuple[int, int, int, int]) -> bool:
+    """The reference draws words inside the text's box whose ink spans the rows the render's
+    does (within a px or two): words in their place, not a text moved away."""
+    if ink is None:
+        return False
+    theirs = ink_box(grey_ref, box)
+    return (theirs is not None and abs(theirs[1] - ink[1]) <= ROW_SLACK
+            and abs(theirs[3] - ink[3]) <= ROW_SLACK
+            and theirs[2] - theirs[0] >= (ink[2] - ink[0]) / 3)
+
+
+ROW_SLACK = 2  # px a text's top or bottom may differ and still be in its row
+LABELS = frozenset({"title", "suptitle", "xlabel", "ylabel"})  # a chart's one-line labels
+
+
 def _own_ink(grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The pixels of a crop that differ from its commonest grey (a legend's ground), with a
     pixel round them: its entries, handles and frame."""
@@ -374,13 +398,26 @@ class Matcher:
     search's cost), and each answer (relocate runs twice a judgement and searches again what
     it did not find the first time)."""
 
-    def __init__(self, ref: np.ndarray, render: np.ndarray) -> None:
+    def __init__(self, ref: np.ndarray, render: np.ndarray,
+                 side: _RefSide | None = None) -> None:
         self.ref, self.render = ref, render
-        self._spectra: dict[tuple[int, int], np.ndarray] = {}
-        self._squares: dict[tuple[int, int], np.ndarray] = {}
+        side = side or _RefSide()
+        # The reference's share of the work, kept across judgements of one reference (a
+        # person saving again and again): its spectra and tables of summed squares.
+        self._spectra: dict[tuple[int, int], np.ndarray] = side.spectra
+        self._squares: dict[tuple[int, int], np.ndarray] = side.squares
+        self.side = side
         self._found: dict[tuple[Any, ...], Box | None] = {}
-        self._exact: tuple[np.ndarray, np.ndarray] | None = None  # whole reference, and squared
         self._soft: Matcher | None = None
+
+    @property
+    def _exact(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The whole reference's spectrum, and its square's (masked searches)."""
+        return self.side.exact
+
+    @_exact.setter
+    def _exact(self, value: tuple[np.ndarray, np.ndarray]) -> None:
+        self.side.exact = value
 
     def softened(self) -> Matcher:
         """A matcher of both pictures blurred twice 3×3: ink drawn at another sub-pixel offset (a
@@ -479,10 +516,46 @@ class Matcher:
         return np.maximum(window - 2 * corr + float((t.astype(np.float64) ** 2).sum()), 0.0)
 
 
+@dataclass
+class _RefSide:
+    """What a matcher computes of the reference alone."""
+
+    grey: np.ndarray | None = None
+    soft: _RefSide | None = None  # the same of the reference softened (words at sub-pixels)
+    spectra: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    squares: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    exact: tuple[np.ndarray, np.ndarray] | None = None
+
+
+REF_SIDES = 4  # references whose search tables are kept (the ones being edited against)
+_ref_sides: OrderedDict[bytes, _RefSide] = OrderedDict()
+_ref_lock = threading.Lock()
+
+
+def _ref_side(ref: np.ndarray) -> _RefSide:
+    """The kept work on this reference frame (the same pixels: the same reference, placed
+    the same way), or a new entry for it."""
+    key = hashlib.blake2b(ref.tobytes(), digest_size=16, person=b"%dx%d" % ref.shape[:2]).digest()
+    with _ref_lock:
+        side = _ref_sides.get(key)
+        if side is None:
+            side = _ref_sides[key] = _RefSide()
+            while len(_ref_sides) > REF_SIDES:
+                _ref_sides.popitem(last=False)
+        else:
+            _ref_sides.move_to_end(key)
+    return side
+
+
 def matcher_of(cmp: Comparison) -> Matcher:
-    """The comparison's matcher, made on first use and kept for the judgement."""
+    """The comparison's matcher, made on first use and kept for the judgement; the
+    reference's share of it kept for the next judgement against the same reference."""
     if cmp.matcher is None:
-        cmp.matcher = Matcher(_grey(cmp.ref), _grey(cmp.render))
+        side = _ref_side(cmp.ref)
+        if side.grey is None:
+            side.grey = _grey(cmp.ref)
+            side.grey.setflags(write=False)  # shared by the next judgements
+        cmp.matcher = Matcher(side.grey, _grey(cmp.render), side)
     return cmp.matcher
 
 

@@ -19,6 +19,7 @@ from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.findings import Finding, Placed, area, int_box, numeric
 from verm.critic.analytic.moves import LOSSY_RMS, ink_box, matcher_of
 from verm.critic.analytic.pixels import near_color
+from verm.critic.taxonomy import CHART_MARKS
 from verm.types import Anchor
 
 SERIES = frozenset({"line", "collection", "bar", "wedge", "patch"})
@@ -109,8 +110,9 @@ def _unticked(findings: list[Finding], placed: list[Placed], plot: Placed, key: 
     lines = plot.anchor.props.get("set_lines")
     if not isinstance(lines, dict) or not any(f.anchor is not None and not f.consequence
                                               and f.anchor.key.startswith(key)
+                                              and f.anchor.role in CHART_MARKS
                                               for f in findings):
-        return []
+        return []  # (no series changed: no map to find; a retitled plot costs nothing)
     edges = tuple(float(v) for v in int_box(plot.tight, cmp.frame))
     measured = _series(placed, key, plot, cmp, sideways=True)
     for axis, name in ((0, "x"), (1, "y")):
