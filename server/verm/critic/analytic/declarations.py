@@ -432,7 +432,7 @@ def _padded_words(g: Finding, cmp: Comparison, ref_box: Box, ground: Color) -> l
         return []
     (m, _, m_color), (t, tbox, t_color) = mine, theirs
     out = []
-    if not _same_ink(m, t, 1 + (cmp.frame.scale != 1.0 or cmp.lossy)):
+    if not _same_ink(m, t, _slack(cmp)):
         out.append(Finding("text", a, None, box, tbox, g.pixels, render_text=g.render_text,
                            evidence=list(g.evidence)))
     # A JPEG smears thin letters' colour into their ground: read with its slack.
@@ -475,6 +475,11 @@ def _between(mask: np.ndarray, axis: int) -> np.ndarray:
     return ahead & behind
 
 
+def _slack(cmp: Comparison) -> int:
+    """px two inks of the same words may differ in size (resampled or lossy: one more)."""
+    return 1 + (cmp.frame.scale != 1.0 or cmp.lossy)
+
+
 def _same_ink(m: np.ndarray, t: np.ndarray, slack: int) -> bool:
     """Two masks of words of about one size that overlap as the same words do."""
     if abs(m.shape[0] - t.shape[0]) > slack or abs(m.shape[1] - t.shape[1]) > slack:
@@ -497,13 +502,8 @@ def _other_words(g: Finding, cmp: Comparison, ref_box: Box) -> Finding | None:
     if mine is None or theirs is None:
         return None
     (m, _), (t, tbox) = mine, theirs
-    slack = 1 + (cmp.frame.scale != 1.0 or cmp.lossy)
-    if abs(m.shape[0] - t.shape[0]) <= slack and abs(m.shape[1] - t.shape[1]) <= slack:
-        h, w = min(m.shape[0], t.shape[0]), min(m.shape[1], t.shape[1])
-        a_, b_ = m[:h, :w], t[:h, :w]
-        union_ = np.count_nonzero(a_ | b_)
-        if union_ and np.count_nonzero(a_ & b_) / union_ >= SAME_WORDS:
-            return None
+    if _same_ink(m, t, _slack(cmp)):
+        return None
     return Finding("text", a, None, g.render_box, tbox, g.pixels, render_text=g.render_text,
                    evidence=list(g.evidence))
 
