@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from verm.critic.analytic.compare import Comparison
 from verm.critic.analytic.components import label
-from verm.critic.analytic.findings import Color, Finding, Placed, grow, inside
+from verm.critic.analytic.findings import WORDS, Color, Finding, Placed, grow, inside, only_words
 from verm.critic.analytic.pixels import near_color
 from verm.types import Box
 
@@ -20,15 +20,14 @@ LOSSY_SIDE = 2.0  # px more they may differ, read from a JPEG
 MIN_BARS = 2
 BAR_COLOR = 30.0  # RGB distance that is still the bars' colour
 MIN_AREA = 20  # px: smaller blobs of the colour are legend handles' rims, not bars
-WORDS = frozenset({"title", "xlabel", "ylabel", "legend-text", "text"})
 
 
 def turned_bars(findings: list[Finding], placed: list[Placed], cmp: Comparison
                 ) -> list[Finding]:
     """One ``retyped`` finding per plotting call whose bars lie the other way in the
     reference; everything found in that plot becomes its consequence."""
-    if all(f.anchor is not None and f.anchor.role in WORDS for f in findings):
-        return findings  # only words changed (a title): no bar turned
+    if only_words(findings):
+        return findings  # no bar turned
     plots = {p.anchor.key: p for p in placed if p.anchor.role == "axes"}
     legends = [p.tight for p in placed if p.anchor.role == "legend"]
     # One plotting call's bars, whatever their colours (``color=[...]`` gives each its own).

@@ -13,7 +13,7 @@ related information. Several causes on one source line are one cause (the eight 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -494,7 +494,7 @@ def _one_per_line(roots: list[Item], totals: dict[tuple[int | None, str], int]) 
     return out
 
 
-def _declared_line(it: Item, roots: list[Item] = ()) -> int | None:  # type: ignore[assignment]
+def _declared_line(it: Item, roots: Sequence[Item] = ()) -> int | None:
     """The line of the text colour declaration a recolour's fix names, where the renderer
     knows it (a page's CSS rule): where the finding will be shown. (A box's ground recoloured
     is often what another box's growth uncovered: it stays with its box — unless it is the

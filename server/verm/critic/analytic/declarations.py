@@ -332,10 +332,10 @@ def _resized_where_pushed(g: Finding, cmp: Comparison, shift: int,
     a = _element(g)
     if a is None or g.render_box is None or g.nature in ("restyle", "relayout"):
         return []
-    ground = parse_hex((a.props.get("style") or {}).get("background-color"))
-    ref_box = _ground_where_pushed(g, cmp, shift, ground) if ground is not None else None
-    if ground is None or ref_box is None:
+    pushed = _pushed_ground(a, g, cmp, shift)
+    if pushed is None:
         return []
+    ground, ref_box = pushed
     scale = cmp.frame.px_per_render_px
     rw, rh = _size(ref_box, scale)
     nw, nh = _size(g.render_box, scale)
@@ -362,12 +362,21 @@ def _words_in_grown(cause: Finding, g: Finding, cmp: Comparison, shift: int,
             or cause.style[0] != "padding" or not _same_declaration(cause, g, by_key)):
         return []
     checked.add(a.key)
-    ground = parse_hex((a.props.get("style") or {}).get("background-color"))
-    ref_box = _ground_where_pushed(g, cmp, shift, ground) if ground is not None else None
-    if ground is None or ref_box is None:
+    pushed = _pushed_ground(a, g, cmp, shift)
+    if pushed is None:
         return []
+    ground, ref_box = pushed
     box = cmp.frame.from_render(a.box)
     return _padded_words(replace(g, render_box=box, render_text=a.text), cmp, ref_box, ground)
+
+
+def _pushed_ground(a: Anchor, g: Finding, cmp: Comparison, shift: int
+                   ) -> tuple[Color, Box] | None:
+    """The ground colour of ``a``'s box (its background) and where the reference paints it,
+    pushed by ``shift`` (``_ground_where_pushed``); None without either."""
+    ground = parse_hex((a.props.get("style") or {}).get("background-color"))
+    ref_box = _ground_where_pushed(g, cmp, shift, ground) if ground is not None else None
+    return (ground, ref_box) if ground is not None and ref_box is not None else None
 
 
 def _ground_where_pushed(g: Finding, cmp: Comparison, shift: int, ground: Color

@@ -187,6 +187,16 @@ def written(a: Anchor) -> tuple[int, int]:
     return a.range.start.line, a.range.start.character
 
 
+# A chart's labels and free texts: their words changing alone moves no plot's frame and
+# turns no bars (tick labels can move a frame: wider ones push it over).
+WORDS = frozenset({"title", "suptitle", "xlabel", "ylabel", "legend-text", "text"})
+
+
+def only_words(findings: list[Finding]) -> bool:
+    """Every finding is a chart label's or text's (a title changed, and nothing else)."""
+    return all(f.anchor is not None and f.anchor.role in WORDS for f in findings)
+
+
 def texty(a: Anchor) -> bool:
     """An element that is text (its change is a text change, not a shape change)."""
     return a.role in ("title", "suptitle", "xlabel", "ylabel", "xticklabel", "yticklabel",

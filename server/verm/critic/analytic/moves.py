@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ from verm.critic.taxonomy import CHART_GUIDES, CHART_MARKS, TOP_CONTAINERS
 from verm.types import Anchor, Box
 
 MAX_SEARCHES = 8  # crops searched per judgement (~10 ms each on a chart)
+ROW_SLACK = 2  # px a text's top or bottom may differ and still be in its row
+LABELS = frozenset({"title", "suptitle", "xlabel", "ylabel"})  # a chart's one-line labels
 MIN_SIDE = 6  # px: smaller crops match anywhere
 MIN_CONTRAST = 12.0  # grey standard deviation below which a crop is featureless
 EXACT_RMS = 12.0  # grey RMS error of a match on an exact comparison
@@ -348,10 +351,6 @@ def _words_in_its_rows(grey_ref: np.ndarray, ink: Box | None,
             and theirs[2] - theirs[0] >= (ink[2] - ink[0]) / 3)
 
 
-ROW_SLACK = 2  # px a text's top or bottom may differ and still be in its row
-LABELS = frozenset({"title", "suptitle", "xlabel", "ylabel"})  # a chart's one-line labels
-
-
 def _own_ink(grey: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The pixels of a crop that differ from its commonest grey (a legend's ground), with a
     pixel round them: its entries, handles and frame."""
@@ -409,15 +408,6 @@ class Matcher:
         self.side = side
         self._found: dict[tuple[Any, ...], Box | None] = {}
         self._soft: Matcher | None = None
-
-    @property
-    def _exact(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """The whole reference's spectrum, and its square's (masked searches)."""
-        return self.side.exact
-
-    @_exact.setter
-    def _exact(self, value: tuple[np.ndarray, np.ndarray]) -> None:
-        self.side.exact = value
 
     def softened(self) -> Matcher:
         """A matcher of both pictures blurred twice 3×3: ink drawn at another sub-pixel offset (a
@@ -477,10 +467,10 @@ class Matcher:
                 or float(t[mask].std()) < MIN_CONTRAST):
             return None
         fh, fw = _fast(h), _fast(w)
-        if self._exact is None:  # in float64: a masked sum is a difference of large ones
+        if self.side.exact is None:  # in float64: a masked sum is a difference of large ones
             image = self.ref.astype(np.float64)
-            self._exact = (np.fft.rfft2(image, (fh, fw)), np.fft.rfft2(image**2, (fh, fw)))
-        spec, spec2 = self._exact
+            self.side.exact = (np.fft.rfft2(image, (fh, fw)), np.fft.rfft2(image**2, (fh, fw)))
+        spec, spec2 = self.side.exact
         valid = (slice(0, h - th + 1), slice(0, w - tw + 1))
         r2 = np.fft.irfft2(spec2 * np.conj(np.fft.rfft2(m, (fh, fw))), (fh, fw))[valid]
         rt = np.fft.irfft2(spec * np.conj(np.fft.rfft2(m * t, (fh, fw))), (fh, fw))[valid]
@@ -524,7 +514,15 @@ class _RefSide:
     soft: _RefSide | None = None  # the same of the reference softened (words at sub-pixels)
     spectra: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     squares: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
-    exact: tuple[np.ndarray, np.ndarray] | None = None
+    exact: tuple[np.ndarray, np.ndarray] | None = None  # whole reference, and squared
+
+    def softened(self, ref: np.ndarray, how: Callable[[np.ndarray], np.ndarray]) -> _RefSide:
+        """The kept work on the reference ``ref`` (its grey) made soft by ``how``, once."""
+        if self.soft is None:
+            grey = how(ref)
+            grey.setflags(write=False)
+            self.soft = _RefSide(grey=grey)
+        return self.soft
 
 
 REF_SIDES = 4  # references whose search tables are kept (the ones being edited against)

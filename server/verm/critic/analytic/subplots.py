@@ -13,12 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from verm.critic.analytic.compare import Comparison
-from verm.critic.analytic.findings import Finding, Placed
+from verm.critic.analytic.findings import Finding, Placed, only_words
 from verm.critic.analytic.pixels import abs_diff, channel_max
 from verm.critic.taxonomy import TOP_CONTAINERS
-
-# Texts whose change alone moves no plot's frame (tick labels can: wider ones push it over).
-WORDS = frozenset({"title", "suptitle", "xlabel", "ylabel", "legend-text", "text"})
 
 FRAME_INK = 100  # difference from the ground that a spine's pixel shows at least
 SOFT_INK = 60  # … in a resampled or JPEG reference
@@ -33,8 +30,8 @@ def relaid_plots(findings: list[Finding], placed: list[Placed], cmp: Comparison
     """A ``subplots`` finding per layout line whose plot areas the reference frames
     elsewhere; everything found inside those plots becomes its consequence."""
     plots = [p for p in placed if p.anchor.role == "axes" and "/" not in p.anchor.key]
-    if all(f.anchor is not None and f.anchor.role in WORDS for f in findings):
-        return findings  # only words changed (a title): no plot was laid out anew
+    if only_words(findings):
+        return findings  # no plot was laid out anew
     # Resampled or compressed, a 1 px spine is a paler line a pixel wider.
     soft = cmp.lossy or cmp.frame.scale != 1.0
     ref_ink = channel_max(abs_diff(cmp.ref, cmp.ref_background)) > (

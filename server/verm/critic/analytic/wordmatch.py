@@ -54,13 +54,9 @@ def soften(grey: np.ndarray, times: int = 1) -> np.ndarray:
 def soft_matcher(raw: Matcher) -> Matcher:
     """A template search over both pictures softened: words at another sub-pixel offset (the
     reference's softened once, with the raw matcher's kept work)."""
-    side = raw.side
-    if side.soft is None:
-        grey = soften(raw.ref)
-        grey.setflags(write=False)
-        side.soft = type(side)(grey=grey)
-    assert side.soft.grey is not None
-    return Matcher(side.soft.grey, soften(raw.render), side.soft)
+    side = raw.side.softened(raw.ref, soften)
+    assert side.grey is not None
+    return Matcher(side.grey, soften(raw.render), side)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
